@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ringvm module load and unload.
+ *
+ * Load, in order:
+ *  1. pick the backend whose probe() recognises this CPU (VMX or SVM) and
+ *     check it fills every hook;
+ *  2. let it allocate its per-CPU state;
+ *  3. turn virtualization on for every online CPU (cpu.c), which fails
+ *     the load if another hypervisor already holds a CPU;
+ *  4. only then open the doors to user space: /dev/ringvm and netlink.
+ * Unload is the same backwards.  Both run in process context.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/string.h>
+
+#include "ringvm.h"
+
+const struct ringvm_arch_ops *ringvm_arch __read_mostly;
+struct ringvm_hw_caps ringvm_hw __read_mostly;
+
+static const struct ringvm_arch_ops *const ringvm_backends[] = {
+	&vmx_arch_ops,
+	&svm_arch_ops,
+};
+
+static bool ringvm_ops_complete(const struct ringvm_arch_ops *ops)
+{
+	return ops->name && ops->probe && ops->hardware_setup &&
+	       ops->hardware_unsetup && ops->cpu_enable && ops->cpu_disable;
+}
+
+/*
+ * The first backend whose probe() does not answer -ENODEV decides: either
+ * it is usable, or it has logged why not and its errno fails the load.
+ */
+static int ringvm_select_arch(void)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(ringvm_backends); i++) {
+		const struct ringvm_arch_ops *ops = ringvm_backends[i];
+
+		if (WARN_ON_ONCE(!ringvm_ops_complete(ops)))
+			return -EINVAL;
+		r = ops->probe(&ringvm_hw);
+		if (r == -ENODEV)
+			continue;
+		if (r)
+			return r;
+		ringvm_arch = ops;
+		return 0;
+	}
+	pr_err("no VMX or SVM on this CPU\n");
+	return -ENODEV;
+}
+
+void ringvm_get_caps(struct ringvm_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->arch = ringvm_hw.arch;
+	caps->features = ringvm_hw.features;
+	caps->page_sizes = ringvm_hw.page_sizes;
+	caps->nr_asids = ringvm_hw.nr_asids;
+	caps->hw_revision = ringvm_hw.hw_revision;
+	caps->nr_cpus_enabled = ringvm_nr_cpus_enabled();
+}
+
+static int __init ringvm_init(void)
+{
+	int r;
+
+	r = ringvm_select_arch();
+	if (r)
+		return r;
+
+	r = ringvm_arch->hardware_setup();
+	if (r)
+		return r;
+
+	r = ringvm_cpus_enable();
+	if (r)
+		goto err_unsetup;
+
+	r = ringvm_dev_register();
+	if (r)
+		goto err_cpus_disable;
+
+	r = ringvm_nl_register();
+	if (r)
+		goto err_dev_unregister;
+
+	pr_info("%s enabled on %u CPUs\n", ringvm_arch->name,
+		ringvm_nr_cpus_enabled());
+	return 0;
+
+err_dev_unregister:
+	ringvm_dev_unregister();
+err_cpus_disable:
+	ringvm_cpus_disable();
+err_unsetup:
+	ringvm_arch->hardware_unsetup();
+	return r;
+}
+
+static void __exit ringvm_exit(void)
+{
+	ringvm_nl_unregister();
+	ringvm_dev_unregister();
+	ringvm_cpus_disable();
+	ringvm_arch->hardware_unsetup();
+}
+
+module_init(ringvm_init);
+module_exit(ringvm_exit);
+
+MODULE_DESCRIPTION("ringvm: a hypervisor driving Intel VT-x and AMD SVM");
+MODULE_LICENSE("GPL");
