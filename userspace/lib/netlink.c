@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libringvm, part 2: the "ringvm" generic netlink family
+ * (uapi/linux/ringvm_netlink.h), over libnl-3 and libnl-genl-3.
+ *
+ * 1. Opening: connect, turn on extended ACK, resolve the family id.
+ * 2. One request: send it with NLM_F_ACK (libnl's auto-ACK) and read until
+ *    the kernel's ACK (or NLMSG_DONE, or an error), keeping the extack
+ *    message of the answer.
+ * 3. Commands built on that: caps-get.
+ *
+ * About extended ACK in libnl 3.7 (checked against its lib/nl.c, tag
+ * libnl3_7_0): it has no setter for NETLINK_EXT_ACK and never parses the
+ * TLVs the kernel appends to an NLMSG_ERROR, so both are done here.  Its
+ * error callback gets the struct nlmsgerr as nlmsg_data() of the received
+ * header, which is how nl_error_cb() finds the header and its TLVs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/genl/ctrl.h>
+
+#include "libringvm.h"
+#include "internal.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK	270
+#endif
+
+struct ringvm_nl {
+	struct nl_sock *sk;
+	int family;			/* generic netlink family id */
+	char extack[256];		/* NLMSGERR_ATTR_MSG of the last answer */
+};
+
+/* One request in flight: what its callbacks share. */
+struct nl_request {
+	struct ringvm_nl *nl;
+	int (*reply)(struct nl_msg *msg, void *arg);
+	void *arg;
+	int err;			/* first error: kernel's or reply()'s */
+	bool done;			/* ACK, NLMSG_DONE or error seen */
+};
+
+/* libnl's error codes mean nothing to callers who expect errno. */
+static int nlerr_to_errno(int nlerr)
+{
+	switch (abs(nlerr)) {
+	case NLE_NOMEM:		return -ENOMEM;
+	case NLE_INTR:		return -EINTR;
+	case NLE_AGAIN:		return -EAGAIN;
+	case NLE_INVAL:		return -EINVAL;
+	case NLE_RANGE:		return -ERANGE;
+	case NLE_MSGSIZE:	return -EMSGSIZE;
+	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_BUSY:		return -EBUSY;
+	case NLE_NOACCESS:	return -EACCES;
+	case NLE_PERM:		return -EPERM;
+	case NLE_NODEV:		return -ENODEV;
+	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
+	case NLE_PROTO_MISMATCH: return -EPROTONOSUPPORT;
+	default:		return -EIO;
+	}
+}
+
+/* 1. Opening */
+
+int __ringvm_nl_open(struct ringvm_nl **nlp)
+{
+	struct ringvm_nl *nl;
+	int one = 1;
+	int ret;
+
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		ret = -ENOMEM;
+		goto err_free_nl;
+	}
+	ret = genl_connect(nl->sk);
+	if (ret < 0) {
+		ret = nlerr_to_errno(ret);
+		goto err_free_sock;
+	}
+	if (setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK,
+		       NETLINK_EXT_ACK, &one, sizeof(one)) < 0) {
+		ret = -errno;
+		goto err_free_sock;
+	}
+	/* -NLE_OBJ_NOTFOUND (-ENOENT): no family of that name. */
+	ret = genl_ctrl_resolve(nl->sk, RINGVM_FAMILY_NAME);
+	if (ret < 0) {
+		ret = nlerr_to_errno(ret);
+		goto err_free_sock;
+	}
+	nl->family = ret;
+	*nlp = nl;
+	return 0;
+
+err_free_sock:
+	nl_socket_free(nl->sk);
+err_free_nl:
+	free(nl);
+	return ret;
+}
+
+int ringvm_nl_open(struct ringvm_nl **nlp)
+{
+	return ringvm_report(__ringvm_nl_open(nlp),
+			     "generic netlink family " RINGVM_FAMILY_NAME,
+			     NULL);
+}
+
+void ringvm_nl_close(struct ringvm_nl *nl)
+{
+	if (!nl)
+		return;
+	nl_socket_free(nl->sk);
+	free(nl);
+}
+
+const char *ringvm_nl_extack(const struct ringvm_nl *nl)
+{
+	return nl->extack;
+}
+
+/* 2. One request */
+
+struct nl_msg *ringvm_nl_msg_new(struct ringvm_nl *nl, __u8 cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, 0,
+			 cmd, RINGVM_FAMILY_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/*
+ * Copy NLMSGERR_ATTR_MSG out of an NLMSG_ERROR (an error or an ACK).  The
+ * TLVs follow the struct nlmsgerr and, unless NLM_F_CAPPED, the copy of
+ * the request it answers (net/netlink/af_netlink.c: netlink_ack()).
+ */
+static void nl_save_extack(struct ringvm_nl *nl, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = nlmsg_data(nlh);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	struct nlattr *msg;
+	int hdrlen = sizeof(*e);
+	int len;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		hdrlen += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	if (hdrlen < (int)sizeof(*e) ||
+	    (int)NLMSG_ALIGN(hdrlen) > nlmsg_datalen(nlh))
+		return;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, nlmsg_attrdata(nlh, hdrlen),
+		      nlmsg_attrlen(nlh, hdrlen), NULL) < 0)
+		return;
+	msg = tb[NLMSGERR_ATTR_MSG];
+	if (!msg)
+		return;
+	len = strnlen(nla_data(msg), nla_len(msg));
+	if (len >= (int)sizeof(nl->extack))
+		len = sizeof(nl->extack) - 1;
+	memcpy(nl->extack, nla_data(msg), len);
+	nl->extack[len] = '\0';
+}
+
+static int nl_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct nl_request *req = arg;
+	/* libnl passes nlmsg_data() of the header it received. */
+	const struct nlmsghdr *nlh = (void *)((char *)e - NLMSG_HDRLEN);
+
+	(void)who;
+	nl_save_extack(req->nl, nlh);
+	req->err = e->error;
+	req->done = true;
+	return NL_STOP;
+}
+
+/* An ACK (NLMSG_ERROR with error 0) or the NLMSG_DONE of a dump. */
+static int nl_finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct nl_request *req = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
+	if (nlh->nlmsg_type == NLMSG_ERROR)
+		nl_save_extack(req->nl, nlh);
+	req->done = true;
+	return NL_STOP;
+}
+
+static int nl_valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct nl_request *req = arg;
+	int ret;
+
+	if (!req->reply || req->err)
+		return NL_OK;
+	ret = req->reply(msg, req->arg);
+	if (ret < 0)
+		req->err = ret;
+	return NL_OK;
+}
+
+static struct nl_cb *nl_request_cb(struct nl_request *req)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+
+	if (!cb)
+		return NULL;
+	nl_cb_err(cb, NL_CB_CUSTOM, nl_error_cb, req);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, nl_finish_cb, req);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, nl_finish_cb, req);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nl_valid_cb, req);
+	return cb;
+}
+
+int __ringvm_nl_transact(struct ringvm_nl *nl, struct nl_msg *msg,
+			 int (*reply)(struct nl_msg *msg, void *arg),
+			 void *arg)
+{
+	struct nl_request req = {
+		.nl = nl, .reply = reply, .arg = arg,
+	};
+	struct nl_cb *cb;
+	int ret;
+
+	nl->extack[0] = '\0';
+	cb = nl_request_cb(&req);
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	/* nl_send_auto() sets NLM_F_ACK: every request ends in an ACK. */
+	ret = nl_send_auto(nl->sk, msg);
+	nlmsg_free(msg);
+	while (ret >= 0 && !req.done)
+		ret = nl_recvmsgs(nl->sk, cb);
+	nl_cb_put(cb);
+	if (req.done)
+		return req.err;
+	return nlerr_to_errno(ret);
+}
+
+/* 3. Commands */
+
+/* Where each caps attribute goes in struct ringvm_nl_caps. */
+static const struct {
+	int type;
+	size_t offset;
+	bool u64;
+} caps_attrs[] = {
+#define CAPS_ATTR(type, field, u64) \
+	{ type, offsetof(struct ringvm_nl_caps, field), u64 }
+	CAPS_ATTR(RINGVM_A_CAPS_API_VERSION, api_version, false),
+	CAPS_ATTR(RINGVM_A_CAPS_ARCH, caps.arch, false),
+	CAPS_ATTR(RINGVM_A_CAPS_FEATURES, caps.features, true),
+	CAPS_ATTR(RINGVM_A_CAPS_PAGE_SIZES, caps.page_sizes, true),
+	CAPS_ATTR(RINGVM_A_CAPS_NR_ASIDS, caps.nr_asids, false),
+	CAPS_ATTR(RINGVM_A_CAPS_HW_REVISION, caps.hw_revision, false),
+	CAPS_ATTR(RINGVM_A_CAPS_NR_CPUS_ENABLED, caps.nr_cpus_enabled, false),
+#undef CAPS_ATTR
+};
+
+static int caps_parse(struct nl_msg *msg, void *arg)
+{
+	struct nla_policy policy[RINGVM_A_CAPS_MAX + 1] = {};
+	struct nlattr *tb[RINGVM_A_CAPS_MAX + 1];
+	struct ringvm_nl_caps *out = arg;
+	unsigned int i;
+	char *field;
+
+	for (i = 0; i < ARRAY_SIZE(caps_attrs); i++)
+		policy[caps_attrs[i].type].type =
+			caps_attrs[i].u64 ? NLA_U64 : NLA_U32;
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, RINGVM_A_CAPS_MAX,
+			  policy) < 0)
+		return -EBADMSG;
+
+	for (i = 0; i < ARRAY_SIZE(caps_attrs); i++) {
+		struct nlattr *nla = tb[caps_attrs[i].type];
+
+		if (!nla)
+			continue;
+		out->attrs |= 1U << caps_attrs[i].type;
+		field = (char *)out + caps_attrs[i].offset;
+		if (caps_attrs[i].u64)
+			*(__u64 *)field = nla_get_u64(nla);
+		else
+			*(__u32 *)field = nla_get_u32(nla);
+	}
+	return 0;
+}
+
+int __ringvm_nl_caps_get(struct ringvm_nl *nl, struct ringvm_nl_caps *out)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_CAPS_GET);
+
+	memset(out, 0, sizeof(*out));
+	if (!msg)
+		return -ENOMEM;
+	return __ringvm_nl_transact(nl, msg, caps_parse, out);
+}
+
+int ringvm_nl_caps_get(struct ringvm_nl *nl, struct ringvm_nl_caps *out)
+{
+	return ringvm_report(__ringvm_nl_caps_get(nl, out), "caps-get",
+			     nl->extack);
+}
