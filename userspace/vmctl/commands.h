@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The subcommands of vmctl, in the order "vmctl help" lists them.  Included
+ * with VMCTL_CMD(name) defined; no include guard on purpose.
+ */
+VMCTL_CMD(info)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmctl: the ringvm command-line tool.  A table of subcommands, one file
+ * each; commands.h lists them.  To add one, write NAME.c defining
+ * "const struct vmctl_cmd vmctl_cmd_NAME" and add VMCTL_CMD(NAME) to
+ * commands.h; the Makefile picks up every .c file.
+ */
+#ifndef _VMCTL_H
+#define _VMCTL_H
+
+#include <stdio.h>
+
+#include "libringvm.h"
+
+/* Exit codes: 0 done, 1 failed, 2 bad command line. */
+#define VMCTL_EXIT_OK		0
+#define VMCTL_EXIT_FAIL		1
+#define VMCTL_EXIT_USAGE	2
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+struct vmctl_cmd {
+	const char *name;
+	const char *args;	/* synopsis after the name: "[--json]" */
+	const char *summary;	/* one line for "vmctl help" */
+	const char *help;	/* options and details, or NULL */
+	/* argv[0] is the command's name; returns a VMCTL_EXIT_* code. */
+	int (*run)(int argc, char **argv);
+};
+
+#define VMCTL_CMD(name) extern const struct vmctl_cmd vmctl_cmd_##name;
+#include "commands.h"
+#undef VMCTL_CMD
+
+/* "usage: vmctl NAME ARGS", the summary and the help, to @f. */
+void vmctl_cmd_usage(const struct vmctl_cmd *cmd, FILE *f);
+
+/*
+ * For a getopt_long() loop run with opterr = 0: report the option getopt
+ * returned '?' or ':' for, with @cmd's usage (vmctl's own if @cmd is NULL),
+ * on stderr, and return VMCTL_EXIT_USAGE.
+ */
+int vmctl_bad_option(const struct vmctl_cmd *cmd, char **argv, int ret);
+
+/* "vmctl NAME: MESSAGE" and its usage line on stderr; VMCTL_EXIT_USAGE. */
+int vmctl_usage_error(const struct vmctl_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "vmctl: MESSAGE" on stderr; VMCTL_EXIT_FAIL. */
+int vmctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Open the generic netlink family; if that fails, say why on stderr (the
+ * module not being loaded gets its own message) and return
+ * VMCTL_EXIT_FAIL.  VMCTL_EXIT_OK with *nlp set otherwise.
+ */
+int vmctl_nl_open(struct ringvm_nl **nlp);
+
+#endif /* _VMCTL_H */
