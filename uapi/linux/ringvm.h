@@ -14,6 +14,7 @@
 
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#include <linux/const.h>
 
 #define RINGVM_DEV_NAME		"ringvm"
 
@@ -31,19 +32,19 @@ enum ringvm_arch {
 };
 
 /* struct ringvm_caps.features */
-#define RINGVM_FEAT_NESTED_PAGING	(1ULL << 0)  /* EPT or NPT */
-#define RINGVM_FEAT_UNRESTRICTED_GUEST	(1ULL << 1)  /* real / unpaged guest */
-#define RINGVM_FEAT_TAGGED_TLB		(1ULL << 2)  /* VPID or ASID */
-#define RINGVM_FEAT_NRIP_SAVE		(1ULL << 3)  /* SVM next-RIP on exit */
-#define RINGVM_FEAT_DECODE_ASSISTS	(1ULL << 4)  /* SVM decode assists */
-#define RINGVM_FEAT_VGIF		(1ULL << 5)  /* SVM virtual GIF */
-#define RINGVM_FEAT_NP_AD_BITS		(1ULL << 6)  /* nested A/D bits */
-#define RINGVM_FEAT_FLUSH_BY_TAG	(1ULL << 7)  /* flush one ASID/EPTP */
-#define RINGVM_FEAT_VMCB_CLEAN		(1ULL << 8)  /* SVM VMCB clean bits */
-#define RINGVM_FEAT_TSC_SCALING		(1ULL << 9)
-#define RINGVM_FEAT_PAUSE_FILTER	(1ULL << 10) /* PLE / pause filter */
-#define RINGVM_FEAT_PREEMPTION_TIMER	(1ULL << 11) /* VMX preemption timer */
-#define RINGVM_FEAT_VIRT_APIC		(1ULL << 12) /* APICv / AVIC present */
+#define RINGVM_FEAT_NESTED_PAGING	_BITULL(0)  /* EPT or NPT */
+#define RINGVM_FEAT_UNRESTRICTED_GUEST	_BITULL(1)  /* real / unpaged guest */
+#define RINGVM_FEAT_TAGGED_TLB		_BITULL(2)  /* VPID or ASID */
+#define RINGVM_FEAT_NRIP_SAVE		_BITULL(3)  /* SVM next-RIP on exit */
+#define RINGVM_FEAT_DECODE_ASSISTS	_BITULL(4)  /* SVM decode assists */
+#define RINGVM_FEAT_VGIF		_BITULL(5)  /* SVM virtual GIF */
+#define RINGVM_FEAT_NP_AD_BITS		_BITULL(6)  /* nested A/D bits */
+#define RINGVM_FEAT_FLUSH_BY_TAG	_BITULL(7)  /* flush one ASID/EPTP */
+#define RINGVM_FEAT_VMCB_CLEAN		_BITULL(8)  /* SVM VMCB clean bits */
+#define RINGVM_FEAT_TSC_SCALING		_BITULL(9)
+#define RINGVM_FEAT_PAUSE_FILTER	_BITULL(10) /* PLE / pause filter */
+#define RINGVM_FEAT_PREEMPTION_TIMER	_BITULL(11) /* VMX preemption timer */
+#define RINGVM_FEAT_VIRT_APIC		_BITULL(12) /* APICv / AVIC present */
 
 /*
  * RINGVM_GET_CAPS: what the hardware and the module offer.
