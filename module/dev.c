@@ -55,12 +55,14 @@ struct ringvm_ioctl {
 	long (*fn)(struct file *file, unsigned long arg);
 };
 
-#define RINGVM_IOCTL(_cmd, _fn)	[_IOC_NR(_cmd)] = { .cmd = (_cmd), .fn = (_fn) }
-
 /* Indexed by _IOC_NR(); a hole or a mismatching cmd is -ENOTTY. */
 static const struct ringvm_ioctl ringvm_dev_ioctls[] = {
-	RINGVM_IOCTL(RINGVM_GET_API_VERSION, ringvm_ioctl_api_version),
-	RINGVM_IOCTL(RINGVM_GET_CAPS, ringvm_ioctl_get_caps),
+	[_IOC_NR(RINGVM_GET_API_VERSION)] = {
+		RINGVM_GET_API_VERSION, ringvm_ioctl_api_version
+	},
+	[_IOC_NR(RINGVM_GET_CAPS)] = {
+		RINGVM_GET_CAPS, ringvm_ioctl_get_caps
+	},
 };
 
 static long ringvm_dev_ioctl(struct file *file, unsigned int cmd,
