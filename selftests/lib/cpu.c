@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Selftest helpers: what the CPUs are and which are online, from
+ * /proc/cpuinfo, CPUID and /sys/devices/system/cpu.  The tests derive
+ * their expectations from these rather than from a list of machines.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cpuid.h>
+
+#include "test_util.h"
+
+#define SYS_CPU	"/sys/devices/system/cpu"
+
+/* Whether the space-separated @list holds the word @word. */
+static bool word_in(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		bool start = p == list || p[-1] == ' ' || p[-1] == '\t';
+		bool end = p[len] == '\0' || p[len] == ' ' || p[len] == '\n';
+
+		if (start && end)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+int cpuinfo_has(const char *field, const char *flag)
+{
+	size_t flen = strlen(field);
+	char *line = NULL;
+	size_t cap = 0;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen("/proc/cpuinfo", "r");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		/* "flags\t\t: fpu vme ..." */
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, field, flen) || !colon ||
+		    strspn(line + flen, " \t") != (size_t)(colon - line) - flen)
+			continue;
+		ret = word_in(colon + 1, flag);
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+__u32 cpuinfo_arch(void)
+{
+	if (cpuinfo_has("flags", "vmx") > 0)
+		return RINGVM_ARCH_VMX;
+	if (cpuinfo_has("flags", "svm") > 0)
+		return RINGVM_ARCH_SVM;
+	return RINGVM_ARCH_NONE;
+}
+
+void cpuid(__u32 leaf, __u32 subleaf, __u32 regs[4])
+{
+	__cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+}
+
+static int read_sysfs(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Parse a cpulist such as "0-3,5,7-8": the number of CPUs in it, and in
+ * *@last (if not NULL) the highest CPU number; -EINVAL if malformed.
+ */
+static int cpulist_parse(const char *list, int *last)
+{
+	const char *p = list;
+	int count = 0;
+
+	if (last)
+		*last = -1;
+	while (*p >= '0' && *p <= '9') {
+		char *end;
+		long lo = strtol(p, &end, 10), hi = lo;
+
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		if (hi < lo)
+			return -EINVAL;
+		count += hi - lo + 1;
+		if (last && hi > *last)
+			*last = hi;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return count;
+}
+
+int cpus_online(void)
+{
+	char buf[4096];
+	int ret = read_sysfs(SYS_CPU "/online", buf, sizeof(buf));
+
+	return ret < 0 ? ret : cpulist_parse(buf, NULL);
+}
+
+bool cpu_hotpluggable(int cpu)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), SYS_CPU "/cpu%d/online", cpu);
+	return access(path, W_OK) == 0;
+}
+
+int cpu_set_online(int cpu, bool online)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), SYS_CPU "/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, online ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int cpus_online_all(void)
+{
+	char buf[4096];
+	int cpu, last, ret, first = 0;
+
+	ret = read_sysfs(SYS_CPU "/present", buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	ret = cpulist_parse(buf, &last);
+	if (ret < 0)
+		return ret;
+	for (cpu = 0; cpu <= last; cpu++) {
+		if (!cpu_hotpluggable(cpu))
+			continue;
+		ret = cpu_set_online(cpu, true);
+		if (ret < 0 && !first)
+			first = ret;
+	}
+	return first;
+}

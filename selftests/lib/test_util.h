@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the ringvm selftests: what a test needs besides libringvm
+ * to set up and check the machine it runs in.  Every helper returns a
+ * value or a negative errno and never asserts, so the test decides what a
+ * failure means (ASSERT, EXPECT or SKIP).
+ *
+ *  1. where the module and vmctl are           (util.c)
+ *  2. facts about the CPUs: cpuinfo, CPUID, online CPUs and hotplug
+ *                                              (cpu.c)
+ *  3. running a program and capturing its output (util.c)
+ *  4. a small JSON checker                     (json.c)
+ *  5. KVM: its modules and a one-vCPU real-mode guest (kvm.c)
+ */
+#ifndef _RINGVM_TEST_UTIL_H
+#define _RINGVM_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "libringvm.h"
+
+#ifndef ARRAY_SIZE	/* kselftest.h has it too */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* 1. Paths, as the runner lays out the test machine. */
+
+/* $RINGVM_KO, else /ringvm/ringvm.ko. */
+const char *ringvm_ko_path(void);
+/* $RINGVM_VMCTL, else /ringvm/vmctl. */
+const char *ringvm_vmctl_path(void);
+
+/* Load ringvm unless it is loaded already: 0 or -errno. */
+int ringvm_ensure_loaded(void);
+/* Unload ringvm if it is loaded: 0 or -errno. */
+int ringvm_ensure_unloaded(void);
+
+/* 2. CPUs */
+
+/*
+ * Whether the first @field line of /proc/cpuinfo ("flags", "vmx flags")
+ * lists @flag.  -errno if /proc/cpuinfo cannot be read, 0 if the line is
+ * missing.
+ */
+int cpuinfo_has(const char *field, const char *flag);
+
+/* RINGVM_ARCH_VMX or _SVM from the "flags" line, RINGVM_ARCH_NONE. */
+__u32 cpuinfo_arch(void);
+
+/* CPUID; returns the four registers of @leaf/@subleaf. */
+void cpuid(__u32 leaf, __u32 subleaf, __u32 regs[4]);
+
+/* Number of CPUs in /sys/devices/system/cpu/online, or -errno. */
+int cpus_online(void);
+
+/* Whether cpuN has an "online" file, i.e. can be taken offline. */
+bool cpu_hotpluggable(int cpu);
+
+/* Write 0 or 1 to cpuN/online: 0 or -errno. */
+int cpu_set_online(int cpu, bool online);
+
+/* Online every CPU that can be; the first error, or 0. */
+int cpus_online_all(void);
+
+/* 3. Programs */
+
+struct run_result {
+	int status;		/* exit code, or 128 + signal number */
+	char out[16384];	/* stdout, NUL-terminated, truncated to fit */
+	char err[4096];		/* stderr, likewise */
+};
+
+/* Run @argv (argv[0] a path, or a name looked up in PATH): 0 or -errno. */
+int run_prog(char *const argv[], struct run_result *res);
+
+/* "modprobe NAME": modprobe's exit code, or -errno if it did not run. */
+int modprobe(const char *name);
+
+/* 4. JSON */
+
+/* Whether @doc is exactly one JSON value (RFC 8259), with white space. */
+bool json_valid(const char *doc);
+
+/*
+ * The text of member @key's value in the top-level object of @doc, copied
+ * to @buf as it appears (strings keep their quotes).  0, -ENOENT if there
+ * is no such member, -EINVAL if @doc is not an object, -ENOSPC if @len is
+ * too small.
+ */
+int json_get(const char *doc, const char *key, char *buf, size_t len);
+
+/* 5. KVM */
+
+/* "kvm_amd" or "kvm_intel" for this CPU (from cpuinfo), NULL if neither. */
+const char *kvm_vendor_module(void);
+
+/* Unload kvm_amd/kvm_intel, then kvm, where loaded: 0 or -errno. */
+int kvm_modules_unload(void);
+
+/* open /dev/kvm and KVM_CREATE_VM: the VM fd, or -errno; *kvm_fd set. */
+int kvm_create_vm(int *kvm_fd);
+
+/* A VM with one vCPU in real mode and one memslot holding some code. */
+struct kvm_guest {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	void *mem;
+	size_t mem_size;
+};
+
+/* Mark @g empty (fds -1), so kvm_guest_destroy() on it does nothing. */
+void kvm_guest_init(struct kvm_guest *g);
+
+/*
+ * Create the VM, put @code at guest-physical @gpa (page aligned, below
+ * 1 MiB) in a one-page memslot and point CS:IP at it: 0 or -errno.
+ * Starts with kvm_guest_init(); kvm_guest_destroy() undoes a partial
+ * setup too.
+ */
+int kvm_guest_create(struct kvm_guest *g, const void *code, size_t len,
+		     __u64 gpa);
+void kvm_guest_destroy(struct kvm_guest *g);
+
+/* KVM_RUN once: run->exit_reason, or -errno. */
+int kvm_guest_run(struct kvm_guest *g);
+
+/*
+ * main() of a test binary, instead of TEST_HARNESS_MAIN.  On a CPU without
+ * VMX or SVM, where ringvm cannot load, or without root, the whole binary
+ * is skipped: TAP "1..0 # SKIP reason" and exit code 4 (KSFT_SKIP).
+ * Include kselftest_harness.h first.
+ */
+#define RINGVM_TEST_MAIN						\
+int main(int argc, char **argv)						\
+{									\
+	const char *why = NULL;						\
+									\
+	if (geteuid() != 0)						\
+		why = "must run as root";				\
+	else if (cpuinfo_arch() == RINGVM_ARCH_NONE)			\
+		why = "no vmx or svm flag in /proc/cpuinfo";		\
+	if (why) {							\
+		ksft_print_header();					\
+		ksft_exit_skip("%s\n", why);				\
+	}								\
+	return test_harness_run(argc, argv);				\
+}
+
+#endif /* _RINGVM_TEST_UTIL_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Selftest helpers: paths, module state, running programs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+const char *ringvm_ko_path(void)
+{
+	const char *p = getenv("RINGVM_KO");
+
+	return p && p[0] ? p : "/ringvm/ringvm.ko";
+}
+
+const char *ringvm_vmctl_path(void)
+{
+	const char *p = getenv("RINGVM_VMCTL");
+
+	return p && p[0] ? p : "/ringvm/vmctl";
+}
+
+int ringvm_ensure_loaded(void)
+{
+	if (ringvm_module_loaded(RINGVM_MODULE_NAME))
+		return 0;
+	return __ringvm_load(ringvm_ko_path());
+}
+
+int ringvm_ensure_unloaded(void)
+{
+	if (!ringvm_module_loaded(RINGVM_MODULE_NAME))
+		return 0;
+	return __ringvm_unload();
+}
+
+/* The child's half of run_prog(): never returns. */
+static void run_child(char *const argv[], int out, int err)
+{
+	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+		_exit(127);
+	execvp(argv[0], argv);
+	dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Append what is readable on @fd to @buf; false at EOF or error. */
+static bool drain(int fd, char *buf, size_t size, size_t *used)
+{
+	char tmp[4096];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+	size_t room = size - 1 - *used;
+
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n <= 0)
+		return false;
+	if ((size_t)n < room)
+		room = n;
+	memcpy(buf + *used, tmp, room);
+	*used += room;
+	buf[*used] = '\0';
+	return true;
+}
+
+/* Read both pipes until both are closed, so neither can fill up. */
+static void collect(int out, int err, struct run_result *res)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = out, .events = POLLIN },
+		{ .fd = err, .events = POLLIN },
+	};
+	size_t used[2] = { 0, 0 };
+
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents &&
+		    !drain(out, res->out, sizeof(res->out), &used[0]))
+			pfd[0].fd = -1;
+		if (pfd[1].revents &&
+		    !drain(err, res->err, sizeof(res->err), &used[1]))
+			pfd[1].fd = -1;
+	}
+}
+
+int run_prog(char *const argv[], struct run_result *res)
+{
+	int out[2], err[2], status, ret = 0;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(out, O_CLOEXEC))
+		return -errno;
+	if (pipe2(err, O_CLOEXEC)) {
+		ret = -errno;
+		goto close_out;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto close_err;
+	}
+	if (pid == 0)
+		run_child(argv, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	out[1] = err[1] = -1;
+	collect(out[0], err[0], res);
+	if (waitpid(pid, &status, 0) < 0)
+		ret = -errno;
+	else if (WIFEXITED(status))
+		res->status = WEXITSTATUS(status);
+	else
+		res->status = 128 + WTERMSIG(status);
+close_err:
+	close(err[0]);
+	if (err[1] >= 0)
+		close(err[1]);
+close_out:
+	close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	return ret;
+}
+
+int modprobe(const char *name)
+{
+	char *argv[] = { "modprobe", (char *)name, NULL };
+	struct run_result res;
+	int ret;
+
+	/* busybox installs modprobe in /sbin, which PATH may lack. */
+	if (access("/sbin/modprobe", X_OK) == 0)
+		argv[0] = "/sbin/modprobe";
+	ret = run_prog(argv, &res);
+	if (ret < 0)
+		return ret;
+	if (res.status)
+		fprintf(stderr, "# modprobe %s: exit %d: %.*s\n", name,
+			res.status, (int)strcspn(res.err, "\n"), res.err);
+	return res.status;
+}
