@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Read one test machine's console log (as written by selftests/runner/init.sh)
+# and judge the run.  Called by run.sh as
+#
+#	awk -v machine=NAME -v mode=tests|demo -f parse.awk LOG
+#
+# Prints what went wrong (one "MACHINE: reason" line each, with offending
+# lines indented under it) and, as the last line, "@result P F S BAD" where P,
+# F and S count passed, failed and skipped test cases and BAD is 1 when the
+# run failed in any way (a failed case, a crash or hang, a kernel splat).
+#
+# Counting, per the kselftest TAP the suite prints:
+#   - only lines between "# ringvm-test: NAME" and "# ringvm-test-exit:"
+#     count, and only top-level result lines: "ok N ..." passed,
+#     "ok N ... # SKIP ..." skipped, "not ok N ..." failed.  The harness's
+#     "# Totals" line and nested ("# ok") lines are not counted again;
+#   - a test that exits non-zero without printing "not ok" is one failure,
+#     except exit code 4 (KSFT_SKIP) with no result lines, which is one skip;
+#   - a missing end marker means the guest crashed or hung.
+#
+# Kernel splats are looked for in every line, console and the dmesg dump
+# alike (with "quiet" the console hides KERN_WARNING, so a WARN_ON shows only
+# in the dump).  The forms are matched, not any line containing "WARNING:":
+# Bochs boots print "RETBleed: WARNING: Spectre v2 mitigation leaves CPU
+# vulnerable ...", which is not a failure.
+
+function fail_reason(msg)
+{
+	reasons[++nreasons] = machine ": " msg
+	bad = 1
+}
+
+function note_line(idx, line)
+{
+	if (nlines[idx] < 20)
+		lines[idx, ++nlines[idx]] = line
+	else
+		nlines_dropped[idx]++
+}
+
+# Which splat, if any, LINE shows; "" when none.
+function splat_kind(line)
+{
+	if (line ~ /RETBleed: WARNING:/)
+		return ""
+	if (line ~ /WARNING: CPU:/ ||
+	    index(line, "------------[ cut here ]------------"))
+		return "a kernel warning splat"
+	if (line ~ /(^|[^A-Za-z0-9_])BUG:/ || line ~ /kernel BUG at /)
+		return "a kernel BUG"
+	if (line ~ /(^|[^A-Za-z0-9_])Oops([^A-Za-z0-9_]|$)/ ||
+	    line ~ /general protection fault/)
+		return "a kernel oops"
+	if (line ~ /Kernel panic/)
+		return "a kernel panic"
+	if (line ~ /soft lockup|detected hard LOCKUP/ ||
+	    line ~ /rcu_[a-z_]+ self-detected stall/ ||
+	    line ~ /rcu: INFO: rcu_[a-z_]+ detected stalls/ ||
+	    line ~ /INFO: task .* blocked for more than/)
+		return "a lockup or stall report"
+	if (line ~ /possible circular locking dependency/ ||
+	    line ~ /possible recursive locking detected/ ||
+	    line ~ /inconsistent lock state/ ||
+	    line ~ /suspicious RCU usage/ ||
+	    line ~ /bad unlock balance detected/)
+		return "a lockdep report"
+	if (line ~ /UBSAN:/ || line ~ /KASAN:/)
+		return "a sanitizer report"
+	if (line ~ /unreferenced object 0x/)
+		return "a kmemleak report"
+	return ""
+}
+
+BEGIN {
+	passed = failed = skipped = 0
+	cur = ""
+}
+
+{
+	gsub(/\r/, "")
+}
+
+# Splats first: a marker line is never one, and a splat line inside a
+# test's output must still be seen.
+{
+	kind = splat_kind($0)
+	if (kind != "") {
+		where = in_dmesg ? "the kernel log (dmesg)" : "the console"
+		key = where " shows " kind
+		if (!(key in splat_seen)) {
+			splat_seen[key] = ++nsplats
+			splat_key[nsplats] = key
+		}
+		note_line("splat" splat_seen[key], $0)
+	}
+}
+
+/^# ringvm-runner: start/	{ started = 1; next }
+/^# ringvm-runner: end/		{ ended = 1; next }
+/^# ringvm-dmesg-begin/		{ in_dmesg = 1; next }
+/^# ringvm-dmesg-end/		{ in_dmesg = 0; next }
+in_dmesg			{ next }
+
+/^# ringvm-test: / {
+	if (cur != "") {
+		failed++
+		failed_exit[++nfailed_exit] = cur " printed no exit marker"
+	}
+	cur = $3
+	cur_results = cur_failed = 0
+	ntests++
+	next
+}
+
+/^# ringvm-test-exit: / {
+	name = $3
+	rc = $4
+	if (rc != 0 && !cur_failed) {
+		if (rc == 4 && !cur_results) {
+			skipped++
+		} else {
+			failed++
+			failed_exit[++nfailed_exit] = name " exited with " rc \
+				" without printing \"not ok\""
+		}
+	}
+	cur = ""
+	next
+}
+
+cur != "" && /^not ok [0-9]+/ {
+	failed++
+	cur_failed++
+	cur_results++
+	note_line("notok", cur ": " $0)
+	next
+}
+
+cur != "" && /^ok [0-9]+/ {
+	cur_results++
+	if ($0 ~ /#[ \t]*[Ss][Kk][Ii][Pp]/)
+		skipped++
+	else
+		passed++
+	next
+}
+
+# Demo mode: show each step and what it printed, remember failing steps.
+mode == "demo" && /^# ringvm-demo: / {
+	sub(/^# ringvm-demo: /, "")
+	demo_out[++ndemo] = "$ " $0
+	next
+}
+
+mode == "demo" && /^# ringvm-demo-exit: / {
+	ndemo_steps++
+	if ($3 != 0) {
+		sub(/^# ringvm-demo-exit: [0-9]+ /, "")
+		demo_failed[++ndemo_failed] = $0 " (exit " $3 ")"
+	}
+	next
+}
+
+mode == "demo" && started && !ended {
+	demo_out[++ndemo] = $0
+}
+
+END {
+	if (mode == "demo") {
+		for (i = 1; i <= ndemo; i++)
+			print demo_out[i]
+		if (started && ndemo_steps < 4)
+			fail_reason("demo stopped after " ndemo_steps " of 4 steps")
+		for (i = 1; i <= ndemo_failed; i++)
+			fail_reason("demo step failed: " demo_failed[i])
+	}
+
+	if (!started)
+		fail_reason("the guest never reached /init (no start marker)")
+	else if (!ended)
+		fail_reason("no end marker: the guest crashed or hung" \
+			    (cur != "" ? " in test " cur : ""))
+	if (mode != "demo" && started && ntests == 0)
+		fail_reason("no test ran")
+	if (failed)
+		fail_reason(failed " test case(s) failed")
+	for (i = 1; i <= nlines["notok"]; i++)
+		reasons[nreasons] = reasons[nreasons] "\n    " lines["notok", i]
+	if (nlines_dropped["notok"])
+		reasons[nreasons] = reasons[nreasons] "\n    ... " \
+			nlines_dropped["notok"] " more"
+	for (i = 1; i <= nfailed_exit; i++)
+		fail_reason(failed_exit[i])
+	for (s = 1; s <= nsplats; s++) {
+		fail_reason(splat_key[s])
+		for (i = 1; i <= nlines["splat" s]; i++)
+			reasons[nreasons] = reasons[nreasons] "\n    " \
+					    lines["splat" s, i]
+		if (nlines_dropped["splat" s])
+			reasons[nreasons] = reasons[nreasons] "\n    ... " \
+				nlines_dropped["splat" s] " more"
+	}
+
+	for (i = 1; i <= nreasons; i++)
+		print reasons[i]
+	printf "@result %d %d %d %d\n", passed, failed, skipped, bad
+}

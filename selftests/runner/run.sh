@@ -1,0 +1,604 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh: boot ringvm's emulated test machines and run the selftests in them.
+#
+# The host cannot load ringvm (no VT-x/SVM, no module loading), so every run
+# boots a stock Debian kernel of the series the module was built for inside
+# an emulator that implements the virtualization extensions:
+#
+#	svm	QEMU TCG -cpu max, 2 CPUs (AMD SVM + NPT): the whole suite
+#	vmx	Bochs corei7_skylake_x, 1 CPU (Intel VT-x + EPT): the whole suite
+#	vmx-smp	the same Bochs with 2 CPUs: only the tests in tests-smp.list,
+#		because a 2-CPU Bochs spends wall time ~8x faster when idle
+#	kvm	QEMU -enable-kvm -cpu host: real silicon, only where the host has
+#		VT-x or SVM and a /dev/kvm that opens
+#
+# Steps: 1. find the guest kernel (exactly the version of the headers the
+# module was built against) and cache it with the KVM modules; 2. pack one
+# initramfs (busybox, init.sh as /init, ringvm.ko, vmctl, the installed
+# selftests, the KVM modules); 3. boot each machine in turn under a
+# wall-clock limit, keeping its console in build/logs/MACHINE-KVER.log;
+# 4. judge each console with parse.awk and print "MACHINE: N passed, N
+# failed, N skipped" with the reasons for any failure, and last the sum over
+# the machines.  Exits non-zero on any failed test, crash, hang or kernel
+# splat, or when no machine ran.  README.md in this directory has the
+# details and the emulator quirks.
+set -euo pipefail
+
+runner_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$runner_dir/../.." && pwd)
+
+all_machines="svm vmx vmx-smp kvm"
+# Wall-clock limit per machine in seconds (--timeout overrides them all).
+declare -A machine_timeout=([svm]=900 [vmx]=2700 [vmx-smp]=1200 [kvm]=600)
+# Kernel parameters a machine needs (README.md, "Quirks", says why).
+declare -A machine_params=(
+	[svm]=
+	[vmx]=clearcpuid=xsavec,xsaves
+	[vmx-smp]=clearcpuid=xsavec,xsaves
+	[kvm]=
+)
+# Which list in /ringvm/tests a machine runs.
+declare -A machine_list=(
+	[svm]=tests.list [vmx]=tests.list [vmx-smp]=tests-smp.list
+	[kvm]=tests.list
+)
+
+kver=6.1
+kmod=
+machines=$all_machines
+mode=tests
+tests_dir=
+vmctl=$top/userspace/vmctl/vmctl
+only=
+timeout=
+test_timeout=300
+keep=0
+vmx_cpus=${RINGVM_VMX_CPUS:-1}
+vmx_ips=${RINGVM_VMX_IPS:-50000000}
+
+work=
+emu_pid=
+
+usage()
+{
+	cat <<EOF
+usage: $0 [options]
+  --kver 6.1|6.12     kernel series the module was built for (default 6.1)
+  --kmod PATH         ringvm.ko (default build/kmod-KVER/ringvm.ko)
+  --machines "LIST"   machines to boot, of: $all_machines
+                      (default: all; a machine that cannot run here says
+                      why and is not counted)
+  --demo              load ringvm, run 'vmctl info' and 'vmctl info --json'
+  --only "NAMES"      run only these tests, in the order of the lists
+  --tests DIR         take the installed tests (DIR/tests.list, optionally
+                      DIR/tests-smp.list, and the binaries) from DIR instead
+                      of 'make -C selftests install'
+  --vmctl PATH        vmctl binary (default userspace/vmctl/vmctl)
+  --timeout SECS      wall-clock limit for each machine
+  --test-timeout SECS limit for one test binary, in guest time (default
+                      $test_timeout; guest time runs slower than wall
+                      time under Bochs)
+  --keep              keep the work directory (initramfs, ISO)
+environment:
+  RINGVM_VMX_CPUS     CPUs of the vmx machine (default $vmx_cpus)
+  RINGVM_VMX_IPS      Bochs instructions per emulated second (default $vmx_ips)
+EOF
+}
+
+log()
+{
+	echo "run.sh: $*" >&2
+}
+
+die()
+{
+	log "$*"
+	exit 2
+}
+
+parse_args()
+{
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--kver)		kver=$2; shift ;;
+		--kmod)		kmod=$2; shift ;;
+		--machines)	machines=$2; shift ;;
+		--demo)		mode=demo ;;
+		--only)		only=$2; shift ;;
+		--tests)	tests_dir=$2; shift ;;
+		--vmctl)	vmctl=$2; shift ;;
+		--timeout)	timeout=$2; shift ;;
+		--test-timeout)	test_timeout=$2; shift ;;
+		--keep)		keep=1 ;;
+		-h|--help)	usage; exit 0 ;;
+		*)		usage >&2; die "unknown argument '$1'" ;;
+		esac
+		shift
+	done
+	kmod=${kmod:-$top/build/kmod-$kver/ringvm.ko}
+	local m
+	for m in $machines; do
+		[ -n "${machine_timeout[$m]:-}" ] ||
+			die "unknown machine '$m' (of: $all_machines)"
+	done
+}
+
+# --- 1. The guest kernel ----------------------------------------------------
+
+# The kernel version of the headers for series $kver: the guest must run
+# exactly the kernel the module was built against.
+guest_version()
+{
+	local kdir
+
+	kdir=$("$top/scripts/kdir.sh" "$kver") || die "no headers for $kver"
+	basename "$kdir" | sed 's/^linux-headers-//'
+}
+
+# Print the relative paths, from modules.dep in $1, of the KVM modules and
+# every module they need (modules.dep lists dependencies transitively).
+kvm_module_closure()
+{
+	awk '
+	function name(p) {
+		sub(/.*\//, "", p)
+		sub(/\.ko(\.(xz|gz|zst))?$/, "", p)
+		gsub(/-/, "_", p)
+		return p
+	}
+	{
+		sub(/:$/, "", $1)
+		n = name($1)
+		if (n == "kvm" || n == "kvm_amd" || n == "kvm_intel")
+			for (i = 1; i <= NF; i++)
+				if (!seen[$i]++)
+					print $i
+	}' "$1"
+}
+
+# Copy module $2 (relative to $1) to the same path under $3, uncompressed:
+# busybox modprobe complains about compressed modules, and depmod must
+# then see the .ko names the guest has.
+copy_module()
+{
+	local from=$1/$2 to=$3/${2%.ko*}.ko
+
+	mkdir -p "$(dirname "$to")"
+	case "$2" in
+	*.ko)		cp "$from" "$to" ;;
+	*.ko.xz)	xz -dc "$from" >"$to" ;;
+	*.ko.gz)	gzip -dc "$from" >"$to" ;;
+	*.ko.zst)	zstd -qdc "$from" >"$to" ;;
+	*)		die "unexpected module file $2" ;;
+	esac
+}
+
+# Make sure build/cache/linux-image-VERSION holds boot/vmlinuz-VERSION and
+# lib/modules/VERSION with the KVM modules and their modules.dep; print it.
+# The kernel comes from the host when its image package is installed (as
+# setup.sh does for 6.12), else from 'apt-get download' (6.1).
+guest_kernel()
+{
+	local ver=$1
+	local cache=$top/build/cache/linux-image-$ver tmp src mods rel
+
+	if [ -f "$cache/.complete" ]; then
+		echo "$cache"
+		return
+	fi
+	mkdir -p "$top/build/cache"
+	tmp=$(mktemp -d "$top/build/cache/.linux-image-$ver.XXXXXX")
+	if [ -r "/boot/vmlinuz-$ver" ] && [ -r "/lib/modules/$ver/modules.dep" ]; then
+		src=
+	else
+		log "downloading linux-image-$ver"
+		local apt_opts=()
+		# As root apt drops to _apt, who may not write here.
+		[ "$(id -u)" -ne 0 ] || apt_opts=(-o APT::Sandbox::User=root)
+		(cd "$tmp" && apt-get -q "${apt_opts[@]}" download \
+			"linux-image-$ver") >&2 ||
+			die "cannot download linux-image-$ver"
+		dpkg -x "$tmp"/linux-image-"$ver"_*.deb "$tmp/root"
+		rm -f "$tmp"/*.deb
+		/sbin/depmod -b "$tmp/root" "$ver"
+		src=$tmp/root
+	fi
+	mods=$src/lib/modules/$ver
+	mkdir -p "$tmp/out/boot" "$tmp/out/lib/modules/$ver"
+	cp "$src/boot/vmlinuz-$ver" "$tmp/out/boot/"
+	for rel in $(kvm_module_closure "$mods/modules.dep"); do
+		copy_module "$mods" "$rel" "$tmp/out/lib/modules/$ver"
+	done
+	# depmod wants these; they are small.
+	for rel in modules.builtin modules.builtin.modinfo modules.order; do
+		[ ! -f "$mods/$rel" ] || cp "$mods/$rel" "$tmp/out/lib/modules/$ver/"
+	done
+	/sbin/depmod -b "$tmp/out" "$ver"
+	touch "$tmp/out/.complete"
+	# Another run may have filled the cache meanwhile; either copy is good.
+	mv -T "$tmp/out" "$cache" 2>/dev/null || true
+	rm -rf "$tmp"
+	echo "$cache"
+}
+
+# --- 2. The initramfs -------------------------------------------------------
+
+# Check an executable the guest will run; $2 says what it is.  The guest
+# has no libc, so ELF binaries must be static.
+check_binary()
+{
+	[ -f "$1" ] || die "$2 missing: $1 (build it first: make)"
+	[ -x "$1" ] || die "$2 not executable: $1"
+	if readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'; then
+		die "$2 is dynamically linked, the guest has no libc: $1"
+	fi
+}
+
+# The names a test list in $1 holds, without blanks and comments.
+list_names()
+{
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"
+}
+
+# Keep only the names given with --only in list $1, in its order.
+filter_list()
+{
+	local names
+
+	names=$(list_names "$1" | grep -xF -f <(printf '%s\n' $only) || true)
+	printf '%s\n' "$names" | sed '/^$/d' >"$1"
+}
+
+# Put the selftests into $1/ringvm/tests: tests.list and the binaries, and
+# tests-smp.list if the suite has tests that need two CPUs.
+install_tests()
+{
+	local dest=$1/ringvm/tests name list
+
+	if [ -n "$tests_dir" ]; then
+		[ -f "$tests_dir/tests.list" ] || die "no tests.list in $tests_dir"
+		mkdir -p "$dest"
+		cp -a "$tests_dir/." "$dest/"
+	else
+		[ -f "$top/selftests/Makefile" ] ||
+			die "selftests/Makefile missing: there are no tests to run"
+		make -s -C "$top/selftests" install INSTALL_PATH="$dest" >&2 ||
+			die "make -C selftests install failed"
+		[ -f "$dest/tests.list" ] ||
+			die "make -C selftests install left no tests.list"
+	fi
+
+	if [ -n "$only" ]; then
+		for name in $only; do
+			cat "$dest"/tests*.list | list_names | grep -qxF "$name" ||
+				die "--only: $name is in no test list"
+		done
+	fi
+	for list in "$dest"/tests.list "$dest"/tests-smp.list; do
+		[ -f "$list" ] || continue
+		[ -z "$only" ] || filter_list "$list"
+		for name in $(list_names "$list"); do
+			check_binary "$dest/$name" "test $name"
+		done
+	done
+	[ -n "$(list_names "$dest/tests.list")" ] || [ -n "$only" ] ||
+		die "tests.list names no test"
+}
+
+# Pack the initramfs for $mode into $work/initrd.gz.
+build_initramfs()
+{
+	local stage=$work/initramfs applet
+
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,dev,proc,sys,tmp,ringvm,lib/modules}
+	check_binary /bin/busybox "busybox (package busybox-static)"
+	cp /bin/busybox "$stage/bin/"
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
+	done
+	ln -s bin "$stage/sbin"
+	install -m 755 "$runner_dir/init.sh" "$stage/init"
+
+	[ -f "$kmod" ] || die "module missing: $kmod (build it first: make)"
+	cp "$kmod" "$stage/ringvm/ringvm.ko"
+	check_binary "$vmctl" vmctl
+	cp "$vmctl" "$stage/ringvm/vmctl"
+	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
+	[ "$mode" = demo ] || install_tests "$stage"
+
+	(cd "$stage" && find . | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$work/initrd.gz"
+}
+
+# --- 3. The machines --------------------------------------------------------
+
+# Why machine $1 cannot run here; nothing when it can.
+machine_unusable()
+{
+	local list=$work/initramfs/ringvm/tests/${machine_list[$1]}
+
+	case "$1" in
+	kvm)
+		if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+			echo "host has no VMX/SVM"
+		elif ! { : <>/dev/kvm; } 2>/dev/null; then
+			echo "/dev/kvm does not open"
+		fi
+		;;
+	vmx-smp)
+		if [ "$mode" = tests ] && { [ ! -f "$list" ] ||
+		   [ -z "$(list_names "$list")" ]; }; then
+			echo "the suite installs no tests-smp.list${only:+ with a test of --only}"
+		fi
+		;;
+	esac
+	if [ "$mode" = tests ] && [ "${machine_list[$1]}" = tests.list ] &&
+	   [ -z "$(list_names "$work/initramfs/ringvm/tests/tests.list")" ]; then
+		echo "no test of --only is in tests.list"
+	fi
+}
+
+# The kernel command line; init.sh reads the ringvm_* words.
+cmdline()
+{
+	echo "console=ttyS0 quiet panic=-1 ${machine_params[$1]}" \
+		"ringvm_mode=$mode ringvm_list=${machine_list[$1]}" \
+		"ringvm_test_timeout=$test_timeout"
+}
+
+qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
+{
+	local machine=$1 console=$2 emulog=$3
+
+	shift 3
+	command -v qemu-system-x86_64 >/dev/null ||
+		die "qemu-system-x86_64 missing: run scripts/setup.sh"
+	setsid qemu-system-x86_64 "$@" -m 1024 -smp 2 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-serial "file:$console" \
+		-kernel "$kernel_dir/boot/vmlinuz-$guest_ver" \
+		-initrd "$work/initrd.gz" -append "$(cmdline "$machine")" \
+		</dev/null >"$emulog" 2>&1 &
+	emu_pid=$!
+}
+
+# Bochs has no direct kernel boot: wrap kernel and initramfs in an isolinux
+# ISO.  Its debugger stops before the first instruction, so -rc feeds it "c";
+# it has no headless display, so it runs on Xvfb.
+bochs_start()	# MACHINE CONSOLE EMULOG CPUS
+{
+	local machine=$1 console=$2 emulog=$3 cpus=$4
+	local dir=$work/$machine tool
+
+	for tool in bochs xvfb-run xorriso; do
+		command -v "$tool" >/dev/null ||
+			die "$tool missing: run scripts/setup.sh"
+	done
+	rm -rf "$dir"
+	mkdir -p "$dir/iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin \
+		/usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
+	cp "$kernel_dir/boot/vmlinuz-$guest_ver" "$dir/iso/vmlinuz"
+	cp "$work/initrd.gz" "$dir/iso/initrd.gz"
+	cat >"$dir/iso/isolinux/isolinux.cfg" <<-EOF
+	DEFAULT linux
+	PROMPT 0
+	LABEL linux
+	  KERNEL /vmlinuz
+	  APPEND initrd=/initrd.gz $(cmdline "$machine")
+	EOF
+	xorriso -as mkisofs -o "$dir/boot.iso" -b isolinux/isolinux.bin \
+		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 \
+		-boot-info-table "$dir/iso" >"$dir/xorriso.log" 2>&1 ||
+		die "xorriso failed, see $dir/xorriso.log"
+
+	cat >"$dir/bochsrc" <<-EOF
+	megs: 512
+	cpu: model=corei7_skylake_x, count=$cpus, ips=$vmx_ips, reset_on_triple_fault=0
+	romimage: file=/usr/share/bochs/BIOS-bochs-latest
+	vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+	ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+	ata0-master: type=cdrom, path=$dir/boot.iso, status=inserted
+	boot: cdrom
+	com1: enabled=1, mode=file, dev=$console
+	display_library: x
+	speaker: enabled=0
+	log: $emulog
+	panic: action=fatal
+	error: action=report
+	info: action=ignore
+	clock: sync=none, time0=local
+	EOF
+	echo c >"$dir/cmds"
+	# A display number of our own: two 'xvfb-run -a' started together
+	# both take :99, and one of them fails.
+	setsid xvfb-run -a -n $((100 + RANDOM % 800)) \
+		bochs -q -f "$dir/bochsrc" -rc "$dir/cmds" \
+		</dev/null >"$emulog.stdout" 2>&1 &
+	emu_pid=$!
+}
+
+start_machine()	# MACHINE CONSOLE EMULOG
+{
+	case "$1" in
+	svm)	qemu_start "$@" -accel tcg -cpu max ;;
+	kvm)	qemu_start "$@" -enable-kvm -cpu host ;;
+	vmx)	bochs_start "$@" "$vmx_cpus" ;;
+	vmx-smp) bochs_start "$@" 2 ;;
+	esac
+}
+
+# Stop the emulator's whole session (xvfb-run, Xvfb and Bochs together).
+kill_emulator()
+{
+	local i
+
+	[ -n "$emu_pid" ] || return 0
+	kill -TERM -- "-$emu_pid" 2>/dev/null || true
+	for i in $(seq 20); do
+		kill -0 -- "-$emu_pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -KILL -- "-$emu_pid" 2>/dev/null || true
+	wait "$emu_pid" 2>/dev/null || true
+	emu_pid=
+}
+
+cleanup()
+{
+	kill_emulator
+	if [ -n "$work" ]; then
+		if [ "$keep" = 1 ]; then
+			log "work directory kept: $work"
+		else
+			rm -rf "$work"
+		fi
+	fi
+}
+
+# Wait for the emulator to finish, printing each test as it starts; stop it
+# after $2 seconds, shortly after a panic, or when it does not power off
+# after the end marker.  Sets watch_note to why it was stopped, if it was,
+# and boot_secs, end_secs, watch_secs to when things happened.
+watch_machine()	# MACHINE TIMEOUT CONSOLE
+{
+	local machine=$1 limit=$2 console=$3
+	local start=$SECONDS seen=0 n end_at= panic_at= name
+
+	watch_note= boot_secs=? end_secs=?
+	while kill -0 "$emu_pid" 2>/dev/null; do
+		sleep 2
+		if [ "$boot_secs" = "?" ] &&
+		   grep -aq '^# ringvm-runner: start' "$console"; then
+			boot_secs=$((SECONDS - start))
+		fi
+		n=$(grep -ac '^# ringvm-test: ' "$console" || true)
+		if [ "$n" -gt "$seen" ]; then
+			sed -n 's/^# ringvm-test: \([^[:space:]]*\).*/\1/p' \
+				"$console" | tail -n +$((seen + 1)) |
+			while read -r name; do
+				printf '%s: [%4ds] %s\n' "$machine" \
+					$((SECONDS - start)) "$name"
+			done
+			seen=$n
+		fi
+		if [ -z "$end_at" ] &&
+		   grep -aq '^# ringvm-runner: end' "$console"; then
+			end_at=$SECONDS
+			end_secs=$((end_at - start))
+		fi
+		if [ -z "$panic_at" ] &&
+		   grep -aq 'Kernel panic - not syncing' "$console"; then
+			panic_at=$SECONDS
+		fi
+		if [ -n "$end_at" ] && [ $((SECONDS - end_at)) -gt 60 ]; then
+			watch_note="did not power off after the end marker; stopped"
+			break
+		fi
+		if [ -n "$panic_at" ] && [ $((SECONDS - panic_at)) -gt 10 ]; then
+			watch_note="stopped after the kernel panic"
+			break
+		fi
+		if [ $((SECONDS - start)) -ge "$limit" ]; then
+			watch_note="timed out after ${limit}s (wall clock); stopped"
+			break
+		fi
+	done
+	watch_secs=$((SECONDS - start))
+	kill_emulator
+}
+
+# Boot one machine and judge its console; add to the totals.
+run_machine()
+{
+	local machine=$1 suffix= console emulog lockfd limit result
+	local p f s bad
+
+	[ "$mode" = tests ] || suffix=-$mode
+	mkdir -p "$top/build/logs"
+	console=$top/build/logs/$machine-$kver$suffix.log
+	emulog=$top/build/logs/$machine-$kver$suffix.emulator.log
+	limit=${timeout:-${machine_timeout[$machine]}}
+
+	# Two runs in one tree must not write one log at once.
+	exec {lockfd}>"$top/build/runner/$machine-$kver$suffix.lock"
+	if ! flock -n "$lockfd"; then
+		log "$machine: waiting for another run of $machine-$kver$suffix"
+		flock "$lockfd"
+	fi
+	rm -f "$console" "$emulog" "$emulog.stdout"
+	: >"$console"
+
+	echo "$machine: booting $guest_ver (limit ${limit}s, log ${console#"$top"/})"
+	start_machine "$machine" "$console" "$emulog"
+	watch_machine "$machine" "$limit" "$console"
+	exec {lockfd}>&-
+
+	result=$(awk -v machine="$machine" -v mode="$mode" \
+		-f "$runner_dir/parse.awk" "$console")
+	read -r _ p f s bad <<<"$(tail -n 1 <<<"$result")"
+	sed '$d' <<<"$result"
+	if [ -n "$watch_note" ]; then
+		echo "$machine: $watch_note"
+		case "$watch_note" in
+		"did not power off"*) ;;
+		*) bad=1 ;;
+		esac
+	fi
+	if [ "$bad" = 1 ] && ! grep -aq '^# ringvm-runner: start' "$console"; then
+		echo "$machine: the last lines the emulator wrote:"
+		tail -n 10 "$emulog" "$emulog.stdout" 2>/dev/null | sed 's/^/    /'
+	fi
+	echo "$machine: reached /init after ${boot_secs}s, end marker after" \
+		"${end_secs}s, stopped after ${watch_secs}s"
+
+	if [ "$mode" = demo ]; then
+		[ "$bad" = 1 ] && echo "$machine: demo failed" ||
+			echo "$machine: demo passed"
+	else
+		echo "$machine: $p passed, $f failed, $s skipped"
+	fi
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+	total_s=$((total_s + s))
+	[ "$bad" = 0 ] || any_bad=1
+	ran=$((ran + 1))
+}
+
+main()
+{
+	local machine why
+
+	parse_args "$@"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$top/build/runner"
+	work=$(mktemp -d "$top/build/runner/run.XXXXXX")
+
+	guest_ver=$(guest_version)
+	kernel_dir=$(guest_kernel "$guest_ver")
+	build_initramfs
+
+	total_p=0 total_f=0 total_s=0 any_bad=0 ran=0
+	for machine in $machines; do
+		why=$(machine_unusable "$machine")
+		if [ -n "$why" ]; then
+			echo "$machine: skipped ($why)"
+			continue
+		fi
+		run_machine "$machine"
+	done
+
+	[ "$ran" -gt 0 ] || { echo "no machine ran"; any_bad=1; }
+	if [ "$mode" = demo ]; then
+		[ "$any_bad" = 0 ] && echo "demo passed" || echo "demo failed"
+	else
+		echo "$total_p passed, $total_f failed, $total_s skipped"
+	fi
+	return "$any_bad"
+}
+
+main "$@"
