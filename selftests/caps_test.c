@@ -269,22 +269,6 @@ TEST_F(caps, asids)
 	}
 }
 
-/* IA32_VMX_BASIC through /dev/cpu/0/msr, loading msr.ko if need be. */
-static int read_vmx_basic(__u64 *val)
-{
-	int fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0 && modprobe("msr") == 0)
-		fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, val, sizeof(*val), MSR_IA32_VMX_BASIC) != sizeof(*val))
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
 TEST_F(caps, hw_revision)
 {
 	__u64 basic;
@@ -296,7 +280,7 @@ TEST_F(caps, hw_revision)
 		ASSERT_EQ(r[0] & 0xff, self->caps.hw_revision);
 		return;
 	}
-	ret = read_vmx_basic(&basic);
+	ret = rdmsr_cpu(0, MSR_IA32_VMX_BASIC, &basic);
 	if (ret < 0)
 		SKIP(return, "cannot read IA32_VMX_BASIC: %s", strerror(-ret));
 	/* SDM Vol. 3D §A.1: bits 30:0 are the VMCS revision identifier. */

@@ -134,16 +134,9 @@ bool cpu_hotpluggable(int cpu)
 int cpu_set_online(int cpu, bool online)
 {
 	char path[64];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), SYS_CPU "/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, online ? "1" : "0", 1) != 1)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return sysfs_write(path, online ? "1" : "0");
 }
 
 int cpus_online_all(void)
@@ -165,4 +158,35 @@ int cpus_online_all(void)
 			first = ret;
 	}
 	return first;
+}
+
+int rdmsr_cpu(int cpu, __u32 msr, __u64 *val)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/dev/cpu/%d/msr", cpu);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && modprobe("msr") == 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, val, sizeof(*val), msr) != sizeof(*val))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+int sysfs_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, len) != (ssize_t)len)
+		ret = -errno;
+	close(fd);
+	return ret;
 }

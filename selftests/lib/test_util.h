@@ -64,6 +64,15 @@ int cpu_set_online(int cpu, bool online);
 /* Online every CPU that can be; the first error, or 0. */
 int cpus_online_all(void);
 
+/*
+ * Read MSR @msr on @cpu through /dev/cpu/N/msr, loading msr.ko if need
+ * be: 0 or -errno (-EIO if the CPU faulted on the read).
+ */
+int rdmsr_cpu(int cpu, __u32 msr, __u64 *val);
+
+/* Write @val to the sysfs file @path: 0 or -errno. */
+int sysfs_write(const char *path, const char *val);
+
 /* 3. Programs */
 
 struct run_result {
