@@ -45,6 +45,9 @@ declare -A machine_list=(
 	[kvm]=tests.list
 )
 
+# Guest modules the suite loads: KVM as a reference, msr for /dev/cpu/N/msr.
+guest_modules="kvm kvm_amd kvm_intel msr"
+
 kver=6.1
 kmod=
 machines=$all_machines
@@ -137,11 +140,11 @@ guest_version()
 	basename "$kdir" | sed 's/^linux-headers-//'
 }
 
-# Print the relative paths, from modules.dep in $1, of the KVM modules and
+# Print the relative paths, from modules.dep in $1, of $guest_modules and
 # every module they need (modules.dep lists dependencies transitively).
-kvm_module_closure()
+guest_module_closure()
 {
-	awk '
+	awk -v want="$guest_modules" '
 	function name(p) {
 		sub(/.*\//, "", p)
 		sub(/\.ko(\.(xz|gz|zst))?$/, "", p)
@@ -151,7 +154,7 @@ kvm_module_closure()
 	{
 		sub(/:$/, "", $1)
 		n = name($1)
-		if (n == "kvm" || n == "kvm_amd" || n == "kvm_intel")
+		if (index(" " want " ", " " n " "))
 			for (i = 1; i <= NF; i++)
 				if (!seen[$i]++)
 					print $i
@@ -176,7 +179,8 @@ copy_module()
 }
 
 # Make sure build/cache/linux-image-VERSION holds boot/vmlinuz-VERSION and
-# lib/modules/VERSION with the KVM modules and their modules.dep; print it.
+# lib/modules/VERSION with the modules the suite loads and their
+# modules.dep; print it.
 # The kernel comes from the host when its image package is installed (as
 # setup.sh does for 6.12), else from 'apt-get download' (6.1).
 guest_kernel()
@@ -184,12 +188,14 @@ guest_kernel()
 	local ver=$1
 	local cache=$top/build/cache/linux-image-$ver tmp src mods rel
 
-	if [ -f "$cache/.complete" ]; then
+	if [ "$(cat "$cache/.complete" 2>/dev/null)" = "$guest_modules" ]; then
 		echo "$cache"
 		return
 	fi
 	mkdir -p "$top/build/cache"
 	tmp=$(mktemp -d "$top/build/cache/.linux-image-$ver.XXXXXX")
+	# We run in $(...), a subshell of our own: this trap is ours alone.
+	trap 'rm -rf "$tmp"' EXIT
 	if [ -r "/boot/vmlinuz-$ver" ] && [ -r "/lib/modules/$ver/modules.dep" ]; then
 		src=
 	else
@@ -208,7 +214,7 @@ guest_kernel()
 	mods=$src/lib/modules/$ver
 	mkdir -p "$tmp/out/boot" "$tmp/out/lib/modules/$ver"
 	cp "$src/boot/vmlinuz-$ver" "$tmp/out/boot/"
-	for rel in $(kvm_module_closure "$mods/modules.dep"); do
+	for rel in $(guest_module_closure "$mods/modules.dep"); do
 		copy_module "$mods" "$rel" "$tmp/out/lib/modules/$ver"
 	done
 	# depmod wants these; they are small.
@@ -216,10 +222,14 @@ guest_kernel()
 		[ ! -f "$mods/$rel" ] || cp "$mods/$rel" "$tmp/out/lib/modules/$ver/"
 	done
 	/sbin/depmod -b "$tmp/out" "$ver"
-	touch "$tmp/out/.complete"
-	# Another run may have filled the cache meanwhile; either copy is good.
-	mv -T "$tmp/out" "$cache" 2>/dev/null || true
-	rm -rf "$tmp"
+	# The stamp names the modules, so that a cache made for another list
+	# is made again.
+	echo "$guest_modules" >"$tmp/out/.complete"
+	if [ "$(cat "$cache/.complete" 2>/dev/null)" != "$guest_modules" ]; then
+		rm -rf "$cache"
+		# Another run may fill it meanwhile; either copy is good.
+		mv -T "$tmp/out" "$cache" 2>/dev/null || true
+	fi
 	echo "$cache"
 }
 
