@@ -24,6 +24,7 @@
 
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/gfp.h>
 #include <linux/irqflags.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
@@ -189,6 +190,37 @@ static void ringvm_syscore_unregister(void)
 	unregister_syscore_ops(&ringvm_syscore_ops);
 }
 #endif
+
+void ringvm_free_cpu_pages(struct page *__percpu *pages)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct page **pg = per_cpu_ptr(pages, cpu);
+
+		if (*pg)
+			__free_page(*pg);
+		*pg = NULL;
+	}
+}
+
+int ringvm_alloc_cpu_pages(struct page *__percpu *pages)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct page *pg = alloc_pages_node(cpu_to_node(cpu),
+						   GFP_KERNEL_ACCOUNT |
+						   __GFP_ZERO, 0);
+
+		if (!pg) {
+			ringvm_free_cpu_pages(pages);
+			return -ENOMEM;
+		}
+		*per_cpu_ptr(pages, cpu) = pg;
+	}
+	return 0;
+}
 
 unsigned int ringvm_nr_cpus_enabled(void)
 {

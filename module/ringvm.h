@@ -12,6 +12,7 @@
 #ifndef RINGVM_RINGVM_H
 #define RINGVM_RINGVM_H
 
+#include <linux/compiler_types.h>
 #include <linux/types.h>
 #include <linux/ringvm.h>
 
@@ -65,6 +66,15 @@ extern struct ringvm_hw_caps ringvm_hw;
 int ringvm_cpus_enable(void);
 void ringvm_cpus_disable(void);
 unsigned int ringvm_nr_cpus_enabled(void);
+
+struct page;
+/*
+ * One zeroed page, on its CPU's node, for every possible CPU: for the
+ * backends' VMXON regions and host save areas.  Allocation is all or
+ * nothing; freeing is safe on a partly filled set.
+ */
+int ringvm_alloc_cpu_pages(struct page *__percpu *pages);
+void ringvm_free_cpu_pages(struct page *__percpu *pages);
 
 /* main.c */
 void ringvm_get_caps(struct ringvm_caps *caps);

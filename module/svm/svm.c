@@ -22,12 +22,10 @@
 #include "ringvm.h"
 #include "svm/svm.h"
 
-struct svm_cpu {
-	struct page *hsave;	/* host save area, allocated at load */
-	u64 saved_hsave_pa;	/* VM_HSAVE_PA before we took the CPU */
-};
-
-static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+/* Host save area of each possible CPU, allocated once at load. */
+static DEFINE_PER_CPU(struct page *, svm_hsave_page);
+/* VM_HSAVE_PA as it was before ringvm took the CPU. */
+static DEFINE_PER_CPU(u64, svm_saved_hsave_pa);
 
 /*
  * VM_CR.SVMDIS set by firmware makes EFER.SVME reserved (APM Vol. 2
@@ -106,39 +104,17 @@ static int svm_probe(struct ringvm_hw_caps *caps)
 
 static void svm_hardware_unsetup(void)
 {
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct svm_cpu *sc = per_cpu_ptr(&svm_cpu, cpu);
-
-		if (sc->hsave)
-			__free_page(sc->hsave);
-		sc->hsave = NULL;
-	}
+	ringvm_free_cpu_pages(&svm_hsave_page);
 }
 
 static int svm_hardware_setup(void)
 {
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct page *pg;
-
-		pg = alloc_pages_node(cpu_to_node(cpu),
-				      GFP_KERNEL_ACCOUNT | __GFP_ZERO, 0);
-		if (!pg) {
-			svm_hardware_unsetup();
-			return -ENOMEM;
-		}
-		per_cpu_ptr(&svm_cpu, cpu)->hsave = pg;
-	}
-	return 0;
+	return ringvm_alloc_cpu_pages(&svm_hsave_page);
 }
 
 static int svm_cpu_enable(void)
 {
-	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
-	u64 efer, vm_cr;
+	u64 efer, vm_cr, saved;
 
 	rdmsrl(MSR_EFER, efer);
 	/* Somebody else (KVM) has SVM on this CPU. */
@@ -147,21 +123,22 @@ static int svm_cpu_enable(void)
 	if (svm_disabled_by_firmware(&vm_cr))
 		return -EPERM;
 
-	if (rdmsrl_safe(MSR_VM_HSAVE_PA, &sc->saved_hsave_pa))
-		sc->saved_hsave_pa = 0;
+	if (rdmsrl_safe(MSR_VM_HSAVE_PA, &saved))
+		saved = 0;
+	__this_cpu_write(svm_saved_hsave_pa, saved);
 	if (wrmsrl_safe(MSR_EFER, efer | EFER_SVME))
 		return -EIO;
 	/* APM Vol. 2 §15.30.4: page aligned, set before the first VMRUN. */
-	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sc->hsave));
+	wrmsrl(MSR_VM_HSAVE_PA,
+	       page_to_phys(__this_cpu_read(svm_hsave_page)));
 	return 0;
 }
 
 static void svm_cpu_disable(void)
 {
-	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
 	u64 efer;
 
-	wrmsrl(MSR_VM_HSAVE_PA, sc->saved_hsave_pa);
+	wrmsrl(MSR_VM_HSAVE_PA, __this_cpu_read(svm_saved_hsave_pa));
 	rdmsrl(MSR_EFER, efer);
 	/*
 	 * Clearing EFER.SVME with GIF clear would leave interrupts blocked

@@ -202,33 +202,21 @@ static int vmx_probe(struct ringvm_hw_caps *caps)
 
 static void vmx_hardware_unsetup(void)
 {
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct page **pg = per_cpu_ptr(&vmx_vmxon_page, cpu);
-
-		if (*pg)
-			__free_page(*pg);
-		*pg = NULL;
-	}
+	ringvm_free_cpu_pages(&vmx_vmxon_page);
 }
 
 /* SDM Vol. 3C §25.11.5: a 4 KiB region starting with the revision id. */
 static int vmx_hardware_setup(void)
 {
-	int cpu;
+	int cpu, r;
 
+	r = ringvm_alloc_cpu_pages(&vmx_vmxon_page);
+	if (r)
+		return r;
 	for_each_possible_cpu(cpu) {
-		struct page *pg;
+		u32 *region = page_address(per_cpu(vmx_vmxon_page, cpu));
 
-		pg = alloc_pages_node(cpu_to_node(cpu),
-				      GFP_KERNEL_ACCOUNT | __GFP_ZERO, 0);
-		if (!pg) {
-			vmx_hardware_unsetup();
-			return -ENOMEM;
-		}
-		*(u32 *)page_address(pg) = vmx_revision_id;
-		per_cpu(vmx_vmxon_page, cpu) = pg;
+		*region = vmx_revision_id;
 	}
 	return 0;
 }
