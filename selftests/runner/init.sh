@@ -39,12 +39,23 @@ mount_fs()
 	mount -t tmpfs tmpfs /tmp
 }
 
-# Run one test binary with the environment the suite expects.
+# Wait until the UART has sent everything written to the console.  busybox
+# stty sets the attributes with TCSADRAIN, which returns only once the
+# transmitter is empty.
+drain_console()
+{
+	stty -F /dev/console "$(stty -F /dev/console -g)" 2>/dev/null
+}
+
+# Run one test binary with the environment the suite expects.  Its start
+# marker is drained first: should the test crash the kernel, the panic
+# must not overwrite the marker still queued in the tty.
 run_test()
 {
 	name=$1
 
 	echo "# ringvm-test: $name"
+	drain_console
 	(cd /ringvm/tests &&
 	 RINGVM_KO=/ringvm/ringvm.ko RINGVM_VMCTL=/ringvm/vmctl \
 		timeout "$test_timeout" "./$name")
@@ -94,10 +105,11 @@ dmesg
 echo "# ringvm-dmesg-end"
 echo "# ringvm-runner: end"
 # poweroff -f does not wait for the UART to send what the tty still holds
-# (up to 4 KiB: the end of the dmesg dump and the end marker).  stty sets
-# the attributes it reads back with TCSADRAIN, which returns only once the
-# transmitter is empty.  Should that fail (no console on stdin), wait 3 s,
-# which is enough under Bochs with one CPU.
-stty "$(stty -g)" 2>/dev/null || sleep 3
+# (up to 4 KiB: the end of the dmesg dump and the end marker).  Should the
+# drain fail, wait 3 s, which is enough under Bochs with one CPU.
+if ! drain_console; then
+	echo "# ringvm-runner: cannot drain the console, waiting 3 s"
+	sleep 3
+fi
 sync
 poweroff -f
