@@ -36,10 +36,10 @@ all_machines="svm vmx vmx-smp kvm"
 declare -A machine_timeout=([svm]=900 [vmx]=2700 [vmx-smp]=1200 [kvm]=600)
 # Kernel parameters a machine needs (README.md, "Quirks", says why).
 declare -A machine_params=(
-	[svm]=
-	[vmx]=clearcpuid=xsavec,xsaves
-	[vmx-smp]=clearcpuid=xsavec,xsaves
-	[kvm]=
+	[svm]=""
+	[vmx]="clearcpuid=xsavec,xsaves,ht"
+	[vmx-smp]="clearcpuid=xsavec,xsaves,ht"
+	[kvm]=""
 )
 # Which list in /ringvm/tests a machine runs.
 declare -A machine_list=(
@@ -198,7 +198,9 @@ guest_kernel()
 	mkdir -p "$top/build/cache"
 	tmp=$(mktemp -d "$top/build/cache/.linux-image-$ver.XXXXXX")
 	# We run in $(...), a subshell of our own: this trap is ours alone.
-	trap 'rm -rf "$tmp"' EXIT
+	# It names the directory now: $tmp is gone once we have returned.
+	# shellcheck disable=SC2064
+	trap "rm -rf '$tmp'" EXIT
 	if [ -r "/boot/vmlinuz-$ver" ] && [ -r "/lib/modules/$ver/modules.dep" ]; then
 		src=
 	else
@@ -249,10 +251,10 @@ check_binary()
 	fi
 }
 
-# The names a test list in $1 holds, without blanks and comments.
+# The names test list $1 (or stdin) holds, without blanks and comments.
 list_names()
 {
-	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$@"
 }
 
 # Keep only the names given with --only in list $1, in its order.
@@ -260,7 +262,7 @@ filter_list()
 {
 	local names
 
-	names=$(list_names "$1" | grep -xF -f <(printf '%s\n' $only) || true)
+	names=$(list_names "$1" | grep -xF -f <(xargs -n 1 <<<"$only") || true)
 	printf '%s\n' "$names" | sed '/^$/d' >"$1"
 }
 
@@ -470,11 +472,11 @@ start_machine()	# MACHINE CONSOLE EMULOG
 # Stop the emulator's whole session (xvfb-run, Xvfb and Bochs together).
 kill_emulator()
 {
-	local i
+	local tries=20
 
 	[ -n "$emu_pid" ] || return 0
 	kill -TERM -- "-$emu_pid" 2>/dev/null || true
-	for i in $(seq 20); do
+	while [ $((tries -= 1)) -ge 0 ]; do
 		kill -0 -- "-$emu_pid" 2>/dev/null || break
 		sleep 0.5
 	done
@@ -483,6 +485,7 @@ kill_emulator()
 	emu_pid=
 }
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup()
 {
 	kill_emulator
@@ -502,9 +505,9 @@ cleanup()
 watch_machine()	# MACHINE TIMEOUT CONSOLE
 {
 	local machine=$1 limit=$2 console=$3
-	local start=$SECONDS seen=0 n end_at= panic_at= name
+	local start=$SECONDS seen=0 n end_at='' panic_at='' name
 
-	watch_note= boot_secs=? end_secs=?
+	watch_note='' boot_secs='?' end_secs='?'
 	while kill -0 "$emu_pid" 2>/dev/null; do
 		sleep 2
 		if [ "$boot_secs" = "?" ] &&
@@ -550,7 +553,7 @@ watch_machine()	# MACHINE TIMEOUT CONSOLE
 # Boot one machine and judge its console; add to the totals.
 run_machine()
 {
-	local machine=$1 suffix= console emulog lockfd limit result
+	local machine=$1 suffix='' console emulog lockfd limit result
 	local p f s bad
 
 	[ "$mode" = tests ] || suffix=-$mode

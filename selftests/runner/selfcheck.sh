@@ -137,7 +137,7 @@ make_tests()
 # check its status and that each extended-regexp PATTERN matches a line.
 check()
 {
-	local name=$1 want=$2 out rc=0 pat ok=1
+	local name=$1 want=$2 out rc=0 pat ok=1 line
 	local -a pats=()
 
 	shift 2
@@ -149,7 +149,9 @@ check()
 	echo "=== $name: run.sh $*"
 	out=$("$runner_dir/run.sh" --kmod "$stage/mod/ringvm.ko" \
 		--vmctl "$stage/vmctl" "$@" 2>&1) || rc=$?
-	echo "$out" | sed 's/^/    /'
+	while IFS= read -r line; do
+		echo "    $line"
+	done <<<"$out"
 	if [ "$rc" != "$want" ]; then
 		echo "!!! $name: run.sh exited $rc, expected $want"
 		ok=0
