@@ -20,6 +20,13 @@ def c_name(*parts):
 def expected(spec):
     fam = spec["name"]
     want = {}
+    for d in spec.get("definitions", []):
+        if "header" in d:
+            continue
+        for i, e in enumerate(d["entries"]):
+            name = e["name"] if isinstance(e, dict) else e
+            val = 1 << i if d["type"] == "flags" else i
+            want[c_name(fam, d["name"], name)] = val
     for aset in spec["attribute-sets"]:
         prefix = c_name(fam, "a", aset["name"])
         for i, attr in enumerate(aset["attributes"], start=1):

@@ -64,6 +64,307 @@ struct ringvm_caps {
 	__u64 reserved[6];	/* must be 0 */
 };
 
+/* Limits built into the ABI (module parameters may lower the others). */
+#define RINGVM_NAME_MAX		32	/* VM name, NUL included */
+#define RINGVM_MAX_MEM_REGIONS	8
+#define RINGVM_MAX_CPUID_ENTRIES 64
+#define RINGVM_MAX_MSR_ENTRIES	32
+
+/*
+ * A range of guest-physical RAM.  gpa and size are multiples of 4 KiB,
+ * size is not 0, regions of one VM do not overlap, and gpa + size is
+ * below 2^(host MAXPHYADDR).  A guest access outside every region is
+ * MMIO: it exits to user space.
+ */
+struct ringvm_mem_region {
+	__u64 gpa;
+	__u64 size;
+};
+
+/*
+ * RINGVM_CREATE_VM: create a VM and return a file descriptor for it.
+ *
+ * The VM is anonymous: it has an id and a name ("anon-ID" when name is
+ * empty) and shows in vm-get, but it is destroyed when the last file
+ * descriptor for it (VM or vCPU) is closed.  Named, persistent VMs are
+ * created over netlink (vm-new).
+ */
+struct ringvm_create_vm {
+	__u32 flags;		/* none defined, must be 0 */
+	__u32 nr_regions;	/* 1..RINGVM_MAX_MEM_REGIONS */
+	__u32 max_vcpus;	/* 0 = 1; at most the max_vcpus parameter */
+	__u32 pad;		/* must be 0 */
+	char name[RINGVM_NAME_MAX];	/* NUL-terminated; "" = anon-ID */
+	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS];
+	__u64 reserved[4];	/* must be 0 */
+};
+
+/*
+ * RINGVM_OPEN_VM: open an existing VM by id or by name (exactly one of
+ * the two: id != 0 or name[0] != 0) and return a file descriptor.
+ */
+struct ringvm_open_vm {
+	__u32 flags;		/* none defined, must be 0 */
+	__u32 id;
+	char name[RINGVM_NAME_MAX];
+	__u64 reserved[2];	/* must be 0 */
+};
+
+/* RINGVM_GET_VM_INFO (VM fd): what the VM is. */
+#define RINGVM_VM_INFO_ANONYMOUS	(1U << 0)
+#define RINGVM_VM_INFO_DESTROYED	(1U << 1)
+struct ringvm_vm_info {
+	__u32 id;
+	__u32 flags;		/* out: RINGVM_VM_INFO_*; in: must be 0 */
+	__u32 nr_regions;
+	__u32 max_vcpus;
+	__u32 nr_vcpus;		/* vCPUs created so far */
+	__u32 pad;
+	__u64 mem_allocated;	/* bytes of guest RAM allocated so far */
+	char name[RINGVM_NAME_MAX];
+	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS];
+	__u64 reserved[4];
+};
+
+/*
+ * RINGVM_SET_CPUID (VM fd): the table CPUID answers from.  A leaf not in
+ * the table reads as zeros.  The module always answers the hypervisor
+ * leaves 0x40000000 (max leaf in EAX, signature "ringvm" in EBX ECX EDX
+ * padded with NULs) and 0x40000001 (RINGVM_PV_FEAT_* in EAX), and in leaf
+ * 1 sets ECX bit 31 (hypervisor), ECX bit 27 (OSXSAVE) from the guest's
+ * CR4 and the initial APIC id in EBX[31:24] from the vCPU id.
+ */
+#define RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX	(1U << 0)
+struct ringvm_cpuid_entry {
+	__u32 function;
+	__u32 index;		/* subleaf, when SIGNIFICANT_INDEX */
+	__u32 flags;		/* RINGVM_CPUID_FLAG_* */
+	__u32 eax;
+	__u32 ebx;
+	__u32 ecx;
+	__u32 edx;
+	__u32 pad;		/* must be 0 */
+};
+
+struct ringvm_cpuid {
+	__u32 nent;		/* 0..RINGVM_MAX_CPUID_ENTRIES */
+	__u32 flags;		/* none defined, must be 0 */
+	struct ringvm_cpuid_entry entries[RINGVM_MAX_CPUID_ENTRIES];
+};
+
+#define RINGVM_CPUID_SIGNATURE		"ringvm\0\0\0\0\0"	/* 12 bytes */
+#define RINGVM_CPUID_LEAF_SIGNATURE	0x40000000
+#define RINGVM_CPUID_LEAF_FEATURES	0x40000001
+#define RINGVM_PV_FEAT_HYPERCALL	(1U << 0)	/* the ABI below */
+
+/*
+ * Hypercalls: VMCALL (Intel) or VMMCALL (AMD) with the number in RAX and
+ * arguments in RBX, RCX, RDX, RSI; the result comes back in RAX.  Calls
+ * from CPL > 0 return RINGVM_HC_EPERM without leaving the kernel.  The
+ * module handles the numbers below; every other number exits to user
+ * space (RINGVM_EXIT_HYPERCALL), whose ret field becomes RAX.
+ */
+#define RINGVM_HC_NOP		0	/* returns 0 */
+#define RINGVM_HC_API_VERSION	1	/* returns RINGVM_API_VERSION */
+#define RINGVM_HC_VCPU_ID	2	/* returns the calling vCPU's id */
+#define RINGVM_HC_EPERM		((__u64)-1)
+
+/* RINGVM_ENABLE (VM fd): turn on an optional behaviour. */
+enum ringvm_enable_cap {
+	/* MSRs the module does not handle exit to user space instead of #GP */
+	RINGVM_ENABLE_MSR_EXIT = 1,
+};
+
+struct ringvm_enable {
+	__u32 cap;		/* enum ringvm_enable_cap */
+	__u32 flags;		/* none defined, must be 0 */
+	__u64 args[4];		/* per cap; must be 0 where unused */
+};
+
+/* General-purpose registers, RIP and RFLAGS. */
+struct ringvm_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+/* A segment register with its hidden part, as the VMCS/VMCB hold it. */
+struct ringvm_segment {
+	__u64 base;
+	__u32 limit;		/* byte granular: the expanded limit */
+	__u16 selector;
+	__u8 type;		/* 4-bit type field */
+	__u8 present;
+	__u8 dpl;
+	__u8 db;
+	__u8 s;
+	__u8 l;
+	__u8 g;
+	__u8 avl;
+	__u8 unusable;		/* VMX "unusable" / a null selector loaded */
+	__u8 pad;		/* must be 0 */
+};
+
+struct ringvm_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 pad[3];		/* must be 0 */
+};
+
+/* Segment, descriptor-table and control registers, and EFER. */
+struct ringvm_sregs {
+	struct ringvm_segment cs, ds, es, fs, gs, ss;
+	struct ringvm_segment tr, ldt;
+	struct ringvm_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, cr8;
+	__u64 efer;
+	__u64 reserved[4];	/* must be 0 */
+};
+
+struct ringvm_debugregs {
+	__u64 db[4];
+	__u64 dr6;
+	__u64 dr7;
+	__u64 flags;		/* none defined, must be 0 */
+	__u64 reserved[9];	/* must be 0 */
+};
+
+/*
+ * RINGVM_GET_MSRS / RINGVM_SET_MSRS: the MSRs a guest may own.  Entries
+ * are processed in order; the ioctl returns how many were, stopping at
+ * the first MSR the module does not hold (or, for SET, the first value
+ * the guest could not have written either).
+ */
+struct ringvm_msr_entry {
+	__u32 index;
+	__u32 reserved;		/* must be 0 */
+	__u64 data;
+};
+
+struct ringvm_msrs {
+	__u32 nmsrs;		/* 0..RINGVM_MAX_MSR_ENTRIES */
+	__u32 pad;		/* must be 0 */
+	struct ringvm_msr_entry entries[RINGVM_MAX_MSR_ENTRIES];
+};
+
+/*
+ * RINGVM_GET_XSAVE / RINGVM_SET_XSAVE: x87, SSE, AVX and AVX-512 state in
+ * the standard (non-compacted) XSAVE layout, Intel SDM Vol. 1 §13.4.
+ * SET checks XSTATE_BV against the supported components, XCOMP_BV == 0,
+ * the reserved header bytes and MXCSR's reserved bits.
+ */
+struct ringvm_xsave {
+	__u32 region[1024];
+};
+
+/* RINGVM_GET_XCRS / RINGVM_SET_XCRS: XCR0 only for now. */
+struct ringvm_xcrs {
+	__u64 xcr0;
+	__u64 reserved[3];	/* must be 0 */
+};
+
+/*
+ * The run page: the vCPU file descriptor's mmap at offset 0, one page,
+ * shared with the kernel.  RINGVM_RUN fills in the exit; before the next
+ * RINGVM_RUN user space completes it (data for an IN, an MMIO read, an
+ * MSR read; ret for a hypercall; error for an MSR access).
+ */
+enum ringvm_exit_reason {
+	RINGVM_EXIT_UNKNOWN = 0,	/* hw.* holds an exit ringvm doesn't handle */
+	RINGVM_EXIT_IO = 1,
+	RINGVM_EXIT_MMIO = 2,
+	RINGVM_EXIT_HLT = 3,
+	RINGVM_EXIT_HYPERCALL = 4,
+	RINGVM_EXIT_MSR = 5,
+	RINGVM_EXIT_SHUTDOWN = 6,	/* triple fault or shutdown */
+	RINGVM_EXIT_FAIL_ENTRY = 7,	/* the hardware refused the guest state */
+	RINGVM_EXIT_INTR = 8,		/* a signal is pending */
+	RINGVM_EXIT_EMULATION = 9,	/* an MMIO instruction not decoded */
+	RINGVM_EXIT_DESTROYED = 10,	/* the VM was destroyed */
+	RINGVM_EXIT_INTERNAL_ERROR = 11,/* guest state ringvm can't handle */
+};
+
+/* Raw vendor information about the exit, filled for every exit. */
+struct ringvm_exit_hw {
+	__u32 arch;		/* enum ringvm_arch */
+	__u32 reason;		/* VMX basic exit reason / SVM exit code (low) */
+	__u64 qualification;	/* VMX exit qualification / SVM EXITINFO1 */
+	__u64 info1;		/* VMX interruption info / SVM EXITINFO2 */
+	__u64 info2;		/* VMX instruction error / SVM EXITINTINFO */
+	__u64 gpa;		/* guest-physical address where relevant */
+};
+
+#define RINGVM_IO_IN		0
+#define RINGVM_IO_OUT		1
+#define RINGVM_RUN_DATA_OFFSET	1024	/* io data lives at run + this */
+
+struct ringvm_run {
+	/* in */
+	__u32 flags;		/* none defined, must be 0 */
+	__u32 pad0;
+	/* out */
+	__u32 exit_reason;	/* enum ringvm_exit_reason */
+	__u32 pad1;
+	__u64 rip;		/* guest RIP at the exit (after the insn for IO) */
+	struct ringvm_exit_hw hw;
+	union {
+		/* RINGVM_EXIT_IO: count items of size bytes at data_offset */
+		struct {
+			__u8 direction;		/* RINGVM_IO_IN / _OUT */
+			__u8 size;		/* 1, 2 or 4 */
+			__u16 port;
+			__u32 count;		/* always 1 today */
+			__u64 data_offset;	/* from the start of the run page */
+		} io;
+		/* RINGVM_EXIT_MMIO: for a read, fill data before RUN */
+		struct {
+			__u64 gpa;
+			__u8 data[8];
+			__u32 len;		/* 1, 2, 4 or 8 */
+			__u8 is_write;
+			__u8 pad[3];
+		} mmio;
+		/* RINGVM_EXIT_HYPERCALL: set ret before RUN */
+		struct {
+			__u64 nr;
+			__u64 args[4];		/* RBX, RCX, RDX, RSI */
+			__u64 ret;
+		} hypercall;
+		/* RINGVM_EXIT_MSR: for a read set data; error=1 injects #GP */
+		struct {
+			__u32 index;
+			__u8 is_write;
+			__u8 error;
+			__u8 pad[2];
+			__u64 data;
+		} msr;
+		/* RINGVM_EXIT_FAIL_ENTRY */
+		struct {
+			__u64 hardware_entry_failure_reason;
+			__u32 cpu;
+			__u32 pad;
+		} fail_entry;
+		/* RINGVM_EXIT_EMULATION: the bytes the decoder refused */
+		struct {
+			__u64 gpa;
+			__u8 insn_len;
+			__u8 insn[15];
+		} emulation;
+		/* RINGVM_EXIT_INTERNAL_ERROR */
+		struct {
+			__u32 suberror;		/* RINGVM_INTERNAL_ERR_* */
+			__u32 pad;
+			__u64 data[4];
+		} internal;
+		__u8 padding[256];
+	};
+	__u64 reserved[8];
+};
+
+#define RINGVM_INTERNAL_ERR_UNEXPECTED_EXIT	1  /* hw.* says which */
+#define RINGVM_INTERNAL_ERR_INSN_FETCH		2  /* RIP not in guest RAM */
+#define RINGVM_INTERNAL_ERR_MEMORY		3  /* guest page allocation */
+
 /*
  * ioctls on /dev/ringvm.  Each is documented in uapi/README.md with its
  * capability, parameters, return value and errors.
@@ -71,5 +372,34 @@ struct ringvm_caps {
 /* Returns RINGVM_API_VERSION; the argument must be 0. */
 #define RINGVM_GET_API_VERSION	_IO(RINGVMIO, 0x00)
 #define RINGVM_GET_CAPS		_IOWR(RINGVMIO, 0x01, struct ringvm_caps)
+/* Return a new file descriptor (O_RDWR | O_CLOEXEC). */
+#define RINGVM_CREATE_VM	_IOW(RINGVMIO, 0x02, struct ringvm_create_vm)
+#define RINGVM_OPEN_VM		_IOW(RINGVMIO, 0x03, struct ringvm_open_vm)
+
+/*
+ * ioctls on a VM file descriptor.  mmap of the VM descriptor maps guest
+ * RAM: the file offset is the guest-physical address, and the whole
+ * mapping must lie inside one region (MAP_SHARED only).
+ */
+/* The argument is the vCPU id, 0..max_vcpus-1; returns a vCPU fd. */
+#define RINGVM_CREATE_VCPU	_IO(RINGVMIO, 0x10)
+#define RINGVM_SET_CPUID	_IOW(RINGVMIO, 0x11, struct ringvm_cpuid)
+#define RINGVM_GET_VM_INFO	_IOWR(RINGVMIO, 0x12, struct ringvm_vm_info)
+#define RINGVM_ENABLE		_IOW(RINGVMIO, 0x13, struct ringvm_enable)
+
+/* ioctls on a vCPU file descriptor; mmap at offset 0 maps struct ringvm_run. */
+#define RINGVM_RUN		_IO(RINGVMIO, 0x20)	/* argument must be 0 */
+#define RINGVM_GET_REGS		_IOR(RINGVMIO, 0x21, struct ringvm_regs)
+#define RINGVM_SET_REGS		_IOW(RINGVMIO, 0x22, struct ringvm_regs)
+#define RINGVM_GET_SREGS	_IOR(RINGVMIO, 0x23, struct ringvm_sregs)
+#define RINGVM_SET_SREGS	_IOW(RINGVMIO, 0x24, struct ringvm_sregs)
+#define RINGVM_GET_DEBUGREGS	_IOR(RINGVMIO, 0x25, struct ringvm_debugregs)
+#define RINGVM_SET_DEBUGREGS	_IOW(RINGVMIO, 0x26, struct ringvm_debugregs)
+#define RINGVM_GET_MSRS		_IOWR(RINGVMIO, 0x27, struct ringvm_msrs)
+#define RINGVM_SET_MSRS		_IOW(RINGVMIO, 0x28, struct ringvm_msrs)
+#define RINGVM_GET_XSAVE	_IOR(RINGVMIO, 0x29, struct ringvm_xsave)
+#define RINGVM_SET_XSAVE	_IOW(RINGVMIO, 0x2a, struct ringvm_xsave)
+#define RINGVM_GET_XCRS		_IOR(RINGVMIO, 0x2b, struct ringvm_xcrs)
+#define RINGVM_SET_XCRS		_IOW(RINGVMIO, 0x2c, struct ringvm_xcrs)
 
 #endif /* _UAPI_LINUX_RINGVM_H */
