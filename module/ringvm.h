@@ -28,10 +28,88 @@ struct ringvm_hw_caps {
 	u32 nr_asids;		/* usable VPIDs / ASIDs, 0 if none */
 };
 
+struct ringvm_vm;
+struct ringvm_vcpu;
+struct ringvm_npt_ops;
+
+/* Guest GPRs in the x86 encoding order (ModRM reg / REX numbering). */
+enum ringvm_gpr {
+	RINGVM_GPR_RAX, RINGVM_GPR_RCX, RINGVM_GPR_RDX, RINGVM_GPR_RBX,
+	RINGVM_GPR_RSP, RINGVM_GPR_RBP, RINGVM_GPR_RSI, RINGVM_GPR_RDI,
+	RINGVM_GPR_R8, RINGVM_GPR_R9, RINGVM_GPR_R10, RINGVM_GPR_R11,
+	RINGVM_GPR_R12, RINGVM_GPR_R13, RINGVM_GPR_R14, RINGVM_GPR_R15,
+	RINGVM_NR_GPRS
+};
+
+/* Single guest registers the core reads through ringvm_arch->get_reg(). */
+enum ringvm_reg {
+	RINGVM_REG_RIP,
+	RINGVM_REG_RSP,
+	RINGVM_REG_RFLAGS,
+	RINGVM_REG_CR0,
+	RINGVM_REG_CR3,
+	RINGVM_REG_CR4,
+	RINGVM_REG_EFER,	/* as the guest sees it (no SVME) */
+	RINGVM_REG_CPL,
+};
+
+/*
+ * What a backend's vcpu_run() found, translated from its exit code.  The
+ * core acts on @code; @raw always carries the vendor's own words and is
+ * copied to the run page for every exit that reaches user space.
+ */
+enum ringvm_hw_exit_code {
+	RINGVM_HW_EXIT_NONE,		/* handled in the backend: enter again */
+	RINGVM_HW_EXIT_CPUID,
+	RINGVM_HW_EXIT_HLT,
+	RINGVM_HW_EXIT_IO,
+	RINGVM_HW_EXIT_NPF,		/* nested page fault / EPT violation */
+	RINGVM_HW_EXIT_RDMSR,		/* index in ECX */
+	RINGVM_HW_EXIT_WRMSR,		/* index in ECX, value in EDX:EAX */
+	RINGVM_HW_EXIT_HYPERCALL,	/* VMCALL / VMMCALL */
+	RINGVM_HW_EXIT_DR,		/* MOV to or from DR0-7 */
+	RINGVM_HW_EXIT_XSETBV,
+	RINGVM_HW_EXIT_SHUTDOWN,	/* triple fault / shutdown */
+	RINGVM_HW_EXIT_FAIL_ENTRY,	/* VM entry failed; see fail */
+	RINGVM_HW_EXIT_UNHANDLED,	/* to user space as RINGVM_EXIT_UNKNOWN */
+};
+
+struct ringvm_hw_exit {
+	u32 code;		/* enum ringvm_hw_exit_code */
+	/* Length of the exiting instruction if the hardware said, else 0 */
+	u8 insn_len;
+	union {
+		struct {
+			u16 port;
+			u8 size;	/* 1, 2 or 4 */
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			u64 gpa;
+			bool write;
+			bool fetch;
+		} npf;
+		struct {
+			u8 dr;		/* 0..7 */
+			s8 gpr;		/* enum ringvm_gpr, -1: core decodes */
+			bool write;	/* MOV DRn, reg */
+		} dr;
+		struct {
+			u64 reason;	/* VM-instruction error / exit reason */
+		} fail;
+	};
+	struct ringvm_exit_hw raw;
+};
+
 /*
  * A virtualization backend.  Every hook is mandatory: main.c refuses to
- * load with a backend that leaves one NULL.
+ * load with a backend that leaves one NULL.  "vCPU lock" means the
+ * caller holds vcpu->mutex; "loaded" means between vcpu_load() and
+ * vcpu_put() on this CPU, with preemption disabled.
  *
+ * Module and CPU lifetime:
  * @probe:	 detect the technology on the boot CPU and fill @caps.
  *		 Returns 0 if usable, -ENODEV if this technology is absent (the
  *		 next backend is tried), or another errno after logging one
@@ -44,7 +122,49 @@ struct ringvm_hw_caps {
  *		 -EBUSY if another hypervisor has it on, -EPERM if firmware
  *		 forbids it here, -EIO if the hardware refused.
  * @cpu_disable: turn it off again and restore exactly the state that
- *		 @cpu_enable found.  Interrupts are off.
+ *		 @cpu_enable found.  Interrupts are off.  No vCPU is loaded
+ *		 on this CPU (vcpu_put() always runs before preemption is
+ *		 enabled again).
+ *
+ * vCPUs (process context, vCPU lock or creation/destruction):
+ * @npt_ops:	 the nested page table format (EPT or NPT entries).
+ * @vcpu_size:	 bytes to allocate for a vCPU; the backend's struct starts
+ *		 with struct ringvm_vcpu.
+ * @vcpu_init:	 allocate the VMCS/VMCB and put the vCPU in the
+ *		 architectural reset state (Intel SDM Vol. 3A §10.1.1, AMD
+ *		 APM Vol. 2 §14.1.3): real mode, CS.selector F000 with base
+ *		 FFFF0000, RIP FFF0, RFLAGS 2, CR0 60000010, DR6 FFFF0FF0,
+ *		 DR7 400, EDX the family/model/stepping, nested paging with
+ *		 vcpu->vm->npt.root_pa.  May sleep.
+ * @vcpu_uninit: free what vcpu_init allocated.  Not loaded anywhere.
+ * @vcpu_load:	 preemption off: make this CPU run the vCPU (VMPTRLD, host
+ *		 state fields, tagged-TLB flush when vcpu->last_cpu differs
+ *		 from this CPU, guest MSRs the hardware does not switch).
+ * @vcpu_put:	 preemption off, loaded: undo vcpu_load (VMCLEAR, restore
+ *		 host MSRs) and set vcpu->last_cpu.
+ * @vcpu_run:	 loaded, interrupts off: enter the guest once and fill
+ *		 vcpu->exit.  GPRs come from and go to vcpu->gprs[] (RSP is
+ *		 the backend's); DR0-3 are already in the hardware when
+ *		 vcpu->dr_active.  Returns 0; the exit says what happened.
+ *
+ * Guest state (vCPU lock; loaded or not, the backend copes: a VMX
+ * backend VMPTRLDs around a VMCS access when it is not loaded):
+ * @get_regs/@set_regs:	   struct ringvm_regs, merging vcpu->gprs[].
+ * @get_sregs/@set_sregs:  struct ringvm_sregs; set returns -EINVAL for
+ *			   a value the hardware cannot even be given
+ *			   (reserved CR4/EFER bits); inconsistent but
+ *			   representable state is left to VM entry.
+ * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS.
+ * @get_msr/@set_msr:	   MSRs the backend keeps (EFER, PAT, FS/GS base,
+ *			   KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK,
+ *			   SYSENTER_*, TSC, DEBUGCTL).  -ENOENT for an MSR it
+ *			   does not keep (the core tries its own), -EINVAL
+ *			   for a value the guest may not write (#GP).
+ * @get_dr/@set_dr:	   DR6 and DR7 (dr is 6 or 7); the core keeps DR0-3.
+ * @skip_instruction:	   advance RIP by @len and clear the STI/MOV SS
+ *			   interrupt shadow.
+ * @inject_exception:	   deliver @vector (with @error_code when
+ *			   @has_error) through the guest IDT at the next entry.
  */
 struct ringvm_arch_ops {
 	const char *name;
@@ -53,6 +173,30 @@ struct ringvm_arch_ops {
 	void (*hardware_unsetup)(void);
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+
+	const struct ringvm_npt_ops *npt_ops;
+	size_t vcpu_size;
+	int (*vcpu_init)(struct ringvm_vcpu *vcpu);
+	void (*vcpu_uninit)(struct ringvm_vcpu *vcpu);
+	void (*vcpu_load)(struct ringvm_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct ringvm_vcpu *vcpu);
+	int (*vcpu_run)(struct ringvm_vcpu *vcpu);
+
+	void (*get_regs)(struct ringvm_vcpu *vcpu, struct ringvm_regs *regs);
+	void (*set_regs)(struct ringvm_vcpu *vcpu,
+			 const struct ringvm_regs *regs);
+	void (*get_sregs)(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs);
+	int (*set_sregs)(struct ringvm_vcpu *vcpu,
+			 const struct ringvm_sregs *sregs);
+	u64 (*get_reg)(struct ringvm_vcpu *vcpu, enum ringvm_reg reg);
+	void (*set_reg)(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val);
+	int (*get_msr)(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct ringvm_vcpu *vcpu, u32 index, u64 data);
+	u64 (*get_dr)(struct ringvm_vcpu *vcpu, int dr);
+	void (*set_dr)(struct ringvm_vcpu *vcpu, int dr, u64 val);
+	void (*skip_instruction)(struct ringvm_vcpu *vcpu, unsigned int len);
+	void (*inject_exception)(struct ringvm_vcpu *vcpu, u8 vector,
+				 bool has_error, u32 error_code);
 };
 
 extern const struct ringvm_arch_ops vmx_arch_ops;
@@ -78,6 +222,12 @@ void ringvm_free_cpu_pages(struct page *__percpu *pages);
 
 /* main.c */
 void ringvm_get_caps(struct ringvm_caps *caps);
+
+/* Module parameters (main.c), read-only after load. */
+extern unsigned int ringvm_max_vms;
+extern unsigned int ringvm_max_vcpus;
+extern unsigned long ringvm_max_vm_mem_mb;
+extern bool ringvm_dump_invalid_state;
 
 /* dev.c: /dev/ringvm */
 int ringvm_dev_register(void);

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * VMs and vCPUs: the objects the core and both backends share.
+ *
+ *  1. struct ringvm_npt   - the nested page tables of one VM (ept/)
+ *  2. struct ringvm_vm    - a VM: name, guest RAM, vCPUs, CPUID table
+ *  3. struct ringvm_vcpu  - a vCPU: registers, run page, exit
+ *  4. the core's entry points for VMs, vCPUs and the run loop
+ *
+ * Legend for the field tags:
+ *   (c)  set at creation, constant afterwards, read without a lock
+ *   [t]  ringvm_vm_lock, the module-wide table of VMs
+ *   [m]  vm->lock
+ *   [p]  vm->npt.lock (a spinlock: table updates only)
+ *   [v]  vcpu->mutex: held by every vCPU ioctl, RINGVM_RUN included
+ *   (a)  atomic or READ_ONCE/WRITE_ONCE
+ */
+#ifndef RINGVM_VM_H
+#define RINGVM_VM_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+#include "ringvm.h"
+
+struct mem_cgroup;
+struct page;
+
+/* Access rights of a nested mapping. */
+#define RINGVM_NPT_READ		BIT(0)
+#define RINGVM_NPT_WRITE	BIT(1)
+#define RINGVM_NPT_EXEC		BIT(2)
+#define RINGVM_NPT_RWX		(RINGVM_NPT_READ | RINGVM_NPT_WRITE | \
+				 RINGVM_NPT_EXEC)
+
+/*
+ * One format of nested page table entry: EPT (Intel SDM Vol. 3C §29.3.2)
+ * or NPT (AMD APM Vol. 2 §15.25.5, ordinary long-mode entries).  Both are
+ * 4-level radix trees of 512 entries; only the bits differ.
+ */
+struct ringvm_npt_ops {
+	const char *name;
+	u64 (*table_entry)(phys_addr_t table);	/* points at the next level */
+	u64 (*leaf_entry)(phys_addr_t page, unsigned int prot, int level);
+	bool (*present)(u64 entry);
+	bool (*large)(u64 entry, int level);	/* leaf above level 1 */
+	phys_addr_t (*addr)(u64 entry);
+};
+
+/* Nested page tables of one VM (module/ept/npt.c). */
+struct ringvm_npt {
+	const struct ringvm_npt_ops *ops;	/* (c) */
+	spinlock_t lock;
+	u64 *root;				/* (c) level-4 table */
+	phys_addr_t root_pa;			/* (c) */
+	unsigned long nr_tables;		/* [p] pages of tables */
+};
+
+int ringvm_npt_init(struct ringvm_npt *npt, const struct ringvm_npt_ops *ops);
+void ringvm_npt_destroy(struct ringvm_npt *npt);
+int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
+		   unsigned int prot);
+
+extern const struct ringvm_npt_ops ringvm_ept_ops;
+extern const struct ringvm_npt_ops ringvm_npt_amd_ops;
+
+/* A VM's CPUID table, replaced as a whole by RINGVM_SET_CPUID. */
+struct ringvm_cpuid_table {
+	struct rcu_head rcu;
+	u32 nent;
+	struct ringvm_cpuid_entry entries[];
+};
+
+/*
+ * A VM.  Referenced by its entry in the table of named VMs (until
+ * vm-del), by every open VM or vCPU file and by every vCPU; freed by
+ * ringvm_vm_put() with the last reference.
+ */
+struct ringvm_vm {
+	struct kref ref;
+	u32 id;					/* (c) */
+	bool anonymous;				/* (c) */
+	char name[RINGVM_NAME_MAX];		/* (c) */
+	struct list_head link;			/* [t] ringvm_vms */
+	bool destroyed;				/* (a) set once by destroy */
+
+	/* Guest RAM. */
+	u32 nr_regions;				/* (c) */
+	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS]; /* (c) */
+	struct xarray pages;			/* gfn -> struct page, (a) */
+	atomic_long_t nr_pages;			/* pages allocated */
+	struct mem_cgroup *memcg;		/* (c) charged for guest RAM */
+	struct ringvm_npt npt;
+
+	struct mutex lock;
+	u32 max_vcpus;				/* (c) */
+	u32 nr_vcpus;				/* [m] */
+	struct ringvm_vcpu **vcpus;		/* [m] written, (a) read */
+	struct ringvm_cpuid_table __rcu *cpuid;	/* [m] written, RCU read */
+	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
+	bool killed;				/* (a) first fatal reason won */
+};
+
+/* A completion the next RINGVM_RUN owes the guest (vcpu->pending). */
+enum ringvm_pending {
+	RINGVM_PENDING_NONE,
+	RINGVM_PENDING_IO_IN,		/* copy run data into RAX / memory */
+	RINGVM_PENDING_MMIO_READ,	/* write run->mmio.data to a GPR */
+	RINGVM_PENDING_MSR_READ,	/* EDX:EAX from run->msr.data or #GP */
+	RINGVM_PENDING_MSR_WRITE,	/* #GP if run->msr.error */
+	RINGVM_PENDING_HYPERCALL,	/* RAX from run->hypercall.ret */
+};
+
+/* vcpu->mode: whether the vCPU may be in guest mode on vcpu->cpu. */
+enum ringvm_vcpu_mode {
+	RINGVM_OUTSIDE_GUEST,
+	RINGVM_IN_GUEST,
+};
+
+/*
+ * A vCPU.  The backend allocates ringvm_arch->vcpu_size bytes and puts
+ * this struct first; everything here is the core's, except that the
+ * backend reads and writes gprs[] around each entry.
+ */
+struct ringvm_vcpu {
+	struct ringvm_vm *vm;			/* (c) holds a reference */
+	u32 id;					/* (c) */
+	struct ringvm_run *run;			/* (c) shared with user space */
+	struct mutex mutex;
+
+	unsigned long gprs[RINGVM_NR_GPRS];	/* [v] RSP is the backend's */
+	struct ringvm_hw_exit exit;		/* [v] last exit */
+	int cpu;				/* [v] loaded on, or -1 */
+	int last_cpu;				/* [v] previous cpu, or -1 */
+	int mode;				/* (a) enum ringvm_vcpu_mode */
+
+	/* Debug registers the core keeps; DR6/DR7 are the backend's. */
+	u64 db[4];				/* [v] */
+	bool dr_active;				/* [v] DR7 enables breakpoints */
+
+	/* Extended state: guest XCR0 and the XSAVE image (standard form). */
+	u64 xcr0;				/* [v] */
+	struct ringvm_xsave *fpu;		/* [v] 64-byte aligned */
+
+	/* MSRs the core keeps. */
+	u64 tsc_aux;				/* [v] */
+
+	/* What the next RINGVM_RUN must complete first. */
+	u32 pending;				/* [v] enum ringvm_pending */
+	s8 pending_reg;				/* [v] MMIO load destination */
+	u8 pending_insn_len;			/* [v] to skip on completion */
+	struct ringvm_insn_result {		/* [v] decoded MMIO load */
+		u8 access_size;
+		u8 reg_size;
+		bool high8;
+		bool sign_extend;
+	} pending_load;
+	u64 pending_string_addr;		/* [v] INS destination GPA */
+
+	/* Statistics. */
+	u64 nr_exits;				/* [v] */
+	u64 nr_user_exits;			/* [v] */
+};
+
+static inline struct ringvm_vm *ringvm_vcpu_vm(struct ringvm_vcpu *vcpu)
+{
+	return vcpu->vm;
+}
+
+/* vm.c */
+extern struct mutex ringvm_vm_lock;
+int ringvm_vm_create(const char *name, bool anonymous,
+		     const struct ringvm_mem_region *regions, u32 nr_regions,
+		     u32 max_vcpus, struct ringvm_vm **out, const char **why);
+struct ringvm_vm *ringvm_vm_find(u32 id, const char *name);
+int ringvm_vm_destroy(struct ringvm_vm *vm);
+void ringvm_vm_get(struct ringvm_vm *vm);
+void ringvm_vm_put(struct ringvm_vm *vm);
+int ringvm_vm_getfd(struct ringvm_vm *vm);
+struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc);
+bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa);
+int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
+		      unsigned int len);
+int ringvm_write_guest(struct ringvm_vm *vm, u64 gpa, const void *buf,
+		       unsigned int len);
+void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info);
+int ringvm_vm_kill(struct ringvm_vm *vm, u32 event);
+
+/* vcpu.c */
+int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id);
+void ringvm_vcpu_free(struct ringvm_vcpu *vcpu);
+void ringvm_vcpu_kick(struct ringvm_vcpu *vcpu);
+
+/* run.c */
+int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);
+
+/* netlink.c */
+void ringvm_nl_vm_event(struct ringvm_vm *vm, u32 event);
+
+#endif /* RINGVM_VM_H */
