@@ -13,9 +13,13 @@
  *                   ("libringvm: what: strerror[: extack]") before
  *                   returning the same negative errno.
  *
+ * Success is 0, or the file descriptor / count the operation makes.
+ *
  * Parts:
  *  1. /dev/ringvm and its ioctls                 (dev.c)
+ *     b. VMs, vCPUs, guest memory, the run page  (vm.c)
  *  2. the "ringvm" generic netlink family        (netlink.c)
+ *     b. VM operations and events                (netlink.c)
  *  3. loading and unloading kernel modules       (module.c)
  *  4. the kernel log, /dev/kmsg                  (kmsg.c)
  *  5. names for the numbers in the ABI           (names.c)
@@ -48,6 +52,91 @@ int ringvm_get_api_version(int fd);
 /* RINGVM_GET_CAPS with a zeroed input struct: 0, or -errno. */
 int __ringvm_get_caps(int fd, struct ringvm_caps *caps);
 int ringvm_get_caps(int fd, struct ringvm_caps *caps);
+
+/* 1b. VMs and vCPUs (vm.c) */
+
+/*
+ * RINGVM_CREATE_VM on /dev/ringvm: an anonymous VM, destroyed with its
+ * last file descriptor.  Returns the VM fd, or -errno.
+ */
+int __ringvm_create_vm(int devfd, const struct ringvm_create_vm *req);
+int ringvm_create_vm(int devfd, const struct ringvm_create_vm *req);
+
+/*
+ * RINGVM_OPEN_VM: a VM by @id (when not 0) or by @name (when not NULL
+ * or "").  Both or neither are passed on as given, for the kernel to
+ * refuse (EINVAL); a name too long for the ABI is -ENAMETOOLONG here.
+ * Returns the VM fd, or -errno.
+ */
+int __ringvm_open_vm(int devfd, __u32 id, const char *name);
+int ringvm_open_vm(int devfd, __u32 id, const char *name);
+
+/* RINGVM_GET_VM_INFO; *info is zeroed first (its input must be 0). */
+int __ringvm_get_vm_info(int vmfd, struct ringvm_vm_info *info);
+int ringvm_get_vm_info(int vmfd, struct ringvm_vm_info *info);
+
+/* RINGVM_CREATE_VCPU: the vCPU fd, or -errno. */
+int __ringvm_create_vcpu(int vmfd, __u32 id);
+int ringvm_create_vcpu(int vmfd, __u32 id);
+
+/* RINGVM_SET_CPUID: 0 or -errno. */
+int __ringvm_set_cpuid(int vmfd, const struct ringvm_cpuid *cpuid);
+int ringvm_set_cpuid(int vmfd, const struct ringvm_cpuid *cpuid);
+
+/* RINGVM_ENABLE of @cap with args[0] = @arg0, the rest 0: 0 or -errno. */
+int __ringvm_enable(int vmfd, __u32 cap, __u64 arg0);
+int ringvm_enable(int vmfd, __u32 cap, __u64 arg0);
+
+/*
+ * Map @size bytes of guest RAM at guest-physical @gpa (both 4 KiB
+ * aligned, inside one region), shared with the guest.  NULL with errno
+ * set on failure; munmap() it when done.
+ */
+void *ringvm_map_guest(int vmfd, __u64 gpa, size_t size);
+
+/* Map the vCPU's run page (4096 bytes).  NULL with errno set on failure. */
+#define RINGVM_RUN_PAGE_SIZE	4096
+struct ringvm_run *ringvm_map_run(int vcpufd);
+
+/* The I/O data of an IO exit: (char *)@run + run->io.data_offset. */
+static inline void *ringvm_run_io_data(struct ringvm_run *run)
+{
+	return (char *)run + run->io.data_offset;
+}
+
+/*
+ * RINGVM_RUN: 0 with run->exit_reason set, or -errno for a host-side
+ * error.  A pending signal is an exit (RINGVM_EXIT_INTR), not -EINTR.
+ */
+int __ringvm_run(int vcpufd);
+int ringvm_run(int vcpufd);
+
+/* vCPU state: 0 or -errno. */
+int __ringvm_get_regs(int vcpufd, struct ringvm_regs *regs);
+int ringvm_get_regs(int vcpufd, struct ringvm_regs *regs);
+int __ringvm_set_regs(int vcpufd, const struct ringvm_regs *regs);
+int ringvm_set_regs(int vcpufd, const struct ringvm_regs *regs);
+int __ringvm_get_sregs(int vcpufd, struct ringvm_sregs *sregs);
+int ringvm_get_sregs(int vcpufd, struct ringvm_sregs *sregs);
+int __ringvm_set_sregs(int vcpufd, const struct ringvm_sregs *sregs);
+int ringvm_set_sregs(int vcpufd, const struct ringvm_sregs *sregs);
+int __ringvm_get_debugregs(int vcpufd, struct ringvm_debugregs *dregs);
+int ringvm_get_debugregs(int vcpufd, struct ringvm_debugregs *dregs);
+int __ringvm_set_debugregs(int vcpufd, const struct ringvm_debugregs *dregs);
+int ringvm_set_debugregs(int vcpufd, const struct ringvm_debugregs *dregs);
+/* GET/SET_MSRS return how many entries were processed, or -errno. */
+int __ringvm_get_msrs(int vcpufd, struct ringvm_msrs *msrs);
+int ringvm_get_msrs(int vcpufd, struct ringvm_msrs *msrs);
+int __ringvm_set_msrs(int vcpufd, const struct ringvm_msrs *msrs);
+int ringvm_set_msrs(int vcpufd, const struct ringvm_msrs *msrs);
+int __ringvm_get_xsave(int vcpufd, struct ringvm_xsave *xsave);
+int ringvm_get_xsave(int vcpufd, struct ringvm_xsave *xsave);
+int __ringvm_set_xsave(int vcpufd, const struct ringvm_xsave *xsave);
+int ringvm_set_xsave(int vcpufd, const struct ringvm_xsave *xsave);
+int __ringvm_get_xcrs(int vcpufd, struct ringvm_xcrs *xcrs);
+int ringvm_get_xcrs(int vcpufd, struct ringvm_xcrs *xcrs);
+int __ringvm_set_xcrs(int vcpufd, const struct ringvm_xcrs *xcrs);
+int ringvm_set_xcrs(int vcpufd, const struct ringvm_xcrs *xcrs);
 
 /* 2. generic netlink family "ringvm" */
 
@@ -99,6 +188,66 @@ int __ringvm_nl_transact(struct ringvm_nl *nl, struct nl_msg *msg,
 /* RINGVM_CMD_CAPS_GET, no attributes: 0, or -errno. */
 int __ringvm_nl_caps_get(struct ringvm_nl *nl, struct ringvm_nl_caps *out);
 int ringvm_nl_caps_get(struct ringvm_nl *nl, struct ringvm_nl_caps *out);
+
+/* 2b. VM operations */
+
+/* A VM as vm-new, vm-get and vm-event describe it. */
+struct ringvm_nl_vm {
+	__u32 attrs;		/* bit n: attribute RINGVM_A_VM_n was present */
+	__u32 id, flags, max_vcpus, nr_vcpus, event;
+	__u64 mem_allocated;
+	char name[RINGVM_NAME_MAX];
+	__u32 nr_regions;
+	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS];
+};
+
+/*
+ * vm-new: a named VM with @nr_regions regions (the request carries them
+ * all, even beyond RINGVM_MAX_MEM_REGIONS, for the kernel to judge) and
+ * RINGVM_A_VM_MAX_VCPUS when @max_vcpus is not 0.  @name NULL sends no
+ * name.  The reply goes to @out when not NULL.  0 or -errno (extack in
+ * ringvm_nl_extack()).
+ */
+int __ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
+		       const struct ringvm_mem_region *regions,
+		       unsigned int nr_regions, __u32 max_vcpus,
+		       struct ringvm_nl_vm *out);
+int ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
+		     const struct ringvm_mem_region *regions,
+		     unsigned int nr_regions, __u32 max_vcpus,
+		     struct ringvm_nl_vm *out);
+
+/*
+ * vm-del / vm-get by id (when not 0) and/or by name (when not NULL); as
+ * with RINGVM_OPEN_VM, what is given is sent, and the kernel judges.
+ */
+int __ringvm_nl_vm_del(struct ringvm_nl *nl, __u32 id, const char *name);
+int ringvm_nl_vm_del(struct ringvm_nl *nl, __u32 id, const char *name);
+int __ringvm_nl_vm_get(struct ringvm_nl *nl, __u32 id, const char *name,
+		       struct ringvm_nl_vm *out);
+int ringvm_nl_vm_get(struct ringvm_nl *nl, __u32 id, const char *name,
+		     struct ringvm_nl_vm *out);
+
+/*
+ * vm-get dump: @cb once per VM, in the kernel's order.  A negative errno
+ * from @cb stops the calls and is returned once the dump has been read.
+ */
+int __ringvm_nl_vm_dump(struct ringvm_nl *nl,
+			int (*cb)(const struct ringvm_nl_vm *vm, void *arg),
+			void *arg);
+int ringvm_nl_vm_dump(struct ringvm_nl *nl,
+		      int (*cb)(const struct ringvm_nl_vm *vm, void *arg),
+		      void *arg);
+
+/*
+ * Events: a separate socket subscribed to the "events" group (no
+ * requests on it).  __ringvm_nl_event_wait() reads one vm-event within
+ * @timeout_ms (-1: no limit): 0 with *out filled, -ETIMEDOUT, or -errno.
+ * Close with ringvm_nl_close().
+ */
+int __ringvm_nl_events_open(struct ringvm_nl **nlp);
+int __ringvm_nl_event_wait(struct ringvm_nl *nl, int timeout_ms,
+			   struct ringvm_nl_vm *out);
 
 /* 3. kernel modules */
 
@@ -154,5 +303,16 @@ int ringvm_feature_bit(const char *name);
  * @len of 8 is enough for every shift below 64.
  */
 char *ringvm_page_size_str(unsigned int shift, char *buf, size_t len);
+
+/*
+ * RINGVM_EXIT_* as "unknown", "io", "mmio", "hlt", "hypercall", "msr",
+ * "shutdown", "fail-entry", "intr", "emulation", "destroyed",
+ * "internal-error"; "exit-N" (in a per-thread buffer) for a number
+ * without a name.
+ */
+const char *ringvm_exit_reason_name(__u32 reason);
+
+/* RINGVM_VM_EVENT_*: "created", "destroyed", "shutdown", "fail-entry". */
+const char *ringvm_vm_event_name(__u32 event);
 
 #endif /* _LIBRINGVM_H */

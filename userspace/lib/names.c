@@ -38,6 +38,28 @@ static const char *const feature_names[] = {
 };
 #undef FEAT
 
+static const char *const exit_reason_names[] = {
+	[RINGVM_EXIT_UNKNOWN]		= "unknown",
+	[RINGVM_EXIT_IO]		= "io",
+	[RINGVM_EXIT_MMIO]		= "mmio",
+	[RINGVM_EXIT_HLT]		= "hlt",
+	[RINGVM_EXIT_HYPERCALL]		= "hypercall",
+	[RINGVM_EXIT_MSR]		= "msr",
+	[RINGVM_EXIT_SHUTDOWN]		= "shutdown",
+	[RINGVM_EXIT_FAIL_ENTRY]	= "fail-entry",
+	[RINGVM_EXIT_INTR]		= "intr",
+	[RINGVM_EXIT_EMULATION]		= "emulation",
+	[RINGVM_EXIT_DESTROYED]		= "destroyed",
+	[RINGVM_EXIT_INTERNAL_ERROR]	= "internal-error",
+};
+
+static const char *const vm_event_names[] = {
+	[RINGVM_VM_EVENT_CREATED]	= "created",
+	[RINGVM_VM_EVENT_DESTROYED]	= "destroyed",
+	[RINGVM_VM_EVENT_SHUTDOWN]	= "shutdown",
+	[RINGVM_VM_EVENT_FAIL_ENTRY]	= "fail-entry",
+};
+
 const char *ringvm_arch_name(__u32 arch)
 {
 	return arch < ARRAY_SIZE(arch_names) ? arch_names[arch].name :
@@ -75,5 +97,26 @@ char *ringvm_page_size_str(unsigned int shift, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu%c", 1ULL << (shift - 10 * u),
 			 units[u - 1]);
+	return buf;
+}
+
+const char *ringvm_exit_reason_name(__u32 reason)
+{
+	static __thread char buf[16];
+
+	if (reason < ARRAY_SIZE(exit_reason_names) &&
+	    exit_reason_names[reason])
+		return exit_reason_names[reason];
+	snprintf(buf, sizeof(buf), "exit-%u", reason);
+	return buf;
+}
+
+const char *ringvm_vm_event_name(__u32 event)
+{
+	static __thread char buf[16];
+
+	if (event < ARRAY_SIZE(vm_event_names) && vm_event_names[event])
+		return vm_event_names[event];
+	snprintf(buf, sizeof(buf), "event-%u", event);
 	return buf;
 }

@@ -8,6 +8,8 @@
  *    the kernel's ACK (or NLMSG_DONE, or an error), keeping the extack
  *    message of the answer.
  * 3. Commands built on that: caps-get.
+ * 4. VM operations: vm-new, vm-del, vm-get (do and dump).
+ * 5. Events: a socket in the "events" group, one vm-event at a time.
  *
  * About extended ACK in libnl 3.7 (checked against its lib/nl.c, tag
  * libnl3_7_0): it has no setter for NETLINK_EXT_ACK and never parses the
@@ -16,8 +18,10 @@
  * header, which is how nl_error_cb() finds the header and its TLVs.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
@@ -196,14 +200,25 @@ static int nl_error_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-/* An ACK (NLMSG_ERROR with error 0) or the NLMSG_DONE of a dump. */
+/*
+ * An ACK (NLMSG_ERROR with error 0) or the NLMSG_DONE of a dump.  A dump
+ * that failed midway says so in its NLMSG_DONE: an int error, then extack
+ * TLVs when NLM_F_ACK_TLVS (net/netlink/af_netlink.c: netlink_dump_done()).
+ */
 static int nl_finish_cb(struct nl_msg *msg, void *arg)
 {
 	struct nl_request *req = arg;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 
-	if (nlh->nlmsg_type == NLMSG_ERROR)
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
 		nl_save_extack(req->nl, nlh);
+	} else if (nlh->nlmsg_type == NLMSG_DONE &&
+		   nlmsg_datalen(nlh) >= (int)sizeof(int)) {
+		int err = *(int *)nlmsg_data(nlh);
+
+		if (err < 0 && !req->err)
+			req->err = err;
+	}
 	req->done = true;
 	return NL_STOP;
 }
@@ -325,4 +340,342 @@ int ringvm_nl_caps_get(struct ringvm_nl *nl, struct ringvm_nl_caps *out)
 {
 	return ringvm_report(__ringvm_nl_caps_get(nl, out), "caps-get",
 			     nl->extack);
+}
+
+/* 4. VM operations */
+
+static int vm_parse_region(struct nlattr *nest, struct ringvm_mem_region *r)
+{
+	struct nla_policy policy[RINGVM_A_MEM_REGION_MAX + 1] = {
+		[RINGVM_A_MEM_REGION_GPA] = { .type = NLA_U64 },
+		[RINGVM_A_MEM_REGION_SIZE] = { .type = NLA_U64 },
+	};
+	struct nlattr *tb[RINGVM_A_MEM_REGION_MAX + 1];
+
+	if (nla_parse_nested(tb, RINGVM_A_MEM_REGION_MAX, nest, policy) < 0 ||
+	    !tb[RINGVM_A_MEM_REGION_GPA] || !tb[RINGVM_A_MEM_REGION_SIZE])
+		return -EBADMSG;
+	r->gpa = nla_get_u64(tb[RINGVM_A_MEM_REGION_GPA]);
+	r->size = nla_get_u64(tb[RINGVM_A_MEM_REGION_SIZE]);
+	return 0;
+}
+
+/*
+ * A vm-new / vm-get reply or a vm-event into @out (zeroed first).  The
+ * regions are a repeated nest, so the attributes are walked one by one
+ * rather than through a table that would keep only the last of them.
+ */
+static int vm_parse(struct nl_msg *msg, struct ringvm_nl_vm *out)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *nla;
+	int rem, type, ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!genlmsg_valid_hdr(nlh, 0))
+		return -EBADMSG;
+	nla_for_each_attr(nla, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		type = nla_type(nla);
+		switch (type) {
+		case RINGVM_A_VM_ID:
+		case RINGVM_A_VM_MAX_VCPUS:
+		case RINGVM_A_VM_NR_VCPUS:
+		case RINGVM_A_VM_FLAGS:
+		case RINGVM_A_VM_EVENT:
+			if (nla_len(nla) != sizeof(__u32))
+				return -EBADMSG;
+			break;
+		case RINGVM_A_VM_MEM_ALLOCATED:
+			if (nla_len(nla) != sizeof(__u64))
+				return -EBADMSG;
+			break;
+		}
+		switch (type) {
+		case RINGVM_A_VM_ID:
+			out->id = nla_get_u32(nla);
+			break;
+		case RINGVM_A_VM_MAX_VCPUS:
+			out->max_vcpus = nla_get_u32(nla);
+			break;
+		case RINGVM_A_VM_NR_VCPUS:
+			out->nr_vcpus = nla_get_u32(nla);
+			break;
+		case RINGVM_A_VM_FLAGS:
+			out->flags = nla_get_u32(nla);
+			break;
+		case RINGVM_A_VM_EVENT:
+			out->event = nla_get_u32(nla);
+			break;
+		case RINGVM_A_VM_MEM_ALLOCATED:
+			out->mem_allocated = nla_get_u64(nla);
+			break;
+		case RINGVM_A_VM_NAME:
+			nla_strlcpy(out->name, nla, sizeof(out->name));
+			break;
+		case RINGVM_A_VM_MEM_REGION:
+			if (out->nr_regions >= RINGVM_MAX_MEM_REGIONS)
+				return -E2BIG;
+			ret = vm_parse_region(nla,
+					      &out->regions[out->nr_regions]);
+			if (ret < 0)
+				return ret;
+			out->nr_regions++;
+			break;
+		default:	/* pad, or an attribute newer than us */
+			continue;
+		}
+		if (type < 32)
+			out->attrs |= 1U << type;
+	}
+	return 0;
+}
+
+static int vm_reply(struct nl_msg *msg, void *arg)
+{
+	return vm_parse(msg, arg);
+}
+
+/* Add ID and NAME to @msg: each when given. */
+static int vm_put_key(struct nl_msg *msg, __u32 id, const char *name)
+{
+	if (id && nla_put_u32(msg, RINGVM_A_VM_ID, id) < 0)
+		return -EMSGSIZE;
+	if (name && nla_put_string(msg, RINGVM_A_VM_NAME, name) < 0)
+		return -EMSGSIZE;
+	return 0;
+}
+
+int __ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
+		       const struct ringvm_mem_region *regions,
+		       unsigned int nr_regions, __u32 max_vcpus,
+		       struct ringvm_nl_vm *out)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VM_NEW);
+	struct ringvm_nl_vm reply;
+	struct nlattr *nest;
+	unsigned int i;
+
+	if (!out)
+		out = &reply;
+	memset(out, 0, sizeof(*out));
+	nl->extack[0] = '\0';
+	if (!msg)
+		return -ENOMEM;
+	if (vm_put_key(msg, 0, name) < 0)
+		goto err_msgsize;
+	for (i = 0; i < nr_regions; i++) {
+		nest = nla_nest_start(msg, RINGVM_A_VM_MEM_REGION);
+		if (!nest ||
+		    nla_put_u64(msg, RINGVM_A_MEM_REGION_GPA,
+				regions[i].gpa) < 0 ||
+		    nla_put_u64(msg, RINGVM_A_MEM_REGION_SIZE,
+				regions[i].size) < 0)
+			goto err_msgsize;
+		nla_nest_end(msg, nest);
+	}
+	if (max_vcpus && nla_put_u32(msg, RINGVM_A_VM_MAX_VCPUS, max_vcpus) < 0)
+		goto err_msgsize;
+	return __ringvm_nl_transact(nl, msg, vm_reply, out);
+
+err_msgsize:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+int ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
+		     const struct ringvm_mem_region *regions,
+		     unsigned int nr_regions, __u32 max_vcpus,
+		     struct ringvm_nl_vm *out)
+{
+	return ringvm_report(__ringvm_nl_vm_new(nl, name, regions, nr_regions,
+						max_vcpus, out),
+			     "vm-new", nl->extack);
+}
+
+int __ringvm_nl_vm_del(struct ringvm_nl *nl, __u32 id, const char *name)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VM_DEL);
+
+	nl->extack[0] = '\0';
+	if (!msg)
+		return -ENOMEM;
+	if (vm_put_key(msg, id, name) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return __ringvm_nl_transact(nl, msg, NULL, NULL);
+}
+
+int ringvm_nl_vm_del(struct ringvm_nl *nl, __u32 id, const char *name)
+{
+	return ringvm_report(__ringvm_nl_vm_del(nl, id, name), "vm-del",
+			     nl->extack);
+}
+
+int __ringvm_nl_vm_get(struct ringvm_nl *nl, __u32 id, const char *name,
+		       struct ringvm_nl_vm *out)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VM_GET);
+
+	memset(out, 0, sizeof(*out));
+	nl->extack[0] = '\0';
+	if (!msg)
+		return -ENOMEM;
+	if (vm_put_key(msg, id, name) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return __ringvm_nl_transact(nl, msg, vm_reply, out);
+}
+
+int ringvm_nl_vm_get(struct ringvm_nl *nl, __u32 id, const char *name,
+		     struct ringvm_nl_vm *out)
+{
+	return ringvm_report(__ringvm_nl_vm_get(nl, id, name, out), "vm-get",
+			     nl->extack);
+}
+
+struct vm_dump {
+	int (*cb)(const struct ringvm_nl_vm *vm, void *arg);
+	void *arg;
+};
+
+static int vm_dump_one(struct nl_msg *msg, void *arg)
+{
+	struct vm_dump *d = arg;
+	struct ringvm_nl_vm vm;
+	int ret = vm_parse(msg, &vm);
+
+	return ret < 0 ? ret : d->cb(&vm, d->arg);
+}
+
+int __ringvm_nl_vm_dump(struct ringvm_nl *nl,
+			int (*cb)(const struct ringvm_nl_vm *vm, void *arg),
+			void *arg)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VM_GET);
+	struct vm_dump d = { .cb = cb, .arg = arg };
+
+	nl->extack[0] = '\0';
+	if (!msg)
+		return -ENOMEM;
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_DUMP;
+	return __ringvm_nl_transact(nl, msg, vm_dump_one, &d);
+}
+
+int ringvm_nl_vm_dump(struct ringvm_nl *nl,
+		      int (*cb)(const struct ringvm_nl_vm *vm, void *arg),
+		      void *arg)
+{
+	return ringvm_report(__ringvm_nl_vm_dump(nl, cb, arg), "vm-get dump",
+			     nl->extack);
+}
+
+/* 5. Events */
+
+int __ringvm_nl_events_open(struct ringvm_nl **nlp)
+{
+	struct ringvm_nl *nl;
+	int grp, ret;
+
+	ret = __ringvm_nl_open(&nl);
+	if (ret < 0)
+		return ret;
+	grp = genl_ctrl_resolve_grp(nl->sk, RINGVM_FAMILY_NAME,
+				    RINGVM_MCGRP_EVENTS);
+	if (grp < 0) {
+		ret = nlerr_to_errno(grp);
+		goto err_close;
+	}
+	/* Notifications carry sequence number 0; nothing is requested. */
+	nl_socket_disable_seq_check(nl->sk);
+	ret = nl_socket_add_membership(nl->sk, grp);
+	if (ret < 0) {
+		ret = nlerr_to_errno(ret);
+		goto err_close;
+	}
+	ret = nl_socket_set_nonblocking(nl->sk);
+	if (ret < 0) {
+		ret = nlerr_to_errno(ret);
+		goto err_close;
+	}
+	*nlp = nl;
+	return 0;
+
+err_close:
+	ringvm_nl_close(nl);
+	return ret;
+}
+
+struct nl_event {
+	struct ringvm_nl_vm *out;
+	int err;
+	bool got;
+};
+
+static int nl_event_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nl_event *ev = arg;
+
+	if (ev->got || !genlmsg_valid_hdr(nlmsg_hdr(msg), 0) ||
+	    gh->cmd != RINGVM_CMD_VM_EVENT)
+		return NL_SKIP;
+	ev->err = vm_parse(msg, ev->out);
+	ev->got = true;
+	return NL_STOP;
+}
+
+static int ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int __ringvm_nl_event_wait(struct ringvm_nl *nl, int timeout_ms,
+			   struct ringvm_nl_vm *out)
+{
+	struct nl_event ev = { .out = out };
+	struct pollfd pfd = {
+		.fd = nl_socket_get_fd(nl->sk), .events = POLLIN,
+	};
+	struct timespec t0;
+	struct nl_cb *cb;
+	int left, ret;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nl_event_cb, &ev);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		/* Read what is queued first: poll only when nothing is. */
+		ret = nl_recvmsgs(nl->sk, cb);
+		if (ev.got) {
+			ret = ev.err;
+			break;
+		}
+		if (ret < 0 && ret != -NLE_AGAIN) {
+			ret = nlerr_to_errno(ret);
+			break;
+		}
+		if (ret >= 0)
+			continue;
+		left = timeout_ms < 0 ? -1 : timeout_ms - ms_since(&t0);
+		if (timeout_ms >= 0 && left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		ret = poll(&pfd, 1, left);
+		if (ret < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+	}
+	nl_cb_put(cb);
+	return ret;
 }
