@@ -1,1 +1,133 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Nested page tables: one table-management core for EPT and NPT.
+ *
+ *  1. ringvm_npt_init()    - an empty level-4 table
+ *  2. ringvm_npt_map()     - map one 4 KiB guest page, adding tables
+ *  3. ringvm_npt_destroy() - free every table, leaves are not ours
+ *
+ * The entry bits come from a struct ringvm_npt_ops (formats.c); the
+ * walk here only knows "512 entries per level, 9 address bits each".
+ * Levels are numbered as the manuals do: 4 (PML4) down to 1 (PT), so
+ * 2 MiB and 1 GiB leaves at levels 2 and 3 fit in later without a new
+ * walker (ops->large() already stops the free walk at them).
+ *
+ * Context: process context.  Table pages are allocated before taking
+ * npt->lock, a spinlock held only while entries are written, so vCPUs
+ * faulting in pages of one VM on several CPUs do not race.  Entries are
+ * written with WRITE_ONCE: the hardware walker may read them at any time.
+ *
+ * Invalidation: entries only ever go from not-present to present while
+ * a VM lives, and the SDM (Vol. 3C §29.4.3.1) and the APM (Vol. 2
+ * §15.25.12 "TLB management") let a CPU cache only present entries,
+ * so a new mapping needs no flush.  A VM's tables are freed with the VM
+ * after its last vCPU is gone, and a vCPU always flushes its EPTP/VPID or
+ * takes a fresh ASID on its first run on a CPU (see the backends), so a
+ * recycled root page cannot inherit stale translations.  Anything that
+ * ever removes or downgrades an entry must flush every CPU first.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/spinlock.h>
+
+#include "vm.h"
+
+#define NPT_LEVELS	4
+#define NPT_ENTRIES	512
+
+static unsigned int npt_index(u64 gpa, int level)
+{
+	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (NPT_ENTRIES - 1);
+}
+
+int ringvm_npt_init(struct ringvm_npt *npt, const struct ringvm_npt_ops *ops)
+{
+	npt->ops = ops;
+	spin_lock_init(&npt->lock);
+	npt->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!npt->root)
+		return -ENOMEM;
+	npt->root_pa = __pa(npt->root);
+	npt->nr_tables = 1;
+	return 0;
+}
+
+static void npt_free_table(const struct ringvm_npt_ops *ops, u64 *table,
+			   int level)
+{
+	unsigned int i;
+
+	for (i = 0; level > 1 && i < NPT_ENTRIES; i++) {
+		u64 e = table[i];
+
+		if (ops->present(e) && !ops->large(e, level))
+			npt_free_table(ops, __va(ops->addr(e)), level - 1);
+	}
+	free_page((unsigned long)table);
+}
+
+void ringvm_npt_destroy(struct ringvm_npt *npt)
+{
+	if (npt->root)
+		npt_free_table(npt->ops, npt->root, NPT_LEVELS);
+	npt->root = NULL;
+}
+
+/*
+ * Map the 4 KiB guest page at @gpa to the host page at @pa.  Returns 0,
+ * also when another vCPU mapped the same page first, -EEXIST if @gpa is
+ * mapped to a different page (a host bug: the caller reports it), or
+ * -ENOMEM.
+ */
+int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
+		   unsigned int prot)
+{
+	const struct ringvm_npt_ops *ops = npt->ops;
+	u64 *spare[NPT_LEVELS - 1] = { };
+	unsigned int nr_spare = 0;
+	u64 *table;
+	int level, r = 0;
+	u64 e;
+
+	/* Enough tables for the worst case: every level below the root. */
+	for (level = 0; level < NPT_LEVELS - 1; level++) {
+		spare[level] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!spare[level]) {
+			r = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	spin_lock(&npt->lock);
+	table = npt->root;
+	for (level = NPT_LEVELS; level > 1; level--) {
+		u64 *slot = &table[npt_index(gpa, level)];
+
+		e = READ_ONCE(*slot);
+		if (!ops->present(e)) {
+			u64 *next = spare[nr_spare++];
+
+			npt->nr_tables++;
+			e = ops->table_entry(__pa(next));
+			WRITE_ONCE(*slot, e);
+		} else if (ops->large(e, level)) {
+			r = -EEXIST;	/* no large pages are made yet */
+			goto out_unlock;
+		}
+		table = __va(ops->addr(e));
+	}
+
+	e = READ_ONCE(table[npt_index(gpa, 1)]);
+	if (ops->present(e))
+		r = ops->addr(e) == (pa & PAGE_MASK) ? 0 : -EEXIST;
+	else
+		WRITE_ONCE(table[npt_index(gpa, 1)],
+			   ops->leaf_entry(pa, prot, 1));
+out_unlock:
+	spin_unlock(&npt->lock);
+out_free:
+	for (level = nr_spare; level < NPT_LEVELS - 1; level++)
+		if (spare[level])
+			free_page((unsigned long)spare[level]);
+	return r;
+}
