@@ -4,7 +4,8 @@
  *
  * ioctls are dispatched from a table indexed by the ioctl's number; the
  * full command (direction and size included) must then match, so an old
- * or foreign binary gets -ENOTTY rather than a misread struct.  Handlers
+ * or foreign binary gets -ENOTTY rather than a misread struct.  VMs are
+ * created (anonymous) or opened here; their own ioctls are in vm.c.  Handlers
  * run in process context with no lock held.  The device is root-only
  * (mode 0600); every open file holds a reference on the module.
  */
@@ -17,7 +18,7 @@
 #include <linux/nospec.h>
 #include <linux/uaccess.h>
 
-#include "ringvm.h"
+#include "vm.h"
 
 static_assert(sizeof(struct ringvm_caps) == 88);
 
@@ -50,6 +51,64 @@ static long ringvm_ioctl_get_caps(struct file *file, unsigned long arg)
 	return 0;
 }
 
+/* Names come from user space as fixed arrays: they must hold a NUL. */
+static bool ringvm_name_terminated(const char *name)
+{
+	return memchr(name, 0, RINGVM_NAME_MAX);
+}
+
+static long ringvm_ioctl_create_vm(struct file *file, unsigned long arg)
+{
+	struct ringvm_create_vm req;
+	struct ringvm_vm *vm;
+	const char *why;
+	int r;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.pad ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)) ||
+	    !ringvm_name_terminated(req.name))
+		return -EINVAL;
+	if (req.nr_regions > RINGVM_MAX_MEM_REGIONS)
+		return -EINVAL;
+
+	r = ringvm_vm_create(req.name, true, req.regions, req.nr_regions,
+			     req.max_vcpus, &vm, &why);
+	if (r)
+		return r;
+	r = ringvm_vm_getfd(vm);
+	if (r < 0) {
+		ringvm_vm_destroy(vm);
+		ringvm_vm_put(vm);
+	}
+	return r;
+}
+
+static long ringvm_ioctl_open_vm(struct file *file, unsigned long arg)
+{
+	struct ringvm_open_vm req;
+	struct ringvm_vm *vm;
+	int fd;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)) ||
+	    !ringvm_name_terminated(req.name))
+		return -EINVAL;
+	/* Exactly one of id and name. */
+	if (!req.id == !req.name[0])
+		return -EINVAL;
+
+	vm = ringvm_vm_find(req.id, req.name);
+	if (!vm)
+		return -ENOENT;
+	fd = ringvm_vm_getfd(vm);
+	if (fd < 0)
+		ringvm_vm_put(vm);
+	return fd;
+}
+
 struct ringvm_ioctl {
 	unsigned int cmd;
 	long (*fn)(struct file *file, unsigned long arg);
@@ -62,6 +121,12 @@ static const struct ringvm_ioctl ringvm_dev_ioctls[] = {
 	},
 	[_IOC_NR(RINGVM_GET_CAPS)] = {
 		RINGVM_GET_CAPS, ringvm_ioctl_get_caps
+	},
+	[_IOC_NR(RINGVM_CREATE_VM)] = {
+		RINGVM_CREATE_VM, ringvm_ioctl_create_vm
+	},
+	[_IOC_NR(RINGVM_OPEN_VM)] = {
+		RINGVM_OPEN_VM, ringvm_ioctl_open_vm
 	},
 };
 

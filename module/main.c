@@ -9,6 +9,8 @@
  *  3. turn virtualization on for every online CPU (cpu.c), which fails
  *     the load if another hypervisor already holds a CPU;
  *  4. only then open the doors to user space: /dev/ringvm and netlink.
+ * Unload cannot begin while a VM exists: every VM holds a module
+ * reference.
  * Unload is the same backwards.  Both run in process context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -16,7 +18,25 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
-#include "ringvm.h"
+#include "fpu.h"
+#include "vm.h"
+
+unsigned int ringvm_max_vms = 64;
+module_param_named(max_vms, ringvm_max_vms, uint, 0444);
+MODULE_PARM_DESC(max_vms, "Most VMs that may exist at once (default 64)");
+
+unsigned int ringvm_max_vcpus = 8;
+module_param_named(max_vcpus, ringvm_max_vcpus, uint, 0444);
+MODULE_PARM_DESC(max_vcpus, "Most vCPUs per VM (default 8)");
+
+unsigned long ringvm_max_vm_mem_mb = 2048;
+module_param_named(max_vm_mem_mb, ringvm_max_vm_mem_mb, ulong, 0444);
+MODULE_PARM_DESC(max_vm_mem_mb, "Most guest RAM per VM in MiB (default 2048)");
+
+bool ringvm_dump_invalid_state;
+module_param_named(dump_invalid_state, ringvm_dump_invalid_state, bool, 0644);
+MODULE_PARM_DESC(dump_invalid_state,
+		 "Log the VMCS/VMCB when VM entry fails (default off)");
 
 const struct ringvm_arch_ops *ringvm_arch __read_mostly;
 struct ringvm_hw_caps ringvm_hw __read_mostly;
@@ -29,7 +49,14 @@ static const struct ringvm_arch_ops *const ringvm_backends[] = {
 static bool ringvm_ops_complete(const struct ringvm_arch_ops *ops)
 {
 	return ops->name && ops->probe && ops->hardware_setup &&
-	       ops->hardware_unsetup && ops->cpu_enable && ops->cpu_disable;
+	       ops->hardware_unsetup && ops->cpu_enable && ops->cpu_disable &&
+	       ops->npt_ops && ops->vcpu_size >= sizeof(struct ringvm_vcpu) &&
+	       ops->vcpu_init && ops->vcpu_uninit && ops->vcpu_load &&
+	       ops->vcpu_put && ops->vcpu_run && ops->get_regs &&
+	       ops->set_regs && ops->get_sregs && ops->set_sregs &&
+	       ops->get_reg && ops->set_reg && ops->get_msr && ops->set_msr &&
+	       ops->get_dr && ops->set_dr && ops->skip_instruction &&
+	       ops->inject_exception;
 }
 
 /*
@@ -74,6 +101,10 @@ static int __init ringvm_init(void)
 	int r;
 
 	r = ringvm_select_arch();
+	if (r)
+		return r;
+
+	r = ringvm_fpu_setup();
 	if (r)
 		return r;
 

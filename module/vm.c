@@ -1,1 +1,602 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * VMs: creation, the table of VMs, guest RAM and the VM file descriptor.
+ *
+ *  1. the table: every live VM, by id and by unique name
+ *  2. guest RAM: regions checked at creation, pages allocated on first
+ *     touch (by the guest, through a nested page fault, or by user space
+ *     through mmap) and charged to the creator's memory cgroup
+ *  3. creation and destruction; the last reference frees everything
+ *  4. the VM file: ioctls (create vCPU, CPUID, info, enable) and mmap
+ *
+ * Lifetime: a VM is referenced by its table entry until it is destroyed
+ * (vm-del, or the last file of an anonymous VM closing), by every VM and
+ * vCPU file and by every vCPU.  Destroying takes it out of the table,
+ * kicks running vCPUs out with RINGVM_EXIT_DESTROYED and drops the
+ * table's reference; memory goes with the last reference.  Each VM holds
+ * a reference on the module, so ringvm cannot unload while one exists.
+ *
+ * Context: process context; ringvm_vm_lock (a mutex) guards the table.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/version.h>
+#include <linux/ringvm_netlink.h>
+
+#include "vm.h"
+
+static_assert(sizeof(struct ringvm_create_vm) == 208);
+static_assert(sizeof(struct ringvm_open_vm) == 56);
+static_assert(sizeof(struct ringvm_vm_info) == 224);
+static_assert(sizeof(struct ringvm_cpuid) == 2056);
+static_assert(sizeof(struct ringvm_enable) == 40);
+
+/* 1. The table of VMs, in id order (ids only grow). */
+DEFINE_MUTEX(ringvm_vm_lock);
+static LIST_HEAD(ringvm_vms);		/* [t] */
+static unsigned int ringvm_nr_vms;	/* [t] */
+static u32 ringvm_last_id;		/* [t] */
+
+/* Names are for people and scripts: keep them printable and short. */
+static bool ringvm_name_ok(const char *name)
+{
+	size_t i, len = strnlen(name, RINGVM_NAME_MAX);
+
+	if (!len || len >= RINGVM_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			return false;
+	return true;
+}
+
+static struct ringvm_vm *ringvm_vm_lookup(u32 id, const char *name)
+{
+	struct ringvm_vm *vm;
+
+	lockdep_assert_held(&ringvm_vm_lock);
+	list_for_each_entry(vm, &ringvm_vms, link)
+		if (id ? vm->id == id : !strcmp(vm->name, name))
+			return vm;
+	return NULL;
+}
+
+/* Find a live VM by id (if nonzero) or name, with a reference, or NULL. */
+struct ringvm_vm *ringvm_vm_find(u32 id, const char *name)
+{
+	struct ringvm_vm *vm;
+
+	mutex_lock(&ringvm_vm_lock);
+	vm = ringvm_vm_lookup(id, name);
+	if (vm)
+		ringvm_vm_get(vm);
+	mutex_unlock(&ringvm_vm_lock);
+	return vm;
+}
+
+/* The live VM with the lowest id above @id, with a reference, or NULL. */
+struct ringvm_vm *ringvm_vm_find_next(u32 id)
+{
+	struct ringvm_vm *vm;
+
+	mutex_lock(&ringvm_vm_lock);
+	list_for_each_entry(vm, &ringvm_vms, link) {
+		if (vm->id > id) {
+			ringvm_vm_get(vm);
+			mutex_unlock(&ringvm_vm_lock);
+			return vm;
+		}
+	}
+	mutex_unlock(&ringvm_vm_lock);
+	return NULL;
+}
+
+void ringvm_vm_get(struct ringvm_vm *vm)
+{
+	kref_get(&vm->ref);
+}
+
+/* 2. Guest RAM */
+
+bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa)
+{
+	u32 i;
+
+	for (i = 0; i < vm->nr_regions; i++)
+		if (gpa - vm->regions[i].gpa < vm->regions[i].size)
+			return true;
+	return false;
+}
+
+/*
+ * The page backing guest-physical @gpa, which must be RAM.  With @alloc
+ * a missing page is allocated (zeroed, charged to the VM's creator) and
+ * the function may sleep; without it a missing page is NULL.
+ */
+struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc)
+{
+	unsigned long gfn = gpa >> PAGE_SHIFT;
+	struct mem_cgroup *old_memcg;
+	struct page *page, *old;
+
+	page = xa_load(&vm->pages, gfn);
+	if (page || !alloc)
+		return page;
+
+	old_memcg = set_active_memcg(vm->memcg);
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	set_active_memcg(old_memcg);
+	if (!page)
+		return NULL;
+
+	old = xa_cmpxchg(&vm->pages, gfn, NULL, page, GFP_KERNEL_ACCOUNT);
+	if (old) {		/* lost a race, or no memory for the xarray */
+		__free_page(page);
+		return xa_is_err(old) ? NULL : old;
+	}
+	atomic_long_inc(&vm->nr_pages);
+	return page;
+}
+
+/*
+ * Copy guest RAM out of / into the VM.  -ENOENT if any byte is not RAM;
+ * -ENOMEM if a page cannot be allocated for a write.  Unallocated pages
+ * read as zeros without being allocated.  May sleep.
+ */
+int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
+		      unsigned int len)
+{
+	while (len) {
+		unsigned int off = offset_in_page(gpa);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+		struct page *page;
+
+		if (!ringvm_gpa_is_ram(vm, gpa))
+			return -ENOENT;
+		page = ringvm_gpa_page(vm, gpa, false);
+		if (page)
+			memcpy(buf, page_address(page) + off, n);
+		else
+			memset(buf, 0, n);
+		buf += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ringvm_write_guest(struct ringvm_vm *vm, u64 gpa, const void *buf,
+		       unsigned int len)
+{
+	while (len) {
+		unsigned int off = offset_in_page(gpa);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+		struct page *page;
+
+		if (!ringvm_gpa_is_ram(vm, gpa))
+			return -ENOENT;
+		page = ringvm_gpa_page(vm, gpa, true);
+		if (!page)
+			return -ENOMEM;
+		memcpy(page_address(page) + off, buf, n);
+		buf += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Regions: aligned, nonzero, below the host's physical address width,
+ * not overlapping, and within max_vm_mem_mb in total.
+ */
+static int ringvm_check_regions(const struct ringvm_mem_region *r, u32 nr,
+				const char **why)
+{
+	u64 limit = 1ULL << boot_cpu_data.x86_phys_bits;
+	u64 total = 0;
+	u32 i, j;
+
+	if (!nr || nr > RINGVM_MAX_MEM_REGIONS) {
+		*why = "need 1 to 8 memory regions";
+		return -EINVAL;
+	}
+	for (i = 0; i < nr; i++) {
+		if (!r[i].size || !PAGE_ALIGNED(r[i].gpa) ||
+		    !PAGE_ALIGNED(r[i].size)) {
+			*why = "memory region not 4 KiB aligned or empty";
+			return -EINVAL;
+		}
+		if (r[i].gpa >= limit || r[i].size > limit - r[i].gpa) {
+			*why = "memory region beyond the physical address width";
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (r[i].gpa < r[j].gpa + r[j].size &&
+			    r[j].gpa < r[i].gpa + r[i].size) {
+				*why = "memory regions overlap";
+				return -EINVAL;
+			}
+		}
+		total += r[i].size;
+	}
+	if (total > (u64)ringvm_max_vm_mem_mb << 20) {
+		*why = "more memory than the max_vm_mem_mb parameter allows";
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* 3. Creation and destruction */
+
+static void ringvm_vm_free_pages(struct ringvm_vm *vm)
+{
+	unsigned long gfn;
+	struct page *page;
+
+	xa_for_each(&vm->pages, gfn, page)
+		__free_page(page);
+	xa_destroy(&vm->pages);
+}
+
+static void ringvm_vm_release(struct kref *ref)
+{
+	struct ringvm_vm *vm = container_of(ref, struct ringvm_vm, ref);
+
+	ringvm_npt_destroy(&vm->npt);
+	ringvm_vm_free_pages(vm);
+	kfree(rcu_dereference_protected(vm->cpuid, true));
+	mem_cgroup_put(vm->memcg);
+	kfree(vm->vcpus);
+	kfree(vm);
+	module_put(THIS_MODULE);
+}
+
+void ringvm_vm_put(struct ringvm_vm *vm)
+{
+	kref_put(&vm->ref, ringvm_vm_release);
+}
+
+/*
+ * Create a VM and put it in the table.  On success *out holds the
+ * table's reference plus one for the caller.  On failure *why says what
+ * was wrong with the request, for an extack.
+ */
+int ringvm_vm_create(const char *name, bool anonymous,
+		     const struct ringvm_mem_region *regions, u32 nr_regions,
+		     u32 max_vcpus, struct ringvm_vm **out, const char **why)
+{
+	struct ringvm_vm *vm;
+	int r;
+
+	*why = NULL;
+	if (!anonymous || name[0]) {
+		if (!ringvm_name_ok(name)) {
+			*why = "name must be 1-31 characters of A-Z a-z 0-9 . _ -";
+			return -EINVAL;
+		}
+	}
+	if (!max_vcpus)
+		max_vcpus = 1;
+	if (max_vcpus > ringvm_max_vcpus) {
+		*why = "more vCPUs than the max_vcpus parameter allows";
+		return -EINVAL;
+	}
+	r = ringvm_check_regions(regions, nr_regions, why);
+	if (r)
+		return r;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	kref_init(&vm->ref);
+	vm->anonymous = anonymous;
+	vm->nr_regions = nr_regions;
+	memcpy(vm->regions, regions, nr_regions * sizeof(*regions));
+	xa_init(&vm->pages);
+	mutex_init(&vm->lock);
+	vm->max_vcpus = max_vcpus;
+	vm->vcpus = kcalloc(max_vcpus, sizeof(*vm->vcpus), GFP_KERNEL_ACCOUNT);
+	if (!vm->vcpus) {
+		r = -ENOMEM;
+		goto err_free_vm;
+	}
+	r = ringvm_npt_init(&vm->npt, ringvm_arch->npt_ops);
+	if (r)
+		goto err_free_vcpus;
+	vm->memcg = get_mem_cgroup_from_mm(current->mm);
+
+	mutex_lock(&ringvm_vm_lock);
+	if (ringvm_nr_vms >= ringvm_max_vms) {
+		*why = "as many VMs as the max_vms parameter allows exist";
+		r = -ENOSPC;
+		goto err_unlock;
+	}
+	if (name[0] && ringvm_vm_lookup(0, name)) {
+		*why = "a VM with this name exists";
+		r = -EEXIST;
+		goto err_unlock;
+	}
+	vm->id = ++ringvm_last_id;
+	if (name[0])
+		strscpy(vm->name, name, sizeof(vm->name));
+	else
+		snprintf(vm->name, sizeof(vm->name), "anon-%u", vm->id);
+	list_add_tail(&vm->link, &ringvm_vms);
+	ringvm_nr_vms++;
+	__module_get(THIS_MODULE);
+	ringvm_vm_get(vm);		/* the caller's */
+	mutex_unlock(&ringvm_vm_lock);
+
+	ringvm_nl_vm_event(vm, RINGVM_VM_EVENT_CREATED);
+	*out = vm;
+	return 0;
+
+err_unlock:
+	mutex_unlock(&ringvm_vm_lock);
+	mem_cgroup_put(vm->memcg);
+	ringvm_npt_destroy(&vm->npt);
+err_free_vcpus:
+	kfree(vm->vcpus);
+err_free_vm:
+	kfree(vm);
+	return r;
+}
+
+/*
+ * Take @vm out of the table, kick its vCPUs out of the guest and drop
+ * the table's reference.  -ENOENT if it was destroyed already.
+ */
+int ringvm_vm_destroy(struct ringvm_vm *vm)
+{
+	u32 i;
+
+	mutex_lock(&ringvm_vm_lock);
+	if (vm->destroyed) {
+		mutex_unlock(&ringvm_vm_lock);
+		return -ENOENT;
+	}
+	WRITE_ONCE(vm->destroyed, true);
+	list_del(&vm->link);
+	ringvm_nr_vms--;
+	mutex_unlock(&ringvm_vm_lock);
+
+	/* Pairs with the barrier between vcpu->mode and the check in run.c */
+	smp_mb();
+	mutex_lock(&vm->lock);
+	for (i = 0; i < vm->max_vcpus; i++)
+		if (vm->vcpus[i])
+			ringvm_vcpu_kick(vm->vcpus[i]);
+	mutex_unlock(&vm->lock);
+
+	ringvm_nl_vm_event(vm, RINGVM_VM_EVENT_DESTROYED);
+	ringvm_vm_put(vm);
+	return 0;
+}
+
+/* An anonymous VM goes with the last file that refers to it. */
+void ringvm_vm_file_put(struct ringvm_vm *vm)
+{
+	if (atomic_dec_and_test(&vm->nr_files) && vm->anonymous)
+		ringvm_vm_destroy(vm);
+	ringvm_vm_put(vm);
+}
+
+void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->id = vm->id;
+	if (vm->anonymous)
+		info->flags |= RINGVM_VM_INFO_ANONYMOUS;
+	if (READ_ONCE(vm->destroyed))
+		info->flags |= RINGVM_VM_INFO_DESTROYED;
+	info->nr_regions = vm->nr_regions;
+	info->max_vcpus = vm->max_vcpus;
+	info->nr_vcpus = READ_ONCE(vm->nr_vcpus);
+	info->mem_allocated = (u64)atomic_long_read(&vm->nr_pages) << PAGE_SHIFT;
+	strscpy(info->name, vm->name, sizeof(info->name));
+	memcpy(info->regions, vm->regions, sizeof(info->regions));
+}
+
+/* 4. The VM file */
+
+static long ringvm_vm_ioctl_create_vcpu(struct ringvm_vm *vm,
+					unsigned long arg)
+{
+	if (arg >= vm->max_vcpus)
+		return -EINVAL;
+	return ringvm_vcpu_create(vm, arg);
+}
+
+static long ringvm_vm_ioctl_set_cpuid(struct ringvm_vm *vm,
+				      unsigned long arg)
+{
+	struct ringvm_cpuid __user *ucpuid = (void __user *)arg;
+	struct ringvm_cpuid_table *table, *old;
+	u32 nent, flags, i;
+
+	if (get_user(nent, &ucpuid->nent) || get_user(flags, &ucpuid->flags))
+		return -EFAULT;
+	if (flags || nent > RINGVM_MAX_CPUID_ENTRIES)
+		return -EINVAL;
+	table = kmalloc(struct_size(table, entries, nent), GFP_KERNEL_ACCOUNT);
+	if (!table)
+		return -ENOMEM;
+	table->nent = nent;
+	if (copy_from_user(table->entries, ucpuid->entries,
+			   nent * sizeof(table->entries[0]))) {
+		kfree(table);
+		return -EFAULT;
+	}
+	for (i = 0; i < nent; i++) {
+		if (table->entries[i].pad || table->entries[i].flags &
+		    ~RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX) {
+			kfree(table);
+			return -EINVAL;
+		}
+	}
+
+	mutex_lock(&vm->lock);
+	old = rcu_replace_pointer(vm->cpuid, table, lockdep_is_held(&vm->lock));
+	mutex_unlock(&vm->lock);
+	if (old)
+		kfree_rcu(old, rcu);
+	return 0;
+}
+
+static long ringvm_vm_ioctl_get_info(struct ringvm_vm *vm, unsigned long arg)
+{
+	struct ringvm_vm_info __user *uinfo = (void __user *)arg;
+	struct ringvm_vm_info info;
+	u32 flags;
+
+	if (get_user(flags, &uinfo->flags))
+		return -EFAULT;
+	if (flags)
+		return -EINVAL;
+	ringvm_vm_fill_info(vm, &info);
+	return copy_to_user(uinfo, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long ringvm_vm_ioctl_enable(struct ringvm_vm *vm, unsigned long arg)
+{
+	struct ringvm_enable en;
+
+	if (copy_from_user(&en, (void __user *)arg, sizeof(en)))
+		return -EFAULT;
+	if (en.flags)
+		return -EINVAL;
+	switch (en.cap) {
+	case RINGVM_ENABLE_MSR_EXIT:
+		/* args[0]: 1 to turn on, 0 to turn off; nothing else. */
+		if (en.args[0] > 1 || en.args[1] || en.args[2] || en.args[3])
+			return -EINVAL;
+		WRITE_ONCE(vm->msr_exit, en.args[0]);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+struct ringvm_vm_ioctl {
+	unsigned int cmd;
+	long (*fn)(struct ringvm_vm *vm, unsigned long arg);
+};
+
+/* Indexed by _IOC_NR() - 0x10.  None needs a lock held on entry. */
+#define VM_IOCTL(c, f) [_IOC_NR(c) - 0x10] = { c, f }
+static const struct ringvm_vm_ioctl ringvm_vm_ioctls[] = {
+	VM_IOCTL(RINGVM_CREATE_VCPU, ringvm_vm_ioctl_create_vcpu),
+	VM_IOCTL(RINGVM_SET_CPUID, ringvm_vm_ioctl_set_cpuid),
+	VM_IOCTL(RINGVM_GET_VM_INFO, ringvm_vm_ioctl_get_info),
+	VM_IOCTL(RINGVM_ENABLE, ringvm_vm_ioctl_enable),
+};
+
+static long ringvm_vm_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct ringvm_vm *vm = file->private_data;
+	const struct ringvm_vm_ioctl *ioc;
+	unsigned int nr = _IOC_NR(cmd) - 0x10;
+
+	if (_IOC_TYPE(cmd) != RINGVMIO || nr >= ARRAY_SIZE(ringvm_vm_ioctls))
+		return -ENOTTY;
+	ioc = &ringvm_vm_ioctls[array_index_nospec(nr,
+					ARRAY_SIZE(ringvm_vm_ioctls))];
+	if (!ioc->fn || ioc->cmd != cmd)
+		return -ENOTTY;
+	return ioc->fn(vm, arg);
+}
+
+static vm_fault_t ringvm_vm_fault(struct vm_fault *vmf)
+{
+	struct ringvm_vm *vm = vmf->vma->vm_file->private_data;
+	u64 gpa = (u64)vmf->pgoff << PAGE_SHIFT;
+	struct page *page;
+
+	if (!ringvm_gpa_is_ram(vm, gpa))
+		return VM_FAULT_SIGBUS;
+	page = ringvm_gpa_page(vm, gpa, true);
+	if (!page)
+		return VM_FAULT_OOM;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct ringvm_vm_vm_ops = {
+	.fault = ringvm_vm_fault,
+};
+
+/* The mapping's file offset is the guest-physical address. */
+static int ringvm_vm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ringvm_vm *vm = file->private_data;
+	u64 gpa = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 size = vma->vm_end - vma->vm_start;
+	u32 i;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT))
+		return -EINVAL;
+	for (i = 0; i < vm->nr_regions; i++) {
+		const struct ringvm_mem_region *r = &vm->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    size <= r->size - (gpa - r->gpa))
+			break;
+	}
+	if (i == vm->nr_regions)
+		return -EINVAL;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, VM_DONTEXPAND);
+#else
+	vma->vm_flags |= VM_DONTEXPAND;
+#endif
+	vma->vm_ops = &ringvm_vm_vm_ops;
+	return 0;
+}
+
+static int ringvm_vm_release_file(struct inode *inode, struct file *file)
+{
+	ringvm_vm_file_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations ringvm_vm_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = ringvm_vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = ringvm_vm_mmap,
+	.release = ringvm_vm_release_file,
+	.llseek = noop_llseek,
+};
+
+/*
+ * A new file descriptor for @vm.  Consumes the caller's reference on
+ * success and leaves it to the caller on failure.
+ */
+int ringvm_vm_getfd(struct ringvm_vm *vm)
+{
+	int fd;
+
+	atomic_inc(&vm->nr_files);
+	fd = anon_inode_getfd("ringvm-vm", &ringvm_vm_fops, vm,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		atomic_dec(&vm->nr_files);
+	return fd;
+}

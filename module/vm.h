@@ -25,6 +25,7 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 
+#include "emulate.h"
 #include "ringvm.h"
 
 struct mem_cgroup;
@@ -82,6 +83,7 @@ struct ringvm_cpuid_table {
  */
 struct ringvm_vm {
 	struct kref ref;
+	atomic_t nr_files;			/* VM and vCPU files */
 	u32 id;					/* (c) */
 	bool anonymous;				/* (c) */
 	char name[RINGVM_NAME_MAX];		/* (c) */
@@ -149,17 +151,17 @@ struct ringvm_vcpu {
 	/* MSRs the core keeps. */
 	u64 tsc_aux;				/* [v] */
 
+	bool shutdown;				/* [v] sticky until SET_SREGS */
+	u64 last_npf_gpa;			/* [v] loop guard */
+	unsigned int npf_repeats;		/* [v] */
+
 	/* What the next RINGVM_RUN must complete first. */
 	u32 pending;				/* [v] enum ringvm_pending */
-	s8 pending_reg;				/* [v] MMIO load destination */
 	u8 pending_insn_len;			/* [v] to skip on completion */
-	struct ringvm_insn_result {		/* [v] decoded MMIO load */
-		u8 access_size;
-		u8 reg_size;
-		bool high8;
-		bool sign_extend;
-	} pending_load;
-	u64 pending_string_addr;		/* [v] INS destination GPA */
+	u8 pending_size;			/* [v] IN size */
+	bool pending_string;			/* [v] INS: store to memory */
+	u64 pending_gpa;			/* [v] INS destination */
+	struct ringvm_insn pending_insn;	/* [v] MMIO load / INS */
 
 	/* Statistics. */
 	u64 nr_exits;				/* [v] */
@@ -177,9 +179,11 @@ int ringvm_vm_create(const char *name, bool anonymous,
 		     const struct ringvm_mem_region *regions, u32 nr_regions,
 		     u32 max_vcpus, struct ringvm_vm **out, const char **why);
 struct ringvm_vm *ringvm_vm_find(u32 id, const char *name);
+struct ringvm_vm *ringvm_vm_find_next(u32 id);
 int ringvm_vm_destroy(struct ringvm_vm *vm);
 void ringvm_vm_get(struct ringvm_vm *vm);
 void ringvm_vm_put(struct ringvm_vm *vm);
+void ringvm_vm_file_put(struct ringvm_vm *vm);
 int ringvm_vm_getfd(struct ringvm_vm *vm);
 struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc);
 bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa);
@@ -188,7 +192,6 @@ int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 int ringvm_write_guest(struct ringvm_vm *vm, u64 gpa, const void *buf,
 		       unsigned int len);
 void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info);
-int ringvm_vm_kill(struct ringvm_vm *vm, u32 event);
 
 /* vcpu.c */
 int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id);
@@ -197,6 +200,27 @@ void ringvm_vcpu_kick(struct ringvm_vcpu *vcpu);
 
 /* run.c */
 int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);
+
+/*
+ * exit.c: the vendor-neutral exit handlers.  ringvm_handle_fast() runs
+ * with preemption off right after an exit and returns true to re-enter
+ * at once; ringvm_handle_slow() runs preemptible for the rest and
+ * returns 0 to re-enter, 1 to return to user space, or -errno.
+ */
+bool ringvm_handle_fast(struct ringvm_vcpu *vcpu);
+int ringvm_handle_slow(struct ringvm_vcpu *vcpu);
+int ringvm_complete_pending(struct ringvm_vcpu *vcpu);
+void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason);
+int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data,
+		   bool host);
+int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data,
+		   bool host);
+void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
+
+static inline bool ringvm_canonical(u64 addr)
+{
+	return (u64)((s64)(addr << 16) >> 16) == addr;
+}
 
 /* netlink.c */
 void ringvm_nl_vm_event(struct ringvm_vm *vm, u32 event);
