@@ -1,1 +1,806 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Vendor-neutral exit handling: what the core does with an exit that a
+ * backend translated into a struct ringvm_hw_exit.
+ *
+ *  1. small helpers: skip, #GP, GPR access, exits to user space
+ *  2. fast handlers, preemption off, straight after the exit: CPUID,
+ *     MSRs the module keeps, in-kernel hypercalls, MOV DR with a known
+ *     register, XSETBV
+ *  3. slow handlers, preemptible: nested page faults (map RAM, or decode
+ *     an MMIO access for user space), port I/O, unhandled MSRs and
+ *     hypercalls, MOV DR that needs decoding, HLT, shutdown, entry
+ *     failure
+ *  4. completion: what the next RINGVM_RUN finishes with user space's
+ *     answer before entering the guest again
+ *
+ * Every handler either finishes the instruction (skip it, or inject the
+ * fault it raises) or leaves it to be re-executed; none returns to the
+ * guest with half an instruction done.
+ *
+ * Context: process context, vcpu->mutex held; see each part.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+#include <linux/ringvm_netlink.h>
+#include <asm/apicdef.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+#include <asm/fpu/xcr.h>
+
+#include "fpu.h"
+#include "vm.h"
+
+#define GP_VECTOR	13
+#define UD_VECTOR	6
+
+/* 1. Helpers */
+
+static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
+{
+	ringvm_arch->skip_instruction(vcpu, vcpu->exit.insn_len ?: default_len);
+}
+
+static void ringvm_inject_gp(struct ringvm_vcpu *vcpu)
+{
+	ringvm_arch->inject_exception(vcpu, GP_VECTOR, true, 0);
+}
+
+static u64 ringvm_read_gpr(struct ringvm_vcpu *vcpu, int reg)
+{
+	if (reg == RINGVM_GPR_RSP)
+		return ringvm_arch->get_reg(vcpu, RINGVM_REG_RSP);
+	return vcpu->gprs[reg];
+}
+
+static void ringvm_write_gpr(struct ringvm_vcpu *vcpu, int reg, u64 val)
+{
+	if (reg == RINGVM_GPR_RSP)
+		ringvm_arch->set_reg(vcpu, RINGVM_REG_RSP, val);
+	else
+		vcpu->gprs[reg] = val;
+}
+
+/* Fill in the run page for an exit to user space. */
+void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason)
+{
+	struct ringvm_run *run = vcpu->run;
+
+	run->exit_reason = reason;
+	run->rip = ringvm_arch->get_reg(vcpu, RINGVM_REG_RIP);
+	run->hw = vcpu->exit.raw;
+	vcpu->nr_user_exits++;
+}
+
+static void ringvm_clear_exit_data(struct ringvm_vcpu *vcpu)
+{
+	memset(vcpu->run->padding, 0, sizeof(vcpu->run->padding));
+}
+
+static int ringvm_internal_error(struct ringvm_vcpu *vcpu, u32 suberror,
+				 u64 data)
+{
+	ringvm_clear_exit_data(vcpu);
+	vcpu->run->internal.suberror = suberror;
+	vcpu->run->internal.data[0] = data;
+	ringvm_user_exit(vcpu, RINGVM_EXIT_INTERNAL_ERROR);
+	return 1;
+}
+
+/* 2. Fast handlers (preemption off; may not sleep) */
+
+static const struct ringvm_cpuid_entry *
+ringvm_cpuid_find(const struct ringvm_cpuid_table *t, u32 fn, u32 index)
+{
+	u32 i;
+
+	for (i = 0; t && i < t->nent; i++) {
+		const struct ringvm_cpuid_entry *e = &t->entries[i];
+
+		if (e->function == fn &&
+		    (!(e->flags & RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX) ||
+		     e->index == index))
+			return e;
+	}
+	return NULL;
+}
+
+static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
+{
+	u32 fn = vcpu->gprs[RINGVM_GPR_RAX], index = vcpu->gprs[RINGVM_GPR_RCX];
+	const struct ringvm_cpuid_entry *e;
+	u32 r[4] = { };
+
+	if (fn == RINGVM_CPUID_LEAF_SIGNATURE) {
+		r[0] = RINGVM_CPUID_LEAF_FEATURES;
+		memcpy(&r[1], RINGVM_CPUID_SIGNATURE, 12);
+	} else if (fn == RINGVM_CPUID_LEAF_FEATURES) {
+		r[0] = RINGVM_PV_FEAT_HYPERCALL;
+	} else {
+		rcu_read_lock();
+		e = ringvm_cpuid_find(rcu_dereference(vcpu->vm->cpuid), fn,
+				      index);
+		if (e) {
+			r[0] = e->eax;
+			r[1] = e->ebx;
+			r[2] = e->ecx;
+			r[3] = e->edx;
+		}
+		rcu_read_unlock();
+	}
+
+	if (fn == 1) {
+		/* Hypervisor present; OSXSAVE mirrors CR4; initial APIC id */
+		r[2] |= BIT(31);
+		r[2] &= ~BIT(27);
+		if (ringvm_arch->get_reg(vcpu, RINGVM_REG_CR4) & X86_CR4_OSXSAVE)
+			r[2] |= BIT(27);
+		r[1] = (r[1] & 0x00ffffff) | (vcpu->id << 24);
+	}
+	vcpu->gprs[RINGVM_GPR_RAX] = r[0];
+	vcpu->gprs[RINGVM_GPR_RBX] = r[1];
+	vcpu->gprs[RINGVM_GPR_RCX] = r[2];
+	vcpu->gprs[RINGVM_GPR_RDX] = r[3];
+	ringvm_skip(vcpu, 2);
+}
+
+/*
+ * MSRs: the backend's first (those in the VMCS/VMCB or switched by
+ * it), then the few the core keeps.  -ENOENT: nobody holds it; -EINVAL:
+ * a value the guest may not write.  @host: from RINGVM_GET/SET_MSRS.
+ */
+int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data, bool host)
+{
+	int r = ringvm_arch->get_msr(vcpu, index, data);
+
+	if (r != -ENOENT)
+		return r;
+	switch (index) {
+	case MSR_TSC_AUX:
+		*data = vcpu->tsc_aux;
+		return 0;
+	case MSR_IA32_APICBASE:
+		/* xAPIC at its default base; vCPU 0 is the BSP. */
+		*data = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
+			(vcpu->id ? 0 : MSR_IA32_APICBASE_BSP);
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = MSR_IA32_MISC_ENABLE_FAST_STRING |
+			MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |
+			MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	u64 cur;
+	int r = ringvm_arch->set_msr(vcpu, index, data);
+
+	if (r != -ENOENT)
+		return r;
+	switch (index) {
+	case MSR_TSC_AUX:
+		if (data >> 32)
+			return -EINVAL;
+		vcpu->tsc_aux = data;
+		return 0;
+	case MSR_IA32_APICBASE:
+	case MSR_IA32_MISC_ENABLE:
+		/* Fixed: rewriting the current value is all that is allowed */
+		ringvm_get_msr(vcpu, index, &cur, host);
+		return data == cur ? 0 : -EINVAL;
+	case MSR_IA32_UCODE_REV:
+		return 0;	/* a write asks for an update: there is none */
+	}
+	return -ENOENT;
+}
+
+/* RDMSR / WRMSR; false if it must go to user space or be refused. */
+static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
+{
+	u32 index = vcpu->gprs[RINGVM_GPR_RCX];
+	u64 data;
+	int r;
+
+	if (write) {
+		data = (u32)vcpu->gprs[RINGVM_GPR_RAX] |
+		       (u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
+		r = ringvm_set_msr(vcpu, index, data, false);
+	} else {
+		r = ringvm_get_msr(vcpu, index, &data, false);
+	}
+	if (r == -ENOENT && READ_ONCE(vcpu->vm->msr_exit))
+		return false;
+	if (r) {
+		ringvm_inject_gp(vcpu);	/* unknown MSR or bad value */
+		return true;
+	}
+	if (!write) {
+		vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
+		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
+	}
+	ringvm_skip(vcpu, 2);
+	return true;
+}
+
+/* Hypercall ABI: uapi/linux/ringvm.h and DESIGN.md "Interfaces". */
+static bool ringvm_handle_hypercall_fast(struct ringvm_vcpu *vcpu)
+{
+	unsigned long *rax = &vcpu->gprs[RINGVM_GPR_RAX];
+
+	if (ringvm_arch->get_reg(vcpu, RINGVM_REG_CPL)) {
+		*rax = RINGVM_HC_EPERM;
+	} else {
+		switch (*rax) {
+		case RINGVM_HC_NOP:
+			*rax = 0;
+			break;
+		case RINGVM_HC_API_VERSION:
+			*rax = RINGVM_API_VERSION;
+			break;
+		case RINGVM_HC_VCPU_ID:
+			*rax = vcpu->id;
+			break;
+		default:
+			return false;
+		}
+	}
+	ringvm_skip(vcpu, 3);
+	return true;
+}
+
+void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val)
+{
+	if (dr < 4) {
+		vcpu->db[dr] = val;
+	} else if (dr == 6) {
+		ringvm_arch->set_dr(vcpu, 6, val);
+	} else {
+		ringvm_arch->set_dr(vcpu, 7, val);
+		vcpu->dr_active = val & 0xff;	/* L0-3 / G0-3 */
+	}
+}
+
+/*
+ * MOV to or from DRn (Intel SDM Vol. 3B §18.2; DR4/DR5 alias DR6/DR7
+ * unless CR4.DE, which makes them #UD).
+ */
+static void ringvm_mov_dr(struct ringvm_vcpu *vcpu, int dr, int gpr,
+			  bool write, unsigned int len)
+{
+	u64 val;
+
+	if (dr == 4 || dr == 5) {
+		if (ringvm_arch->get_reg(vcpu, RINGVM_REG_CR4) & X86_CR4_DE) {
+			ringvm_arch->inject_exception(vcpu, UD_VECTOR, false, 0);
+			return;
+		}
+		dr += 2;
+	}
+	if (write) {
+		val = ringvm_read_gpr(vcpu, gpr);
+		if ((dr < 4 && !ringvm_canonical(val)) ||
+		    (dr >= 6 && val >> 32)) {
+			ringvm_inject_gp(vcpu);
+			return;
+		}
+		ringvm_set_dr(vcpu, dr, val);
+	} else {
+		val = dr < 4 ? vcpu->db[dr] : ringvm_arch->get_dr(vcpu, dr);
+		ringvm_write_gpr(vcpu, gpr, val);
+	}
+	ringvm_arch->skip_instruction(vcpu, len);
+}
+
+static void ringvm_handle_xsetbv(struct ringvm_vcpu *vcpu)
+{
+	u64 xcr0 = (u32)vcpu->gprs[RINGVM_GPR_RAX] |
+		   (u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
+
+	if ((u32)vcpu->gprs[RINGVM_GPR_RCX] != XCR_XFEATURE_ENABLED_MASK ||
+	    ringvm_arch->get_reg(vcpu, RINGVM_REG_CPL) ||
+	    !ringvm_xcr0_ok(xcr0)) {
+		ringvm_inject_gp(vcpu);
+		return;
+	}
+	/* The guest's XCR0 is live in the run loop: change it right away. */
+	if (xcr0 != vcpu->xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
+	vcpu->xcr0 = xcr0;
+	ringvm_skip(vcpu, 3);
+}
+
+bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_hw_exit *exit = &vcpu->exit;
+
+	switch (exit->code) {
+	case RINGVM_HW_EXIT_NONE:
+		return true;
+	case RINGVM_HW_EXIT_CPUID:
+		ringvm_handle_cpuid(vcpu);
+		return true;
+	case RINGVM_HW_EXIT_RDMSR:
+		return ringvm_handle_msr_fast(vcpu, false);
+	case RINGVM_HW_EXIT_WRMSR:
+		return ringvm_handle_msr_fast(vcpu, true);
+	case RINGVM_HW_EXIT_HYPERCALL:
+		return ringvm_handle_hypercall_fast(vcpu);
+	case RINGVM_HW_EXIT_DR:
+		if (exit->dr.gpr < 0 || !exit->insn_len)
+			return false;	/* needs the decoder */
+		ringvm_mov_dr(vcpu, exit->dr.dr, exit->dr.gpr, exit->dr.write,
+			      exit->insn_len);
+		return true;
+	case RINGVM_HW_EXIT_XSETBV:
+		ringvm_handle_xsetbv(vcpu);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* 3. Slow handlers (preemptible) */
+
+static enum ringvm_cpu_mode ringvm_cpu_mode(const struct ringvm_sregs *sr)
+{
+	if (!(sr->cr0 & X86_CR0_PE))
+		return RINGVM_MODE_REAL;
+	if ((sr->efer & EFER_LMA) && sr->cs.l)
+		return RINGVM_MODE_LONG64;
+	return sr->cs.db ? RINGVM_MODE_PROT32 : RINGVM_MODE_PROT16;
+}
+
+static int ringvm_walk_read(void *opaque, u64 gpa, void *buf,
+			    unsigned int size)
+{
+	return ringvm_read_guest(opaque, gpa, buf, size);
+}
+
+static void ringvm_walk_ctx(struct ringvm_vcpu *vcpu,
+			    const struct ringvm_sregs *sr,
+			    struct ringvm_walk_ctx *ctx)
+{
+	ctx->cr0 = sr->cr0;
+	ctx->cr3 = sr->cr3;
+	ctx->cr4 = sr->cr4;
+	ctx->efer = sr->efer;
+	ctx->read_gpa = ringvm_walk_read;
+	ctx->opaque = vcpu->vm;
+}
+
+/* The decoded instruction at CS:RIP and the bytes it came from. */
+struct ringvm_fetched {
+	struct ringvm_sregs sregs;
+	enum ringvm_cpu_mode mode;
+	unsigned int cpl;
+	struct ringvm_insn insn;
+	u8 bytes[RINGVM_INSN_MAX_LEN];
+	unsigned int nr_bytes;
+};
+
+/*
+ * Read up to 15 bytes at CS:RIP through the guest's page tables and
+ * decode them.  -EFAULT if not even the first byte is readable RAM;
+ * otherwise the decoder's answer.
+ */
+static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
+			     struct ringvm_fetched *f)
+{
+	struct ringvm_walk_ctx ctx;
+	u64 la, gpa;
+	u32 pferr;
+
+	ringvm_arch->get_sregs(vcpu, &f->sregs);
+	f->mode = ringvm_cpu_mode(&f->sregs);
+	f->cpl = ringvm_arch->get_reg(vcpu, RINGVM_REG_CPL);
+	la = ringvm_arch->get_reg(vcpu, RINGVM_REG_RIP);
+	if (f->mode != RINGVM_MODE_LONG64)
+		la = (u32)(la + f->sregs.cs.base);
+	ringvm_walk_ctx(vcpu, &f->sregs, &ctx);
+
+	f->nr_bytes = 0;
+	while (f->nr_bytes < RINGVM_INSN_MAX_LEN) {
+		unsigned int n = min_t(unsigned int,
+				       RINGVM_INSN_MAX_LEN - f->nr_bytes,
+				       PAGE_SIZE - offset_in_page(la));
+
+		if (ringvm_gva_to_gpa(&ctx, la, RINGVM_WALK_FETCH |
+				      (f->cpl == 3 ? RINGVM_WALK_USER : 0),
+				      &gpa, &pferr) ||
+		    ringvm_read_guest(vcpu->vm, gpa, f->bytes + f->nr_bytes, n))
+			break;
+		f->nr_bytes += n;
+		la += n;
+	}
+	if (!f->nr_bytes)
+		return -EFAULT;
+	return ringvm_decode_insn(f->bytes, f->nr_bytes, f->mode, &f->insn);
+}
+
+static int ringvm_emulation_exit(struct ringvm_vcpu *vcpu,
+				 const struct ringvm_fetched *f, u64 gpa)
+{
+	struct ringvm_run *run = vcpu->run;
+
+	ringvm_clear_exit_data(vcpu);
+	run->emulation.gpa = gpa;
+	run->emulation.insn_len = f->nr_bytes;
+	memcpy(run->emulation.insn, f->bytes, f->nr_bytes);
+	ringvm_user_exit(vcpu, RINGVM_EXIT_EMULATION);
+	return 1;
+}
+
+/* A guest access to RAM not mapped yet: allocate and map the page. */
+static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa)
+{
+	struct ringvm_vm *vm = vcpu->vm;
+	struct page *page;
+	int r;
+
+	/* The same page faulting again and again: a mapping that won't do */
+	if ((gpa ^ vcpu->last_npf_gpa) >> PAGE_SHIFT)
+		vcpu->npf_repeats = 0;
+	vcpu->last_npf_gpa = gpa;
+	if (++vcpu->npf_repeats > 16)
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     gpa);
+
+	page = ringvm_gpa_page(vm, gpa, true);
+	if (!page)
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     gpa);
+	r = ringvm_npt_map(&vm->npt, gpa & PAGE_MASK, page_to_phys(page),
+			   RINGVM_NPT_RWX);
+	if (r)
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     gpa);
+	return 0;
+}
+
+/* A guest access outside RAM: decode it and hand it to user space. */
+static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
+{
+	struct ringvm_run *run = vcpu->run;
+	struct ringvm_fetched f;
+	u64 val;
+	int r;
+
+	if (vcpu->exit.npf.fetch)	/* executing from MMIO */
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_INSN_FETCH, gpa);
+	r = ringvm_fetch_insn(vcpu, &f);
+	if (r == -EFAULT)
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_INSN_FETCH, gpa);
+	if (r || (f.insn.op != RINGVM_INSN_LOAD &&
+		  f.insn.op != RINGVM_INSN_STORE &&
+		  f.insn.op != RINGVM_INSN_STORE_IMM))
+		return ringvm_emulation_exit(vcpu, &f, gpa);
+
+	ringvm_clear_exit_data(vcpu);
+	run->mmio.gpa = gpa;
+	run->mmio.len = f.insn.access_size;
+	if (f.insn.op == RINGVM_INSN_LOAD) {
+		vcpu->pending = RINGVM_PENDING_MMIO_READ;
+		vcpu->pending_insn = f.insn;
+	} else {
+		val = f.insn.op == RINGVM_INSN_STORE ?
+		      ringvm_read_gpr(vcpu, f.insn.reg) : 0;
+		val = ringvm_insn_store_value(&f.insn, val);
+		memcpy(run->mmio.data, &val, f.insn.access_size);
+		run->mmio.is_write = 1;
+	}
+	ringvm_arch->skip_instruction(vcpu, f.insn.len);
+	ringvm_user_exit(vcpu, RINGVM_EXIT_MMIO);
+	return 1;
+}
+
+static int ringvm_handle_npf(struct ringvm_vcpu *vcpu)
+{
+	u64 gpa = vcpu->exit.npf.gpa;
+
+	if (ringvm_gpa_is_ram(vcpu->vm, gpa))
+		return ringvm_map_ram(vcpu, gpa);
+	return ringvm_handle_mmio(vcpu, gpa);
+}
+
+static u64 ringvm_addr_mask(unsigned int addr_size)
+{
+	return addr_size == 8 ? ~0ULL : (1ULL << (addr_size * 8)) - 1;
+}
+
+/* Write @val into the low @addr_size bytes of a register, as hardware. */
+static u64 ringvm_merge_addr(u64 old, u64 val, unsigned int addr_size)
+{
+	if (addr_size == 2)
+		return (old & ~0xffffULL) | (val & 0xffff);
+	return addr_size == 4 ? (u32)val : val;
+}
+
+/*
+ * INS / OUTS: one element per exit.  The registers move on now; RIP
+ * moves past the instruction only when the count runs out, so a REP form
+ * re-executes (Intel SDM Vol. 2 "REP" and "INS"/"OUTS").
+ */
+static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_hw_exit *exit = &vcpu->exit;
+	struct ringvm_run *run = vcpu->run;
+	const struct ringvm_segment *seg;
+	struct ringvm_walk_ctx ctx;
+	struct ringvm_fetched f;
+	int idx, r, size = exit->io.size;
+	u64 mask, la, gpa, rflags;
+	u32 pferr;
+
+	r = ringvm_fetch_insn(vcpu, &f);
+	if (r == -EFAULT)
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_INSN_FETCH, 0);
+	if (r || f.insn.op != RINGVM_INSN_STRING_IO)
+		return ringvm_emulation_exit(vcpu, &f, 0);
+
+	mask = ringvm_addr_mask(f.insn.addr_size);
+	if (f.insn.rep && !(vcpu->gprs[RINGVM_GPR_RCX] & mask)) {
+		ringvm_arch->skip_instruction(vcpu, f.insn.len);
+		return 0;	/* REP with a zero count does nothing */
+	}
+
+	/* OUTS reads DS:rSI (overridable), INS writes ES:rDI (fixed). */
+	idx = f.insn.write ? RINGVM_GPR_RSI : RINGVM_GPR_RDI;
+	switch (f.insn.write ? f.insn.seg : RINGVM_SEG_ES) {
+	case RINGVM_SEG_CS:
+		seg = &f.sregs.cs;
+		break;
+	case RINGVM_SEG_SS:
+		seg = &f.sregs.ss;
+		break;
+	case RINGVM_SEG_DS:
+		seg = &f.sregs.ds;
+		break;
+	case RINGVM_SEG_FS:
+		seg = &f.sregs.fs;
+		break;
+	case RINGVM_SEG_GS:
+		seg = &f.sregs.gs;
+		break;
+	default:
+		seg = &f.sregs.es;
+		break;
+	}
+	la = vcpu->gprs[idx] & mask;
+	if (f.mode != RINGVM_MODE_LONG64 || seg == &f.sregs.fs ||
+	    seg == &f.sregs.gs)
+		la += seg->base;
+	if (f.mode != RINGVM_MODE_LONG64)
+		la = (u32)la;
+
+	ringvm_walk_ctx(vcpu, &f.sregs, &ctx);
+	if (ringvm_gva_to_gpa(&ctx, la, (f.insn.write ? 0 : RINGVM_WALK_WRITE) |
+			      (f.cpl == 3 ? RINGVM_WALK_USER : 0),
+			      &gpa, &pferr) ||
+	    !ringvm_gpa_is_ram(vcpu->vm, gpa))
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     la);
+
+	ringvm_clear_exit_data(vcpu);
+	run->io.direction = f.insn.write ? RINGVM_IO_OUT : RINGVM_IO_IN;
+	run->io.size = size;
+	run->io.port = exit->io.port;
+	run->io.count = 1;
+	run->io.data_offset = RINGVM_RUN_DATA_OFFSET;
+	if (f.insn.write) {
+		if (ringvm_read_guest(vcpu->vm, gpa, (u8 *)run +
+				      RINGVM_RUN_DATA_OFFSET, size))
+			return ringvm_internal_error(vcpu,
+					RINGVM_INTERNAL_ERR_MEMORY, gpa);
+	} else {
+		vcpu->pending = RINGVM_PENDING_IO_IN;
+		vcpu->pending_size = size;
+		vcpu->pending_string = true;
+		vcpu->pending_gpa = gpa;
+	}
+
+	rflags = ringvm_arch->get_reg(vcpu, RINGVM_REG_RFLAGS);
+	vcpu->gprs[idx] = ringvm_merge_addr(vcpu->gprs[idx], vcpu->gprs[idx] +
+					    (rflags & X86_EFLAGS_DF ? -size :
+					     size), f.insn.addr_size);
+	if (f.insn.rep)
+		vcpu->gprs[RINGVM_GPR_RCX] =
+			ringvm_merge_addr(vcpu->gprs[RINGVM_GPR_RCX],
+					  vcpu->gprs[RINGVM_GPR_RCX] - 1,
+					  f.insn.addr_size);
+	if (!f.insn.rep || !(vcpu->gprs[RINGVM_GPR_RCX] & mask))
+		ringvm_arch->skip_instruction(vcpu, f.insn.len);
+	ringvm_user_exit(vcpu, RINGVM_EXIT_IO);
+	return 1;
+}
+
+static int ringvm_handle_io(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_hw_exit *exit = &vcpu->exit;
+	struct ringvm_run *run = vcpu->run;
+
+	if (exit->io.string)
+		return ringvm_handle_string_io(vcpu);
+	if (!exit->insn_len)	/* both backends always know it */
+		return ringvm_internal_error(vcpu,
+				RINGVM_INTERNAL_ERR_UNEXPECTED_EXIT, 0);
+
+	ringvm_clear_exit_data(vcpu);
+	run->io.direction = exit->io.in ? RINGVM_IO_IN : RINGVM_IO_OUT;
+	run->io.size = exit->io.size;
+	run->io.port = exit->io.port;
+	run->io.count = 1;
+	run->io.data_offset = RINGVM_RUN_DATA_OFFSET;
+	if (exit->io.in) {
+		vcpu->pending = RINGVM_PENDING_IO_IN;
+		vcpu->pending_size = exit->io.size;
+		vcpu->pending_string = false;
+	} else {
+		memcpy((u8 *)run + RINGVM_RUN_DATA_OFFSET,
+		       &vcpu->gprs[RINGVM_GPR_RAX], exit->io.size);
+	}
+	ringvm_skip(vcpu, 0);
+	ringvm_user_exit(vcpu, RINGVM_EXIT_IO);
+	return 1;
+}
+
+/* An MSR nobody in the kernel holds, with RINGVM_ENABLE_MSR_EXIT on. */
+static int ringvm_handle_msr_user(struct ringvm_vcpu *vcpu, bool write)
+{
+	struct ringvm_run *run = vcpu->run;
+
+	ringvm_clear_exit_data(vcpu);
+	run->msr.index = vcpu->gprs[RINGVM_GPR_RCX];
+	run->msr.is_write = write;
+	if (write)
+		run->msr.data = (u32)vcpu->gprs[RINGVM_GPR_RAX] |
+				(u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
+	vcpu->pending = write ? RINGVM_PENDING_MSR_WRITE :
+				RINGVM_PENDING_MSR_READ;
+	vcpu->pending_insn_len = vcpu->exit.insn_len ?: 2;
+	ringvm_user_exit(vcpu, RINGVM_EXIT_MSR);
+	return 1;
+}
+
+static int ringvm_handle_hypercall_user(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_run *run = vcpu->run;
+
+	ringvm_clear_exit_data(vcpu);
+	run->hypercall.nr = vcpu->gprs[RINGVM_GPR_RAX];
+	run->hypercall.args[0] = vcpu->gprs[RINGVM_GPR_RBX];
+	run->hypercall.args[1] = vcpu->gprs[RINGVM_GPR_RCX];
+	run->hypercall.args[2] = vcpu->gprs[RINGVM_GPR_RDX];
+	run->hypercall.args[3] = vcpu->gprs[RINGVM_GPR_RSI];
+	vcpu->pending = RINGVM_PENDING_HYPERCALL;
+	ringvm_skip(vcpu, 3);
+	ringvm_user_exit(vcpu, RINGVM_EXIT_HYPERCALL);
+	return 1;
+}
+
+/* MOV DR whose register the hardware did not say (SVM, no decode assist) */
+static int ringvm_handle_dr_decode(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_fetched f;
+	int r;
+
+	r = ringvm_fetch_insn(vcpu, &f);
+	if (r == -EFAULT)
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_INSN_FETCH, 0);
+	if (r || f.insn.op != RINGVM_INSN_MOV_DR)
+		return ringvm_emulation_exit(vcpu, &f, 0);
+	ringvm_mov_dr(vcpu, f.insn.dr, f.insn.reg, f.insn.write, f.insn.len);
+	return 0;
+}
+
+int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_hw_exit *exit = &vcpu->exit;
+	struct ringvm_run *run = vcpu->run;
+
+	switch (exit->code) {
+	case RINGVM_HW_EXIT_NONE:
+		return 0;
+	case RINGVM_HW_EXIT_NPF:
+		return ringvm_handle_npf(vcpu);
+	case RINGVM_HW_EXIT_IO:
+		return ringvm_handle_io(vcpu);
+	case RINGVM_HW_EXIT_HLT:
+		ringvm_clear_exit_data(vcpu);
+		ringvm_skip(vcpu, 1);
+		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
+		return 1;
+	case RINGVM_HW_EXIT_RDMSR:
+	case RINGVM_HW_EXIT_WRMSR:
+		return ringvm_handle_msr_user(vcpu,
+					exit->code == RINGVM_HW_EXIT_WRMSR);
+	case RINGVM_HW_EXIT_HYPERCALL:
+		return ringvm_handle_hypercall_user(vcpu);
+	case RINGVM_HW_EXIT_DR:
+		return ringvm_handle_dr_decode(vcpu);
+	case RINGVM_HW_EXIT_SHUTDOWN:
+		ringvm_clear_exit_data(vcpu);
+		vcpu->shutdown = true;
+		ringvm_user_exit(vcpu, RINGVM_EXIT_SHUTDOWN);
+		ringvm_nl_vm_event(vcpu->vm, RINGVM_VM_EVENT_SHUTDOWN);
+		return 1;
+	case RINGVM_HW_EXIT_FAIL_ENTRY:
+		ringvm_clear_exit_data(vcpu);
+		run->fail_entry.hardware_entry_failure_reason = exit->fail.reason;
+		run->fail_entry.cpu = vcpu->last_cpu;
+		ringvm_user_exit(vcpu, RINGVM_EXIT_FAIL_ENTRY);
+		ringvm_nl_vm_event(vcpu->vm, RINGVM_VM_EVENT_FAIL_ENTRY);
+		return 1;
+	default:
+		ringvm_clear_exit_data(vcpu);
+		ringvm_user_exit(vcpu, RINGVM_EXIT_UNKNOWN);
+		return 1;
+	}
+}
+
+/* 4. Completion of the previous exit, before the next entry */
+
+int ringvm_complete_pending(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_run *run = vcpu->run;
+	u64 data = 0, old;
+	u32 pending = vcpu->pending;
+
+	vcpu->pending = RINGVM_PENDING_NONE;
+	switch (pending) {
+	case RINGVM_PENDING_IO_IN:
+		memcpy(&data, (u8 *)run + RINGVM_RUN_DATA_OFFSET,
+		       vcpu->pending_size);
+		if (vcpu->pending_string) {
+			/* Checked to be RAM at the exit; can only fail OOM */
+			return ringvm_write_guest(vcpu->vm, vcpu->pending_gpa,
+						  &data, vcpu->pending_size);
+		}
+		old = vcpu->gprs[RINGVM_GPR_RAX];
+		if (vcpu->pending_size == 4)
+			vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
+		else if (vcpu->pending_size == 2)
+			vcpu->gprs[RINGVM_GPR_RAX] = (old & ~0xffffULL) |
+						     (data & 0xffff);
+		else
+			vcpu->gprs[RINGVM_GPR_RAX] = (old & ~0xffULL) |
+						     (data & 0xff);
+		break;
+	case RINGVM_PENDING_MMIO_READ:
+		memcpy(&data, run->mmio.data, vcpu->pending_insn.access_size);
+		old = ringvm_read_gpr(vcpu, vcpu->pending_insn.reg);
+		ringvm_write_gpr(vcpu, vcpu->pending_insn.reg,
+				 ringvm_insn_load_result(&vcpu->pending_insn,
+							 old, data));
+		break;
+	case RINGVM_PENDING_MSR_READ:
+	case RINGVM_PENDING_MSR_WRITE:
+		if (run->msr.error) {
+			ringvm_inject_gp(vcpu);
+			break;
+		}
+		if (pending == RINGVM_PENDING_MSR_READ) {
+			vcpu->gprs[RINGVM_GPR_RAX] = (u32)run->msr.data;
+			vcpu->gprs[RINGVM_GPR_RDX] = run->msr.data >> 32;
+		}
+		ringvm_arch->skip_instruction(vcpu, vcpu->pending_insn_len);
+		break;
+	case RINGVM_PENDING_HYPERCALL:
+		vcpu->gprs[RINGVM_GPR_RAX] = run->hypercall.ret;
+		break;
+	}
+	return 0;
+}

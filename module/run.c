@@ -1,1 +1,126 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The run loop: RINGVM_RUN on a vCPU.
+ *
+ *  1. finish what the previous exit to user space left (exit.c)
+ *  2. outer loop, preemptible: stop for a signal (RINGVM_EXIT_INTR) or
+ *     a destroyed VM (RINGVM_EXIT_DESTROYED), let the scheduler run
+ *  3. inner loop, preemption off, the vCPU loaded on this CPU and its
+ *     extended state in the registers: enter the guest with interrupts
+ *     off, take the host interrupt that ended it, handle the exits that
+ *     need neither sleep nor user space, and enter again
+ *  4. back in the outer loop, handle the rest (exit.c); some resume the
+ *     guest, the others return to user space through the run page
+ *
+ * The inner loop is the hot path: no allocation, no lock, no printk.
+ *
+ * Kicking: ringvm_vcpu_kick() reads vcpu->mode after setting the reason
+ * (vm->destroyed, a signal); the loop sets vcpu->mode before checking the
+ * reasons with interrupts off.  With a full barrier on both sides either
+ * the loop sees the reason, or the kicker sees RINGVM_IN_GUEST and sends
+ * an IPI that makes the guest exit.
+ *
+ * Context: process context, vcpu->mutex held.
+ */
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+
+#include "fpu.h"
+#include "vm.h"
+
+/* DR0-3 hold the guest's breakpoints while DR7 enables any. */
+static void ringvm_load_guest_db(struct ringvm_vcpu *vcpu)
+{
+	set_debugreg(vcpu->db[0], 0);
+	set_debugreg(vcpu->db[1], 1);
+	set_debugreg(vcpu->db[2], 2);
+	set_debugreg(vcpu->db[3], 3);
+}
+
+static bool ringvm_must_leave(struct ringvm_vcpu *vcpu)
+{
+	return need_resched() || signal_pending(current) ||
+	       READ_ONCE(vcpu->vm->destroyed);
+}
+
+/* 3. One stretch of guest execution on one CPU. */
+static void ringvm_run_section(struct ringvm_vcpu *vcpu)
+{
+	preempt_disable();
+	ringvm_arch->vcpu_load(vcpu, smp_processor_id());
+	vcpu->cpu = smp_processor_id();
+	kernel_fpu_begin();
+	ringvm_fpu_load(vcpu);
+
+	for (;;) {
+		local_irq_disable();
+		WRITE_ONCE(vcpu->mode, RINGVM_IN_GUEST);
+		smp_mb();
+		if (ringvm_must_leave(vcpu)) {
+			WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
+			local_irq_enable();
+			vcpu->exit.code = RINGVM_HW_EXIT_NONE;
+			break;
+		}
+		if (vcpu->dr_active)
+			ringvm_load_guest_db(vcpu);
+
+		ringvm_arch->vcpu_run(vcpu);
+
+		WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
+		/* VM exit leaves DR7 = 0x400 on VMX (SDM Vol. 3C §28.5.1) */
+		if (vcpu->dr_active || hw_breakpoint_active())
+			hw_breakpoint_restore();
+		vcpu->nr_exits++;
+		local_irq_enable();
+
+		if (!ringvm_handle_fast(vcpu))
+			break;
+	}
+
+	ringvm_fpu_save(vcpu);
+	kernel_fpu_end();
+	ringvm_arch->vcpu_put(vcpu);
+	vcpu->cpu = -1;
+	preempt_enable();
+}
+
+/* An exit to user space that the hardware had no part in. */
+static int ringvm_soft_exit(struct ringvm_vcpu *vcpu, u32 reason)
+{
+	memset(&vcpu->exit, 0, sizeof(vcpu->exit));
+	memset(vcpu->run->padding, 0, sizeof(vcpu->run->padding));
+	ringvm_user_exit(vcpu, reason);
+	return 0;
+}
+
+int ringvm_vcpu_run(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_run *run = vcpu->run;
+	int r;
+
+	if (READ_ONCE(run->flags) || READ_ONCE(run->pad0))
+		return -EINVAL;
+	if (vcpu->shutdown)
+		return ringvm_soft_exit(vcpu, RINGVM_EXIT_SHUTDOWN);
+
+	r = ringvm_complete_pending(vcpu);
+	if (r)
+		return r;
+
+	for (;;) {
+		if (READ_ONCE(vcpu->vm->destroyed))
+			return ringvm_soft_exit(vcpu, RINGVM_EXIT_DESTROYED);
+		if (signal_pending(current))
+			return ringvm_soft_exit(vcpu, RINGVM_EXIT_INTR);
+		cond_resched();
+
+		ringvm_run_section(vcpu);
+		r = ringvm_handle_slow(vcpu);
+		if (r)
+			return r < 0 ? r : 0;
+	}
+}
