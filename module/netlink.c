@@ -10,6 +10,10 @@
  * Handlers run in process context under genl_mutex.  Requests are
  * validated strictly (resv_start_op covers every op): unknown attributes
  * and attributes an op does not take are -EINVAL with an extack message.
+ *
+ * vm-new and vm-del change state: they need CAP_NET_ADMIN or
+ * CAP_SYS_ADMIN, checked in the handlers because GENL_ADMIN_PERM alone
+ * would refuse a CAP_SYS_ADMIN-only caller.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,7 +21,7 @@
 #include <net/genetlink.h>
 #include <linux/ringvm_netlink.h>
 
-#include "ringvm.h"
+#include "vm.h"
 
 /* caps-get takes no attributes at all. */
 static const struct nla_policy ringvm_caps_get_nl_policy[RINGVM_A_CAPS_MAX + 1] = {
@@ -27,7 +31,58 @@ static const struct nla_policy ringvm_caps_get_nl_policy[RINGVM_A_CAPS_MAX + 1] 
 	},
 };
 
+/* vm-new: a name, one to eight regions, optionally a vCPU count. */
+static const struct nla_policy
+ringvm_mem_region_nl_policy[RINGVM_A_MEM_REGION_MAX + 1] = {
+	[RINGVM_A_MEM_REGION_PAD] = {
+		.type = NLA_REJECT,
+		.reject_message = "pad is not a request attribute",
+	},
+	[RINGVM_A_MEM_REGION_GPA] = { .type = NLA_U64 },
+	[RINGVM_A_MEM_REGION_SIZE] = { .type = NLA_U64 },
+};
+
+#define VM_NEW_REJECT { .type = NLA_REJECT,				\
+	.reject_message = "attribute not accepted in a vm-new request" }
+static const struct nla_policy ringvm_vm_new_nl_policy[RINGVM_A_VM_MAX + 1] = {
+	[RINGVM_A_VM_PAD] = VM_NEW_REJECT,
+	[RINGVM_A_VM_ID] = VM_NEW_REJECT,
+	[RINGVM_A_VM_NR_VCPUS] = VM_NEW_REJECT,
+	[RINGVM_A_VM_MEM_ALLOCATED] = VM_NEW_REJECT,
+	[RINGVM_A_VM_FLAGS] = VM_NEW_REJECT,
+	[RINGVM_A_VM_EVENT] = VM_NEW_REJECT,
+	[RINGVM_A_VM_NAME] = { .type = NLA_NUL_STRING,
+			       .len = RINGVM_NAME_MAX - 1 },
+	[RINGVM_A_VM_MEM_REGION] = NLA_POLICY_NESTED(ringvm_mem_region_nl_policy),
+	[RINGVM_A_VM_MAX_VCPUS] = { .type = NLA_U32 },
+};
+
+/* vm-del and vm-get: which VM, by id or by name. */
+#define VM_ID_REJECT { .type = NLA_REJECT,				\
+	.reject_message = "attribute not accepted: give an id or a name" }
+static const struct nla_policy ringvm_vm_id_nl_policy[RINGVM_A_VM_MAX + 1] = {
+	[RINGVM_A_VM_PAD] = VM_ID_REJECT,
+	[RINGVM_A_VM_MEM_REGION] = VM_ID_REJECT,
+	[RINGVM_A_VM_MAX_VCPUS] = VM_ID_REJECT,
+	[RINGVM_A_VM_NR_VCPUS] = VM_ID_REJECT,
+	[RINGVM_A_VM_MEM_ALLOCATED] = VM_ID_REJECT,
+	[RINGVM_A_VM_FLAGS] = VM_ID_REJECT,
+	[RINGVM_A_VM_EVENT] = VM_ID_REJECT,
+	[RINGVM_A_VM_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[RINGVM_A_VM_NAME] = { .type = NLA_NUL_STRING,
+			       .len = RINGVM_NAME_MAX - 1 },
+};
+
 static struct genl_family ringvm_nl_family;
+
+static bool ringvm_nl_admin(struct sk_buff *skb, struct genl_info *info)
+{
+	if (netlink_capable(skb, CAP_NET_ADMIN) ||
+	    netlink_capable(skb, CAP_SYS_ADMIN))
+		return true;
+	NL_SET_ERR_MSG(info->extack, "needs CAP_NET_ADMIN or CAP_SYS_ADMIN");
+	return false;
+}
 
 static int ringvm_nl_put_caps(struct sk_buff *msg, const struct ringvm_caps *c)
 {
@@ -75,12 +130,277 @@ err_free:
 	return r;
 }
 
+/* A VM's attributes, as vm-new, vm-get and the dump reply with them. */
+static int ringvm_nl_put_vm(struct sk_buff *msg, struct ringvm_vm *vm)
+{
+	struct ringvm_vm_info info;
+	struct nlattr *nest;
+	u32 i, flags = 0;
+
+	ringvm_vm_fill_info(vm, &info);
+	if (info.flags & RINGVM_VM_INFO_ANONYMOUS)
+		flags |= RINGVM_VM_FLAGS_ANONYMOUS;
+	if (info.flags & RINGVM_VM_INFO_DESTROYED)
+		flags |= RINGVM_VM_FLAGS_DESTROYED;
+	if (nla_put_u32(msg, RINGVM_A_VM_ID, info.id) ||
+	    nla_put_string(msg, RINGVM_A_VM_NAME, info.name) ||
+	    nla_put_u32(msg, RINGVM_A_VM_MAX_VCPUS, info.max_vcpus) ||
+	    nla_put_u32(msg, RINGVM_A_VM_NR_VCPUS, info.nr_vcpus) ||
+	    nla_put_u64_64bit(msg, RINGVM_A_VM_MEM_ALLOCATED,
+			      info.mem_allocated, RINGVM_A_VM_PAD) ||
+	    nla_put_u32(msg, RINGVM_A_VM_FLAGS, flags))
+		return -EMSGSIZE;
+	for (i = 0; i < info.nr_regions; i++) {
+		nest = nla_nest_start(msg, RINGVM_A_VM_MEM_REGION);
+		if (!nest ||
+		    nla_put_u64_64bit(msg, RINGVM_A_MEM_REGION_GPA,
+				      info.regions[i].gpa,
+				      RINGVM_A_MEM_REGION_PAD) ||
+		    nla_put_u64_64bit(msg, RINGVM_A_MEM_REGION_SIZE,
+				      info.regions[i].size,
+				      RINGVM_A_MEM_REGION_PAD))
+			return -EMSGSIZE;
+		nla_nest_end(msg, nest);
+	}
+	return 0;
+}
+
+static int ringvm_nl_reply_vm(struct genl_info *info, struct ringvm_vm *vm,
+			      u8 cmd)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	int r;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
+			  &ringvm_nl_family, 0, cmd);
+	r = hdr ? ringvm_nl_put_vm(msg, vm) : -EMSGSIZE;
+	if (r) {
+		nlmsg_free(msg);
+		return r;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* Collect the regions of a vm-new request (a repeated nested attribute) */
+static int ringvm_nl_parse_regions(struct genl_info *info,
+				   struct ringvm_mem_region *regions,
+				   u32 *nr)
+{
+	struct nlattr *tb[RINGVM_A_MEM_REGION_MAX + 1];
+	struct nlattr *attr;
+	int rem, r;
+
+	*nr = 0;
+	nlmsg_for_each_attr(attr, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(attr) != RINGVM_A_VM_MEM_REGION)
+			continue;
+		if (*nr == RINGVM_MAX_MEM_REGIONS) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attr,
+					    "more than 8 memory regions");
+			return -EINVAL;
+		}
+		r = nla_parse_nested(tb, RINGVM_A_MEM_REGION_MAX, attr,
+				     ringvm_mem_region_nl_policy,
+				     info->extack);
+		if (r)
+			return r;
+		if (!tb[RINGVM_A_MEM_REGION_GPA] ||
+		    !tb[RINGVM_A_MEM_REGION_SIZE]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attr,
+					    "a memory region needs gpa and size");
+			return -EINVAL;
+		}
+		regions[*nr].gpa = nla_get_u64(tb[RINGVM_A_MEM_REGION_GPA]);
+		regions[*nr].size = nla_get_u64(tb[RINGVM_A_MEM_REGION_SIZE]);
+		(*nr)++;
+	}
+	if (!*nr) {
+		NL_SET_ERR_MSG(info->extack, "a VM needs a memory region");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ringvm_nl_vm_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS];
+	u32 nr_regions, max_vcpus = 1;
+	struct ringvm_vm *vm;
+	const char *why;
+	int r;
+
+	if (!ringvm_nl_admin(skb, info))
+		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, RINGVM_A_VM_NAME))
+		return -EINVAL;
+	r = ringvm_nl_parse_regions(info, regions, &nr_regions);
+	if (r)
+		return r;
+	if (info->attrs[RINGVM_A_VM_MAX_VCPUS])
+		max_vcpus = nla_get_u32(info->attrs[RINGVM_A_VM_MAX_VCPUS]);
+	if (!max_vcpus) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[RINGVM_A_VM_MAX_VCPUS],
+				    "max-vcpus must be at least 1");
+		return -EINVAL;
+	}
+
+	r = ringvm_vm_create(nla_data(info->attrs[RINGVM_A_VM_NAME]), false,
+			     regions, nr_regions, max_vcpus, &vm, &why);
+	if (r) {
+		/*
+		 * @why is a string literal in vm.c; NL_SET_ERR_MSG() wants a
+		 * literal at its own call site, so set the message directly.
+		 */
+		if (why && info->extack)
+			info->extack->_msg = why;
+		return r;
+	}
+	r = ringvm_nl_reply_vm(info, vm, RINGVM_CMD_VM_NEW);
+	ringvm_vm_put(vm);
+	return r;
+}
+
+/* The VM a vm-del or vm-get request names, with a reference. */
+static struct ringvm_vm *ringvm_nl_find_vm(struct genl_info *info, int *err)
+{
+	struct nlattr *id = info->attrs[RINGVM_A_VM_ID];
+	struct nlattr *name = info->attrs[RINGVM_A_VM_NAME];
+	struct ringvm_vm *vm;
+
+	if (!id == !name) {
+		NL_SET_ERR_MSG(info->extack, "give exactly one of id and name");
+		*err = -EINVAL;
+		return NULL;
+	}
+	vm = ringvm_vm_find(id ? nla_get_u32(id) : 0,
+			    name ? nla_data(name) : "");
+	if (!vm) {
+		NL_SET_ERR_MSG_ATTR(info->extack, id ?: name, "no such VM");
+		*err = -ENOENT;
+	}
+	return vm;
+}
+
+static int ringvm_nl_vm_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ringvm_vm *vm;
+	int r;
+
+	if (!ringvm_nl_admin(skb, info))
+		return -EPERM;
+	vm = ringvm_nl_find_vm(info, &r);
+	if (!vm)
+		return r;
+	r = ringvm_vm_destroy(vm);
+	ringvm_vm_put(vm);
+	if (r)
+		NL_SET_ERR_MSG(info->extack, "VM already destroyed");
+	return r;
+}
+
+static int ringvm_nl_vm_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ringvm_vm *vm;
+	int r;
+
+	vm = ringvm_nl_find_vm(info, &r);
+	if (!vm)
+		return r;
+	r = ringvm_nl_reply_vm(info, vm, RINGVM_CMD_VM_GET);
+	ringvm_vm_put(vm);
+	return r;
+}
+
+static int ringvm_nl_dump_one(struct sk_buff *skb,
+			      struct netlink_callback *cb, struct ringvm_vm *vm)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &ringvm_nl_family, NLM_F_MULTI, RINGVM_CMD_VM_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (ringvm_nl_put_vm(skb, vm)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* The dump walks VMs in id order; cb->args[0] is the last id sent. */
+static int ringvm_nl_vm_get_dumpit(struct sk_buff *skb,
+				   struct netlink_callback *cb)
+{
+	struct ringvm_vm *vm;
+	u32 id = cb->args[0];
+	int r = 0;
+
+	while ((vm = ringvm_vm_find_next(id))) {
+		r = ringvm_nl_dump_one(skb, cb, vm);
+		if (!r)
+			id = vm->id;
+		ringvm_vm_put(vm);
+		if (r)
+			break;
+	}
+	cb->args[0] = id;
+	/* A full skb ends this round; one VM too big for it is an error. */
+	return skb->len ?: r;
+}
+
+/* Tell the events group what happened to @vm.  Process context. */
+void ringvm_nl_vm_event(struct ringvm_vm *vm, u32 event)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &ringvm_nl_family, 0,
+			  RINGVM_CMD_VM_EVENT);
+	if (!hdr || nla_put_u32(msg, RINGVM_A_VM_ID, vm->id) ||
+	    nla_put_string(msg, RINGVM_A_VM_NAME, vm->name) ||
+	    nla_put_u32(msg, RINGVM_A_VM_EVENT, event)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&ringvm_nl_family, msg, 0, 0, GFP_KERNEL);
+}
+
 static const struct genl_ops ringvm_nl_ops[] = {
 	{
 		.cmd = RINGVM_CMD_CAPS_GET,
 		.doit = ringvm_nl_caps_get_doit,
 		.policy = ringvm_caps_get_nl_policy,
 		.maxattr = RINGVM_A_CAPS_MAX,
+	},
+	{
+		.cmd = RINGVM_CMD_VM_NEW,
+		.doit = ringvm_nl_vm_new_doit,
+		.policy = ringvm_vm_new_nl_policy,
+		.maxattr = RINGVM_A_VM_MAX,
+	},
+	{
+		.cmd = RINGVM_CMD_VM_DEL,
+		.doit = ringvm_nl_vm_del_doit,
+		.policy = ringvm_vm_id_nl_policy,
+		.maxattr = RINGVM_A_VM_MAX,
+	},
+	{
+		.cmd = RINGVM_CMD_VM_GET,
+		.doit = ringvm_nl_vm_get_doit,
+		.dumpit = ringvm_nl_vm_get_dumpit,
+		.policy = ringvm_vm_id_nl_policy,
+		.maxattr = RINGVM_A_VM_MAX,
 	},
 };
 
