@@ -4,3 +4,7 @@
  * with VMCTL_CMD(name) defined; no include guard on purpose.
  */
 VMCTL_CMD(info)
+VMCTL_CMD(create)
+VMCTL_CMD(list)
+VMCTL_CMD(run)
+VMCTL_CMD(destroy)

@@ -43,7 +43,8 @@ static void vmctl_usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", vmctl_cmds[i]->name,
 			vmctl_cmds[i]->summary);
 	fprintf(f, "  %-10s %s\n", "help", "show this, or a command's help");
-	fprintf(f, "\nExit status: 0 done, 1 failed, 2 bad command line.\n");
+	fprintf(f, "\nExit status: 0 done, 1 failed, 2 bad command line"
+		   " ('vmctl help run' for run's).\n");
 }
 
 /* "vmctl: MESSAGE" and the general usage on stderr; VMCTL_EXIT_USAGE. */
@@ -116,6 +117,25 @@ int vmctl_nl_open(struct ringvm_nl **nlp)
 		return vmctl_fail("generic netlink family %s: %s",
 				  RINGVM_FAMILY_NAME, strerror(-ret));
 	return VMCTL_EXIT_OK;
+}
+
+int vmctl_dev_open(void)
+{
+	int fd = __ringvm_open();
+
+	if (fd == -ENOENT)
+		vmctl_fail("ringvm module not loaded (insmod ringvm.ko)");
+	else if (fd < 0)
+		vmctl_fail("open %s: %s", RINGVM_DEV_PATH, strerror(-fd));
+	return fd < 0 ? -1 : fd;
+}
+
+int vmctl_nl_fail(struct ringvm_nl *nl, int err, const char *what)
+{
+	const char *extack = ringvm_nl_extack(nl);
+
+	return vmctl_fail("%s: %s%s%s", what, strerror(-err),
+			  extack[0] ? ": " : "", extack);
 }
 
 /* vmctl help [COMMAND] */

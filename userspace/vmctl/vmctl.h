@@ -8,6 +8,7 @@
 #ifndef _VMCTL_H
 #define _VMCTL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "libringvm.h"
@@ -55,5 +56,33 @@ int vmctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * VMCTL_EXIT_FAIL.  VMCTL_EXIT_OK with *nlp set otherwise.
  */
 int vmctl_nl_open(struct ringvm_nl **nlp);
+
+/*
+ * The same for /dev/ringvm: the fd, or -1 after saying why on stderr
+ * (the module not being loaded gets its own message).
+ */
+int vmctl_dev_open(void);
+
+/*
+ * "vmctl: WHAT: strerror[: extack]" for a failed netlink request, with
+ * the message of @nl's last answer; VMCTL_EXIT_FAIL.
+ */
+int vmctl_nl_fail(struct ringvm_nl *nl, int err, const char *what);
+
+/*
+ * Parse a byte count: digits (decimal, or 0x hex) with an optional
+ * suffix K, M, G or T (powers of 1024; KiB, MiB, ... and lower case
+ * accepted).  false if it is not one, or overflows.  (util.c)
+ */
+bool vmctl_parse_size(const char *s, __u64 *out);
+
+/* Parse a whole unsigned number (decimal, 0x hex, 0 octal) up to @max. */
+bool vmctl_parse_u64(const char *s, __u64 max, __u64 *out);
+
+/*
+ * @bytes as the largest unit that divides it exactly: "16M", "4K",
+ * "1536M", "100" (bytes).  Returns @buf; 24 bytes always suffice.
+ */
+char *vmctl_size_str(__u64 bytes, char *buf, size_t len);
 
 #endif /* _VMCTL_H */
