@@ -58,7 +58,7 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 	for (;;) {
 		local_irq_disable();
 		WRITE_ONCE(vcpu->mode, RINGVM_IN_GUEST);
-		smp_mb();
+		smp_mb();	/* mode before the reasons: see "Kicking" above */
 		if (ringvm_must_leave(vcpu)) {
 			WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
 			local_irq_enable();

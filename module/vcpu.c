@@ -245,21 +245,21 @@ struct ringvm_vcpu_ioctl {
 };
 
 /* Indexed by _IOC_NR() - 0x20; every one runs under vcpu->mutex. */
-#define VCPU_IOCTL(c, f) [_IOC_NR(c) - 0x20] = { c, f }
+#define VCPU_NR(cmd)	(_IOC_NR(cmd) - 0x20)
 static const struct ringvm_vcpu_ioctl ringvm_vcpu_ioctls[] = {
-	VCPU_IOCTL(RINGVM_RUN, ringvm_vcpu_ioctl_run),
-	VCPU_IOCTL(RINGVM_GET_REGS, ringvm_vcpu_get_regs),
-	VCPU_IOCTL(RINGVM_SET_REGS, ringvm_vcpu_set_regs),
-	VCPU_IOCTL(RINGVM_GET_SREGS, ringvm_vcpu_get_sregs),
-	VCPU_IOCTL(RINGVM_SET_SREGS, ringvm_vcpu_set_sregs),
-	VCPU_IOCTL(RINGVM_GET_DEBUGREGS, ringvm_vcpu_get_debugregs),
-	VCPU_IOCTL(RINGVM_SET_DEBUGREGS, ringvm_vcpu_set_debugregs),
-	VCPU_IOCTL(RINGVM_GET_MSRS, ringvm_vcpu_get_msrs),
-	VCPU_IOCTL(RINGVM_SET_MSRS, ringvm_vcpu_set_msrs),
-	VCPU_IOCTL(RINGVM_GET_XSAVE, ringvm_vcpu_get_xsave),
-	VCPU_IOCTL(RINGVM_SET_XSAVE, ringvm_vcpu_set_xsave),
-	VCPU_IOCTL(RINGVM_GET_XCRS, ringvm_vcpu_get_xcrs),
-	VCPU_IOCTL(RINGVM_SET_XCRS, ringvm_vcpu_set_xcrs),
+	[VCPU_NR(RINGVM_RUN)] = { RINGVM_RUN, ringvm_vcpu_ioctl_run },
+	[VCPU_NR(RINGVM_GET_REGS)] = { RINGVM_GET_REGS, ringvm_vcpu_get_regs },
+	[VCPU_NR(RINGVM_SET_REGS)] = { RINGVM_SET_REGS, ringvm_vcpu_set_regs },
+	[VCPU_NR(RINGVM_GET_SREGS)] = { RINGVM_GET_SREGS, ringvm_vcpu_get_sregs },
+	[VCPU_NR(RINGVM_SET_SREGS)] = { RINGVM_SET_SREGS, ringvm_vcpu_set_sregs },
+	[VCPU_NR(RINGVM_GET_DEBUGREGS)] = { RINGVM_GET_DEBUGREGS, ringvm_vcpu_get_debugregs },
+	[VCPU_NR(RINGVM_SET_DEBUGREGS)] = { RINGVM_SET_DEBUGREGS, ringvm_vcpu_set_debugregs },
+	[VCPU_NR(RINGVM_GET_MSRS)] = { RINGVM_GET_MSRS, ringvm_vcpu_get_msrs },
+	[VCPU_NR(RINGVM_SET_MSRS)] = { RINGVM_SET_MSRS, ringvm_vcpu_set_msrs },
+	[VCPU_NR(RINGVM_GET_XSAVE)] = { RINGVM_GET_XSAVE, ringvm_vcpu_get_xsave },
+	[VCPU_NR(RINGVM_SET_XSAVE)] = { RINGVM_SET_XSAVE, ringvm_vcpu_set_xsave },
+	[VCPU_NR(RINGVM_GET_XCRS)] = { RINGVM_GET_XCRS, ringvm_vcpu_get_xcrs },
+	[VCPU_NR(RINGVM_SET_XCRS)] = { RINGVM_SET_XCRS, ringvm_vcpu_set_xcrs },
 };
 
 static long ringvm_vcpu_ioctl(struct file *file, unsigned int cmd,
@@ -267,7 +267,7 @@ static long ringvm_vcpu_ioctl(struct file *file, unsigned int cmd,
 {
 	struct ringvm_vcpu *vcpu = file->private_data;
 	const struct ringvm_vcpu_ioctl *ioc;
-	unsigned int nr = _IOC_NR(cmd) - 0x20;
+	unsigned int nr = VCPU_NR(cmd);
 	long r;
 
 	if (_IOC_TYPE(cmd) != RINGVMIO || nr >= ARRAY_SIZE(ringvm_vcpu_ioctls))

@@ -31,7 +31,6 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
 #include <linux/ringvm_netlink.h>
 
 #include "vm.h"
@@ -495,12 +494,20 @@ struct ringvm_vm_ioctl {
 };
 
 /* Indexed by _IOC_NR() - 0x10.  None needs a lock held on entry. */
-#define VM_IOCTL(c, f) [_IOC_NR(c) - 0x10] = { c, f }
+#define VM_NR(cmd)	(_IOC_NR(cmd) - 0x10)
 static const struct ringvm_vm_ioctl ringvm_vm_ioctls[] = {
-	VM_IOCTL(RINGVM_CREATE_VCPU, ringvm_vm_ioctl_create_vcpu),
-	VM_IOCTL(RINGVM_SET_CPUID, ringvm_vm_ioctl_set_cpuid),
-	VM_IOCTL(RINGVM_GET_VM_INFO, ringvm_vm_ioctl_get_info),
-	VM_IOCTL(RINGVM_ENABLE, ringvm_vm_ioctl_enable),
+	[VM_NR(RINGVM_CREATE_VCPU)] = {
+		RINGVM_CREATE_VCPU, ringvm_vm_ioctl_create_vcpu
+	},
+	[VM_NR(RINGVM_SET_CPUID)] = {
+		RINGVM_SET_CPUID, ringvm_vm_ioctl_set_cpuid
+	},
+	[VM_NR(RINGVM_GET_VM_INFO)] = {
+		RINGVM_GET_VM_INFO, ringvm_vm_ioctl_get_info
+	},
+	[VM_NR(RINGVM_ENABLE)] = {
+		RINGVM_ENABLE, ringvm_vm_ioctl_enable
+	},
 };
 
 static long ringvm_vm_ioctl(struct file *file, unsigned int cmd,
@@ -508,7 +515,7 @@ static long ringvm_vm_ioctl(struct file *file, unsigned int cmd,
 {
 	struct ringvm_vm *vm = file->private_data;
 	const struct ringvm_vm_ioctl *ioc;
-	unsigned int nr = _IOC_NR(cmd) - 0x10;
+	unsigned int nr = VM_NR(cmd);
 
 	if (_IOC_TYPE(cmd) != RINGVMIO || nr >= ARRAY_SIZE(ringvm_vm_ioctls))
 		return -ENOTTY;
@@ -561,7 +568,7 @@ static int ringvm_vm_mmap(struct file *file, struct vm_area_struct *vma)
 	if (i == vm->nr_regions)
 		return -EINVAL;
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef RINGVM_HAVE_VM_FLAGS_SET	/* Linux 6.3 made vm_flags read-only */
 	vm_flags_set(vma, VM_DONTEXPAND);
 #else
 	vma->vm_flags |= VM_DONTEXPAND;

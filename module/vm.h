@@ -98,7 +98,7 @@ struct ringvm_vm {
 	struct mem_cgroup *memcg;		/* (c) charged for guest RAM */
 	struct ringvm_npt npt;
 
-	struct mutex lock;
+	struct mutex lock;			/* vcpus[], cpuid */
 	u32 max_vcpus;				/* (c) */
 	u32 nr_vcpus;				/* [m] */
 	struct ringvm_vcpu **vcpus;		/* [m] written, (a) read */

@@ -111,8 +111,8 @@ struct ringvm_open_vm {
 };
 
 /* RINGVM_GET_VM_INFO (VM fd): what the VM is. */
-#define RINGVM_VM_INFO_ANONYMOUS	(1U << 0)
-#define RINGVM_VM_INFO_DESTROYED	(1U << 1)
+#define RINGVM_VM_INFO_ANONYMOUS	_BITUL(0)
+#define RINGVM_VM_INFO_DESTROYED	_BITUL(1)
 struct ringvm_vm_info {
 	__u32 id;
 	__u32 flags;		/* out: RINGVM_VM_INFO_*; in: must be 0 */
@@ -134,7 +134,7 @@ struct ringvm_vm_info {
  * 1 sets ECX bit 31 (hypervisor), ECX bit 27 (OSXSAVE) from the guest's
  * CR4 and the initial APIC id in EBX[31:24] from the vCPU id.
  */
-#define RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX	(1U << 0)
+#define RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX	_BITUL(0)
 struct ringvm_cpuid_entry {
 	__u32 function;
 	__u32 index;		/* subleaf, when SIGNIFICANT_INDEX */
@@ -155,7 +155,7 @@ struct ringvm_cpuid {
 #define RINGVM_CPUID_SIGNATURE		"ringvm\0\0\0\0\0"	/* 12 bytes */
 #define RINGVM_CPUID_LEAF_SIGNATURE	0x40000000
 #define RINGVM_CPUID_LEAF_FEATURES	0x40000001
-#define RINGVM_PV_FEAT_HYPERCALL	(1U << 0)	/* the ABI below */
+#define RINGVM_PV_FEAT_HYPERCALL	_BITUL(0)	/* the ABI below */
 
 /*
  * Hypercalls: VMCALL (Intel) or VMMCALL (AMD) with the number in RAX and
