@@ -5,7 +5,8 @@
 #
 # Mounts the pseudo file systems, then in "tests" mode runs every test named
 # in /ringvm/tests/$ringvm_list, one after the other, and dumps the kernel
-# log; in "demo" mode loads ringvm, runs `vmctl info` twice and unloads it.
+# log; in "demo" mode loads ringvm, creates a VM with vmctl, runs the
+# example guest /ringvm/hello.bin in it, destroys it and unloads ringvm.
 # Everything goes to the console (ttyS0), framed by markers that
 # selftests/runner/run.sh parses:
 #
@@ -14,6 +15,11 @@
 #	# ringvm-test-exit: NAME RC		after it
 #	# ringvm-dmesg-begin / # ringvm-dmesg-end	the whole kernel log
 #	# ringvm-runner: end
+# and in demo mode, around each step and at the end of them:
+#	# ringvm-demo: CMD
+#	# ringvm-demo-fail: WHY			output that is not right
+#	# ringvm-demo-exit: RC WANT CMD		its exit code, the one wanted
+#	# ringvm-demo-done
 #
 # The host passes its choices on the kernel command line; the kernel hands
 # unknown NAME=VALUE words to init as environment variables:
@@ -58,6 +64,7 @@ run_test()
 	drain_console
 	(cd /ringvm/tests &&
 	 RINGVM_KO=/ringvm/ringvm.ko RINGVM_VMCTL=/ringvm/vmctl \
+	 RINGVM_HELLO=/ringvm/hello.bin \
 		timeout "$test_timeout" "./$name")
 	rc=$?
 	echo "# ringvm-test-exit: $name $rc"
@@ -78,20 +85,60 @@ run_tests()
 	done 3<"/ringvm/tests/$list"
 }
 
-# Each demo step reports its exit code; the host requires all of them to be 0.
+# demo_step WANT CHECK CMD...: run CMD (under a time limit), show what it
+# printed, and report its exit code and the one wanted; CHECK is "-" or a
+# function given CMD's stdout that prints "# ringvm-demo-fail: WHY" when
+# the output is not what it should be.  The host requires every step to
+# exit with its WANT and no step to fail a check.
 demo_step()
 {
+	want=$1
+	check=$2
+	shift 2
 	echo "# ringvm-demo: $*"
-	"$@"
-	echo "# ringvm-demo-exit: $? $*"
+	timeout 120 "$@" >/tmp/demo.out 2>/tmp/demo.err
+	rc=$?
+	cat /tmp/demo.out /tmp/demo.err
+	[ "$check" = - ] || "$check" /tmp/demo.out
+	echo "# ringvm-demo-exit: $rc $want $*"
 }
 
+# vmctl create prints the new VM's id and nothing else.
+demo_check_id()
+{
+	grep -qx '[1-9][0-9]*' "$1" ||
+		echo "# ringvm-demo-fail: vmctl create printed no VM id"
+}
+
+demo_check_list()
+{
+	grep -q '^[0-9][0-9]* *demo  *16M  *0/1 ' "$1" ||
+		echo "# ringvm-demo-fail: vmctl list shows no VM demo with 16M and 0/1 vCPUs"
+}
+
+# Exactly the four lines of userspace/guest/hello.S, in order.
+demo_check_hello()
+{
+	printf '%s\n' "ringvm: hello from real mode" \
+		"ringvm: hello from protected mode" \
+		"ringvm: hello from long mode" "hypervisor: ringvm" \
+		>/tmp/demo.want
+	cmp -s /tmp/demo.want "$1" ||
+		echo "# ringvm-demo-fail: vmctl run did not print the four lines of hello.bin"
+}
+
+# The exit code hello.bin asks for: it writes 0 to port 0xf4, and vmctl
+# exits with (0 << 1) | 1 = 1, like QEMU's isa-debug-exit.
 run_demo()
 {
-	demo_step insmod /ringvm/ringvm.ko
-	demo_step vmctl info
-	demo_step vmctl info --json
-	demo_step rmmod ringvm
+	demo_step 0 - insmod /ringvm/ringvm.ko
+	demo_step 0 - vmctl info
+	demo_step 0 demo_check_id vmctl create demo --memory 16M
+	demo_step 0 demo_check_list vmctl list
+	demo_step 1 demo_check_hello vmctl run demo --image /ringvm/hello.bin
+	demo_step 0 - vmctl destroy demo
+	demo_step 0 - rmmod ringvm
+	echo "# ringvm-demo-done"
 }
 
 mount_fs

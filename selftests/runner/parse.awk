@@ -146,19 +146,36 @@ cur != "" && /^ok [0-9]+/ {
 	next
 }
 
-# Demo mode: show each step and what it printed, remember failing steps.
+# Demo mode: show each step and what it printed, remember failing steps:
+# an exit code other than the one wanted, or output a check refused.
 mode == "demo" && /^# ringvm-demo: / {
 	sub(/^# ringvm-demo: /, "")
 	demo_out[++ndemo] = "$ " $0
 	next
 }
 
+mode == "demo" && /^# ringvm-demo-fail: / {
+	sub(/^# ringvm-demo-fail: /, "")
+	demo_failed[++ndemo_failed] = $0
+	next
+}
+
 mode == "demo" && /^# ringvm-demo-exit: / {
 	ndemo_steps++
-	if ($3 != 0) {
-		sub(/^# ringvm-demo-exit: [0-9]+ /, "")
-		demo_failed[++ndemo_failed] = $0 " (exit " $3 ")"
+	rc = $3
+	want = $4
+	if (rc != 0)
+		demo_out[++ndemo] = "(exit " rc ")"
+	if (rc != want) {
+		sub(/^# ringvm-demo-exit: [0-9]+ [0-9]+ /, "")
+		demo_failed[++ndemo_failed] = $0 " (exit " rc ", wanted " \
+			want ")"
 	}
+	next
+}
+
+mode == "demo" && /^# ringvm-demo-done/ {
+	demo_done = 1
 	next
 }
 
@@ -170,8 +187,8 @@ END {
 	if (mode == "demo") {
 		for (i = 1; i <= ndemo; i++)
 			print demo_out[i]
-		if (started && ndemo_steps < 4)
-			fail_reason("demo stopped after " ndemo_steps " of 4 steps")
+		if (started && !demo_done)
+			fail_reason("demo stopped after " ndemo_steps " steps")
 		for (i = 1; i <= ndemo_failed; i++)
 			fail_reason("demo step failed: " demo_failed[i])
 	}

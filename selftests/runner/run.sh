@@ -56,6 +56,7 @@ machines=$all_machines
 mode=tests
 tests_dir=
 vmctl=$top/userspace/vmctl/vmctl
+guest=$top/userspace/guest/hello.bin
 only=
 timeout=
 test_timeout=300
@@ -75,12 +76,15 @@ usage: $0 [options]
   --machines "LIST"   machines to boot, of: $all_machines
                       (default: all; a machine that cannot run here says
                       why and is not counted)
-  --demo              load ringvm, run 'vmctl info' and 'vmctl info --json'
+  --demo              load ringvm; vmctl info, create, list, run the example
+                      guest, destroy; unload ringvm
   --only "NAMES"      run only these tests, in the order of the lists
   --tests DIR         take the installed tests (DIR/tests.list, optionally
                       DIR/tests-smp.list, and the binaries) from DIR instead
                       of 'make -C selftests install'
   --vmctl PATH        vmctl binary (default userspace/vmctl/vmctl)
+  --guest PATH        example guest for vmctl run, /ringvm/hello.bin in the
+                      machine (default userspace/guest/hello.bin)
   --timeout SECS      wall-clock limit for each machine
   --test-timeout SECS limit for one test binary, in guest time (default
                       $test_timeout; guest time runs slower than wall
@@ -115,6 +119,7 @@ parse_args()
 		--only)		only=$2; shift ;;
 		--tests)	tests_dir=$2; shift ;;
 		--vmctl)	vmctl=$2; shift ;;
+		--guest)	guest=$2; shift ;;
 		--timeout)	timeout=$2; shift ;;
 		--test-timeout)	test_timeout=$2; shift ;;
 		--keep)		keep=1 ;;
@@ -321,6 +326,9 @@ build_initramfs()
 	cp "$kmod" "$stage/ringvm/ringvm.ko"
 	check_binary "$vmctl" vmctl
 	cp "$vmctl" "$stage/ringvm/vmctl"
+	[ -f "$guest" ] ||
+		die "example guest missing: $guest (build it first: make)"
+	cp "$guest" "$stage/ringvm/hello.bin"
 	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
 	[ "$mode" = demo ] || install_tests "$stage"
 

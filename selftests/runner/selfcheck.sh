@@ -14,7 +14,8 @@
 #		the per-test timeout
 #	hang	a test that never ends: the machine's wall-clock limit stops it
 #	panic	a kernel crash mid-test
-#	demo	--demo with the stand-in module and vmctl
+#	demo	--demo with the stand-in module and vmctl: passes; and a
+#		vmctl run with the wrong exit code or output: fails
 #	missing	a missing vmctl is refused before anything boots
 #
 #	selftests/runner/selfcheck.sh [--machines "svm vmx"] [SCENARIO...]
@@ -54,6 +55,9 @@ make_module()
 		>/dev/null 2>&1
 }
 
+# A vmctl that answers what the tests and the demo ask, and a stand-in
+# for the example guest whose first line says how vmctl run behaves:
+# "good", or "bad" (wrong output and exit code).
 make_vmctl()
 {
 	cat >"$stage/vmctl" <<-'EOF'
@@ -61,10 +65,27 @@ make_vmctl()
 	case "$*" in
 	info)		grep -m1 'vendor_id' /proc/cpuinfo ;;
 	"info --json")	echo '{"standin": true}' ;;
+	"create demo --memory 16M") echo 1 ;;
+	list)		echo "ID    NAME   MEMORY   VCPUS   FLAGS"
+			echo "1     demo   16M      0/1     -" ;;
+	"run demo --image /ringvm/hello.bin")
+		if [ "$(head -n 1 /ringvm/hello.bin)" = good ]; then
+			echo "ringvm: hello from real mode"
+			echo "ringvm: hello from protected mode"
+			echo "ringvm: hello from long mode"
+			echo "hypervisor: ringvm"
+			exit 1
+		fi
+		echo "ringvm: hello from real mode"
+		echo "vmctl: guest shutdown: stand-in" >&2
+		exit 4 ;;
+	"destroy demo")	;;
 	*)		exit 1 ;;
 	esac
 	EOF
 	chmod +x "$stage/vmctl"
+	echo good >"$stage/hello-good.bin"
+	echo bad >"$stage/hello-bad.bin"
 }
 
 # add_test SCENARIO NAME: the script on stdin becomes test NAME.
@@ -148,7 +169,8 @@ check()
 	shift
 	echo "=== $name: run.sh $*"
 	out=$("$runner_dir/run.sh" --kmod "$stage/mod/ringvm.ko" \
-		--vmctl "$stage/vmctl" "$@" 2>&1) || rc=$?
+		--vmctl "$stage/vmctl" --guest "$stage/hello-good.bin" \
+		"$@" 2>&1) || rc=$?
 	while IFS= read -r line; do
 		echo "    $line"
 	done <<<"$out"
@@ -209,8 +231,14 @@ run_scenario()
 			"shows a kernel panic" -- \
 			--machines "$m" --tests "$stage/panic" ;;
 	demo)
-		check "demo/$m" 0 '^\$ vmctl info --json' '^\{"standin": true\}' \
-			"^$m: demo passed" "^demo passed\$" -- --machines "$m" --demo ;;
+		check "demo/$m" 0 '^\$ vmctl run demo --image /ringvm/hello.bin' \
+			'^hypervisor: ringvm$' '^\(exit 1\)$' \
+			"^$m: demo passed" "^demo passed\$" -- --machines "$m" --demo
+		check "demo-bad/$m" 1 '^\(exit 4\)$' \
+			"^$m: demo step failed: vmctl run did not print the four lines" \
+			"^$m: demo step failed: vmctl run demo --image /ringvm/hello.bin \(exit 4, wanted 1\)" \
+			"^$m: demo failed" "^demo failed\$" -- \
+			--machines "$m" --demo --guest "$stage/hello-bad.bin" ;;
 	missing)
 		check "missing" 2 "vmctl missing: /nonexistent" -- \
 			--machines "$m" --vmctl /nonexistent --tests "$stage/pass" ;;
