@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmctl_test: the vmctl commands that manage and run VMs, as a user runs
+ * them: create, list (text and JSON), destroy, their errors, and run,
+ * with the example guest (userspace/guest/hello.S, $RINGVM_HELLO) and
+ * with tiny images written here that each exercise one path of vmctl's
+ * run loop: a mode, a device, a way to end.  What vmctl says is checked
+ * against the netlink view of the same VMs.
+ *
+ * Every VM made here is named "vmctl-t..."; the fixture's teardown
+ * destroys any that a failed test left behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+#define VM_PREFIX	"vmctl-t"
+#define SZ_16M		(16ULL << 20)
+
+/* vmctl run's exit statuses (vmctl help run). */
+#define RUN_HALTED	0
+#define RUN_SHUTDOWN	4
+#define RUN_DESTROYED	10
+#define RUN_SIGINT	130
+#define TEST_EXIT(v)	((((v) << 1) | 1) & 0xff)
+
+static const char hello_lines[] =
+	"ringvm: hello from real mode\n"
+	"ringvm: hello from protected mode\n"
+	"ringvm: hello from long mode\n"
+	"hypervisor: ringvm\n";
+
+static const char *hello_path(void)
+{
+	const char *p = getenv("RINGVM_HELLO");
+
+	return p && p[0] ? p : "/ringvm/hello.bin";
+}
+
+FIXTURE(vmctl) {
+	struct ringvm_nl *nl;
+	char image[64];		/* a file for test images, "" if none */
+};
+
+/* Destroy every VM named VM_PREFIX... */
+static int del_test_vm(const struct ringvm_nl_vm *vm, void *arg)
+{
+	char (*names)[RINGVM_NAME_MAX] = arg;
+	unsigned int i;
+
+	if (strncmp(vm->name, VM_PREFIX, strlen(VM_PREFIX)))
+		return 0;
+	for (i = 0; i < 16 && names[i][0]; i++)
+		;
+	if (i < 16)
+		strcpy(names[i], vm->name);
+	return 0;
+}
+
+static void del_test_vms(struct ringvm_nl *nl)
+{
+	char names[16][RINGVM_NAME_MAX] = { };
+	unsigned int i;
+
+	__ringvm_nl_vm_dump(nl, del_test_vm, names);
+	for (i = 0; i < 16 && names[i][0]; i++)
+		__ringvm_nl_vm_del(nl, 0, names[i]);
+}
+
+FIXTURE_SETUP(vmctl)
+{
+	int ret = ringvm_ensure_loaded();
+	int fd;
+
+	self->nl = NULL;
+	self->image[0] = '\0';
+	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
+				 strerror(-ret));
+	ret = __ringvm_nl_open(&self->nl);
+	ASSERT_EQ(0, ret) TH_LOG("netlink: %s", strerror(-ret));
+	strcpy(self->image, "/tmp/vmctl_test.XXXXXX");
+	fd = mkstemp(self->image);
+	ASSERT_LE(0, fd) TH_LOG("mkstemp: %s", strerror(errno));
+	close(fd);
+}
+
+FIXTURE_TEARDOWN(vmctl)
+{
+	if (self->image[0])
+		unlink(self->image);
+	if (self->nl) {
+		del_test_vms(self->nl);
+		ringvm_nl_close(self->nl);
+	}
+	EXPECT_EQ(0, ringvm_ensure_unloaded());
+}
+
+/* Run vmctl with the arguments given, up to a NULL. */
+static void __attribute__((sentinel))
+vmctl(struct __test_metadata *_metadata, struct run_result *res, ...)
+{
+	char *argv[16] = { (char *)ringvm_vmctl_path() };
+	unsigned int n = 1;
+	va_list ap;
+	int ret;
+
+	va_start(ap, res);
+	while (n < ARRAY_SIZE(argv) - 1 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	ret = run_prog(argv, res);
+	ASSERT_EQ(0, ret) TH_LOG("run %s: %s", argv[0], strerror(-ret));
+}
+
+/* "sh -c SCRIPT": for what needs vmctl in the background. */
+static void shell(struct __test_metadata *_metadata, struct run_result *res,
+		  const char *script)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+	int ret = run_prog(argv, res);
+
+	ASSERT_EQ(0, ret) TH_LOG("sh: %s", strerror(-ret));
+}
+
+static void write_image(struct __test_metadata *_metadata, const char *path,
+			const void *code, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ((ssize_t)len, write(fd, code, len));
+	close(fd);
+}
+
+/* vmctl create NAME --memory 16M, which must work. */
+static void create_vm(struct __test_metadata *_metadata, const char *name)
+{
+	struct run_result res;
+
+	vmctl(_metadata, &res, "create", name, "--memory", "16M", NULL);
+	ASSERT_EQ(0, res.status) TH_LOG("create %s: %s", name, res.err);
+}
+
+/* The line of "vmctl list" whose second column is @name, or NULL. */
+static const char *list_line(const char *out, const char *name, char *buf,
+			     size_t len)
+{
+	const char *line;
+	char col[64];
+
+	for (line = out; *line; ) {
+		size_t n = strcspn(line, "\n");
+
+		if (sscanf(line, "%*s %63s", col) == 1 && !strcmp(col, name)) {
+			snprintf(buf, len, "%.*s", (int)n, line);
+			return buf;
+		}
+		line += n + (line[n] == '\n');
+	}
+	return NULL;
+}
+
+/*
+ * create, then the VM as netlink, list and list --json show it, then
+ * destroy: each command's output and exit code.
+ */
+TEST_F(vmctl, create_list_destroy)
+{
+	const char *name = VM_PREFIX "1";
+	struct ringvm_nl_vm vm;
+	struct run_result res;
+	char line[256], want[256], key[64];
+
+	vmctl(_metadata, &res, "create", name, "--memory", "16M", "--vcpus",
+	      "2", NULL);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("", res.err);
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+	snprintf(want, sizeof(want), "%u\n", vm.id);
+	EXPECT_STREQ(want, res.out);
+	EXPECT_STREQ(name, vm.name);
+	EXPECT_EQ(1, vm.nr_regions);
+	EXPECT_EQ(0, vm.regions[0].gpa);
+	EXPECT_EQ(SZ_16M, vm.regions[0].size);
+	EXPECT_EQ(2, vm.max_vcpus);
+	EXPECT_EQ(0, vm.flags);
+
+	vmctl(_metadata, &res, "list", NULL);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_EQ(0, strncmp(res.out, "ID ", 3)) TH_LOG("%s", res.out);
+	ASSERT_NE(NULL, list_line(res.out, name, line, sizeof(line)))
+		TH_LOG("no %s in:\n%s", name, res.out);
+	{
+		char id[16], n[64], mem[16], vcpus[16], flags[64];
+
+		ASSERT_EQ(5, sscanf(line, "%15s %63s %15s %15s %63s", id, n,
+				    mem, vcpus, flags)) TH_LOG("%s", line);
+		EXPECT_EQ(vm.id, strtoul(id, NULL, 10));
+		EXPECT_STREQ("16M", mem);
+		EXPECT_STREQ("0/2", vcpus);
+		EXPECT_STREQ("-", flags);
+	}
+
+	vmctl(_metadata, &res, "list", "--json", NULL);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	ASSERT_TRUE(json_valid(res.out)) TH_LOG("not JSON:\n%s", res.out);
+	EXPECT_EQ('[', res.out[strspn(res.out, " \t\n")]);
+	snprintf(key, sizeof(key), "\"name\": \"%s\"", name);
+	EXPECT_NE(NULL, strstr(res.out, key)) TH_LOG("%s", res.out);
+	snprintf(want, sizeof(want),
+		 "{\"id\": %u, \"name\": \"%s\", \"memory\": 16777216, "
+		 "\"mem_allocated\": ", vm.id, name);
+	EXPECT_NE(NULL, strstr(res.out, want)) TH_LOG("%s", res.out);
+	EXPECT_NE(NULL, strstr(res.out, "\"regions\": [{\"gpa\": 0, "
+				"\"size\": 16777216}], \"max_vcpus\": 2, "
+				"\"nr_vcpus\": 0, \"flags\": []}"))
+		TH_LOG("%s", res.out);
+
+	vmctl(_metadata, &res, "destroy", name, NULL);
+	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("", res.out);
+	EXPECT_STREQ("", res.err);
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+	vmctl(_metadata, &res, "list", NULL);
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(NULL, list_line(res.out, name, line, sizeof(line)));
+}
+
+/* Sizes with and without suffixes; list prints them back. */
+TEST_F(vmctl, create_sizes)
+{
+	static const struct {
+		const char *arg;
+		__u64 bytes;
+		const char *shown;
+	} sizes[] = {
+		{ "4K", 4096, "4K" }, { "4096", 4096, "4K" },
+		{ "0x200000", 2 << 20, "2M" }, { "1536k", 1536 << 10, "1536K" },
+		{ "16MiB", SZ_16M, "16M" }, { "1G", 1ULL << 30, "1G" },
+		{ "1g", 1ULL << 30, "1G" },
+	};
+	struct ringvm_nl_vm vm;
+	struct run_result res;
+	char name[32], line[256];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		snprintf(name, sizeof(name), VM_PREFIX "size%u", i);
+		vmctl(_metadata, &res, "create", name, "-m", sizes[i].arg,
+		      NULL);
+		EXPECT_EQ(0, res.status) TH_LOG("%s: %s", sizes[i].arg,
+						res.err);
+		if (res.status)
+			continue;
+		ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+		EXPECT_EQ(sizes[i].bytes, vm.regions[0].size)
+			TH_LOG("%s", sizes[i].arg);
+		EXPECT_EQ(1, vm.max_vcpus);
+		vmctl(_metadata, &res, "list", NULL);
+		ASSERT_NE(NULL, list_line(res.out, name, line, sizeof(line)));
+		EXPECT_NE(NULL, strstr(line, sizes[i].shown))
+			TH_LOG("%s: %s", sizes[i].arg, line);
+		vmctl(_metadata, &res, "destroy", name, NULL);
+		EXPECT_EQ(0, res.status);
+	}
+}
+
+/* An anonymous VM (RINGVM_CREATE_VM) shows, flagged, while its fd lives. */
+TEST_F(vmctl, list_anonymous)
+{
+	struct ringvm_create_vm req = {
+		.nr_regions = 1, .regions = { { 0, 1 << 20 } },
+	};
+	struct run_result res;
+	struct ringvm_vm_info info;
+	char name[RINGVM_NAME_MAX], line[256];
+	int dev, vmfd;
+
+	dev = ringvm_open();
+	ASSERT_LE(0, dev);
+	vmfd = ringvm_create_vm(dev, &req);
+	ASSERT_LE(0, vmfd);
+	ASSERT_EQ(0, ringvm_get_vm_info(vmfd, &info));
+	snprintf(name, sizeof(name), "%s", info.name);
+
+	vmctl(_metadata, &res, "list", NULL);
+	EXPECT_EQ(0, res.status);
+	ASSERT_NE(NULL, list_line(res.out, name, line, sizeof(line)))
+		TH_LOG("no %s in:\n%s", name, res.out);
+	EXPECT_NE(NULL, strstr(line, " 1M ")) TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, " anonymous")) TH_LOG("%s", line);
+	vmctl(_metadata, &res, "list", "--json", NULL);
+	EXPECT_TRUE(json_valid(res.out)) TH_LOG("%s", res.out);
+	EXPECT_NE(NULL, strstr(res.out, "\"flags\": [\"anonymous\"]"));
+
+	close(vmfd);
+	close(dev);
+	vmctl(_metadata, &res, "list", NULL);
+	EXPECT_EQ(NULL, list_line(res.out, name, line, sizeof(line)));
+}
+
+/* With no VM at all, the JSON form is an empty array. */
+TEST_F(vmctl, list_empty_json)
+{
+	struct run_result res;
+
+	del_test_vms(self->nl);
+	vmctl(_metadata, &res, "list", "--json", NULL);
+	ASSERT_EQ(0, res.status);
+	ASSERT_TRUE(json_valid(res.out)) TH_LOG("%s", res.out);
+	/* Other VMs may exist only if another test left one: none here. */
+	EXPECT_STREQ("[]\n", res.out);
+}
+
+/* Refusals: exit 1, one "vmctl: " line on stderr, nothing on stdout. */
+TEST_F(vmctl, errors)
+{
+	const char *name = VM_PREFIX "dup";
+	struct run_result res;
+	char want[128];
+
+	create_vm(_metadata, name);
+	vmctl(_metadata, &res, "create", name, "--memory", "16M", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_STREQ("", res.out);
+	snprintf(want, sizeof(want),
+		 "vmctl: create %s: a VM of that name exists already\n", name);
+	EXPECT_STREQ(want, res.err);
+
+	/* Names the kernel refuses: its extack is in the message. */
+	vmctl(_metadata, &res, "create", "bad name", "--memory", "16M", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_EQ(0, strncmp(res.err, "vmctl: create bad name: ", 24))
+		TH_LOG("%s", res.err);
+	vmctl(_metadata, &res, "create",
+	      "a-name-that-is-longer-than-31-chars", "--memory", "16M", NULL);
+	EXPECT_EQ(1, res.status) TH_LOG("%s", res.err);
+
+	/* More memory than max_vm_mem_mb (2048 by default) allows. */
+	vmctl(_metadata, &res, "create", VM_PREFIX "big", "--memory", "64G",
+	      NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "Argument list too long"))
+		TH_LOG("%s", res.err);
+
+	vmctl(_metadata, &res, "destroy", VM_PREFIX "none", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_STREQ("vmctl: destroy " VM_PREFIX "none: no such VM\n",
+		     res.err);
+	vmctl(_metadata, &res, "run", VM_PREFIX "none", "--image",
+	      hello_path(), NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_STREQ("vmctl: run " VM_PREFIX "none: no such VM\n", res.err);
+	vmctl(_metadata, &res, "run", name, "--image", "/nonexistent", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_STREQ("vmctl: image /nonexistent: No such file or directory\n",
+		     res.err);
+}
+
+/* Bad command lines: exit 2 and the usage, before anything is done. */
+TEST_F(vmctl, usage)
+{
+	static const char *const bad[][6] = {
+		{ "create", NULL },
+		{ "create", VM_PREFIX "u" },			/* no --memory */
+		{ "create", VM_PREFIX "u", "--memory", NULL },
+		{ "create", VM_PREFIX "u", "--memory", "0" },
+		{ "create", VM_PREFIX "u", "--memory", "3K" },
+		{ "create", VM_PREFIX "u", "--memory", "12345" },
+		{ "create", VM_PREFIX "u", "--memory", "16X" },
+		{ "create", VM_PREFIX "u", "--memory", "-16M" },
+		{ "create", VM_PREFIX "u", "--memory", "" },
+		{ "create", VM_PREFIX "u", "-m", "16M", "--vcpus", "0" },
+		{ "create", VM_PREFIX "u", "-m", "16M", "extra" },
+		{ "destroy", NULL },
+		{ "destroy", "a", "b" },
+		{ "list", "extra" },
+		{ "list", "--bogus" },
+		{ "run", VM_PREFIX "u" },			/* no --image */
+		{ "run", VM_PREFIX "u", "--image", "x", "--mode", "bogus" },
+		{ "run", VM_PREFIX "u", "--image", "x", "--entry", "1M" },
+		{ "run", VM_PREFIX "u", "--image", "x", "--load-addr", "z" },
+	};
+	struct ringvm_nl_vm vm;
+	struct run_result res;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *const *a = bad[i];
+
+		vmctl(_metadata, &res, a[0], a[1], a[2], a[3], a[4], a[5],
+		      NULL);
+		EXPECT_EQ(2, res.status) TH_LOG("case %u: %s %s %s %s", i,
+						a[0], a[1] ? a[1] : "",
+						a[2] ? a[2] : "",
+						a[3] ? a[3] : "");
+		EXPECT_NE(NULL, strstr(res.err, "usage: vmctl"))
+			TH_LOG("case %u: %s", i, res.err);
+		EXPECT_STREQ("", res.out);
+	}
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_PREFIX "u",
+					      &vm));
+	for (i = 0; i < 4; i++) {
+		static const char *const cmds[] = {
+			"create", "list", "run", "destroy",
+		};
+
+		vmctl(_metadata, &res, "help", cmds[i], NULL);
+		EXPECT_EQ(0, res.status);
+		EXPECT_NE(NULL, strstr(res.out, "usage: vmctl"));
+	}
+}
+
+/* The example guest: its four lines on stdout, exit 1; twice. */
+TEST_F_TIMEOUT(vmctl, run_hello, 300)
+{
+	const char *name = VM_PREFIX "hello";
+	struct ringvm_nl_vm vm;
+	struct run_result res;
+	int i;
+
+	ASSERT_EQ(0, access(hello_path(), R_OK))
+		TH_LOG("%s: %s", hello_path(), strerror(errno));
+	create_vm(_metadata, name);
+	/* The vCPU dies with vmctl's fd: the same VM runs again. */
+	for (i = 0; i < 2; i++) {
+		vmctl(_metadata, &res, "run", name, "--image", hello_path(),
+		      NULL);
+		EXPECT_EQ(TEST_EXIT(0), res.status) TH_LOG("run %d", i);
+		EXPECT_STREQ(hello_lines, res.out);
+		EXPECT_STREQ("", res.err);
+	}
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+	EXPECT_LT(0, vm.mem_allocated);
+}
+
+struct image_case {
+	const char *what;
+	const char *mode;
+	const __u8 *code;
+	size_t len;
+	int status;
+	const char *out;	/* stdout, exactly */
+	const char *err;	/* the start of stderr; "" = empty */
+};
+
+/*
+ * Tiny images, each one path of vmctl run.  A loop in the host that
+ * tests them one by one in the same VM also checks that a run leaves
+ * nothing behind for the next.
+ */
+static const __u8 real_uart[] = {
+	0xba, 0xf8, 0x03,		/* mov $0x3f8, %dx */
+	0xb0, 'A', 0xee,		/* mov $'A', %al; out %al, (%dx) */
+	0xb0, '\n', 0xee,
+	0xb0, 0x02, 0xe6, 0xf4,		/* mov $2, %al; out %al, $0xf4 */
+};
+static const __u8 real_lsr_scratch[] = {
+	0xba, 0xfd, 0x03, 0xec,		/* in 0x3fd (LSR), %al */
+	0x3c, 0x60, 0x75, 0x11,		/* cmp $0x60, %al; jne 1f */
+	0xba, 0xff, 0x03,		/* SCR: write 0x5a, read it back */
+	0xb0, 0x5a, 0xee, 0xb0, 0x00, 0xec,
+	0x3c, 0x5a, 0x75, 0x04,		/* cmp $0x5a, %al; jne 1f */
+	0xb0, 0x00, 0xeb, 0x02,		/* mov $0, %al; jmp 2f */
+	0xb0, 0x55,			/* 1: mov $0x55, %al */
+	0xe6, 0xf4,			/* 2: out %al, $0xf4 */
+};
+static const __u8 real_unclaimed_port[] = {
+	0xe4, 0x80,			/* in $0x80, %al: all ones */
+	0xe6, 0xf4,			/* -> exit (0xff << 1 | 1) & 0xff */
+};
+static const __u8 prot_test_exit_wide[] = {
+	0x66, 0xb8, 0x03, 0x01,		/* mov $0x103, %ax */
+	0x66, 0xe7, 0xf4,		/* out %ax, $0xf4: V = 0x103 */
+};
+static const __u8 prot_mmio_read[] = {
+	0x8b, 0x05, 0x00, 0x00, 0xe0, 0xfe,	/* mov 0xfee00000, %eax */
+	0x83, 0xc0, 0x01,		/* add $1, %eax: 0 if all ones */
+	0xe6, 0xf4,
+};
+static const __u8 long_hlt[] = { 0xf4 };
+static const __u8 long_int3[] = { 0xcc };	/* no IDT: triple fault */
+static const __u8 long_cpuid_sig[] = {
+	0xb8, 0x00, 0x00, 0x00, 0x40,	/* mov $0x40000000, %eax */
+	0x31, 0xc9, 0x0f, 0xa2,		/* xor %ecx, %ecx; cpuid */
+	0xb0, 0x01,			/* mov $1, %al */
+	0x81, 0xfb, 'r', 'i', 'n', 'g',	/* cmp $"ring", %ebx */
+	0x75, 0x02, 0xb0, 0x00,		/* jne 1f; mov $0, %al */
+	0xe6, 0xf4,			/* 1: out %al, $0xf4 */
+};
+
+#define IMG(c)	c, sizeof(c)
+static const struct image_case image_cases[] = {
+	{ "uart", "real", IMG(real_uart), TEST_EXIT(2), "A\n", "" },
+	{ "lsr+scr", "real", IMG(real_lsr_scratch), TEST_EXIT(0), "", "" },
+	{ "unclaimed port", "real", IMG(real_unclaimed_port), TEST_EXIT(0xff),
+	  "", "" },
+	{ "wide test-exit", "protected", IMG(prot_test_exit_wide),
+	  TEST_EXIT(0x103), "", "" },
+	{ "mmio read", "protected", IMG(prot_mmio_read), TEST_EXIT(0), "",
+	  "" },
+	{ "hlt", "long", IMG(long_hlt), RUN_HALTED, "", "" },
+	{ "cpuid", "long", IMG(long_cpuid_sig), TEST_EXIT(0), "", "" },
+	{ "triple fault", "long", IMG(long_int3), RUN_SHUTDOWN, "",
+	  "vmctl: guest shutdown: " },
+};
+
+TEST_F_TIMEOUT(vmctl, run_images, 300)
+{
+	const char *name = VM_PREFIX "img";
+	struct run_result res;
+	unsigned int i;
+
+	create_vm(_metadata, name);
+	for (i = 0; i < ARRAY_SIZE(image_cases); i++) {
+		const struct image_case *c = &image_cases[i];
+
+		write_image(_metadata, self->image, c->code, c->len);
+		vmctl(_metadata, &res, "run", name, "--image", self->image,
+		      "--mode", c->mode, NULL);
+		EXPECT_EQ(c->status, res.status)
+			TH_LOG("%s: stderr: %s", c->what, res.err);
+		EXPECT_STREQ(c->out, res.out) TH_LOG("%s", c->what);
+		if (c->err[0]) {
+			EXPECT_EQ(0, strncmp(res.err, c->err, strlen(c->err)))
+				TH_LOG("%s: %s", c->what, res.err);
+		} else {
+			EXPECT_STREQ("", res.err) TH_LOG("%s", c->what);
+		}
+	}
+}
+
+/* --load-addr and --entry: real-mode CS:IP from the entry address. */
+TEST_F_TIMEOUT(vmctl, run_load_addr_entry, 120)
+{
+	const char *name = VM_PREFIX "entry";
+	/* hlt at +0 (not to be run); at +1 the UART image's code */
+	__u8 code[1 + sizeof(real_uart)] = { 0xf4 };
+	struct run_result res;
+
+	memcpy(code + 1, real_uart, sizeof(real_uart));
+	write_image(_metadata, self->image, code, sizeof(code));
+	create_vm(_metadata, name);
+	vmctl(_metadata, &res, "run", name, "--image", self->image,
+	      "--load-addr", "0x7c00", "--entry", "0x7c01", NULL);
+	EXPECT_EQ(TEST_EXIT(2), res.status) TH_LOG("%s", res.err);
+	EXPECT_STREQ("A\n", res.out);
+	vmctl(_metadata, &res, "run", name, "--image", self->image,
+	      "--load-addr", "0x20000", "--entry", "0x20001", "--mode",
+	      "real", NULL);
+	EXPECT_EQ(TEST_EXIT(2), res.status) TH_LOG("%s", res.err);
+
+	/* Where it does not fit: past the end of RAM, over the boot data. */
+	vmctl(_metadata, &res, "run", name, "--image", self->image,
+	      "--load-addr", "0xfffff8", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "do not fit")) TH_LOG("%s", res.err);
+	vmctl(_metadata, &res, "run", name, "--image", self->image,
+	      "--load-addr", "0x2000", "--mode", "long", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "overlaps the boot data"))
+		TH_LOG("%s", res.err);
+}
+
+static const __u8 spin[] = { 0xeb, 0xfe };	/* 1: jmp 1b */
+
+/* Ctrl-C: "vmctl: interrupted" and 130, whatever the guest does. */
+TEST_F_TIMEOUT(vmctl, run_interrupted, 300)
+{
+	const char *name = VM_PREFIX "intr";
+	struct run_result res;
+	char script[512];
+
+	write_image(_metadata, self->image, spin, sizeof(spin));
+	create_vm(_metadata, name);
+	/*
+	 * A background job starts with SIGINT ignored until vmctl catches
+	 * it, so keep sending it until vmctl is gone.
+	 */
+	snprintf(script, sizeof(script),
+		 "%s run %s --image %s & pid=$!; sleep 1; "
+		 "while kill -INT $pid 2>/dev/null; do sleep 1; done; "
+		 "wait $pid", ringvm_vmctl_path(), name, self->image);
+	shell(_metadata, &res, script);
+	EXPECT_EQ(RUN_SIGINT, res.status) TH_LOG("%s", res.err);
+	EXPECT_STREQ("vmctl: interrupted\n", res.err);
+}
+
+/* vmctl destroy while vmctl run runs it: run ends with 10. */
+TEST_F_TIMEOUT(vmctl, run_destroyed, 300)
+{
+	const char *name = VM_PREFIX "gone";
+	struct ringvm_nl_vm vm;
+	struct run_result res;
+	char script[768];
+
+	write_image(_metadata, self->image, spin, sizeof(spin));
+	create_vm(_metadata, name);
+	/* Destroy once the run has its vCPU (list shows 1/1). */
+	snprintf(script, sizeof(script),
+		 "v=%s; $v run %s --image %s --mode long & pid=$!; n=0; "
+		 "until $v list | grep -q ' %s .* 1/1 '; do "
+		 "n=$((n + 1)); [ $n -lt 60 ] || break; sleep 1; done; "
+		 "$v destroy %s >&2; wait $pid",
+		 ringvm_vmctl_path(), name, self->image, name, name);
+	shell(_metadata, &res, script);
+	EXPECT_EQ(RUN_DESTROYED, res.status) TH_LOG("%s", res.err);
+	snprintf(script, sizeof(script), "vmctl: VM %s was destroyed\n", name);
+	EXPECT_STREQ(script, res.err);
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+}
+
+RINGVM_TEST_MAIN
