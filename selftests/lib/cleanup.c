@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host side: what RINGVM_GUEST_TEST_MAIN (guest.h) does around the tests,
+ * and the module's parameters.  A test that fails between a netlink
+ * vm-new and its vm-del leaves a named VM behind, which keeps ringvm from
+ * unloading; the tests name such VMs GUEST_TEST_VM_PREFIX-something, and
+ * the binary deletes what is left of them before and after its tests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+struct leftovers {
+	unsigned int nr;
+	__u32 ids[64];
+};
+
+static int collect(const struct ringvm_nl_vm *vm, void *arg)
+{
+	struct leftovers *l = arg;
+
+	if (vm->flags & RINGVM_VM_FLAGS_ANONYMOUS)
+		return 0;
+	if (strncmp(vm->name, GUEST_TEST_VM_PREFIX,
+		    strlen(GUEST_TEST_VM_PREFIX)))
+		return 0;
+	if (l->nr < 64)
+		l->ids[l->nr++] = vm->id;
+	return 0;
+}
+
+int guest_test_cleanup(void)
+{
+	struct leftovers l = { 0 };
+	struct ringvm_nl *nl;
+	unsigned int i;
+	int ret, first = 0;
+
+	if (!ringvm_module_loaded(RINGVM_MODULE_NAME))
+		return 0;
+	ret = __ringvm_nl_open(&nl);
+	if (ret)
+		return ret;
+	ret = __ringvm_nl_vm_dump(nl, collect, &l);
+	for (i = 0; i < l.nr; i++) {
+		int r = __ringvm_nl_vm_del(nl, l.ids[i], NULL);
+
+		fprintf(stderr, "# deleted a VM a test left behind: id %u%s\n",
+			l.ids[i], r ? " (failed)" : "");
+		if (r && r != -ENOENT && !first)
+			first = r;
+	}
+	ringvm_nl_close(nl);
+	return ret ? ret : first;
+}
+
+void guest_test_atexit(void)
+{
+	int ret = guest_test_cleanup();
+
+	if (ret < 0)
+		fprintf(stderr, "# cleanup: %s\n", strerror(-ret));
+	ret = ringvm_ensure_unloaded();
+	if (ret < 0)
+		fprintf(stderr, "# unload ringvm: %s\n", strerror(-ret));
+}
+
+long ringvm_module_param(const char *name, long dflt)
+{
+	char path[128], buf[32];
+	long v = dflt;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s",
+		 RINGVM_MODULE_NAME, name);
+	f = fopen(path, "r");
+	if (!f)
+		return dflt;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 0);
+	fclose(f);
+	return v;
+}
