@@ -1,0 +1,1213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * exits_test: what a guest's CPUID, HLT, port I/O, MSR accesses,
+ * hypercalls, triple faults and garbage do, and the state a vCPU starts
+ * in.  Each test runs a guest function of this file (lib/guest.h) and
+ * checks both sides: the exit user space sees in the run page, and what
+ * the guest sees afterwards (GUEST_ASSERT in the guest).
+ *
+ * MMIO exits have their own binary (mmio_test).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+
+#include "kselftest_harness.h"
+#include "guest.h"
+
+#define PIO_PORT	0x5a0
+#define MSR_UNKNOWN	0x0badc0de	/* nobody's MSR */
+#define HC_USER		0x100		/* a hypercall for user space */
+
+FIXTURE(exits) {
+	struct test_vm *vm;
+	struct test_vcpu *vcpu;
+	struct ringvm_nl *events;
+};
+
+FIXTURE_SETUP(exits)
+{
+	int ret = ringvm_ensure_loaded();
+
+	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
+				 strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(exits)
+{
+	vm_destroy(self->vm);
+	if (self->events)
+		ringvm_nl_close(self->events);
+}
+
+/* The next vm-event for VM @id must be @event. */
+static void expect_event(struct __test_metadata *_metadata,
+			 struct ringvm_nl *events, __u32 id, __u32 event)
+{
+	struct ringvm_nl_vm ev;
+	int ret;
+
+	do {
+		ret = __ringvm_nl_event_wait(events, 5000, &ev);
+		ASSERT_EQ(0, ret) TH_LOG("waiting for vm-event %s: %s",
+					 ringvm_vm_event_name(event),
+					 strerror(-ret));
+	} while (ev.id != id);
+	EXPECT_EQ(event, ev.event) TH_LOG("got vm-event %s",
+					  ringvm_vm_event_name(ev.event));
+}
+
+/* 1. HLT */
+
+static void guest_hlt(void)
+{
+	asm volatile("hlt");
+	GUEST_SYNC(1);
+	asm volatile("hlt");
+	GUEST_DONE();
+}
+
+TEST_F(exits, hlt)
+{
+	struct ringvm_regs regs;
+	struct ucall uc;
+	__u8 *insn;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_hlt);
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_HLT);
+	vcpu_regs_get(self->vcpu, &regs);
+	/* RIP is past the HLT (F4) */
+	ASSERT_EQ(regs.rip, self->vcpu->run->rip);
+	insn = addr_gva2hva(self->vm, regs.rip - 1);
+	ASSERT_NE(NULL, insn);
+	ASSERT_EQ(0xf4, *insn);
+	/* RUN again continues after it */
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_HLT);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* 2. CPUID */
+
+/* The guest answers each query the host leaves in cpuid_query. */
+static volatile __u32 cpuid_query[2];
+
+static void guest_cpuid_loop(void)
+{
+	for (;;) {
+		__u32 r[4];
+
+		guest_cpuid(cpuid_query[0], cpuid_query[1], r);
+		GUEST_SYNC_ARGS(r[0], r[1], r[2], r[3]);
+	}
+}
+
+/* Run CPUID(@leaf, @sub) in the guest: its registers in @r. */
+static void guest_query(struct __test_metadata *_metadata,
+			struct test_vcpu *vcpu, __u32 leaf, __u32 sub,
+			__u32 r[4])
+{
+	volatile __u32 *q = addr_gva2hva(vcpu->vm,
+					 (uintptr_t)&cpuid_query[0]);
+	struct ucall uc;
+	int i;
+
+	q[0] = leaf;
+	q[1] = sub;
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	for (i = 0; i < 4; i++)
+		r[i] = uc.args[i];
+}
+
+static void set_entry(struct ringvm_cpuid_entry *e, __u32 fn, __u32 idx,
+		      __u32 flags, __u32 base)
+{
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->flags = flags;
+	e->eax = base;
+	e->ebx = base + 1;
+	e->ecx = base + 2;
+	e->edx = base + 3;
+}
+
+TEST_F(exits, cpuid_table)
+{
+	struct ringvm_cpuid *c = calloc(1, sizeof(*c));
+	__u32 r[4];
+
+	ASSERT_NE(NULL, c);
+	self->vm = vm_create_guest(&self->vcpu, guest_cpuid_loop);
+	set_entry(&c->entries[0], 0, 0, 0, 0x100);
+	set_entry(&c->entries[1], 4, 0, RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX,
+		  0x400);
+	set_entry(&c->entries[2], 4, 1, RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX,
+		  0x410);
+	set_entry(&c->entries[3], 6, 0, 0, 0x600);
+	set_entry(&c->entries[4], 0x80000000, 0, 0, 0x800);
+	c->nent = 5;
+	ASSERT_EQ(0, __ringvm_set_cpuid(self->vm->fd, c));
+
+	/* Entries as given; without SIGNIFICANT_INDEX any subleaf matches */
+	guest_query(_metadata, self->vcpu, 0, 0, r);
+	EXPECT_EQ(0x100, r[0]);
+	EXPECT_EQ(0x103, r[3]);
+	guest_query(_metadata, self->vcpu, 6, 0, r);
+	EXPECT_EQ(0x600, r[0]);
+	EXPECT_EQ(0x601, r[1]);
+	EXPECT_EQ(0x602, r[2]);
+	EXPECT_EQ(0x603, r[3]);
+	guest_query(_metadata, self->vcpu, 6, 0x1234, r);
+	EXPECT_EQ(0x600, r[0]);
+	EXPECT_EQ(0x603, r[3]);
+	guest_query(_metadata, self->vcpu, 0x80000000, 7, r);
+	EXPECT_EQ(0x800, r[0]);
+
+	/* With SIGNIFICANT_INDEX each subleaf is its own entry */
+	guest_query(_metadata, self->vcpu, 4, 0, r);
+	EXPECT_EQ(0x400, r[0]);
+	EXPECT_EQ(0x403, r[3]);
+	guest_query(_metadata, self->vcpu, 4, 1, r);
+	EXPECT_EQ(0x410, r[0]);
+	EXPECT_EQ(0x413, r[3]);
+	/* ... and a subleaf not in the table reads as zeros */
+	guest_query(_metadata, self->vcpu, 4, 2, r);
+	EXPECT_EQ(0, r[0] | r[1] | r[2] | r[3]);
+
+	/* Missing leaves read as zeros, basic or extended */
+	guest_query(_metadata, self->vcpu, 2, 0, r);
+	EXPECT_EQ(0, r[0] | r[1] | r[2] | r[3]);
+	guest_query(_metadata, self->vcpu, 0x12345, 0, r);
+	EXPECT_EQ(0, r[0] | r[1] | r[2] | r[3]);
+	guest_query(_metadata, self->vcpu, 0x80000001, 0, r);
+	EXPECT_EQ(0, r[0] | r[1] | r[2] | r[3]);
+
+	/* An empty table: everything but the module's own leaves is zero */
+	c->nent = 0;
+	ASSERT_EQ(0, __ringvm_set_cpuid(self->vm->fd, c));
+	guest_query(_metadata, self->vcpu, 0, 0, r);
+	EXPECT_EQ(0, r[0] | r[1] | r[2] | r[3]);
+	free(c);
+}
+
+TEST_F(exits, cpuid_hypervisor_leaves)
+{
+	struct ringvm_cpuid *c = calloc(1, sizeof(*c));
+	char sig[12];
+	__u32 r[4];
+
+	ASSERT_NE(NULL, c);
+	self->vm = vm_create_guest(&self->vcpu, guest_cpuid_loop);
+	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_SIGNATURE, 0, r);
+	EXPECT_LE(RINGVM_CPUID_LEAF_FEATURES, r[0]);
+	memcpy(sig, &r[1], 12);
+	EXPECT_EQ(0, memcmp(sig, RINGVM_CPUID_SIGNATURE, 12))
+		TH_LOG("signature \"%.12s\"", sig);
+	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_FEATURES, 0, r);
+	EXPECT_TRUE(r[0] & RINGVM_PV_FEAT_HYPERCALL);
+
+	/* The module answers them whatever the table says */
+	set_entry(&c->entries[0], RINGVM_CPUID_LEAF_SIGNATURE, 0, 0,
+		  0x11111111);
+	set_entry(&c->entries[1], RINGVM_CPUID_LEAF_FEATURES, 0, 0, 0);
+	c->nent = 2;
+	ASSERT_EQ(0, __ringvm_set_cpuid(self->vm->fd, c));
+	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_SIGNATURE, 0, r);
+	EXPECT_EQ(0, memcmp(&r[1], RINGVM_CPUID_SIGNATURE, 12));
+	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_FEATURES, 0, r);
+	EXPECT_TRUE(r[0] & RINGVM_PV_FEAT_HYPERCALL);
+	free(c);
+}
+
+/* Leaf 1: hypervisor bit, OSXSAVE from CR4, initial APIC id = vCPU id. */
+TEST_F(exits, cpuid_leaf1)
+{
+	struct vm_opts opts = { .max_vcpus = 4 };
+	struct ringvm_cpuid *c = calloc(1, sizeof(*c));
+	struct test_vcpu *vcpu3;
+	__u32 r[4];
+
+	ASSERT_NE(NULL, c);
+	self->vm = vm_create(&opts);
+	self->vcpu = vm_vcpu_add(self->vm, 0, guest_cpuid_loop);
+	vcpu3 = vm_vcpu_add(self->vm, 3, guest_cpuid_loop);
+
+	set_entry(&c->entries[0], 1, 0, 0, 0);
+	c->entries[0].ebx = 0xab000000;		/* APIC id bits: replaced */
+	c->entries[0].ecx = 1U << 27;		/* OSXSAVE: follows CR4 */
+	c->entries[0].edx = 0x12345678;
+	c->nent = 1;
+	ASSERT_EQ(0, __ringvm_set_cpuid(self->vm->fd, c));
+
+	guest_query(_metadata, self->vcpu, 1, 0, r);
+	EXPECT_TRUE(r[2] & (1U << 31)) TH_LOG("no hypervisor bit: %#x", r[2]);
+	EXPECT_EQ(!!self->vm->xcr0, !!(r[2] & (1U << 27)))
+		TH_LOG("OSXSAVE %#x with CR4.OSXSAVE %d", r[2],
+		       !!self->vm->xcr0);
+	EXPECT_EQ(0, r[1] >> 24);
+	EXPECT_EQ(0x12345678, r[3]);
+	guest_query(_metadata, vcpu3, 1, 0, r);
+	EXPECT_EQ(3, r[1] >> 24);
+	EXPECT_TRUE(r[2] & (1U << 31));
+	free(c);
+}
+
+/* The library's table: the guest sees the host CPU, plus the hv bit. */
+TEST_F(exits, cpuid_host_table)
+{
+	__u32 r[4], h[4];
+
+	self->vm = vm_create_guest(&self->vcpu, guest_cpuid_loop);
+	guest_query(_metadata, self->vcpu, 0, 0, r);
+	cpuid(0, 0, h);
+	EXPECT_EQ(0, memcmp(r, h, sizeof(h)));
+	guest_query(_metadata, self->vcpu, 0x80000001, 0, r);
+	cpuid(0x80000001, 0, h);
+	EXPECT_EQ(h[3], r[3]);
+	guest_query(_metadata, self->vcpu, 1, 0, r);
+	cpuid(1, 0, h);
+	EXPECT_EQ(h[0], r[0]);
+	EXPECT_EQ(h[3], r[3]);
+	EXPECT_TRUE(r[2] & (1U << 31));
+}
+
+/* 3. Port I/O */
+
+static void guest_pio(void)
+{
+	__u64 rax;
+
+	outb(PIO_PORT, 0x12);
+	outw(PIO_PORT + 2, 0x3456);
+	outl(PIO_PORT + 4, 0x789abcde);
+	outb(0x80, 0x9a);			/* imm8 port */
+
+	/* IN writes AL or AX only; a 32-bit IN zero-extends into RAX */
+	rax = 0x1122334455667788ULL;
+	asm volatile("inb %%dx, %%al" : "+a"(rax) : "d"(PIO_PORT));
+	GUEST_ASSERT_EQ(rax, 0x11223344556677a1ULL);
+	rax = 0x1122334455667788ULL;
+	asm volatile("inw %%dx, %%ax" : "+a"(rax) : "d"(PIO_PORT + 2));
+	GUEST_ASSERT_EQ(rax, 0x112233445566b2c3ULL);
+	rax = 0x1122334455667788ULL;
+	asm volatile("inl %%dx, %%eax" : "+a"(rax) : "d"(PIO_PORT + 4));
+	GUEST_ASSERT_EQ(rax, 0xd4e5f607ULL);
+	rax = 0x1122334455667788ULL;
+	asm volatile("inb $0x81, %%al" : "+a"(rax));
+	GUEST_ASSERT_EQ(rax, 0x1122334455667755ULL);
+	GUEST_DONE();
+}
+
+struct pio_step {
+	__u8 dir;
+	__u8 size;
+	__u16 port;
+	__u32 data;
+	bool imm;	/* the imm8-port form (2 bytes), else the DX form */
+};
+
+#define OUT	RINGVM_IO_OUT
+#define IN	RINGVM_IO_IN
+
+/*
+ * The next exit must be port I/O as @s says: check it (an OUT's data),
+ * or answer it (an IN).  RIP in the run page and in GET_REGS is past
+ * the instruction, which is an IN or OUT opcode.
+ */
+static void expect_pio(struct __test_metadata *_metadata,
+		       struct test_vcpu *vcpu, const struct pio_step *s,
+		       bool check_rip)
+{
+	struct ringvm_run *run = vcpu->run;
+	struct ringvm_regs regs;
+	__u8 *data, *op;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_IO);
+	ASSERT_EQ(s->dir, run->io.direction);
+	ASSERT_EQ(s->size, run->io.size);
+	ASSERT_EQ(s->port, run->io.port);
+	ASSERT_EQ(1, run->io.count);
+	ASSERT_EQ(RINGVM_RUN_DATA_OFFSET, run->io.data_offset);
+	data = (__u8 *)run + run->io.data_offset;
+	if (s->dir == OUT) {
+		ASSERT_EQ(0, memcmp(data, &s->data, s->size))
+			TH_LOG("OUT to %#x: data %#x, expected %#x", s->port,
+			       *(__u32 *)data, s->data);
+	} else {
+		memcpy(data, &s->data, s->size);
+	}
+	if (!check_rip)
+		return;
+	vcpu_regs_get(vcpu, &regs);
+	ASSERT_EQ(regs.rip, run->rip);
+	op = addr_gva2hva(vcpu->vm, regs.rip - (s->imm ? 2 : 1));
+	ASSERT_NE(NULL, op);
+	if (s->imm) {
+		ASSERT_EQ((s->dir == OUT ? 0xe6 : 0xe4) | (s->size > 1), *op);
+	} else {
+		ASSERT_EQ((s->dir == OUT ? 0xee : 0xec) | (s->size > 1), *op);
+	}
+}
+
+TEST_F(exits, pio)
+{
+	static const struct pio_step steps[] = {
+		{ OUT, 1, PIO_PORT, 0x12, false },
+		{ OUT, 2, PIO_PORT + 2, 0x3456, false },
+		{ OUT, 4, PIO_PORT + 4, 0x789abcde, false },
+		{ OUT, 1, 0x80, 0x9a, true },
+		{ IN, 1, PIO_PORT, 0xa1, false },
+		{ IN, 2, PIO_PORT + 2, 0xb2c3, false },
+		{ IN, 4, PIO_PORT + 4, 0xd4e5f607, false },
+		{ IN, 1, 0x81, 0x55, true },
+	};
+	struct ucall uc;
+	unsigned int i;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_pio);
+	for (i = 0; i < ARRAY_SIZE(steps); i++)
+		expect_pio(_metadata, self->vcpu, &steps[i], true);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* INS/OUTS with and without REP, both directions, across a page. */
+static __u8 outs_src[8] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7 };
+static __u8 ins_dst[16];
+
+/* Two 4 KiB guest pages meet here (the first 2 MiB use 4 KiB pages). */
+#define CROSS_GPA	(0xf000 - 2)
+
+static void guest_string_io(void)
+{
+	void *rsi = outs_src, *rdi = ins_dst;
+	__u64 rcx = 3;
+
+	/* REP OUTSB: one exit per byte; RSI and RCX move */
+	asm volatile("rep outsb" : "+S"(rsi), "+c"(rcx) : "d"(PIO_PORT)
+		     : "memory");
+	GUEST_ASSERT_EQ(rcx, 0);
+	GUEST_ASSERT_EQ(rsi, outs_src + 3);
+	/* OUTSW */
+	asm volatile("outsw" : "+S"(rsi) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(rsi, outs_src + 5);
+	/* REP INSL: two exits; the data lands at RDI */
+	rcx = 2;
+	asm volatile("rep insl" : "+D"(rdi), "+c"(rcx) : "d"(PIO_PORT)
+		     : "memory");
+	GUEST_ASSERT_EQ(rcx, 0);
+	GUEST_ASSERT_EQ(rdi, ins_dst + 8);
+	GUEST_ASSERT_EQ(*(volatile __u32 *)&ins_dst[0], 0x11223344);
+	GUEST_ASSERT_EQ(*(volatile __u32 *)&ins_dst[4], 0x55667788);
+	/* INSB */
+	asm volatile("insb" : "+D"(rdi) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(rdi, ins_dst + 9);
+	GUEST_ASSERT_EQ(ins_dst[8], 0x99);
+	/* DF=1: REP OUTSB goes down */
+	rsi = outs_src + 7;
+	rcx = 2;
+	asm volatile("std; rep outsb; cld" : "+S"(rsi), "+c"(rcx)
+		     : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(rcx, 0);
+	GUEST_ASSERT_EQ(rsi, outs_src + 5);
+	/* REP with RCX = 0 does nothing, and exits to no one */
+	rcx = 0;
+	asm volatile("rep outsb" : "+S"(rsi), "+c"(rcx) : "d"(PIO_PORT)
+		     : "memory");
+	GUEST_ASSERT_EQ(rsi, outs_src + 5);
+	asm volatile("rep insb" : "+D"(rdi), "+c"(rcx) : "d"(PIO_PORT)
+		     : "memory");
+	GUEST_ASSERT_EQ(rdi, ins_dst + 9);
+	/* OUTSL and INSL whose operand spans two pages */
+	rsi = (void *)CROSS_GPA;
+	asm volatile("outsl" : "+S"(rsi) : "d"(PIO_PORT) : "memory");
+	asm volatile("outsl" : "+S"(rsi) : "d"(PIO_PORT) : "memory");
+	rdi = (void *)(CROSS_GPA - 0x1000);
+	asm volatile("insl" : "+D"(rdi) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(*(volatile __u32 *)(CROSS_GPA - 0x1000), 0xcafef00d);
+	GUEST_DONE();
+}
+
+TEST_F(exits, string_io)
+{
+	static const struct pio_step steps[] = {
+		{ OUT, 1, PIO_PORT, 0xa0, false },
+		{ OUT, 1, PIO_PORT, 0xa1, false },
+		{ OUT, 1, PIO_PORT, 0xa2, false },
+		{ OUT, 2, PIO_PORT, 0xa4a3, false },
+		{ IN, 4, PIO_PORT, 0x11223344, false },
+		{ IN, 4, PIO_PORT, 0x55667788, false },
+		{ IN, 1, PIO_PORT, 0x99, false },
+		{ OUT, 1, PIO_PORT, 0xa7, false },
+		{ OUT, 1, PIO_PORT, 0xa6, false },
+		{ OUT, 4, PIO_PORT, 0x44332211, false },
+		{ OUT, 4, PIO_PORT, 0x88776655, false },
+		{ IN, 4, PIO_PORT, 0xcafef00d, false },
+	};
+	__u8 cross[8] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	struct ucall uc;
+	unsigned int i;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_string_io);
+	memcpy(addr_gva2hva(self->vm, CROSS_GPA), cross, sizeof(cross));
+	for (i = 0; i < ARRAY_SIZE(steps); i++)
+		expect_pio(_metadata, self->vcpu, &steps[i], false);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* 4. MSRs */
+
+struct msr_case {
+	__u32 index;
+	__u64 guest_val;	/* the guest writes this */
+	__u64 host_val;		/* then the host sets this */
+};
+
+/*
+ * MSRs the module holds for the guest.  Values are canonical where the
+ * MSR holds an address and 32-bit where AMD keeps only 32 bits.
+ */
+static const struct msr_case msr_cases[] = {
+	{ MSR_KERNEL_GS_BASE, 0xffff800012345000ULL, 0x00007fff00001000ULL },
+	{ MSR_LSTAR, 0xffffffff81000000ULL, 0xffffffff82000000ULL },
+	{ MSR_CSTAR, 0xffffffff81001000ULL, 0xffffffff82001000ULL },
+	{ MSR_STAR, 0x0023001000000000ULL, 0x0013000800000000ULL },
+	{ MSR_SYSCALL_MASK, 0x47700, 0x700 },
+	{ MSR_TSC_AUX, 0x12345678, 0x9abc },
+	{ MSR_IA32_SYSENTER_CS, 0x10, 0x20 },
+	{ MSR_IA32_SYSENTER_ESP, 0x12340000, 0x43210000 },
+	{ MSR_IA32_SYSENTER_EIP, 0x56780000, 0x87650000 },
+	{ MSR_FS_BASE, 0x0000100000000000ULL, 0x0000200000000000ULL },
+	{ MSR_GS_BASE, 0x0000300000000000ULL, 0x0000400000000000ULL },
+};
+
+static void guest_msrs(void)
+{
+	unsigned int i;
+	__u64 v;
+
+	for (i = 0; i < ARRAY_SIZE(msr_cases); i++) {
+		GUEST_ASSERT_EQ(wrmsr_safe(msr_cases[i].index,
+					   msr_cases[i].guest_val), 0);
+		GUEST_ASSERT_EQ(rdmsr_safe(msr_cases[i].index, &v), 0);
+		GUEST_ASSERT_EQ(v, msr_cases[i].guest_val);
+	}
+	GUEST_SYNC(1);
+	/* The host has set host_val in each */
+	for (i = 0; i < ARRAY_SIZE(msr_cases); i++) {
+		GUEST_ASSERT_EQ(rdmsr_safe(msr_cases[i].index, &v), 0);
+		GUEST_ASSERT_EQ(v, msr_cases[i].host_val);
+	}
+	GUEST_DONE();
+}
+
+TEST_F(exits, msr_in_kernel)
+{
+	struct ringvm_msrs *m = calloc(1, sizeof(*m));
+	unsigned int i, n = ARRAY_SIZE(msr_cases);
+	struct ucall uc;
+
+	ASSERT_NE(NULL, m);
+	self->vm = vm_create_guest(&self->vcpu, guest_msrs);
+	/* Not one of these reaches user space */
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+
+	m->nmsrs = n;
+	for (i = 0; i < n; i++)
+		m->entries[i].index = msr_cases[i].index;
+	ASSERT_EQ((int)n, __ringvm_get_msrs(self->vcpu->fd, m));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(msr_cases[i].guest_val, m->entries[i].data)
+			TH_LOG("MSR %#x", msr_cases[i].index);
+	for (i = 0; i < n; i++)
+		m->entries[i].data = msr_cases[i].host_val;
+	ASSERT_EQ((int)n, __ringvm_set_msrs(self->vcpu->fd, m));
+	ASSERT_DONE(self->vcpu, &uc);
+	free(m);
+}
+
+/* RDTSCP returns TSC_AUX in ECX. */
+static void guest_rdtscp(__u64 aux)
+{
+	__u32 lo, hi, ecx;
+
+	wrmsr(MSR_TSC_AUX, aux);
+	asm volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(ecx));
+	GUEST_ASSERT_EQ(ecx, aux);
+	GUEST_DONE();
+}
+
+TEST_F(exits, msr_tsc_aux_rdtscp)
+{
+	__u32 r[4];
+	struct ucall uc;
+
+	cpuid(0x80000001, 0, r);
+	if (!(r[3] & (1U << 27)))
+		SKIP(return, "no RDTSCP");
+	self->vm = vm_create_guest(&self->vcpu, guest_rdtscp);
+	vcpu_args_set(self->vcpu, 1, 0x5a5a);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* Without RINGVM_ENABLE_MSR_EXIT an unknown MSR is #GP in the guest. */
+static void guest_unknown_msr_gp(void)
+{
+	__u64 v;
+
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_UNKNOWN, &v), GP_VECTOR);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_UNKNOWN, 1), GP_VECTOR);
+	/* a value the guest may not write: TSC_AUX bits 63:32 */
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_TSC_AUX, 1ULL << 32), GP_VECTOR);
+	GUEST_DONE();
+}
+
+TEST_F(exits, msr_unknown_gp)
+{
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_unknown_msr_gp);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* An unknown MSR with no handler installed: the IDT reports #GP. */
+static void guest_unknown_msr_unhandled(void)
+{
+	rdmsr(MSR_UNKNOWN);
+	GUEST_FAIL("RDMSR of an unknown MSR did not fault");
+}
+
+TEST_F(exits, msr_unknown_reported)
+{
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_unknown_msr_unhandled);
+	vcpu_run(self->vcpu);
+	ASSERT_EQ(UCALL_UNHANDLED, get_ucall(self->vcpu, &uc));
+	ASSERT_EQ(GP_VECTOR, uc.args[0]);
+	ASSERT_EQ(0, uc.args[1]);	/* error code */
+	/* RIP of the RDMSR itself (0F 32) */
+	ASSERT_EQ(0x0f, *(__u8 *)addr_gva2hva(self->vm, uc.args[2]));
+	ASSERT_EQ(0x32, *(__u8 *)addr_gva2hva(self->vm, uc.args[2] + 1));
+}
+
+static void guest_msr_exit(void)
+{
+	__u64 v;
+
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_UNKNOWN, &v), 0);
+	GUEST_ASSERT_EQ(v, 0x1122334455667788ULL);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_UNKNOWN, 0x8877665544332211ULL), 0);
+	/* user space refuses these two */
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_UNKNOWN + 1, &v), GP_VECTOR);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_UNKNOWN + 1, 5), GP_VECTOR);
+	/* MSRs the module holds still do not exit */
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_LSTAR, 0xffffffff81000000ULL), 0);
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_LSTAR, &v), 0);
+	GUEST_DONE();
+}
+
+static void expect_msr_exit(struct __test_metadata *_metadata,
+			    struct test_vcpu *vcpu, __u32 index, bool write,
+			    __u64 data, bool error)
+{
+	struct ringvm_run *run = vcpu->run;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_MSR);
+	ASSERT_EQ(index, run->msr.index);
+	ASSERT_EQ(write, run->msr.is_write);
+	if (write) {
+		ASSERT_EQ(data, run->msr.data);
+	} else {
+		run->msr.data = data;
+	}
+	run->msr.error = error;
+}
+
+TEST_F(exits, msr_exit)
+{
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_msr_exit);
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_MSR_EXIT, 1));
+	expect_msr_exit(_metadata, self->vcpu, MSR_UNKNOWN, false,
+			0x1122334455667788ULL, false);
+	expect_msr_exit(_metadata, self->vcpu, MSR_UNKNOWN, true,
+			0x8877665544332211ULL, false);
+	expect_msr_exit(_metadata, self->vcpu, MSR_UNKNOWN + 1, false, 0,
+			true);
+	expect_msr_exit(_metadata, self->vcpu, MSR_UNKNOWN + 1, true, 5,
+			true);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* GET/SET_MSRS stop at the first MSR the module does not hold. */
+TEST_F(exits, msr_ioctl_stops_at_unknown)
+{
+	struct ringvm_msrs *m = calloc(1, sizeof(*m));
+
+	ASSERT_NE(NULL, m);
+	self->vm = vm_create_guest(&self->vcpu, guest_hlt);
+	m->nmsrs = 3;
+	m->entries[0].index = MSR_LSTAR;
+	m->entries[1].index = MSR_UNKNOWN;
+	m->entries[2].index = MSR_STAR;
+	ASSERT_EQ(1, __ringvm_get_msrs(self->vcpu->fd, m));
+	m->entries[0].data = 0xffffffff81000000ULL;
+	ASSERT_EQ(1, __ringvm_set_msrs(self->vcpu->fd, m));
+	/* a value the guest could not write either */
+	m->entries[0].index = MSR_TSC_AUX;
+	m->entries[0].data = 1ULL << 32;
+	ASSERT_EQ(0, __ringvm_set_msrs(self->vcpu->fd, m));
+	m->nmsrs = 0;
+	ASSERT_EQ(0, __ringvm_get_msrs(self->vcpu->fd, m));
+	free(m);
+}
+
+/* 5. Hypercalls */
+
+static void guest_hypercalls(__u64 vcpu_id)
+{
+	__u64 rbx = 0x11, rcx = 0x22, rdx = 0x33, rsi = 0x44, rax;
+
+	GUEST_ASSERT_EQ(guest_hypercall(RINGVM_HC_NOP, 1, 2, 3, 4), 0);
+	GUEST_ASSERT_EQ(guest_hypercall(RINGVM_HC_API_VERSION, 0, 0, 0, 0),
+			RINGVM_API_VERSION);
+	GUEST_ASSERT_EQ(guest_hypercall(RINGVM_HC_VCPU_ID, 0, 0, 0, 0),
+			vcpu_id);
+	/* to user space: args there, ret back in RAX, other GPRs kept */
+	rax = HC_USER;
+	if (guest_arch == RINGVM_ARCH_SVM)
+		asm volatile("vmmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx),
+			     "+d"(rdx), "+S"(rsi) : : "memory");
+	else
+		asm volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx),
+			     "+d"(rdx), "+S"(rsi) : : "memory");
+	GUEST_ASSERT_EQ(rax, 0xfeedfacecafebeefULL);
+	GUEST_ASSERT_EQ(rbx, 0x11);
+	GUEST_ASSERT_EQ(rcx, 0x22);
+	GUEST_ASSERT_EQ(rdx, 0x33);
+	GUEST_ASSERT_EQ(rsi, 0x44);
+	GUEST_ASSERT_EQ(guest_hypercall(~0ULL - 1, 5, 6, 7, 8), 9);
+	GUEST_DONE();
+}
+
+static void expect_hypercall(struct __test_metadata *_metadata,
+			     struct test_vcpu *vcpu, __u64 nr,
+			     const __u64 args[4], __u64 ret)
+{
+	struct ringvm_run *run = vcpu->run;
+	int i;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_HYPERCALL);
+	ASSERT_EQ(nr, run->hypercall.nr);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(args[i], run->hypercall.args[i]);
+	run->hypercall.ret = ret;
+}
+
+TEST_F(exits, hypercall)
+{
+	static const __u64 a1[4] = { 0x11, 0x22, 0x33, 0x44 };
+	static const __u64 a2[4] = { 5, 6, 7, 8 };
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_hypercalls);
+	vcpu_args_set(self->vcpu, 1, 0);
+	/* NOP, API_VERSION and VCPU_ID never exit: HC_USER comes first */
+	expect_hypercall(_metadata, self->vcpu, HC_USER, a1,
+			 0xfeedfacecafebeefULL);
+	expect_hypercall(_metadata, self->vcpu, ~0ULL - 1, a2, 9);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+static void guest_vcpu_id(__u64 vcpu_id)
+{
+	GUEST_ASSERT_EQ(guest_hypercall(RINGVM_HC_VCPU_ID, 0, 0, 0, 0),
+			vcpu_id);
+	GUEST_DONE();
+}
+
+TEST_F(exits, hypercall_vcpu_id)
+{
+	struct vm_opts opts = { .max_vcpus = 8 };
+	struct test_vcpu *v;
+	struct ucall uc;
+
+	self->vm = vm_create(&opts);
+	v = vm_vcpu_add(self->vm, 5, guest_vcpu_id);
+	vcpu_args_set(v, 1, 5);
+	ASSERT_DONE(v, &uc);
+	v = vm_vcpu_add(self->vm, 7, guest_vcpu_id);
+	vcpu_args_set(v, 1, 7);
+	ASSERT_DONE(v, &uc);
+}
+
+/* From CPL 3 every hypercall is RINGVM_HC_EPERM, without an exit. */
+static __u8 user_stack[8192] __attribute__((aligned(16)));
+
+static void guest_user_hypercalls(void)
+{
+	GUEST_ASSERT_EQ(guest_hypercall(RINGVM_HC_NOP, 0, 0, 0, 0),
+			RINGVM_HC_EPERM);
+	GUEST_ASSERT_EQ(guest_hypercall(RINGVM_HC_API_VERSION, 0, 0, 0, 0),
+			RINGVM_HC_EPERM);
+	GUEST_ASSERT_EQ(guest_hypercall(HC_USER, 1, 2, 3, 4),
+			RINGVM_HC_EPERM);
+	GUEST_SYNC(3);
+	GUEST_DONE();
+}
+
+static void guest_cpl3(void)
+{
+	guest_run_user(guest_user_hypercalls, user_stack + sizeof(user_stack));
+}
+
+TEST_F(exits, hypercall_cpl3)
+{
+	struct ringvm_sregs sregs;
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_cpl3);
+	ASSERT_SYNC(self->vcpu, &uc, 3);
+	/* it really ran in ring 3 */
+	vcpu_sregs_get(self->vcpu, &sregs);
+	ASSERT_EQ(3, sregs.cs.selector & 3);
+	ASSERT_EQ(3, sregs.cs.dpl);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* 6. Shutdown and entry failure */
+
+static void guest_triple_fault(void)
+{
+	struct {
+		__u16 limit;
+		__u64 base;
+	} __attribute__((packed)) idtr = { 0, 0 };
+
+	asm volatile("lidt %0; int3" : : "m"(idtr) : "memory");
+	GUEST_FAIL("survived a triple fault");
+}
+
+static void guest_done(void)
+{
+	GUEST_DONE();
+}
+
+TEST_F(exits, shutdown)
+{
+	struct ucall uc;
+	int ret;
+
+	ret = __ringvm_nl_events_open(&self->events);
+	ASSERT_EQ(0, ret) TH_LOG("events: %s", strerror(-ret));
+	self->vm = vm_create_guest(&self->vcpu, guest_triple_fault);
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_SHUTDOWN);
+	expect_event(_metadata, self->events, self->vm->id,
+		     RINGVM_VM_EVENT_SHUTDOWN);
+	/* sticky until user space sets new sregs */
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_SHUTDOWN);
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_SHUTDOWN);
+	vcpu_reset(self->vcpu, guest_done);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/*
+ * State the hardware refuses at VM entry (Intel SDM Vol. 3C §27.3.1.1,
+ * AMD APM Vol. 2 §15.5.1 "canonicalization and consistency checks").
+ */
+struct bad_state {
+	const char *what;
+	void (*spoil)(struct ringvm_sregs *);
+};
+
+static void spoil_pg_without_pe(struct ringvm_sregs *s)
+{
+	s->cr0 &= ~X86_CR0_PE;		/* PG stays, with EFER.LME */
+}
+
+static void spoil_cs_l_and_d(struct ringvm_sregs *s)
+{
+	s->cs.db = 1;			/* long mode: L=1 needs D=0 */
+}
+
+static void spoil_lme_pg_without_pae(struct ringvm_sregs *s)
+{
+	s->cr4 &= ~X86_CR4_PAE;
+}
+
+static const struct bad_state bad_states[] = {
+	{ "CR0.PG without CR0.PE", spoil_pg_without_pe },
+	{ "CS.L and CS.D both set in long mode", spoil_cs_l_and_d },
+	{ "EFER.LME and CR0.PG without CR4.PAE", spoil_lme_pg_without_pae },
+};
+
+TEST_F(exits, fail_entry)
+{
+	struct ringvm_sregs sregs;
+	struct ucall uc;
+	unsigned int i;
+	int ret;
+
+	ret = __ringvm_nl_events_open(&self->events);
+	ASSERT_EQ(0, ret) TH_LOG("events: %s", strerror(-ret));
+	self->vm = vm_create_guest(&self->vcpu, guest_done);
+	for (i = 0; i < ARRAY_SIZE(bad_states); i++) {
+		vcpu_sregs_get(self->vcpu, &sregs);
+		bad_states[i].spoil(&sregs);
+		ret = __ringvm_set_sregs(self->vcpu->fd, &sregs);
+		ASSERT_EQ(0, ret) TH_LOG("%s: SET_SREGS: %s",
+					 bad_states[i].what, strerror(-ret));
+		TH_LOG("%s", bad_states[i].what);
+		vcpu_run(self->vcpu);
+		ASSERT_EXIT(self->vcpu, RINGVM_EXIT_FAIL_ENTRY);
+		TH_LOG("%s: hardware entry failure reason %#llx",
+		       bad_states[i].what, (unsigned long long)
+		       self->vcpu->run->fail_entry.hardware_entry_failure_reason);
+		expect_event(_metadata, self->events, self->vm->id,
+			     RINGVM_VM_EVENT_FAIL_ENTRY);
+		/* fix the state: the guest runs */
+		vcpu_reset(self->vcpu, guest_done);
+		ASSERT_DONE(self->vcpu, &uc);
+		vcpu_reset(self->vcpu, guest_done);
+	}
+}
+
+/* 7. Garbage */
+
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+static __u64 prng(__u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Run a guest whose RIP points into @len bytes of @code at
+ * GUEST_SCRATCH_GPA and answer whatever it does, for at most 2 seconds
+ * (SIGALRM, repeated every 200 ms in case one lands between two RUNs,
+ * ends a guest loop with an INTR exit) or 500 exits.  Returns the exit
+ * that ended it.
+ */
+static __u32 run_garbage(struct __test_metadata *_metadata,
+			 struct test_vm **vmp, const __u8 *code, size_t len,
+			 struct ucall *uc)
+{
+	struct itimerval it = {
+		.it_value = { .tv_sec = 2 },
+		.it_interval = { .tv_usec = 200000 },
+	};
+	struct itimerval off = { 0 };
+	__u32 reason = RINGVM_EXIT_UNKNOWN;
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	unsigned int i;
+
+	vm = *vmp = vm_create_guest(&vcpu, (void *)GUEST_SCRATCH_GPA);
+	memcpy(addr_gva2hva(vm, GUEST_SCRATCH_GPA), code, len);
+	memset(uc, 0, sizeof(*uc));
+	alarmed = 0;
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	for (i = 0; i < 500 && !alarmed; i++) {
+		struct ringvm_run *run = vcpu->run;
+
+		vcpu_run(vcpu);
+		reason = run->exit_reason;
+		switch (reason) {
+		case RINGVM_EXIT_IO:
+			if (get_ucall(vcpu, uc) == UCALL_UNHANDLED)
+				goto out;
+			if (run->io.direction == RINGVM_IO_IN)
+				memset((char *)run + run->io.data_offset, 0,
+				       run->io.size);
+			continue;
+		case RINGVM_EXIT_MMIO:
+			memset(run->mmio.data, 0, sizeof(run->mmio.data));
+			continue;
+		case RINGVM_EXIT_HYPERCALL:
+			run->hypercall.ret = 0;
+			continue;
+		case RINGVM_EXIT_HLT:
+			continue;
+		case RINGVM_EXIT_SHUTDOWN:
+		case RINGVM_EXIT_EMULATION:
+		case RINGVM_EXIT_INTERNAL_ERROR:
+		case RINGVM_EXIT_INTR:
+			goto out;
+		default: {
+			char b[512];
+
+			setitimer(ITIMER_REAL, &off, NULL);
+			ASSERT_TRUE(0) TH_LOG("garbage: unexpected %s",
+					      vcpu_exit_str(vcpu, b, sizeof(b)));
+		}
+		}
+	}
+out:
+	setitimer(ITIMER_REAL, &off, NULL);
+	/* the host is fine, and so is the VM's state */
+	{
+		struct ringvm_regs regs;
+
+		vcpu_regs_get(vcpu, &regs);
+	}
+	return reason;
+}
+
+TEST_F_TIMEOUT(exits, garbage, 120)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	static __u8 code[2 * 4096];
+	struct test_vcpu *vcpu;
+	__u64 seed;
+	struct ucall uc;
+	__u32 reason;
+	int s;
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+
+	/* FF FF is FF /7: #UD, which the guest's IDT reports precisely */
+	memset(code, 0xff, sizeof(code));
+	reason = run_garbage(_metadata, &self->vm, code, sizeof(code), &uc);
+	ASSERT_EQ(RINGVM_EXIT_IO, reason);
+	ASSERT_EQ(UCALL_UNHANDLED, uc.cmd);
+	ASSERT_EQ(UD_VECTOR, uc.args[0]);
+	ASSERT_EQ(GUEST_SCRATCH_GPA, uc.args[2]);
+	vm_destroy(self->vm);
+	self->vm = NULL;
+
+	/* Random bytes: whatever happens ends in an exit, never a hang */
+	for (s = 1; s <= 8; s++) {
+		unsigned int i;
+
+		seed = 0x9e3779b97f4a7c15ULL * s;
+		for (i = 0; i < sizeof(code); i++)
+			code[i] = prng(&seed);
+		reason = run_garbage(_metadata, &self->vm, code, sizeof(code),
+				     &uc);
+		TH_LOG("seed %d: ended with %s%s", s,
+		       ringvm_exit_reason_name(reason),
+		       uc.cmd == UCALL_UNHANDLED ? " (guest exception)" : "");
+		vm_destroy(self->vm);
+		self->vm = NULL;
+	}
+
+	/* a fresh VM still runs */
+	self->vm = vm_create_guest(&vcpu, guest_hlt);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_HLT);
+}
+
+/* 8. The reset state and real mode */
+
+/*
+ * Real-mode code for F000:FFF0: a near jump back to F000:E000, where
+ * the rest is.  Built as 16-bit code in .rodata and copied into RAM.
+ */
+asm(".pushsection .rodata\n"
+    ".globl rm_reset_jmp, rm_code, rm_after_hlt, rm_code_end\n"
+    ".code16\n"
+    "rm_reset_jmp:\n"
+    "	.byte 0xe9\n"			/* jmp rel16 to 0xe000 */
+    "	.word 0xe000 - 0xfff3\n"
+    "rm_code:\n"
+    "	mov $0x1000, %ax\n"
+    "	mov %ax, %ds\n"
+    "	movw $0xbeef, (0x10)\n"		/* 1000:0010 = 0x10010 */
+    "	mov $0x1234, %ax\n"
+    "	out %ax, $0x10\n"
+    "	in $0x11, %al\n"
+    "	mov %al, (0x12)\n"
+    "	hlt\n"
+    "rm_after_hlt:\n"
+    "	mov $0x4321, %ax\n"
+    "	out %ax, $0x10\n"
+    "1:	hlt\n"
+    "	jmp 1b\n"
+    "rm_code_end:\n"
+    ".code64\n"
+    ".popsection");
+extern const __u8 rm_reset_jmp[], rm_code[], rm_after_hlt[], rm_code_end[];
+
+#define RM_RAM_SIZE	0x100000ULL	/* the first MiB */
+#define RM_HIGH_GPA	0xffff0000ULL	/* 64 KiB under 4 GiB */
+
+/* Run rm_code, placed at offset 0xe000 of CS; @low maps the first MiB. */
+static void run_real_mode(struct __test_metadata *_metadata, int vcpufd,
+			  struct ringvm_run *run, __u8 *low)
+{
+	struct ringvm_regs regs;
+
+	ASSERT_EQ(0, __ringvm_run(vcpufd));
+	ASSERT_EQ(RINGVM_EXIT_IO, run->exit_reason)
+		TH_LOG("%s exit at %#llx", ringvm_exit_reason_name(
+		       run->exit_reason), (unsigned long long)run->rip);
+	ASSERT_EQ(RINGVM_IO_OUT, run->io.direction);
+	ASSERT_EQ(0x10, run->io.port);
+	ASSERT_EQ(2, run->io.size);
+	ASSERT_EQ(0x1234, *(__u16 *)((char *)run + run->io.data_offset));
+	ASSERT_EQ(0, __ringvm_run(vcpufd));
+	ASSERT_EQ(RINGVM_EXIT_IO, run->exit_reason);
+	ASSERT_EQ(RINGVM_IO_IN, run->io.direction);
+	ASSERT_EQ(0x11, run->io.port);
+	ASSERT_EQ(1, run->io.size);
+	*((__u8 *)run + run->io.data_offset) = 0x5a;
+	ASSERT_EQ(0, __ringvm_run(vcpufd));
+	ASSERT_EQ(RINGVM_EXIT_HLT, run->exit_reason);
+	ASSERT_EQ(0, __ringvm_get_regs(vcpufd, &regs));
+	/* IP, not a linear address: offset of the byte after the HLT */
+	ASSERT_EQ(0xe000 + (rm_after_hlt - rm_code), regs.rip);
+	ASSERT_EQ(regs.rip, run->rip);
+	EXPECT_EQ(0xbeef, *(__u16 *)(low + 0x10010));
+	EXPECT_EQ(0x5a, low[0x10012]);
+	ASSERT_EQ(0, __ringvm_run(vcpufd));
+	ASSERT_EQ(RINGVM_EXIT_IO, run->exit_reason);
+	ASSERT_EQ(0x4321, *(__u16 *)((char *)run + run->io.data_offset));
+	ASSERT_EQ(0, __ringvm_run(vcpufd));
+	ASSERT_EQ(RINGVM_EXIT_HLT, run->exit_reason);
+}
+
+static void check_rm_segment(struct __test_metadata *_metadata,
+			     const char *name, const struct ringvm_segment *s,
+			     __u16 sel, __u64 base)
+{
+	EXPECT_EQ(sel, s->selector) TH_LOG("%s", name);
+	EXPECT_EQ(base, s->base) TH_LOG("%s", name);
+	EXPECT_EQ(0xffff, s->limit) TH_LOG("%s", name);
+	EXPECT_EQ(1, s->present) TH_LOG("%s", name);
+}
+
+FIXTURE(reset) {
+	int devfd, vmfd, vcpufd;
+	struct ringvm_run *run;
+	__u8 *low, *high;
+};
+
+FIXTURE_SETUP(reset)
+{
+	struct ringvm_create_vm req;
+	int ret = ringvm_ensure_loaded();
+
+	self->devfd = self->vmfd = self->vcpufd = -1;
+	ASSERT_EQ(0, ret);
+	self->devfd = __ringvm_open();
+	ASSERT_LE(0, self->devfd);
+	memset(&req, 0, sizeof(req));
+	req.nr_regions = 2;
+	req.regions[0].size = RM_RAM_SIZE;
+	req.regions[1].gpa = RM_HIGH_GPA;
+	req.regions[1].size = 0x10000;
+	self->vmfd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, self->vmfd) TH_LOG("create: %s", strerror(-self->vmfd));
+	self->low = ringvm_map_guest(self->vmfd, 0, RM_RAM_SIZE);
+	ASSERT_NE(NULL, self->low);
+	self->high = ringvm_map_guest(self->vmfd, RM_HIGH_GPA, 0x10000);
+	ASSERT_NE(NULL, self->high);
+	self->vcpufd = __ringvm_create_vcpu(self->vmfd, 0);
+	ASSERT_LE(0, self->vcpufd);
+	self->run = ringvm_map_run(self->vcpufd);
+	ASSERT_NE(NULL, self->run);
+}
+
+FIXTURE_TEARDOWN(reset)
+{
+	if (self->run)
+		munmap(self->run, 4096);
+	if (self->low)
+		munmap(self->low, RM_RAM_SIZE);
+	if (self->high)
+		munmap(self->high, 0x10000);
+	if (self->vcpufd >= 0)
+		close(self->vcpufd);
+	if (self->vmfd >= 0)
+		close(self->vmfd);
+	if (self->devfd >= 0)
+		close(self->devfd);
+}
+
+/* A new vCPU is in the x86 reset state (Intel SDM Vol. 3A Table 10-1). */
+TEST_F(reset, state)
+{
+	struct ringvm_debugregs dr;
+	struct ringvm_sregs sregs;
+	struct ringvm_regs regs;
+	struct ringvm_xcrs xcrs;
+
+	ASSERT_EQ(0, __ringvm_get_regs(self->vcpufd, &regs));
+	EXPECT_EQ(0xfff0, regs.rip);
+	EXPECT_EQ(X86_RFLAGS_FIXED, regs.rflags);
+	EXPECT_EQ(0, regs.rax | regs.rbx | regs.rcx | regs.rsi | regs.rdi |
+		     regs.rsp | regs.rbp | regs.r8 | regs.r15);
+
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpufd, &sregs));
+	check_rm_segment(_metadata, "cs", &sregs.cs, 0xf000, 0xffff0000);
+	EXPECT_EQ(1, sregs.cs.s);
+	EXPECT_TRUE(sregs.cs.type & 8);		/* code */
+	check_rm_segment(_metadata, "ds", &sregs.ds, 0, 0);
+	check_rm_segment(_metadata, "es", &sregs.es, 0, 0);
+	check_rm_segment(_metadata, "ss", &sregs.ss, 0, 0);
+	check_rm_segment(_metadata, "fs", &sregs.fs, 0, 0);
+	check_rm_segment(_metadata, "gs", &sregs.gs, 0, 0);
+	check_rm_segment(_metadata, "tr", &sregs.tr, 0, 0);
+	check_rm_segment(_metadata, "ldt", &sregs.ldt, 0, 0);
+	EXPECT_EQ(0, sregs.gdt.base);
+	EXPECT_EQ(0xffff, sregs.gdt.limit);
+	EXPECT_EQ(0, sregs.idt.base);
+	EXPECT_EQ(0xffff, sregs.idt.limit);
+	EXPECT_EQ(X86_CR0_ET | X86_CR0_NW | X86_CR0_CD, sregs.cr0);
+	EXPECT_EQ(0, sregs.cr2 | sregs.cr3 | sregs.cr4 | sregs.cr8);
+	EXPECT_EQ(0, sregs.efer);
+
+	ASSERT_EQ(0, __ringvm_get_debugregs(self->vcpufd, &dr));
+	EXPECT_EQ(0, dr.db[0] | dr.db[1] | dr.db[2] | dr.db[3]);
+	EXPECT_EQ(0xffff0ff0, dr.dr6);
+	EXPECT_EQ(0x400, dr.dr7);
+
+	ASSERT_EQ(0, __ringvm_get_xcrs(self->vcpufd, &xcrs));
+	EXPECT_EQ(XFEATURE_X87, xcrs.xcr0);
+}
+
+/* From the reset state as it is: CS base 0xffff0000, IP 0xfff0. */
+TEST_F(reset, runs_at_reset_vector)
+{
+	memcpy(self->high + 0xfff0, rm_reset_jmp, rm_code - rm_reset_jmp);
+	memcpy(self->high + 0xe000, rm_code, rm_code_end - rm_code);
+	run_real_mode(_metadata, self->vcpufd, self->run, self->low);
+}
+
+/* The same at F000:FFF0 with CS base 0xf0000, in the first MiB of RAM. */
+TEST_F(reset, runs_in_low_ram)
+{
+	struct ringvm_sregs sregs;
+
+	memcpy(self->low + 0xffff0, rm_reset_jmp, rm_code - rm_reset_jmp);
+	memcpy(self->low + 0xfe000, rm_code, rm_code_end - rm_code);
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpufd, &sregs));
+	sregs.cs.base = 0xf0000;
+	ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
+	run_real_mode(_metadata, self->vcpufd, self->run, self->low);
+}
+
+RINGVM_GUEST_TEST_MAIN
