@@ -1,1 +1,382 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD SVM backend: one trip into the guest and back, and the exit
+ * dispatch.
+ *
+ *  1. svm_vcpu_run() - called by the core with the vCPU loaded and
+ *     interrupts off: pick an ASID if needed, clear GIF, run the world
+ *     switch in vmenter.S, set GIF again, then take stock of the exit:
+ *     RAX back into gprs[], the event whose delivery the exit cut short
+ *     queued again, vcpu->exit filled.  Physical interrupts and NMIs that
+ *     ended the guest's run stay pending through all this and are taken
+ *     by the host at STGI (NMI) or when the core enables interrupts.
+ *  2. svm_exit_handlers[] - one handler per EXITCODE (AMD APM Vol. 2
+ *     Appendix C); NPF and VMEXIT_INVALID lie far above the table and
+ *     are dispatched by name.
+ *
+ * This is the hot path: no allocation, no locks, no printk (except the
+ * VMCB dump on a failed VMRUN, behind ringvm_dump_invalid_state).
+ */
+#include <linux/build_bug.h>
+#include <linux/nospec.h>
+#include <linux/percpu.h>
+#include <linux/smp.h>
+#include <asm/processor.h>
+#include <asm/trapnr.h>
+
+#include "ringvm.h"
+#include "vm.h"
+#include "svm/svm.h"
+
+/* vmenter.S addresses gprs[] by these positions. */
+static_assert(RINGVM_GPR_RCX == 1 && RINGVM_GPR_RDX == 2 &&
+	      RINGVM_GPR_RBX == 3 && RINGVM_GPR_RBP == 5 &&
+	      RINGVM_GPR_RSI == 6 && RINGVM_GPR_RDI == 7 &&
+	      RINGVM_GPR_R8 == 8 && RINGVM_GPR_R15 == 15);
+static_assert(sizeof(((struct ringvm_vcpu *)0)->gprs[0]) == 8);
+
+static inline void svm_clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void svm_stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+/* Length of an instruction from its RIP and the next one, if sane. */
+static u8 svm_rip_delta(u64 next_rip, u64 rip)
+{
+	u64 len = next_rip - rip;
+
+	return len <= RINGVM_INSN_MAX_LEN ? len : 0;
+}
+
+/*
+ * The length of the intercepted instruction: with NRIP save the
+ * processor stores the next RIP for instruction intercepts (APM Vol. 2
+ * §15.7.1); without it 0, and the core uses its own default.
+ */
+static u8 svm_insn_len(const struct vmcb *vmcb)
+{
+	if (!svm_caps.nrips)
+		return 0;
+	return svm_rip_delta(vmcb->control.next_rip, vmcb->save.rip);
+}
+
+/*
+ * Exit handlers.
+ *
+ * Each runs right after #VMEXIT on the vCPU's CPU, with preemption and
+ * interrupts off and GIF set, and may read and write the VMCB and
+ * vcpu->exit but not sleep, lock or print.  vcpu->exit.raw is already
+ * filled and insn_len is 0.  A handler returns an enum
+ * ringvm_hw_exit_code:
+ *
+ *   RINGVM_HW_EXIT_NONE    handled here - instruction skipped, exception
+ *                          reflected or queued, or nothing to do (the
+ *                          host takes the interrupt): the core enters
+ *                          the guest again;
+ *   any other code         for the core, with the matching member of
+ *                          vcpu->exit and insn_len filled in.
+ *
+ * An EXITCODE without a handler is RINGVM_HW_EXIT_UNHANDLED: user space
+ * gets the raw exit.  None of these return an error: whatever the guest
+ * did ends in one of the codes above.
+ */
+/* INTR, NMI, SMI: the host's own event; it is taken once GIF is set. */
+static u32 svm_exit_host_event(struct svm_vcpu *svm,
+			       struct ringvm_hw_exit *exit)
+{
+	return RINGVM_HW_EXIT_NONE;
+}
+
+static u32 svm_exit_inject_ud(struct svm_vcpu *svm,
+			      struct ringvm_hw_exit *exit)
+{
+	svm_inject_exception(&svm->vcpu, X86_TRAP_UD, false, 0);
+	return RINGVM_HW_EXIT_NONE;
+}
+
+static u32 svm_exit_inject_gp(struct svm_vcpu *svm,
+			      struct ringvm_hw_exit *exit)
+{
+	svm_inject_exception(&svm->vcpu, X86_TRAP_GP, true, 0);
+	return RINGVM_HW_EXIT_NONE;
+}
+
+/*
+ * #DB and #AC, intercepted only so that a guest cannot hang the CPU in
+ * an endless delivery loop: hand them straight back.  DR6 in the VMCB
+ * already records the cause of a #DB (APM Vol. 2 §15.12.2).
+ */
+static u32 svm_exit_reflect_db(struct svm_vcpu *svm,
+			       struct ringvm_hw_exit *exit)
+{
+	svm_inject_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	return RINGVM_HW_EXIT_NONE;
+}
+
+static u32 svm_exit_reflect_ac(struct svm_vcpu *svm,
+			       struct ringvm_hw_exit *exit)
+{
+	svm_inject_exception(&svm->vcpu, X86_TRAP_AC, true, 0);
+	return RINGVM_HW_EXIT_NONE;
+}
+
+/* MOV from/to DR0-7: exit codes 20h-27h and 30h-37h. */
+static u32 svm_exit_dr(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	const struct vmcb *vmcb = svm->vmcb;
+	u32 code = exit->raw.reason;
+
+	exit->dr.write = code >= SVM_EXIT_WRITE_DR0;
+	exit->dr.dr = code & 0x7;
+	/* Decode assists name the GPR (APM Vol. 2 §15.33.1). */
+	exit->dr.gpr = svm_caps.decode_assists ?
+		       (s8)(vmcb->control.exitinfo1 & SVM_DR_GPR_MASK) : -1;
+	exit->insn_len = svm_insn_len(vmcb);
+	return RINGVM_HW_EXIT_DR;
+}
+
+static u32 svm_exit_cpuid(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	exit->insn_len = svm_insn_len(svm->vmcb);
+	return RINGVM_HW_EXIT_CPUID;
+}
+
+static u32 svm_exit_hlt(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	exit->insn_len = svm_insn_len(svm->vmcb);
+	return RINGVM_HW_EXIT_HLT;
+}
+
+static u32 svm_exit_vmmcall(struct svm_vcpu *svm,
+			    struct ringvm_hw_exit *exit)
+{
+	exit->insn_len = svm_insn_len(svm->vmcb);
+	return RINGVM_HW_EXIT_HYPERCALL;
+}
+
+static u32 svm_exit_xsetbv(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	exit->insn_len = svm_insn_len(svm->vmcb);
+	return RINGVM_HW_EXIT_XSETBV;
+}
+
+/* INVD would discard the host's dirty cache lines: do nothing instead. */
+static u32 svm_exit_invd(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	svm_skip_instruction(&svm->vcpu, svm_insn_len(svm->vmcb) ?: 2);
+	return RINGVM_HW_EXIT_NONE;
+}
+
+/*
+ * IN, OUT, INS, OUTS (APM Vol. 2 §15.10.2): EXITINFO1 describes the
+ * access and EXITINFO2 always holds the RIP of the next instruction,
+ * NRIP save or not.
+ */
+static u32 svm_exit_io(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	const struct vmcb *vmcb = svm->vmcb;
+	u64 info = vmcb->control.exitinfo1;
+
+	exit->io.port = info >> SVM_IOIO_PORT_SHIFT;
+	if (info & SVM_IOIO_SZ32)
+		exit->io.size = 4;
+	else if (info & SVM_IOIO_SZ16)
+		exit->io.size = 2;
+	else
+		exit->io.size = 1;
+	exit->io.in = info & SVM_IOIO_TYPE_IN;
+	exit->io.string = info & SVM_IOIO_STR;
+	exit->io.rep = info & SVM_IOIO_REP;
+	exit->insn_len = svm_rip_delta(vmcb->control.exitinfo2, vmcb->save.rip);
+	return RINGVM_HW_EXIT_IO;
+}
+
+/* RDMSR and WRMSR: EXITINFO1 is 0 for a read, 1 for a write (§15.11). */
+static u32 svm_exit_msr(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	exit->insn_len = svm_insn_len(svm->vmcb);
+	return svm->vmcb->control.exitinfo1 ? RINGVM_HW_EXIT_WRMSR :
+					      RINGVM_HW_EXIT_RDMSR;
+}
+
+/*
+ * A triple fault or other shutdown condition.  The VMCB's guest state
+ * is undefined after it (APM Vol. 2 §15.12.3): the core makes user
+ * space set new state before the vCPU runs again.
+ */
+static u32 svm_exit_shutdown(struct svm_vcpu *svm,
+			     struct ringvm_hw_exit *exit)
+{
+	/* Nor may the event that faulted into it survive into that state. */
+	svm->vmcb->control.eventinj = 0;
+	return RINGVM_HW_EXIT_SHUTDOWN;
+}
+
+static u32 (*const svm_exit_handlers[])(struct svm_vcpu *svm,
+					struct ringvm_hw_exit *exit) = {
+	[SVM_EXIT_READ_DR0 + 0]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 1]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 2]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 3]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 4]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 5]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 6]		= svm_exit_dr,
+	[SVM_EXIT_READ_DR0 + 7]		= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 0]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 1]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 2]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 3]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 4]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 5]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 6]	= svm_exit_dr,
+	[SVM_EXIT_WRITE_DR0 + 7]	= svm_exit_dr,
+	[SVM_EXIT_EXCP_DB]		= svm_exit_reflect_db,
+	[SVM_EXIT_EXCP_AC]		= svm_exit_reflect_ac,
+	[SVM_EXIT_INTR]			= svm_exit_host_event,
+	[SVM_EXIT_NMI]			= svm_exit_host_event,
+	[SVM_EXIT_SMI]			= svm_exit_host_event,
+	[SVM_EXIT_RDPMC]		= svm_exit_inject_gp,
+	[SVM_EXIT_CPUID]		= svm_exit_cpuid,
+	[SVM_EXIT_INVD]			= svm_exit_invd,
+	[SVM_EXIT_HLT]			= svm_exit_hlt,
+	[SVM_EXIT_INVLPGA]		= svm_exit_inject_ud,
+	[SVM_EXIT_IOIO]			= svm_exit_io,
+	[SVM_EXIT_MSR]			= svm_exit_msr,
+	[SVM_EXIT_SHUTDOWN]		= svm_exit_shutdown,
+	[SVM_EXIT_VMRUN]		= svm_exit_inject_ud,
+	[SVM_EXIT_VMMCALL]		= svm_exit_vmmcall,
+	[SVM_EXIT_VMLOAD]		= svm_exit_inject_ud,
+	[SVM_EXIT_VMSAVE]		= svm_exit_inject_ud,
+	[SVM_EXIT_STGI]			= svm_exit_inject_ud,
+	[SVM_EXIT_CLGI]			= svm_exit_inject_ud,
+	[SVM_EXIT_SKINIT]		= svm_exit_inject_ud,
+	[SVM_EXIT_RDTSCP]		= svm_exit_inject_ud,
+	[SVM_EXIT_MONITOR]		= svm_exit_inject_ud,
+	[SVM_EXIT_MWAIT]		= svm_exit_inject_ud,
+	[SVM_EXIT_MWAIT_COND]		= svm_exit_inject_ud,
+	[SVM_EXIT_XSETBV]		= svm_exit_xsetbv,
+};
+
+/*
+ * Nested page fault (APM Vol. 2 §15.25.6): EXITINFO1 is a #PF error
+ * code for the nested walk, EXITINFO2 the guest-physical address.
+ */
+static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	u64 err = svm->vmcb->control.exitinfo1;
+
+	exit->npf.gpa = svm->vmcb->control.exitinfo2;
+	exit->npf.write = err & SVM_NPF_WRITE;
+	exit->npf.fetch = err & SVM_NPF_FETCH;
+	return RINGVM_HW_EXIT_NPF;
+}
+
+/* VMRUN refused the VMCB (APM Vol. 2 §15.5.1): nothing ran. */
+static u32 svm_exit_invalid(struct svm_vcpu *svm,
+			    struct ringvm_hw_exit *exit)
+{
+	exit->fail.reason = svm->vmcb->control.exitcode;
+	if (ringvm_dump_invalid_state)
+		svm_dump_vmcb(svm);
+	return RINGVM_HW_EXIT_FAIL_ENTRY;
+}
+
+static u32 svm_handle_exit(struct svm_vcpu *svm, struct ringvm_hw_exit *exit,
+			   u64 code)
+{
+	u32 (*handler)(struct svm_vcpu *svm, struct ringvm_hw_exit *exit);
+
+	if (code < ARRAY_SIZE(svm_exit_handlers)) {
+		code = array_index_nospec(code, ARRAY_SIZE(svm_exit_handlers));
+		handler = svm_exit_handlers[code];
+		if (handler)
+			return handler(svm, exit);
+		return RINGVM_HW_EXIT_UNHANDLED;
+	}
+	if (code == SVM_EXIT_NPF)
+		return svm_exit_npf(svm, exit);
+	if (code == SVM_EXIT_INVALID)
+		return svm_exit_invalid(svm, exit);
+	return RINGVM_HW_EXIT_UNHANDLED;
+}
+
+/*
+ * An exit that interrupted the delivery of an event (EXITINTINFO valid,
+ * APM Vol. 2 §15.7.2) - a guest #PF whose push hit a nested page fault,
+ * say - would lose that event: queue it again for the next VMRUN.
+ * Software interrupts and INT3/INTO are the exception: RIP still points
+ * at the instruction, which raises them again when it runs.
+ */
+static void svm_requeue_event(struct vmcb_control *c)
+{
+	u64 info = c->exitintinfo;
+	u64 type = info & SVM_EVTINJ_TYPE_MASK;
+	u64 vector = info & SVM_EVTINJ_VEC_MASK;
+
+	c->eventinj = 0;
+	if (likely(!(info & SVM_EVTINJ_VALID)))
+		return;
+	if (type == SVM_EVTINJ_TYPE_SOFT ||
+	    (type == SVM_EVTINJ_TYPE_EXEPT &&
+	     (vector == X86_TRAP_BP || vector == X86_TRAP_OF)))
+		return;
+	c->eventinj = info & (SVM_EVTINJ_VEC_MASK | SVM_EVTINJ_TYPE_MASK |
+			      SVM_EVTINJ_VALID_ERR | SVM_EVTINJ_VALID |
+			      GENMASK_ULL(63, SVM_EVTINJ_ERR_SHIFT));
+}
+
+int svm_vcpu_run(struct ringvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+	struct ringvm_hw_exit *exit = &vcpu->exit;
+	int cpu = smp_processor_id();
+	u64 code;
+
+	/* Another CPU or an ended generation: a fresh ASID, nothing clean. */
+	if (unlikely(svm->asid_cpu != cpu ||
+		     svm->asid_generation !=
+		     __this_cpu_read(svm_asid_state.generation)))
+		svm_pick_asid(svm, cpu);
+
+	vmcb->save.rax = vcpu->gprs[RINGVM_GPR_RAX];
+
+	svm_clgi();
+	/* Zen1: leave no host quotient in the divider for the guest. */
+	amd_clear_divider();
+	__svm_vcpu_run(svm->vmcb_pa, vcpu->gprs, svm->host_save_pa);
+	svm_stgi();
+
+	code = c->exitcode;
+	vcpu->gprs[RINGVM_GPR_RAX] = vmcb->save.rax;
+	if (likely(code != SVM_EXIT_INVALID)) {
+		/* The flush, if any, is done: the guest ran. */
+		c->tlb_control = TLB_CONTROL_DO_NOTHING;
+		/* From now on a VMCB write clears its group's bit. */
+		if (svm_caps.vmcb_clean)
+			c->clean = VMCB_CLEAN_ALL;
+		svm_requeue_event(c);
+	} else {
+		/*
+		 * A refused VMRUN did nothing: keep the flush and the
+		 * event for the next attempt, and trust no cached state.
+		 */
+		c->clean = 0;
+	}
+
+	exit->insn_len = 0;
+	exit->raw.arch = RINGVM_ARCH_SVM;
+	exit->raw.reason = code;
+	exit->raw.qualification = c->exitinfo1;
+	exit->raw.info1 = c->exitinfo2;
+	exit->raw.info2 = c->exitintinfo;
+	exit->raw.gpa = code == SVM_EXIT_NPF ? c->exitinfo2 : 0;
+	exit->code = svm_handle_exit(svm, exit, code);
+	return 0;
+}

@@ -1,1 +1,751 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD SVM backend: a vCPU's VMCB and the guest state in it.
+ *
+ *  1. svm_vcpu_init() builds the VMCB: what every guest exit is for
+ *     (the intercepts), the shared permission maps, nested paging (with
+ *     a fifth level on top of the VM's tables under a 5-level host), and
+ *     the reset state of AMD APM Vol. 2 §14.1.3; svm_vcpu_uninit() frees
+ *     them.  Process context, may sleep.
+ *  2. svm_vcpu_load() / svm_vcpu_put() bracket a stretch on one CPU with
+ *     preemption off.  SVM keeps nothing of a vCPU in a CPU between
+ *     VMRUNs that could go stale elsewhere: load only VMSAVEs the host's
+ *     VMLOAD state, and the ASID and clean-bit checks in svm_vcpu_run()
+ *     notice a move to another CPU.
+ *  3. Guest state: the VMCB is ordinary memory, so every accessor works
+ *     whether the vCPU is loaded or not (vCPU lock held).  A write
+ *     clears the VMCB clean bit of its group (APM Vol. 2 §15.15).
+ *  4. svm_skip_instruction() and svm_inject_exception(), which the exit
+ *     handlers (here and in the core) use to finish an exit.
+ *  5. svm_dump_vmcb(), for a VMRUN that failed.
+ *
+ * The guest-visible EFER is the VMCB's without SVME: EFER.SVME must be
+ * set in the VMCB (§15.5.1) and ringvm never offers SVM to the guest,
+ * so the bit carries no guest state; LMA, which the processor updates
+ * itself, stays exact that way.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <asm/debugreg.h>
+#include <asm/io.h>
+#include <asm/msr.h>
+#include <asm/page.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+
+#include "ringvm.h"
+#include "vm.h"
+#include "svm/svm.h"
+
+/* APM Vol. 2 §7.8.2: the PAT after reset (WB, WT, UC-, UC, twice). */
+#define SVM_PAT_DEFAULT		0x0007040600070406ULL
+
+/* DEBUGCTL: LBR, BTF and PB0-3 (APM Vol. 2 §13.1.1.6); 63:6 reserved */
+#define SVM_DEBUGCTL_VALID	GENMASK_ULL(5, 0)
+
+/*
+ * Exceptions of the fault class (APM Vol. 2 §8.2): the return address
+ * is the faulting instruction and RFLAGS.RF must be set in the image
+ * pushed, or an instruction breakpoint on that instruction fires again.
+ * #DB is left out: only its data and single-step forms are traps, and a
+ * handler of an instruction breakpoint sets RF itself.
+ */
+#define SVM_FAULT_VECTORS						\
+	(BIT(X86_TRAP_DE) | BIT(X86_TRAP_BR) | BIT(X86_TRAP_UD) |	\
+	 BIT(X86_TRAP_NM) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\
+	 BIT(X86_TRAP_SS) | BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
+	 BIT(X86_TRAP_MF) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_XF))
+
+static void svm_vmsave(u64 pa)
+{
+	asm volatile("vmsave %%rax" : : "a" (pa) : "memory");
+}
+
+/*
+ * What makes a guest exit (APM Vol. 2 §15.9-§15.13 and Table B-1).
+ * Host safety first: INTR, NMI and SMI so the host keeps its CPU; VMRUN,
+ * which the processor requires; SHUTDOWN, or a guest triple fault would
+ * shut down the host CPU; every MSR and I/O port through all-ones maps;
+ * #AC and #DB, whose delivery can loop in microcode forever without an
+ * intercept (CVE-2015-5307, CVE-2015-8104) - both are reflected to the
+ * guest.  Then what the core emulates: CPUID, HLT, VMMCALL, XSETBV and
+ * DR0-7 accesses.  The SVM instructions, INVLPGA, MONITOR/MWAIT and
+ * RDTSCP (the guest must not read the host's TSC_AUX) get #UD; RDPMC
+ * gets #GP, as the host's counters are not the guest's; INVD is skipped
+ * (the host's caches are not the guest's to discard).
+ */
+static void svm_init_control(struct svm_vcpu *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	c->intercept_dr = SVM_INTERCEPT_DR0_7_READ | SVM_INTERCEPT_DR0_7_WRITE;
+	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI |
+			     SVM_INTERCEPT1_SMI | SVM_INTERCEPT1_RDPMC |
+			     SVM_INTERCEPT1_CPUID | SVM_INTERCEPT1_INVD |
+			     SVM_INTERCEPT1_HLT | SVM_INTERCEPT1_INVLPGA |
+			     SVM_INTERCEPT1_IOIO_PROT |
+			     SVM_INTERCEPT1_MSR_PROT |
+			     SVM_INTERCEPT1_SHUTDOWN;
+	c->intercept_misc2 = SVM_INTERCEPT2_VMRUN | SVM_INTERCEPT2_VMMCALL |
+			     SVM_INTERCEPT2_VMLOAD | SVM_INTERCEPT2_VMSAVE |
+			     SVM_INTERCEPT2_STGI | SVM_INTERCEPT2_CLGI |
+			     SVM_INTERCEPT2_SKINIT | SVM_INTERCEPT2_RDTSCP |
+			     SVM_INTERCEPT2_MONITOR | SVM_INTERCEPT2_MWAIT |
+			     SVM_INTERCEPT2_XSETBV;
+
+	c->iopm_base_pa = svm_iopm_pa;
+	c->msrpm_base_pa = svm_msrpm_pa;
+	/* The guest's TSC starts near 0 and runs with the host's. */
+	c->tsc_offset = -rdtsc();
+	/*
+	 * V_INTR_MASKING: the guest's IF and CR8 (now V_TPR) govern only
+	 * virtual interrupts; physical ones stay the host's (§15.21.1).
+	 */
+	c->int_ctl = SVM_V_INTR_MASKING;
+	/* A new ASID is picked before the first VMRUN (svm_pick_asid()). */
+	c->guest_asid = 0;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+}
+
+/*
+ * The nested page tables have as many levels as the host's own paging
+ * at VMRUN (AMD APM Vol. 2 §15.25.3): four, or five when the host runs
+ * with CR4.LA57.  The VM's tables (ept/npt.c) have four and cover guest
+ * physical addresses below 2^48; under a 5-level host the vCPU puts one
+ * more table on top whose first entry points at them.  Guest RAM is
+ * always below 2^48, so the other 511 entries stay empty.
+ */
+static int svm_init_npt(struct svm_vcpu *svm)
+{
+	struct ringvm_npt *npt = &svm->vcpu.vm->npt;
+
+	if (!svm_caps.npt_5level) {
+		svm->vmcb->control.n_cr3 = npt->root_pa;
+		return 0;
+	}
+	svm->npt_pml5 = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!svm->npt_pml5)
+		return -ENOMEM;
+	svm->npt_pml5[0] = npt->ops->table_entry(npt->root_pa);
+	svm->vmcb->control.n_cr3 = __pa(svm->npt_pml5);
+	return 0;
+}
+
+static void svm_init_seg(struct vmcb_seg *seg, u16 selector, u16 attrib,
+			 u64 base)
+{
+	seg->selector = selector;
+	seg->attrib = attrib;
+	seg->limit = 0xffff;
+	seg->base = base;
+}
+
+/*
+ * The state after RESET, APM Vol. 2 §14.1.3, Table 14-1: real mode at
+ * F000:FFF0 with CS based at FFFF0000, data segments present read/write
+ * accessed, 64 KiB limits everywhere, caches disabled, EDX holding the
+ * family, model and stepping.  CS is typed execute/read accessed (9Bh),
+ * as every x86 CPU leaves it, so both backends report the same.
+ */
+static void svm_reset_state(struct svm_vcpu *svm)
+{
+	struct vmcb_save *s = &svm->vmcb->save;
+	const u16 data = SVM_SEG_P | SVM_SEG_S | 0x3;
+
+	svm_init_seg(&s->cs, 0xf000, SVM_SEG_P | SVM_SEG_S | 0xb, 0xffff0000);
+	svm_init_seg(&s->ds, 0, data, 0);
+	svm_init_seg(&s->es, 0, data, 0);
+	svm_init_seg(&s->fs, 0, data, 0);
+	svm_init_seg(&s->gs, 0, data, 0);
+	svm_init_seg(&s->ss, 0, data, 0);
+	svm_init_seg(&s->gdtr, 0, 0, 0);
+	svm_init_seg(&s->idtr, 0, 0, 0);
+	/* Present LDT (type 2) and busy 16-bit TSS (type 3). */
+	svm_init_seg(&s->ldtr, 0, SVM_SEG_P | 0x2, 0);
+	svm_init_seg(&s->tr, 0, SVM_SEG_P | 0x3, 0);
+	s->cpl = 0;
+
+	s->efer = EFER_SVME;
+	s->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->cr2 = 0;
+	s->dr6 = DR6_RESERVED;
+	s->dr7 = 0x400;
+	s->rflags = X86_EFLAGS_FIXED;
+	s->rip = 0xfff0;
+	s->rsp = 0;
+	s->g_pat = SVM_PAT_DEFAULT;
+
+	svm->vcpu.gprs[RINGVM_GPR_RDX] = svm_caps.fms;
+	svm->debugctl = 0;
+}
+
+int svm_vcpu_init(struct ringvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct page *page;
+	int r;
+
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+
+	svm_init_control(svm);
+	r = svm_init_npt(svm);
+	if (r)
+		goto err_free_vmcb;
+	svm_reset_state(svm);
+	return 0;
+
+err_free_vmcb:
+	free_page((unsigned long)svm->vmcb);
+	svm->vmcb = NULL;
+	return r;
+}
+
+/*
+ * Nothing to flush first: what a CPU cached of this VMCB is only used by
+ * a VMRUN of the same address with clean bits set, and a new VMCB there
+ * starts with all of them clear.
+ */
+void svm_vcpu_uninit(struct ringvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	free_page((unsigned long)svm->npt_pml5);
+	svm->npt_pml5 = NULL;
+	free_page((unsigned long)svm->vmcb);
+	svm->vmcb = NULL;
+}
+
+void svm_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->host_save_pa = svm_host_save_pa(cpu);
+	/*
+	 * The host's FS, GS, TR, LDTR, KernelGsBase, STAR, LSTAR, CSTAR,
+	 * SFMASK and SYSENTER MSRs, for the VMLOAD after each #VMEXIT.
+	 * None of them changes while this thread stays in the kernel on
+	 * this CPU, so once per load is enough.
+	 */
+	svm_vmsave(svm->host_save_pa);
+}
+
+void svm_vcpu_put(struct ringvm_vcpu *vcpu)
+{
+	vcpu->last_cpu = smp_processor_id();
+}
+
+/* Guest state: registers */
+
+void svm_get_regs(struct ringvm_vcpu *vcpu, struct ringvm_regs *regs)
+{
+	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	const unsigned long *g = vcpu->gprs;
+
+	regs->rax = g[RINGVM_GPR_RAX];
+	regs->rbx = g[RINGVM_GPR_RBX];
+	regs->rcx = g[RINGVM_GPR_RCX];
+	regs->rdx = g[RINGVM_GPR_RDX];
+	regs->rsi = g[RINGVM_GPR_RSI];
+	regs->rdi = g[RINGVM_GPR_RDI];
+	regs->rsp = s->rsp;
+	regs->rbp = g[RINGVM_GPR_RBP];
+	regs->r8 = g[RINGVM_GPR_R8];
+	regs->r9 = g[RINGVM_GPR_R9];
+	regs->r10 = g[RINGVM_GPR_R10];
+	regs->r11 = g[RINGVM_GPR_R11];
+	regs->r12 = g[RINGVM_GPR_R12];
+	regs->r13 = g[RINGVM_GPR_R13];
+	regs->r14 = g[RINGVM_GPR_R14];
+	regs->r15 = g[RINGVM_GPR_R15];
+	regs->rip = s->rip;
+	regs->rflags = s->rflags;
+}
+
+void svm_set_regs(struct ringvm_vcpu *vcpu, const struct ringvm_regs *regs)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	unsigned long *g = vcpu->gprs;
+
+	g[RINGVM_GPR_RAX] = regs->rax;
+	g[RINGVM_GPR_RBX] = regs->rbx;
+	g[RINGVM_GPR_RCX] = regs->rcx;
+	g[RINGVM_GPR_RDX] = regs->rdx;
+	g[RINGVM_GPR_RSI] = regs->rsi;
+	g[RINGVM_GPR_RDI] = regs->rdi;
+	g[RINGVM_GPR_RBP] = regs->rbp;
+	g[RINGVM_GPR_R8] = regs->r8;
+	g[RINGVM_GPR_R9] = regs->r9;
+	g[RINGVM_GPR_R10] = regs->r10;
+	g[RINGVM_GPR_R11] = regs->r11;
+	g[RINGVM_GPR_R12] = regs->r12;
+	g[RINGVM_GPR_R13] = regs->r13;
+	g[RINGVM_GPR_R14] = regs->r14;
+	g[RINGVM_GPR_R15] = regs->r15;
+	/* RSP, RIP and RFLAGS have no clean bit: VMRUN always loads them. */
+	s->rsp = regs->rsp;
+	s->rip = regs->rip;
+	s->rflags = regs->rflags | X86_EFLAGS_FIXED;
+}
+
+/* Guest state: segments and control registers */
+
+static void svm_seg_to_user(const struct vmcb_seg *seg,
+			    struct ringvm_segment *u)
+{
+	u16 a = seg->attrib;
+
+	memset(u, 0, sizeof(*u));
+	u->base = seg->base;
+	u->limit = seg->limit;
+	u->selector = seg->selector;
+	u->type = a & SVM_SEG_TYPE_MASK;
+	u->s = !!(a & SVM_SEG_S);
+	u->dpl = (a & SVM_SEG_DPL_MASK) >> SVM_SEG_DPL_SHIFT;
+	u->present = !!(a & SVM_SEG_P);
+	u->avl = !!(a & SVM_SEG_AVL);
+	u->l = !!(a & SVM_SEG_L);
+	u->db = !!(a & SVM_SEG_DB);
+	u->g = !!(a & SVM_SEG_G);
+	/* SVM has no "unusable": a null selector leaves P clear. */
+	u->unusable = !u->present;
+}
+
+static void svm_seg_from_user(struct vmcb_seg *seg,
+			      const struct ringvm_segment *u)
+{
+	u16 a = u->type & SVM_SEG_TYPE_MASK;
+
+	if (u->s)
+		a |= SVM_SEG_S;
+	a |= (u->dpl << SVM_SEG_DPL_SHIFT) & SVM_SEG_DPL_MASK;
+	if (u->present && !u->unusable)
+		a |= SVM_SEG_P;
+	if (u->avl)
+		a |= SVM_SEG_AVL;
+	if (u->l)
+		a |= SVM_SEG_L;
+	if (u->db)
+		a |= SVM_SEG_DB;
+	if (u->g)
+		a |= SVM_SEG_G;
+	seg->selector = u->selector;
+	seg->attrib = a;
+	seg->limit = u->limit;
+	seg->base = u->base;
+}
+
+void svm_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs)
+{
+	const struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	const struct vmcb_save *s = &vmcb->save;
+
+	memset(sregs, 0, sizeof(*sregs));
+	svm_seg_to_user(&s->cs, &sregs->cs);
+	svm_seg_to_user(&s->ds, &sregs->ds);
+	svm_seg_to_user(&s->es, &sregs->es);
+	svm_seg_to_user(&s->fs, &sregs->fs);
+	svm_seg_to_user(&s->gs, &sregs->gs);
+	svm_seg_to_user(&s->ss, &sregs->ss);
+	svm_seg_to_user(&s->tr, &sregs->tr);
+	svm_seg_to_user(&s->ldtr, &sregs->ldt);
+	sregs->gdt.base = s->gdtr.base;
+	sregs->gdt.limit = s->gdtr.limit;
+	sregs->idt.base = s->idtr.base;
+	sregs->idt.limit = s->idtr.limit;
+	sregs->cr0 = s->cr0;
+	sregs->cr2 = s->cr2;
+	sregs->cr3 = s->cr3;
+	sregs->cr4 = s->cr4;
+	sregs->cr8 = vmcb->control.int_ctl & SVM_V_TPR_MASK;
+	sregs->efer = s->efer & ~EFER_SVME;
+}
+
+/*
+ * Only what the hardware could never hold is refused: CR4 and EFER bits
+ * this CPU does not implement (and EFER.SVME, see the top of the file),
+ * and a CR8 above 15.  Inconsistent combinations go to VMRUN, whose
+ * consistency checks (APM Vol. 2 §15.5.1) turn them into an entry
+ * failure the VMM can read.
+ */
+int svm_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save *s = &vmcb->save;
+
+	if ((sregs->cr4 & ~svm_caps.cr4_allowed) ||
+	    (sregs->efer & ~svm_caps.efer_allowed) ||
+	    sregs->cr8 > SVM_V_TPR_MASK)
+		return -EINVAL;
+
+	svm_seg_from_user(&s->cs, &sregs->cs);
+	svm_seg_from_user(&s->ds, &sregs->ds);
+	svm_seg_from_user(&s->es, &sregs->es);
+	svm_seg_from_user(&s->fs, &sregs->fs);
+	svm_seg_from_user(&s->gs, &sregs->gs);
+	svm_seg_from_user(&s->ss, &sregs->ss);
+	svm_seg_from_user(&s->tr, &sregs->tr);
+	svm_seg_from_user(&s->ldtr, &sregs->ldt);
+	s->gdtr.base = sregs->gdt.base;
+	s->gdtr.limit = sregs->gdt.limit;
+	s->idtr.base = sregs->idt.base;
+	s->idtr.limit = sregs->idt.limit;
+	s->cr0 = sregs->cr0;
+	s->cr2 = sregs->cr2;
+	s->cr3 = sregs->cr3;
+	s->cr4 = sregs->cr4;
+	s->efer = sregs->efer | EFER_SVME;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~SVM_V_TPR_MASK) |
+				sregs->cr8;
+	/*
+	 * The processor takes the CPL from the VMCB, not from CS or SS
+	 * (APM Vol. 2 §15.5.1): SS.DPL is the CPL in protected mode.
+	 */
+	s->cpl = (s->cr0 & X86_CR0_PE) ?
+		 (s->ss.attrib & SVM_SEG_DPL_MASK) >> SVM_SEG_DPL_SHIFT : 0;
+
+	vmcb_mark_dirty(vmcb, VMCB_CLEAN_SEG | VMCB_CLEAN_DT |
+			VMCB_CLEAN_CRX | VMCB_CLEAN_CR2 | VMCB_CLEAN_TPR);
+	return 0;
+}
+
+u64 svm_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
+{
+	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (reg) {
+	case RINGVM_REG_RIP:
+		return s->rip;
+	case RINGVM_REG_RSP:
+		return s->rsp;
+	case RINGVM_REG_RFLAGS:
+		return s->rflags;
+	case RINGVM_REG_CR0:
+		return s->cr0;
+	case RINGVM_REG_CR3:
+		return s->cr3;
+	case RINGVM_REG_CR4:
+		return s->cr4;
+	case RINGVM_REG_EFER:
+		return s->efer & ~EFER_SVME;
+	case RINGVM_REG_CPL:
+		return s->cpl;
+	}
+	WARN_ON_ONCE(1);
+	return 0;
+}
+
+void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	switch (reg) {
+	case RINGVM_REG_RIP:
+		s->rip = val;
+		return;
+	case RINGVM_REG_RSP:
+		s->rsp = val;
+		return;
+	case RINGVM_REG_RFLAGS:
+		s->rflags = val | X86_EFLAGS_FIXED;
+		return;
+	default:
+		break;
+	}
+	WARN_ON_ONCE(1);
+}
+
+/* Guest state: MSRs */
+
+static bool svm_canonical(u64 addr)
+{
+	return __is_canonical_address(addr, svm_caps.va_bits);
+}
+
+/* Every PAT entry must name a memory type: 0, 1, 4, 5, 6 or 7. */
+static bool svm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A WRMSR to EFER (APM Vol. 2 §3.1.7): unimplemented bits and a change
+ * of LME while paging is on raise #GP; LMA belongs to the processor,
+ * which sets it when paging is turned on with LME set, so a write keeps
+ * the current value.
+ */
+static int svm_set_efer(struct vmcb *vmcb, u64 efer)
+{
+	struct vmcb_save *s = &vmcb->save;
+
+	if (efer & ~svm_caps.efer_allowed)
+		return -EINVAL;
+	if ((s->cr0 & X86_CR0_PG) && ((efer ^ s->efer) & EFER_LME))
+		return -EINVAL;
+	s->efer = (efer & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+	vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
+	return 0;
+}
+
+int svm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb *vmcb = svm->vmcb;
+	const struct vmcb_save *s = &vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		*data = s->efer & ~EFER_SVME;
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = s->g_pat;
+		break;
+	case MSR_FS_BASE:
+		*data = s->fs.base;
+		break;
+	case MSR_GS_BASE:
+		*data = s->gs.base;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*data = s->kernel_gs_base;
+		break;
+	case MSR_STAR:
+		*data = s->star;
+		break;
+	case MSR_LSTAR:
+		*data = s->lstar;
+		break;
+	case MSR_CSTAR:
+		*data = s->cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*data = s->sfmask;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*data = s->sysenter_cs;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = s->sysenter_esp;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = s->sysenter_eip;
+		break;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vmcb->control.tsc_offset;
+		break;
+	case MSR_IA32_DEBUGCTLMSR:
+		*data = svm->debugctl;
+		break;
+	default:
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * FS/GS base, KernelGsBase, STAR..SFMASK and SYSENTER_* are VMLOAD
+ * state, which no clean bit covers.  DEBUGCTL is kept for the guest to
+ * read back but never loaded: without LBR virtualization the host's
+ * value stays in force while the guest runs.
+ */
+int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_save *s = &vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		return svm_set_efer(vmcb, data);
+	case MSR_IA32_CR_PAT:
+		if (!svm_pat_valid(data))
+			return -EINVAL;
+		s->g_pat = data;
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_NP);
+		break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		if (!svm_canonical(data))
+			return -EINVAL;
+		if (index == MSR_FS_BASE)
+			s->fs.base = data;
+		else if (index == MSR_GS_BASE)
+			s->gs.base = data;
+		else if (index == MSR_KERNEL_GS_BASE)
+			s->kernel_gs_base = data;
+		else if (index == MSR_LSTAR)
+			s->lstar = data;
+		else if (index == MSR_CSTAR)
+			s->cstar = data;
+		else if (index == MSR_IA32_SYSENTER_ESP)
+			s->sysenter_esp = data;
+		else
+			s->sysenter_eip = data;
+		break;
+	case MSR_STAR:
+		s->star = data;
+		break;
+	case MSR_SYSCALL_MASK:
+		s->sfmask = data;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		s->sysenter_cs = data;
+		break;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = data - rdtsc();
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_INTERCEPTS);
+		break;
+	case MSR_IA32_DEBUGCTLMSR:
+		if (data & ~SVM_DEBUGCTL_VALID)
+			return -EINVAL;
+		svm->debugctl = data;
+		break;
+	default:
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Guest state: DR6 and DR7 (the core keeps DR0-3) */
+
+u64 svm_get_dr(struct ringvm_vcpu *vcpu, int dr)
+{
+	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	if (dr == 6)
+		return s->dr6;
+	if (dr == 7)
+		return s->dr7;
+	WARN_ON_ONCE(1);
+	return 0;
+}
+
+void svm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	if (dr == 6)
+		vmcb->save.dr6 = val;
+	else if (!WARN_ON_ONCE(dr != 7))
+		vmcb->save.dr7 = val;
+	vmcb_mark_dirty(vmcb, VMCB_CLEAN_DRX);
+}
+
+/* Finishing an exit */
+
+static bool svm_in_64bit_mode(const struct vmcb_save *s)
+{
+	return (s->efer & EFER_LMA) && (s->cs.attrib & SVM_SEG_L);
+}
+
+/*
+ * Step over the instruction that exited.  Outside 64-bit mode RIP wraps
+ * at 4 GiB.  The STI / MOV SS shadow ends with the instruction, and a
+ * guest single-stepping with RFLAGS.TF gets the #DB trap the instruction
+ * would have raised had it run (DR6.BS, APM Vol. 2 §13.1.1.3).
+ */
+void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_save *s = &vmcb->save;
+	u64 rip = s->rip + len;
+
+	s->rip = svm_in_64bit_mode(s) ? rip : (u32)rip;
+	vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW;
+
+	if (unlikely(s->rflags & X86_EFLAGS_TF)) {
+		s->dr6 |= DR_STEP;
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_DRX);
+		svm_inject_exception(vcpu, X86_TRAP_DB, false, 0);
+	}
+}
+
+/*
+ * Queue an exception for the next VMRUN through EVENTINJ (APM Vol. 2
+ * §15.20); the processor delivers it through the guest IDT as if the
+ * guest had raised it, without checking the exception intercepts.
+ *
+ * One event goes in per VMRUN.  A new exception replaces an event still
+ * queued for re-injection: only a reflected #DB or #AC can meet one
+ * (instruction exits never happen during event delivery), both are
+ * benign (no #DF), and the instruction whose exception was being
+ * delivered raises it again once the guest returns to it.
+ */
+void svm_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
+			  bool has_error, u32 error_code)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	u64 ev = vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
+
+	if (has_error)
+		ev |= SVM_EVTINJ_VALID_ERR |
+		      ((u64)error_code << SVM_EVTINJ_ERR_SHIFT);
+	vmcb->control.eventinj = ev;
+	if (vector < 32 && (BIT(vector) & SVM_FAULT_VECTORS))
+		vmcb->save.rflags |= X86_EFLAGS_RF;
+}
+
+/* A failed VMRUN: what the processor was given, for the kernel log. */
+void svm_dump_vmcb(struct svm_vcpu *svm)
+{
+	const struct vmcb_control *c = &svm->vmcb->control;
+	const struct vmcb_save *s = &svm->vmcb->save;
+
+	pr_err("VMRUN failed: vCPU %u of VM %u, exitcode %#llx\n",
+	       svm->vcpu.id, svm->vcpu.vm->id, c->exitcode);
+	pr_err("intercepts cr %08x dr %08x exc %08x misc %08x %08x %08x\n",
+	       c->intercept_cr, c->intercept_dr, c->intercept_exceptions,
+	       c->intercept_misc1, c->intercept_misc2, c->intercept_misc3);
+	pr_err("iopm %#llx msrpm %#llx tsc_offset %#llx asid %u tlb %u\n",
+	       c->iopm_base_pa, c->msrpm_base_pa, c->tsc_offset,
+	       c->guest_asid, c->tlb_control);
+	pr_err("int_ctl %08x int_state %#llx eventinj %#llx nested_ctl %#llx n_cr3 %#llx clean %08x\n",
+	       c->int_ctl, c->int_state, c->eventinj, c->nested_ctl,
+	       c->n_cr3, c->clean);
+	pr_err("cs %04x %04x %08x %016llx  ss %04x %04x %08x %016llx\n",
+	       s->cs.selector, s->cs.attrib, s->cs.limit, s->cs.base,
+	       s->ss.selector, s->ss.attrib, s->ss.limit, s->ss.base);
+	pr_err("ds %04x %04x %08x %016llx  es %04x %04x %08x %016llx\n",
+	       s->ds.selector, s->ds.attrib, s->ds.limit, s->ds.base,
+	       s->es.selector, s->es.attrib, s->es.limit, s->es.base);
+	pr_err("fs %04x %04x %08x %016llx  gs %04x %04x %08x %016llx\n",
+	       s->fs.selector, s->fs.attrib, s->fs.limit, s->fs.base,
+	       s->gs.selector, s->gs.attrib, s->gs.limit, s->gs.base);
+	pr_err("tr %04x %04x %08x %016llx  ldtr %04x %04x %08x %016llx\n",
+	       s->tr.selector, s->tr.attrib, s->tr.limit, s->tr.base,
+	       s->ldtr.selector, s->ldtr.attrib, s->ldtr.limit, s->ldtr.base);
+	pr_err("gdtr %08x %016llx  idtr %08x %016llx  cpl %u\n",
+	       s->gdtr.limit, s->gdtr.base, s->idtr.limit, s->idtr.base,
+	       s->cpl);
+	pr_err("efer %#llx cr0 %#llx cr3 %#llx cr4 %#llx cr2 %#llx\n",
+	       s->efer, s->cr0, s->cr3, s->cr4, s->cr2);
+	pr_err("dr6 %#llx dr7 %#llx rflags %#llx rip %#llx rsp %#llx rax %#llx\n",
+	       s->dr6, s->dr7, s->rflags, s->rip, s->rsp, s->rax);
+	pr_err("g_pat %#llx dbgctl %#llx\n", s->g_pat, s->dbgctl);
+}
