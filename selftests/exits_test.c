@@ -26,7 +26,6 @@
 FIXTURE(exits) {
 	struct test_vm *vm;
 	struct test_vcpu *vcpu;
-	struct ringvm_nl *events;
 };
 
 FIXTURE_SETUP(exits)
@@ -40,25 +39,6 @@ FIXTURE_SETUP(exits)
 FIXTURE_TEARDOWN(exits)
 {
 	vm_destroy(self->vm);
-	if (self->events)
-		ringvm_nl_close(self->events);
-}
-
-/* The next vm-event for VM @id must be @event. */
-static void expect_event(struct __test_metadata *_metadata,
-			 struct ringvm_nl *events, __u32 id, __u32 event)
-{
-	struct ringvm_nl_vm ev;
-	int ret;
-
-	do {
-		ret = __ringvm_nl_event_wait(events, 5000, &ev);
-		ASSERT_EQ(0, ret) TH_LOG("waiting for vm-event %s: %s",
-					 ringvm_vm_event_name(event),
-					 strerror(-ret));
-	} while (ev.id != id);
-	EXPECT_EQ(event, ev.event) TH_LOG("got vm-event %s",
-					  ringvm_vm_event_name(ev.event));
 }
 
 /* 1. HLT */
@@ -533,27 +513,48 @@ TEST_F(exits, msr_in_kernel)
 	free(m);
 }
 
-/* RDTSCP returns TSC_AUX in ECX. */
+/*
+ * RDTSCP returns TSC_AUX in ECX, the guest's: either that, or the module
+ * refuses RDTSCP with #UD (module/svm/vcpu.c does, as SVM cannot switch
+ * TSC_AUX cheaply).  Reading anything else leaks the host's TSC_AUX.
+ */
 static void guest_rdtscp(__u64 aux)
 {
-	__u32 lo, hi, ecx;
+	__u32 lo = 0, hi = 0, ecx = 0;
+	__u8 vector;
 
 	wrmsr(MSR_TSC_AUX, aux);
-	asm volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(ecx));
-	GUEST_ASSERT_EQ(ecx, aux);
+	asm volatile(GUEST_ASM_SAFE("rdtscp")
+		     : [vector] "=qm"(vector), "+a"(lo), "+d"(hi), "+c"(ecx)
+		     : : GUEST_ASM_SAFE_CLOBBERS);
+	GUEST_SYNC_ARGS(vector, ecx);
 	GUEST_DONE();
 }
 
 TEST_F(exits, msr_tsc_aux_rdtscp)
 {
-	__u32 r[4];
 	struct ucall uc;
+	__u32 r[4];
 
 	cpuid(0x80000001, 0, r);
 	if (!(r[3] & (1U << 27)))
 		SKIP(return, "no RDTSCP");
 	self->vm = vm_create_guest(&self->vcpu, guest_rdtscp);
 	vcpu_args_set(self->vcpu, 1, 0x5a5a);
+	ASSERT_UCALL(self->vcpu, &uc, UCALL_SYNC);
+	if (uc.args[0] == UD_VECTOR) {
+		TH_LOG("RDTSCP raised #UD in the guest");
+	} else {
+		ASSERT_EQ(0, uc.args[0]);
+		/*
+		 * Quirk: QEMU's TCG ignores the SVM RDTSCP intercept, and
+		 * the guest reads the host's TSC_AUX.
+		 */
+		if (uc.args[1] != 0x5a5a && host_is_tcg() &&
+		    self->vm->arch == RINGVM_ARCH_SVM)
+			SKIP(return, "QEMU TCG ignores the RDTSCP intercept");
+		ASSERT_EQ(0x5a5a, uc.args[1]);
+	}
 	ASSERT_DONE(self->vcpu, &uc);
 }
 
@@ -804,18 +805,14 @@ static void guest_done(void)
 	GUEST_DONE();
 }
 
+/* (vm_netlink_test checks the vm-event that goes with it.) */
 TEST_F(exits, shutdown)
 {
 	struct ucall uc;
-	int ret;
 
-	ret = __ringvm_nl_events_open(&self->events);
-	ASSERT_EQ(0, ret) TH_LOG("events: %s", strerror(-ret));
 	self->vm = vm_create_guest(&self->vcpu, guest_triple_fault);
 	vcpu_run(self->vcpu);
 	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_SHUTDOWN);
-	expect_event(_metadata, self->events, self->vm->id,
-		     RINGVM_VM_EVENT_SHUTDOWN);
 	/* sticky until user space sets new sregs */
 	vcpu_run(self->vcpu);
 	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_SHUTDOWN);
@@ -862,8 +859,6 @@ TEST_F(exits, fail_entry)
 	unsigned int i;
 	int ret;
 
-	ret = __ringvm_nl_events_open(&self->events);
-	ASSERT_EQ(0, ret) TH_LOG("events: %s", strerror(-ret));
 	self->vm = vm_create_guest(&self->vcpu, guest_done);
 	for (i = 0; i < ARRAY_SIZE(bad_states); i++) {
 		vcpu_sregs_get(self->vcpu, &sregs);
@@ -877,8 +872,6 @@ TEST_F(exits, fail_entry)
 		TH_LOG("%s: hardware entry failure reason %#llx",
 		       bad_states[i].what, (unsigned long long)
 		       self->vcpu->run->fail_entry.hardware_entry_failure_reason);
-		expect_event(_metadata, self->events, self->vm->id,
-			     RINGVM_VM_EVENT_FAIL_ENTRY);
 		/* fix the state: the guest runs */
 		vcpu_reset(self->vcpu, guest_done);
 		ASSERT_DONE(self->vcpu, &uc);

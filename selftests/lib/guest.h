@@ -255,6 +255,13 @@ struct ringvm_cpuid_entry *cpuid_find(struct ringvm_cpuid *cpuid,
 bool host_has_xsave(void);
 __u64 host_xcr0(void);
 
+/*
+ * Whether the test machine is QEMU's TCG (hypervisor leaf signature
+ * "TCGTCGTCGTCG"): a few tests skip what TCG does not emulate for a
+ * nested guest (each says which quirk).
+ */
+bool host_is_tcg(void);
+
 /* One line on the exit in @vcpu's run page (a ucall decoded): @buf. */
 const char *vcpu_exit_str(struct test_vcpu *vcpu, char *buf, size_t len);
 

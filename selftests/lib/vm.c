@@ -210,6 +210,18 @@ __u64 host_xcr0(void)
 	return lo | ((__u64)hi << 32);
 }
 
+bool host_is_tcg(void)
+{
+	__u32 r[4];
+
+	cpuid(1, 0, r);
+	if (!(r[2] & (1U << 31)))	/* no hypervisor */
+		return false;
+	cpuid(0x40000000, 0, r);
+	return !memcmp(&r[1], "TCGT", 4) && !memcmp(&r[2], "CGTC", 4) &&
+	       !memcmp(&r[3], "GTCG", 4);
+}
+
 static bool cpuid_add(struct ringvm_cpuid *c, __u32 fn, __u32 idx,
 		      bool significant)
 {
