@@ -21,6 +21,7 @@
 #include <linux/nospec.h>
 #include <linux/percpu.h>
 #include <linux/smp.h>
+#include <linux/string.h>
 #include <asm/processor.h>
 #include <asm/trapnr.h>
 
@@ -280,14 +281,24 @@ static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 static u32 svm_exit_invalid(struct svm_vcpu *svm,
 			    struct ringvm_hw_exit *exit)
 {
-	exit->fail.reason = svm->vmcb->control.exitcode;
+	/* VMEXIT_INVALID as the APM writes it, whatever QEMU stored */
+	exit->fail.reason = (u64)-1;
 	if (ringvm_dump_invalid_state)
 		svm_dump_vmcb(svm);
 	return RINGVM_HW_EXIT_FAIL_ENTRY;
 }
 
+/*
+ * @code is the low half of EXITCODE.  Every exit code fits in 32 bits
+ * and VMEXIT_INVALID is -1 (APM Vol. 2 Appendix C), so this is all of it
+ * on silicon.
+ *
+ * Quirk: QEMU's TCG (7.2) stores a failed VMRUN's exit code as 32 bits,
+ * leaving EXITCODE = 0000_0000_FFFF_FFFFh.  Detection: none needed.
+ * Workaround: dispatch on the low 32 bits, as KVM does.
+ */
 static u32 svm_handle_exit(struct svm_vcpu *svm, struct ringvm_hw_exit *exit,
-			   u64 code)
+			   u32 code)
 {
 	u32 (*handler)(struct svm_vcpu *svm, struct ringvm_hw_exit *exit);
 
@@ -330,6 +341,38 @@ static void svm_requeue_event(struct vmcb_control *c)
 			      GENMASK_ULL(63, SVM_EVTINJ_ERR_SHIFT));
 }
 
+/*
+ * A VMRUN that fails its consistency checks must leave the guest state
+ * as user space set it: nothing ran.
+ *
+ * Quirk: QEMU's TCG (7.2) runs some of those checks after it has loaded
+ * part of the guest state, and its #VMEXIT then stores the host's RIP,
+ * RSP, RAX, CR3, GDTR, segments... in the VMCB as guest state, which
+ * GET_REGS and GET_SREGS would hand to user space: host kernel and
+ * physical addresses.  Detection: none; silicon may well do the same.
+ * Workaround: the first VMRUN after user space set state keeps a copy of
+ * the state to put back if it fails.  Only SET_REGS and SET_SREGS can
+ * make VMRUN fail (every other write is checked), so this costs a copy
+ * on the first entry after them and nothing on the exit path.
+ */
+static void svm_save_unchecked_state(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	memcpy(svm->saved_state, &vmcb->save, SVM_GUEST_STATE_SIZE);
+	svm->saved_int_ctl = vmcb->control.int_ctl;
+	svm->saved_int_state = vmcb->control.int_state;
+}
+
+static void svm_restore_unchecked_state(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	memcpy(&vmcb->save, svm->saved_state, SVM_GUEST_STATE_SIZE);
+	vmcb->control.int_ctl = svm->saved_int_ctl;
+	vmcb->control.int_state = svm->saved_int_state;
+}
+
 int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -337,7 +380,7 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 	struct vmcb_control *c = &vmcb->control;
 	struct ringvm_hw_exit *exit = &vcpu->exit;
 	int cpu = smp_processor_id();
-	u64 code;
+	u32 code;
 
 	/* Another CPU or an ended generation: a fresh ASID, nothing clean. */
 	if (unlikely(svm->asid_cpu != cpu ||
@@ -346,6 +389,8 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		svm_pick_asid(svm, cpu);
 
 	vmcb->save.rax = vcpu->gprs[RINGVM_GPR_RAX];
+	if (unlikely(svm->state_unchecked))
+		svm_save_unchecked_state(svm);
 
 	svm_clgi();
 	/* Zen1: leave no host quotient in the divider for the guest. */
@@ -354,8 +399,9 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 	svm_stgi();
 
 	code = c->exitcode;
-	vcpu->gprs[RINGVM_GPR_RAX] = vmcb->save.rax;
 	if (likely(code != SVM_EXIT_INVALID)) {
+		vcpu->gprs[RINGVM_GPR_RAX] = vmcb->save.rax;
+		svm->state_unchecked = false;
 		/* The flush, if any, is done: the guest ran. */
 		c->tlb_control = TLB_CONTROL_DO_NOTHING;
 		/* From now on a VMCB write clears its group's bit. */
@@ -365,9 +411,12 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 	} else {
 		/*
 		 * A refused VMRUN did nothing: keep the flush and the
-		 * event for the next attempt, and trust no cached state.
+		 * event for the next attempt, trust no cached state, and
+		 * put back the guest state (see above) and RAX.
 		 */
 		c->clean = 0;
+		if (svm->state_unchecked)
+			svm_restore_unchecked_state(svm);
 	}
 
 	exit->insn_len = 0;

@@ -16,6 +16,7 @@
 #include <linux/bits.h>
 #include <linux/container_of.h>
 #include <linux/percpu-defs.h>
+#include <linux/stddef.h>
 #include <linux/types.h>
 
 #include "vm.h"
@@ -56,7 +57,7 @@
 /* ASID 0 is the host's (APM Vol. 2 §15.16). */
 #define SVM_MIN_ASID			1
 
-/* EXITCODE values, APM Vol. 2 Appendix C, Table C-1 */
+/* EXITCODE values, APM Vol. 2 Appendix C, Table C-1 (low 32 bits) */
 #define SVM_EXIT_READ_DR0		0x020	/* ..0x02f: DR0-15 */
 #define SVM_EXIT_WRITE_DR0		0x030	/* ..0x03f */
 #define SVM_EXIT_EXCP_BASE		0x040	/* ..0x05f: vectors 0-31 */
@@ -86,7 +87,7 @@
 #define SVM_EXIT_MWAIT_COND		0x08c
 #define SVM_EXIT_XSETBV			0x08d
 #define SVM_EXIT_NPF			0x400
-#define SVM_EXIT_INVALID		((u64)-1)	/* VMEXIT_INVALID */
+#define SVM_EXIT_INVALID		0xffffffffU	/* VMEXIT_INVALID, -1 */
 
 /* EXITINFO1 of SVM_EXIT_IOIO (APM Vol. 2 §15.10.2, Figure 15-2) */
 #define SVM_IOIO_TYPE_IN		BIT_ULL(0)
@@ -104,6 +105,9 @@
 /* EXITINFO1 of a DR access with decode assists (§15.33.1): the GPR */
 #define SVM_DR_GPR_MASK			GENMASK_ULL(3, 0)
 
+/* The part of the save area VMRUN and #VMEXIT read and write. */
+#define SVM_GUEST_STATE_SIZE	offsetofend(struct vmcb_save, lastexcpto)
+
 /* The backend's vCPU; ringvm_arch->vcpu_size bytes. */
 struct svm_vcpu {
 	struct ringvm_vcpu vcpu;	/* first: the core's part */
@@ -118,6 +122,14 @@ struct svm_vcpu {
 	u64 asid_generation;		/* [v] */
 	u64 host_save_pa;		/* [v] this CPU's VMSAVE area, loaded */
 	u64 debugctl;			/* [v] guest's DEBUGCTL, never loaded */
+	/*
+	 * User space set state that VMRUN has not accepted yet: the next
+	 * VMRUN keeps a copy to put back if it fails (svm_vcpu_run()).
+	 */
+	bool state_unchecked;		/* [v] */
+	u32 saved_int_ctl;		/* [v] the copy */
+	u64 saved_int_state;		/* [v] */
+	u8 saved_state[SVM_GUEST_STATE_SIZE];	/* [v] */
 };
 
 #define to_svm(v)	container_of(v, struct svm_vcpu, vcpu)

@@ -78,6 +78,15 @@ static void svm_vmsave(u64 pa)
  * RDTSCP (the guest must not read the host's TSC_AUX) get #UD; RDPMC
  * gets #GP, as the host's counters are not the guest's; INVD is skipped
  * (the host's caches are not the guest's to discard).
+ *
+ * RDPID, which reads TSC_AUX too, has no intercept on SVM: a guest that
+ * uses it reads the number of the host CPU it runs on.
+ *
+ * Quirk: QEMU's TCG (7.2) checks the RDTSC intercept, not RDTSCP's, when
+ * a guest executes RDTSCP, which then reads the host's TSC_AUX.
+ * Detection: a guest RDTSCP that neither exits nor faults.  Workaround:
+ * none; intercepting RDTSC as well would make every RDTSC of every
+ * guest exit on real processors, which honour the RDTSCP intercept.
  */
 static void svm_init_control(struct svm_vcpu *svm)
 {
@@ -298,6 +307,7 @@ void svm_set_regs(struct ringvm_vcpu *vcpu, const struct ringvm_regs *regs)
 	s->rsp = regs->rsp;
 	s->rip = regs->rip;
 	s->rflags = regs->rflags | X86_EFLAGS_FIXED;
+	to_svm(vcpu)->state_unchecked = true;
 }
 
 /* Guest state: segments and control registers */
@@ -418,6 +428,7 @@ int svm_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
 
 	vmcb_mark_dirty(vmcb, VMCB_CLEAN_SEG | VMCB_CLEAN_DT |
 			VMCB_CLEAN_CRX | VMCB_CLEAN_CR2 | VMCB_CLEAN_TPR);
+	to_svm(vcpu)->state_unchecked = true;
 	return 0;
 }
 
