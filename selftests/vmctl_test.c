@@ -560,7 +560,7 @@ TEST_F_TIMEOUT(vmctl, run_load_addr_entry, 120)
 
 	/* Where it does not fit: past the end of RAM, over the boot data. */
 	vmctl(_metadata, &res, "run", name, "--image", self->image,
-	      "--load-addr", "0xfffff8", NULL);
+	      "--load-addr", "0xfffff8", "--mode", "long", NULL);
 	EXPECT_EQ(1, res.status);
 	EXPECT_NE(NULL, strstr(res.err, "do not fit")) TH_LOG("%s", res.err);
 	vmctl(_metadata, &res, "run", name, "--image", self->image,
