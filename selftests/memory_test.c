@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memory_test: guest RAM.  The guest and an mmap of the VM fd see the
+ * same bytes both ways; pages start zeroed and are allocated on first
+ * touch (mem_allocated grows then, from either side); an access outside
+ * every region is MMIO; and mmap refuses ranges that are not inside one
+ * region, and private mappings, with EINVAL.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "guest.h"
+
+#define SCRATCH		GUEST_SCRATCH_GPA
+#define PAGE		GUEST_PAGE_SIZE
+
+FIXTURE(memory) {
+	struct test_vm *vm;
+	struct test_vcpu *vcpu;
+	int devfd;
+};
+
+FIXTURE_SETUP(memory)
+{
+	int ret = ringvm_ensure_loaded();
+
+	self->devfd = -1;
+	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
+				 strerror(-ret));
+	self->devfd = __ringvm_open();
+	ASSERT_LE(0, self->devfd);
+}
+
+FIXTURE_TEARDOWN(memory)
+{
+	vm_destroy(self->vm);
+	if (self->devfd >= 0)
+		close(self->devfd);
+}
+
+static __u64 mem_allocated(struct __test_metadata *_metadata, int vmfd)
+{
+	struct ringvm_vm_info info;
+
+	ASSERT_EQ(0, __ringvm_get_vm_info(vmfd, &info));
+	return info.mem_allocated;
+}
+
+/* 1. Both sides see the same bytes */
+
+static void guest_write_read(void)
+{
+	volatile __u64 *p = (volatile __u64 *)SCRATCH;
+	__u64 i, sum = 0;
+
+	/* four pages written by the guest, read by the host */
+	for (i = 0; i < 4 * PAGE / 8; i++)
+		p[i] = i * 0x9e3779b97f4a7c15ULL;
+	GUEST_SYNC(1);
+	/* the next four written by the host, read by the guest */
+	for (i = 4 * PAGE / 8; i < 8 * PAGE / 8; i++)
+		sum += p[i] ^ i;
+	GUEST_SYNC(sum);
+	/* the host's rewrite of the first page, seen at once */
+	GUEST_ASSERT_EQ(p[0], 0x5555aaaa5555aaaaULL);
+	GUEST_DONE();
+}
+
+TEST_F(memory, guest_and_host_see_the_same)
+{
+	__u64 *m, *second, i, sum = 0;
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_write_read);
+	m = addr_gva2hva(self->vm, SCRATCH);
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	for (i = 0; i < 4 * PAGE / 8; i++)
+		ASSERT_EQ(i * 0x9e3779b97f4a7c15ULL, m[i]) TH_LOG("word %llu",
+			(unsigned long long)i);
+	for (i = 4 * PAGE / 8; i < 8 * PAGE / 8; i++) {
+		m[i] = i * 3;
+		sum += (i * 3) ^ i;
+	}
+	ASSERT_SYNC(self->vcpu, &uc, sum);
+
+	/* a second mapping of the same range sees it too */
+	second = ringvm_map_guest(self->vm->fd, SCRATCH, 8 * PAGE);
+	ASSERT_NE(NULL, second);
+	ASSERT_EQ(0, memcmp(second, m, 8 * PAGE));
+	second[0] = 0x5555aaaa5555aaaaULL;
+	ASSERT_EQ(0x5555aaaa5555aaaaULL, m[0]);
+	munmap(second, 8 * PAGE);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* 2. Zeroed pages, allocated on first touch */
+
+static void guest_touch(__u64 npages)
+{
+	volatile __u8 *p = (volatile __u8 *)(SCRATCH + 0x100000);
+	__u64 i, j, sum = 0;
+
+	/* never touched: zeros */
+	for (i = 0; i < npages; i++)
+		for (j = 0; j < PAGE; j += 8)
+			sum |= *(volatile __u64 *)(p + i * PAGE + j);
+	GUEST_ASSERT_EQ(sum, 0);
+	GUEST_SYNC(1);
+	/* written: one byte per page */
+	for (i = 0; i < npages; i++)
+		p[(npages + i) * PAGE + 5] = 1;
+	GUEST_SYNC(2);
+	GUEST_DONE();
+}
+
+TEST_F(memory, zeroed_and_allocated_on_touch)
+{
+	const __u64 n = 16;
+	__u64 before, after_read, after_write, host_before;
+	__u8 *host_page;
+	struct ucall uc;
+	size_t i;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_touch);
+	vcpu_args_set(self->vcpu, 1, n);
+	before = mem_allocated(_metadata, self->vm->fd);
+	ASSERT_LT(0, before);	/* the binary and the tables */
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	after_read = mem_allocated(_metadata, self->vm->fd);
+	ASSERT_SYNC(self->vcpu, &uc, 2);
+	after_write = mem_allocated(_metadata, self->vm->fd);
+	TH_LOG("mem_allocated: %llu at start, %llu after reading %llu pages, %llu after writing %llu more",
+	       (unsigned long long)before, (unsigned long long)after_read,
+	       (unsigned long long)n, (unsigned long long)after_write,
+	       (unsigned long long)n);
+	/* the guest's writes allocate at least one page each */
+	ASSERT_LE(after_read + n * PAGE, after_write);
+	ASSERT_GE(after_read + n * PAGE + GUEST_LARGE_PAGE, after_write);
+	ASSERT_GE(after_read, before);
+
+	/* the host: a page never touched reads as zeros, and is charged */
+	host_before = mem_allocated(_metadata, self->vm->fd);
+	host_page = addr_gva2hva(self->vm, SCRATCH + 0x180000);
+	for (i = 0; i < PAGE; i++)
+		ASSERT_EQ(0, host_page[i]);
+	host_page[1] = 7;
+	ASSERT_LE(host_before + PAGE, mem_allocated(_metadata, self->vm->fd));
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* 3. MMIO: whatever no region backs */
+
+#define HOLE_GPA(ram)	((ram) + GUEST_LARGE_PAGE)	/* between regions */
+#define R2_GPA(ram)	((ram) + 2 * GUEST_LARGE_PAGE)	/* 2nd region */
+#define R2_SIZE		GUEST_LARGE_PAGE
+
+static void guest_regions(__u64 ram)
+{
+	/* RAM above the hole: no exit */
+	*(volatile __u32 *)R2_GPA(ram) = 0x22222222;
+	*(volatile __u32 *)(R2_GPA(ram) + R2_SIZE - 4) = 0x33333333;
+	/* the end of region 0, the hole, just past region 2: MMIO */
+	*(volatile __u32 *)(ram - 4) = 0x44444444;
+	*(volatile __u32 *)HOLE_GPA(ram) = 0x11111111;
+	*(volatile __u32 *)(R2_GPA(ram) + R2_SIZE) = 0x55555555;
+	GUEST_ASSERT_EQ(*(volatile __u32 *)(ram + 0x40), 0x66666666);
+	GUEST_DONE();
+}
+
+TEST_F(memory, mmio_outside_regions)
+{
+	struct ringvm_create_vm req;
+	__u64 ram = vm_guest_ram_size();
+	struct ringvm_run *run;
+	__u32 *r2, v;
+	struct ucall uc;
+	int vmfd;
+
+	/* region 0: the guest; a 2 MiB hole; region 1: 2 MiB */
+	memset(&req, 0, sizeof(req));
+	req.nr_regions = 2;
+	req.regions[0].size = ram;
+	req.regions[1].gpa = R2_GPA(ram);
+	req.regions[1].size = R2_SIZE;
+	vmfd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, vmfd) TH_LOG("create: %s", strerror(-vmfd));
+	ASSERT_EQ(0, __vm_adopt(&self->vm, vmfd));
+	self->vcpu = vm_vcpu_add(self->vm, 0, guest_regions);
+	vcpu_args_set(self->vcpu, 1, ram);
+	run = self->vcpu->run;
+
+	/* the stores to region 1 and to the end of region 0 do not exit */
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_MMIO);
+	ASSERT_EQ(HOLE_GPA(ram), run->mmio.gpa);
+	ASSERT_TRUE(run->mmio.is_write);
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_MMIO);
+	ASSERT_EQ(R2_GPA(ram) + R2_SIZE, run->mmio.gpa);
+	memcpy(&v, run->mmio.data, 4);
+	ASSERT_EQ(0x55555555, v);
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_MMIO);
+	ASSERT_FALSE(run->mmio.is_write);
+	ASSERT_EQ(ram + 0x40, run->mmio.gpa);
+	v = 0x66666666;
+	memcpy(run->mmio.data, &v, 4);
+	ASSERT_DONE(self->vcpu, &uc);
+
+	r2 = ringvm_map_guest(self->vm->fd, R2_GPA(ram), R2_SIZE);
+	ASSERT_NE(NULL, r2);
+	EXPECT_EQ(0x22222222, r2[0]);
+	EXPECT_EQ(0x33333333, r2[R2_SIZE / 4 - 1]);
+	EXPECT_EQ(0x44444444,
+		  *(__u32 *)addr_gva2hva(self->vm, ram - 4));
+	munmap(r2, R2_SIZE);
+}
+
+/* 4. mmap refusals */
+
+FIXTURE(mmap) {
+	int devfd, vmfd;
+};
+
+#define R0_SIZE		0x10000ULL
+#define R1_GPA		0x10000ULL	/* right after region 0 */
+#define R1_SIZE		0x10000ULL
+#define R2_GPA_M	0x100000ULL
+#define R2_SIZE_M	0x4000ULL
+
+FIXTURE_SETUP(mmap)
+{
+	struct ringvm_create_vm req;
+	int ret = ringvm_ensure_loaded();
+
+	self->devfd = self->vmfd = -1;
+	ASSERT_EQ(0, ret);
+	self->devfd = __ringvm_open();
+	ASSERT_LE(0, self->devfd);
+	memset(&req, 0, sizeof(req));
+	req.nr_regions = 3;
+	req.regions[0].size = R0_SIZE;
+	req.regions[1].gpa = R1_GPA;
+	req.regions[1].size = R1_SIZE;
+	req.regions[2].gpa = R2_GPA_M;
+	req.regions[2].size = R2_SIZE_M;
+	self->vmfd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, self->vmfd) TH_LOG("create: %s", strerror(-self->vmfd));
+}
+
+FIXTURE_TEARDOWN(mmap)
+{
+	if (self->vmfd >= 0)
+		close(self->vmfd);
+	if (self->devfd >= 0)
+		close(self->devfd);
+}
+
+/* mmap(2) of @len at @off: 0 (and unmapped again) or -errno. */
+static int try_mmap(int fd, size_t len, off_t off, int flags)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
+}
+
+TEST_F(mmap, valid)
+{
+	ASSERT_EQ(0, try_mmap(self->vmfd, R0_SIZE, 0, MAP_SHARED));
+	ASSERT_EQ(0, try_mmap(self->vmfd, PAGE, R0_SIZE - PAGE, MAP_SHARED));
+	ASSERT_EQ(0, try_mmap(self->vmfd, R1_SIZE, R1_GPA, MAP_SHARED));
+	ASSERT_EQ(0, try_mmap(self->vmfd, R2_SIZE_M, R2_GPA_M, MAP_SHARED));
+	ASSERT_EQ(0, try_mmap(self->vmfd, PAGE, R2_GPA_M + PAGE, MAP_SHARED));
+}
+
+TEST_F(mmap, private)
+{
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, PAGE, 0, MAP_PRIVATE));
+}
+
+TEST_F(mmap, outside_every_region)
+{
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, PAGE, R1_GPA + R1_SIZE,
+				    MAP_SHARED));
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, PAGE, R2_GPA_M + R2_SIZE_M,
+				    MAP_SHARED));
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, PAGE, 1ULL << 40,
+				    MAP_SHARED));
+}
+
+TEST_F(mmap, past_the_end_of_a_region)
+{
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, 2 * PAGE,
+				    R2_GPA_M + R2_SIZE_M - PAGE, MAP_SHARED));
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, R2_SIZE_M + PAGE, R2_GPA_M,
+				    MAP_SHARED));
+}
+
+/* Regions 0 and 1 touch: a range over both is still refused. */
+TEST_F(mmap, across_two_regions)
+{
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, 2 * PAGE, R1_GPA - PAGE,
+				    MAP_SHARED));
+	ASSERT_EQ(-EINVAL, try_mmap(self->vmfd, R0_SIZE + R1_SIZE, 0,
+				    MAP_SHARED));
+}
+
+/* The vCPU fd maps one page at offset 0, shared, and nothing else. */
+TEST_F(mmap, vcpu_run_page)
+{
+	int vcpufd = __ringvm_create_vcpu(self->vmfd, 0);
+
+	ASSERT_LE(0, vcpufd);
+	EXPECT_EQ(0, try_mmap(vcpufd, PAGE, 0, MAP_SHARED));
+	EXPECT_EQ(-EINVAL, try_mmap(vcpufd, PAGE, 0, MAP_PRIVATE));
+	EXPECT_EQ(-EINVAL, try_mmap(vcpufd, 2 * PAGE, 0, MAP_SHARED));
+	EXPECT_EQ(-EINVAL, try_mmap(vcpufd, PAGE, PAGE, MAP_SHARED));
+	close(vcpufd);
+}
+
+RINGVM_GUEST_TEST_MAIN
