@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vm_netlink_test: the VM operations of the "ringvm" generic netlink
+ * family (uapi/ringvm.yaml): vm-new, vm-get (do and dump), vm-del and
+ * the vm-event notifications on the "events" group; then one negative
+ * test per validation branch, each with the exact errno and, where the
+ * kernel gives one, an extack message; and the admin-only operations
+ * refused to an unprivileged user.
+ *
+ * Named VMs made here are called GUEST_TEST_VM_PREFIX-something, so a
+ * failed test's leftovers are deleted by RINGVM_GUEST_TEST_MAIN.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "kselftest_harness.h"
+#include "guest.h"
+
+#define NOBODY		65534
+#define VM_A		GUEST_TEST_VM_PREFIX "nl-a"
+#define VM_B		GUEST_TEST_VM_PREFIX "nl-b"
+
+/* Every attribute a vm-new / vm-get reply carries. */
+#define VM_ATTRS_ALL							\
+	((1U << RINGVM_A_VM_ID) | (1U << RINGVM_A_VM_NAME) |		\
+	 (1U << RINGVM_A_VM_MEM_REGION) | (1U << RINGVM_A_VM_MAX_VCPUS) |	\
+	 (1U << RINGVM_A_VM_NR_VCPUS) | (1U << RINGVM_A_VM_MEM_ALLOCATED) | \
+	 (1U << RINGVM_A_VM_FLAGS))
+
+FIXTURE(vmnl) {
+	struct ringvm_nl *nl;
+	struct ringvm_nl *events;
+	int devfd;
+};
+
+static const struct ringvm_mem_region one_region = { 0, 0x10000 };
+
+FIXTURE_SETUP(vmnl)
+{
+	int ret = ringvm_ensure_loaded();
+
+	self->devfd = -1;
+	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
+				 strerror(-ret));
+	ret = __ringvm_nl_open(&self->nl);
+	ASSERT_EQ(0, ret) TH_LOG("netlink: %s", strerror(-ret));
+	self->devfd = __ringvm_open();
+	ASSERT_LE(0, self->devfd);
+}
+
+FIXTURE_TEARDOWN(vmnl)
+{
+	struct ringvm_nl_vm v;
+
+	/* what a failed test may have left */
+	if (self->nl) {
+		if (!__ringvm_nl_vm_get(self->nl, 0, VM_A, &v))
+			__ringvm_nl_vm_del(self->nl, v.id, NULL);
+		if (!__ringvm_nl_vm_get(self->nl, 0, VM_B, &v))
+			__ringvm_nl_vm_del(self->nl, v.id, NULL);
+		ringvm_nl_close(self->nl);
+	}
+	if (self->events)
+		ringvm_nl_close(self->events);
+	if (self->devfd >= 0)
+		close(self->devfd);
+}
+
+/* vm-new of @name with @regions: must succeed; the reply in @out. */
+static void vm_new_ok(struct __test_metadata *_metadata, struct ringvm_nl *nl,
+		      const char *name, const struct ringvm_mem_region *r,
+		      unsigned int nr, __u32 max_vcpus, struct ringvm_nl_vm *out)
+{
+	int ret = __ringvm_nl_vm_new(nl, name, r, nr, max_vcpus, out);
+
+	ASSERT_EQ(0, ret) TH_LOG("vm-new %s: %s: %s", name, strerror(-ret),
+				 ringvm_nl_extack(nl));
+}
+
+/* @ret must be @err, and the kernel must have said why. */
+#define EXPECT_NL_ERR(err, ret)						\
+	do {								\
+		int __r = (ret);					\
+		EXPECT_EQ(err, __r) TH_LOG("%s (extack: \"%s\")",	\
+			strerror(-__r), ringvm_nl_extack(self->nl));	\
+		if (__r == (err) && (err) != -ENOENT)			\
+			EXPECT_NE(0, ringvm_nl_extack(self->nl)[0])	\
+				TH_LOG("no extack message");		\
+	} while (0)
+
+/* 1. The operations */
+
+TEST_F(vmnl, vm_new_get_del)
+{
+	const struct ringvm_mem_region r[2] = {
+		{ 0, 0x200000 }, { 0x40000000, 0x1000 },
+	};
+	struct ringvm_nl_vm nv, g;
+	struct ringvm_vm_info info;
+	int fd;
+
+	vm_new_ok(_metadata, self->nl, VM_A, r, 2, 3, &nv);
+	EXPECT_EQ(VM_ATTRS_ALL, nv.attrs & VM_ATTRS_ALL)
+		TH_LOG("attributes missing: %#x", VM_ATTRS_ALL & ~nv.attrs);
+	EXPECT_NE(0, nv.id);
+	EXPECT_STREQ(VM_A, nv.name);
+	EXPECT_EQ(2, nv.nr_regions);
+	EXPECT_EQ(0, memcmp(r, nv.regions, sizeof(r)));
+	EXPECT_EQ(3, nv.max_vcpus);
+	EXPECT_EQ(0, nv.nr_vcpus);
+	EXPECT_EQ(0, nv.mem_allocated);
+	EXPECT_EQ(0, nv.flags);
+
+	/* vm-get by id and by name: the same */
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, nv.id, NULL, &g));
+	EXPECT_EQ(0, memcmp(&nv, &g, sizeof(g)));
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, 0, VM_A, &g));
+	EXPECT_EQ(0, memcmp(&nv, &g, sizeof(g)));
+
+	/* and the ioctl view */
+	fd = __ringvm_open_vm(self->devfd, nv.id, NULL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, __ringvm_get_vm_info(fd, &info));
+	EXPECT_STREQ(VM_A, info.name);
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(3, info.max_vcpus);
+	/* nr-vcpus and mem-allocated follow */
+	{
+		int vcpu = __ringvm_create_vcpu(fd, 2);
+		__u32 *p = ringvm_map_guest(fd, 0, 0x2000);
+
+		ASSERT_LE(0, vcpu);
+		ASSERT_NE(NULL, p);
+		p[0] = 1;
+		p[1024] = 2;
+		ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, nv.id, NULL, &g));
+		EXPECT_EQ(1, g.nr_vcpus);
+		EXPECT_EQ(0x2000, g.mem_allocated);
+		munmap(p, 0x2000);
+		close(vcpu);
+	}
+	close(fd);
+
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, nv.id, NULL));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, nv.id, NULL, &g));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_A, &g));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_del(self->nl, nv.id, NULL));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_del(self->nl, 0, VM_A));
+	/* the name is free again at once */
+	vm_new_ok(_metadata, self->nl, VM_A, r, 1, 0, &g);
+	EXPECT_NE(nv.id, g.id);
+	EXPECT_EQ(1, g.max_vcpus);		/* the default */
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, 0, VM_A));
+}
+
+struct seen {
+	__u32 ids[4];
+	unsigned int found;
+	__u32 last_id;
+	bool ordered;
+	unsigned int count;
+};
+
+static int dump_cb(const struct ringvm_nl_vm *vm, void *arg)
+{
+	struct seen *s = arg;
+	unsigned int i;
+
+	if (vm->id <= s->last_id)
+		s->ordered = false;
+	s->last_id = vm->id;
+	s->count++;
+	for (i = 0; i < 4; i++)
+		if (s->ids[i] == vm->id)
+			s->found |= 1U << i;
+	return 0;
+}
+
+/* The dump lists every live VM, named or anonymous, in id order. */
+TEST_F(vmnl, dump)
+{
+	struct ringvm_create_vm req = { .nr_regions = 1 };
+	struct ringvm_nl_vm a, b;
+	struct ringvm_vm_info info;
+	struct seen s = { .ordered = true };
+	int anon;
+
+	req.regions[0].size = 0x1000;
+	vm_new_ok(_metadata, self->nl, VM_A, &one_region, 1, 1, &a);
+	anon = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, anon);
+	ASSERT_EQ(0, __ringvm_get_vm_info(anon, &info));
+	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &b);
+	s.ids[0] = a.id;
+	s.ids[1] = info.id;
+	s.ids[2] = b.id;
+	ASSERT_EQ(0, __ringvm_nl_vm_dump(self->nl, dump_cb, &s));
+	EXPECT_EQ(7, s.found);
+	EXPECT_TRUE(s.ordered);
+	EXPECT_LE(3, s.count);
+
+	/* gone from the dump once gone */
+	close(anon);
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, a.id, NULL));
+	memset(&s, 0, sizeof(s));
+	s.ids[0] = a.id;
+	s.ids[1] = info.id;
+	s.ids[2] = b.id;
+	s.ordered = true;
+	ASSERT_EQ(0, __ringvm_nl_vm_dump(self->nl, dump_cb, &s));
+	EXPECT_EQ(4, s.found);
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, b.id, NULL));
+}
+
+/* 2. Events */
+
+/* The next vm-event for VM @id must be @event (others are skipped). */
+static void expect_event(struct __test_metadata *_metadata,
+			 struct ringvm_nl *events, __u32 id, const char *name,
+			 __u32 event)
+{
+	struct ringvm_nl_vm ev;
+	int ret;
+
+	do {
+		ret = __ringvm_nl_event_wait(events, 5000, &ev);
+		ASSERT_EQ(0, ret) TH_LOG("waiting for vm-event %s: %s",
+					 ringvm_vm_event_name(event),
+					 strerror(-ret));
+	} while (ev.id != id);
+	EXPECT_EQ(event, ev.event) TH_LOG("got vm-event %s",
+					  ringvm_vm_event_name(ev.event));
+	if (name)
+		EXPECT_STREQ(name, ev.name);
+}
+
+static void guest_triple_fault(void)
+{
+	struct {
+		__u16 limit;
+		__u64 base;
+	} __attribute__((packed)) idtr = { 0, 0 };
+
+	asm volatile("lidt %0; int3" : : "m"(idtr) : "memory");
+	GUEST_FAIL("survived a triple fault");
+}
+
+static void guest_done(void)
+{
+	GUEST_DONE();
+}
+
+TEST_F(vmnl, events)
+{
+	struct ringvm_create_vm req = { .nr_regions = 1 };
+	struct test_vcpu *vcpu;
+	struct ringvm_sregs s;
+	struct ringvm_nl_vm a;
+	struct test_vm *vm;
+	char name[RINGVM_NAME_MAX];
+	__u32 id;
+	int ret, fd;
+
+	ret = __ringvm_nl_events_open(&self->events);
+	ASSERT_EQ(0, ret) TH_LOG("events: %s", strerror(-ret));
+
+	/* named: created, destroyed */
+	vm_new_ok(_metadata, self->nl, VM_A, &one_region, 1, 1, &a);
+	expect_event(_metadata, self->events, a.id, VM_A,
+		     RINGVM_VM_EVENT_CREATED);
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, a.id, NULL));
+	expect_event(_metadata, self->events, a.id, VM_A,
+		     RINGVM_VM_EVENT_DESTROYED);
+
+	/* anonymous: created, destroyed with its last fd */
+	req.regions[0].size = 0x1000;
+	fd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, fd);
+	id = 0;
+	{
+		struct ringvm_vm_info info;
+
+		ASSERT_EQ(0, __ringvm_get_vm_info(fd, &info));
+		id = info.id;
+		snprintf(name, sizeof(name), "%s", info.name);
+	}
+	expect_event(_metadata, self->events, id, name,
+		     RINGVM_VM_EVENT_CREATED);
+	close(fd);
+	expect_event(_metadata, self->events, id, name,
+		     RINGVM_VM_EVENT_DESTROYED);
+
+	/* a triple fault: shutdown */
+	ASSERT_EQ(0, __vm_create_guest(&vm, &vcpu, guest_triple_fault));
+	expect_event(_metadata, self->events, vm->id, NULL,
+		     RINGVM_VM_EVENT_CREATED);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_SHUTDOWN);
+	expect_event(_metadata, self->events, vm->id, NULL,
+		     RINGVM_VM_EVENT_SHUTDOWN);
+
+	/* an entry failure: fail-entry */
+	vcpu_reset(vcpu, guest_done);
+	vcpu_sregs_get(vcpu, &s);
+	s.cr0 &= ~X86_CR0_PE;
+	vcpu_sregs_set(vcpu, &s);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_FAIL_ENTRY);
+	expect_event(_metadata, self->events, vm->id, NULL,
+		     RINGVM_VM_EVENT_FAIL_ENTRY);
+	id = vm->id;
+	vm_destroy(vm);
+	expect_event(_metadata, self->events, id, NULL,
+		     RINGVM_VM_EVENT_DESTROYED);
+}
+
+/* 3. Names */
+
+TEST_F(vmnl, name_valid)
+{
+	/* 31 characters of every kind allowed */
+	const char *name = GUEST_TEST_VM_PREFIX "AZaz09._-xxxxxxxxxxxxxxxxxxx";
+	struct ringvm_nl_vm v;
+
+	ASSERT_EQ(RINGVM_NAME_MAX - 1, strlen(name));
+	vm_new_ok(_metadata, self->nl, name, &one_region, 1, 1, &v);
+	EXPECT_STREQ(name, v.name);
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, 0, name));
+}
+
+TEST_F(vmnl, name_too_long)
+{
+	char name[RINGVM_NAME_MAX + 8];
+
+	memset(name, 'a', RINGVM_NAME_MAX);
+	name[RINGVM_NAME_MAX] = '\0';		/* 32 characters */
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, name, &one_region,
+						  1, 1, NULL));
+}
+
+TEST_F(vmnl, name_bad_characters)
+{
+	static const char *const bad[] = {
+		"st-a b", "st-a/b", "st-a:b", "st-\xc3\xa4", "st-a*", "st-\t",
+		"st-a\\b",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, bad[i],
+						&one_region, 1, 1, NULL));
+}
+
+TEST_F(vmnl, name_empty)
+{
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, "", &one_region,
+						  1, 1, NULL));
+}
+
+TEST_F(vmnl, name_missing)
+{
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, NULL, &one_region,
+						  1, 1, NULL));
+}
+
+TEST_F(vmnl, name_duplicate)
+{
+	struct ringvm_create_vm req = { .nr_regions = 1 };
+	struct ringvm_vm_info info;
+	struct ringvm_nl_vm v;
+	int fd;
+
+	vm_new_ok(_metadata, self->nl, VM_A, &one_region, 1, 1, &v);
+	EXPECT_NL_ERR(-EEXIST, __ringvm_nl_vm_new(self->nl, VM_A, &one_region,
+						  1, 1, NULL));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, 0, VM_A));
+	/* an anonymous VM's name is taken too, given or made up */
+	req.regions[0].size = 0x1000;
+	fd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, __ringvm_get_vm_info(fd, &info));
+	EXPECT_NL_ERR(-EEXIST, __ringvm_nl_vm_new(self->nl, info.name,
+						  &one_region, 1, 1, NULL));
+	close(fd);
+	strcpy(req.name, VM_B);
+	fd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, fd);
+	EXPECT_NL_ERR(-EEXIST, __ringvm_nl_vm_new(self->nl, VM_B,
+						  &one_region, 1, 1, NULL));
+	close(fd);
+}
+
+/* 4. Regions and vCPUs */
+
+TEST_F(vmnl, regions_valid)
+{
+	struct ringvm_mem_region r[RINGVM_MAX_MEM_REGIONS];
+	struct ringvm_nl_vm v;
+	int i;
+
+	for (i = 0; i < RINGVM_MAX_MEM_REGIONS; i++) {
+		r[i].gpa = 0x100000ULL * i;
+		r[i].size = 0x1000;
+	}
+	vm_new_ok(_metadata, self->nl, VM_A, r, RINGVM_MAX_MEM_REGIONS, 1, &v);
+	EXPECT_EQ(RINGVM_MAX_MEM_REGIONS, v.nr_regions);
+	EXPECT_EQ(0, memcmp(r, v.regions, sizeof(r)));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+TEST_F(vmnl, regions_none)
+{
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, NULL, 0, 1,
+						  NULL));
+}
+
+TEST_F(vmnl, regions_too_many)
+{
+	struct ringvm_mem_region r[RINGVM_MAX_MEM_REGIONS + 1];
+	int i;
+
+	for (i = 0; i <= RINGVM_MAX_MEM_REGIONS; i++) {
+		r[i].gpa = 0x100000ULL * i;
+		r[i].size = 0x1000;
+	}
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, r,
+				RINGVM_MAX_MEM_REGIONS + 1, 1, NULL));
+}
+
+TEST_F(vmnl, regions_misaligned)
+{
+	struct ringvm_mem_region r = { 0x800, 0x1000 };
+
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, &r, 1, 1,
+						  NULL));
+	r.gpa = 0;
+	r.size = 0x1001;
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, &r, 1, 1,
+						  NULL));
+}
+
+TEST_F(vmnl, regions_empty)
+{
+	struct ringvm_mem_region r = { 0x1000, 0 };
+
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, &r, 1, 1,
+						  NULL));
+}
+
+TEST_F(vmnl, regions_overlap)
+{
+	struct ringvm_mem_region r[2] = { { 0, 0x3000 }, { 0x2000, 0x1000 } };
+
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, r, 2, 1,
+						  NULL));
+}
+
+TEST_F(vmnl, regions_beyond_phys)
+{
+	struct ringvm_mem_region r = { 0, 0x1000 };
+	__u32 regs[4];
+
+	cpuid(0x80000008, 0, regs);
+	r.gpa = 1ULL << (regs[0] & 0xff);
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, &r, 1, 1,
+						  NULL));
+}
+
+TEST_F(vmnl, regions_too_big)
+{
+	__u64 max = ringvm_module_param("max_vm_mem_mb", 2048) << 20;
+	struct ringvm_mem_region r[2] = { { 0, max }, { max, 0x1000 } };
+
+	EXPECT_NL_ERR(-E2BIG, __ringvm_nl_vm_new(self->nl, VM_A, r, 2, 1,
+						 NULL));
+	r[0].size = max + 0x1000;
+	EXPECT_NL_ERR(-E2BIG, __ringvm_nl_vm_new(self->nl, VM_A, r, 1, 1,
+						 NULL));
+}
+
+/* A vm-new with @region as the only region, nested by hand. */
+static int vm_new_raw_region(struct ringvm_nl *nl, const char *name, int gpa,
+			     int size)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VM_NEW);
+	struct nlattr *nest;
+
+	if (!msg)
+		return -ENOMEM;
+	nla_put_string(msg, RINGVM_A_VM_NAME, name);
+	nest = nla_nest_start(msg, RINGVM_A_VM_MEM_REGION);
+	if (gpa)
+		nla_put_u64(msg, RINGVM_A_MEM_REGION_GPA, 0);
+	if (size)
+		nla_put_u64(msg, RINGVM_A_MEM_REGION_SIZE, 0x1000);
+	nla_nest_end(msg, nest);
+	return __ringvm_nl_transact(nl, msg, NULL, NULL);
+}
+
+TEST_F(vmnl, regions_incomplete)
+{
+	EXPECT_NL_ERR(-EINVAL, vm_new_raw_region(self->nl, VM_A, 1, 0));
+	EXPECT_NL_ERR(-EINVAL, vm_new_raw_region(self->nl, VM_A, 0, 1));
+	EXPECT_NL_ERR(-EINVAL, vm_new_raw_region(self->nl, VM_A, 0, 0));
+}
+
+TEST_F(vmnl, max_vcpus_zero_or_too_many)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(self->nl, RINGVM_CMD_VM_NEW);
+	struct nlattr *nest;
+
+	/* 0 explicitly (the library sends none for 0) */
+	ASSERT_NE(NULL, msg);
+	nla_put_string(msg, RINGVM_A_VM_NAME, VM_A);
+	nest = nla_nest_start(msg, RINGVM_A_VM_MEM_REGION);
+	nla_put_u64(msg, RINGVM_A_MEM_REGION_GPA, 0);
+	nla_put_u64(msg, RINGVM_A_MEM_REGION_SIZE, 0x1000);
+	nla_nest_end(msg, nest);
+	nla_put_u32(msg, RINGVM_A_VM_MAX_VCPUS, 0);
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_transact(self->nl, msg, NULL,
+						    NULL));
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new(self->nl, VM_A, &one_region,
+			1, ringvm_module_param("max_vcpus", 8) + 1, NULL));
+}
+
+/* 5. vm-del and vm-get keys */
+
+TEST_F(vmnl, key_both_or_neither)
+{
+	struct ringvm_nl_vm v, g;
+
+	vm_new_ok(_metadata, self->nl, VM_A, &one_region, 1, 1, &v);
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_del(self->nl, v.id, VM_A));
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_del(self->nl, 0, NULL));
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_get(self->nl, v.id, VM_A, &g));
+	EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_get(self->nl, 0, NULL, &g));
+	/* still there */
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+TEST_F(vmnl, key_no_such_vm)
+{
+	struct ringvm_nl_vm g;
+
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0xfffffff0, NULL, &g));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0,
+					      GUEST_TEST_VM_PREFIX "none", &g));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_del(self->nl, 0xfffffff0, NULL));
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_del(self->nl, 0,
+					      GUEST_TEST_VM_PREFIX "none"));
+}
+
+/* 6. Attributes the operations do not take */
+
+/* @cmd with a name (for the ops that need a key) plus one u32 @type. */
+static int send_with_attr(struct ringvm_nl *nl, __u8 cmd, const char *name,
+			  int type)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, cmd);
+	struct nlattr *nest;
+
+	if (!msg)
+		return -ENOMEM;
+	if (name)
+		nla_put_string(msg, RINGVM_A_VM_NAME, name);
+	if (cmd == RINGVM_CMD_VM_NEW) {
+		nest = nla_nest_start(msg, RINGVM_A_VM_MEM_REGION);
+		nla_put_u64(msg, RINGVM_A_MEM_REGION_GPA, 0);
+		nla_put_u64(msg, RINGVM_A_MEM_REGION_SIZE, 0x1000);
+		nla_nest_end(msg, nest);
+	}
+	if (type == RINGVM_A_VM_MEM_ALLOCATED)
+		nla_put_u64(msg, type, 0);
+	else
+		nla_put_u32(msg, type, 1);
+	return __ringvm_nl_transact(nl, msg, NULL, NULL);
+}
+
+TEST_F(vmnl, unknown_attribute)
+{
+	struct ringvm_nl_vm v;
+
+	EXPECT_NL_ERR(-EINVAL, send_with_attr(self->nl, RINGVM_CMD_VM_NEW,
+					      VM_A, RINGVM_A_VM_MAX + 1));
+	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &v);
+	EXPECT_NL_ERR(-EINVAL, send_with_attr(self->nl, RINGVM_CMD_VM_DEL,
+					      VM_B, RINGVM_A_VM_MAX + 1));
+	EXPECT_NL_ERR(-EINVAL, send_with_attr(self->nl, RINGVM_CMD_VM_GET,
+					      VM_B, RINGVM_A_VM_MAX + 1));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+/* Known attributes in a request that does not take them. */
+TEST_F(vmnl, unexpected_attribute)
+{
+	static const int for_new[] = {
+		RINGVM_A_VM_ID, RINGVM_A_VM_NR_VCPUS, RINGVM_A_VM_FLAGS,
+		RINGVM_A_VM_EVENT, RINGVM_A_VM_MEM_ALLOCATED,
+	};
+	static const int for_key[] = {
+		RINGVM_A_VM_MAX_VCPUS, RINGVM_A_VM_NR_VCPUS,
+		RINGVM_A_VM_FLAGS, RINGVM_A_VM_EVENT,
+	};
+	struct ringvm_nl_vm v;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(for_new); i++)
+		EXPECT_NL_ERR(-EINVAL, send_with_attr(self->nl,
+				RINGVM_CMD_VM_NEW, VM_A, for_new[i]));
+	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &v);
+	for (i = 0; i < ARRAY_SIZE(for_key); i++) {
+		EXPECT_NL_ERR(-EINVAL, send_with_attr(self->nl,
+				RINGVM_CMD_VM_DEL, VM_B, for_key[i]));
+		EXPECT_NL_ERR(-EINVAL, send_with_attr(self->nl,
+				RINGVM_CMD_VM_GET, VM_B, for_key[i]));
+	}
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, v.id, NULL, &v));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+/* 7. Permissions: vm-new and vm-del are for admins, vm-get for anyone */
+
+enum { CHILD_OK, CHILD_SETUP, CHILD_NEW, CHILD_DEL, CHILD_GET, CHILD_DUMP };
+
+static int count_cb(const struct ringvm_nl_vm *vm, void *arg)
+{
+	(void)vm;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int unprivileged_child(__u32 id)
+{
+	struct ringvm_nl_vm v;
+	struct ringvm_nl *nl;
+	int n = 0;
+
+	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+		return CHILD_SETUP;
+	if (__ringvm_nl_open(&nl))
+		return CHILD_SETUP;
+	if (__ringvm_nl_vm_new(nl, VM_A, &one_region, 1, 1, NULL) != -EPERM)
+		return CHILD_NEW;
+	if (__ringvm_nl_vm_del(nl, id, NULL) != -EPERM)
+		return CHILD_DEL;
+	if (__ringvm_nl_vm_get(nl, id, NULL, &v) || v.id != id)
+		return CHILD_GET;
+	if (__ringvm_nl_vm_dump(nl, count_cb, &n) || n < 1)
+		return CHILD_DUMP;
+	ringvm_nl_close(nl);
+	return CHILD_OK;
+}
+
+TEST_F(vmnl, unprivileged)
+{
+	static const char *const what[] = {
+		"ok", "could not drop privileges or connect",
+		"vm-new was not EPERM", "vm-del was not EPERM",
+		"vm-get failed", "the dump failed",
+	};
+	struct ringvm_nl_vm v, g;
+	int status;
+	pid_t pid;
+
+	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &v);
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(unprivileged_child(v.id));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(CHILD_OK, WEXITSTATUS(status))
+		TH_LOG("uid %d: %s", NOBODY, WEXITSTATUS(status) < 6 ?
+		       what[WEXITSTATUS(status)] : "?");
+	/* nothing changed */
+	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_A, &g));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+RINGVM_GUEST_TEST_MAIN
