@@ -10,8 +10,9 @@
  *  2. svm_vcpu_load() / svm_vcpu_put() bracket a stretch on one CPU with
  *     preemption off.  SVM keeps nothing of a vCPU in a CPU between
  *     VMRUNs that could go stale elsewhere: load only VMSAVEs the host's
- *     VMLOAD state, and the ASID and clean-bit checks in svm_vcpu_run()
- *     notice a move to another CPU.
+ *     VMLOAD state (and issues an IBPB when the CPU changes VMCB), and
+ *     the ASID and clean-bit checks in svm_vcpu_run() notice a move to
+ *     another CPU.
  *  3. Guest state: the VMCB is ordinary memory, so every accessor works
  *     whether the vCPU is loaded or not (vCPU lock held).  A write
  *     clears the VMCB clean bit of its group (APM Vol. 2 §15.15).
@@ -28,12 +29,14 @@
 
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <asm/debugreg.h>
 #include <asm/io.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/page.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
@@ -60,6 +63,9 @@
 	 BIT(X86_TRAP_NM) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\
 	 BIT(X86_TRAP_SS) | BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
 	 BIT(X86_TRAP_MF) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_XF))
+
+/* The VMCB this CPU last loaded, for svm_vcpu_load()'s IBPB. */
+static DEFINE_PER_CPU(struct vmcb *, svm_last_vmcb);
 
 static void svm_vmsave(u64 pa)
 {
@@ -225,11 +231,16 @@ err_free_vmcb:
 /*
  * Nothing to flush first: what a CPU cached of this VMCB is only used by
  * a VMRUN of the same address with clean bits set, and a new VMCB there
- * starts with all of them clear.
+ * starts with all of them clear.  Only svm_last_vmcb must forget it, or
+ * a new VMCB at the same address would skip its IBPB.
  */
 void svm_vcpu_uninit(struct ringvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		cmpxchg(per_cpu_ptr(&svm_last_vmcb, cpu), svm->vmcb, NULL);
 
 	free_page((unsigned long)svm->npt_pml5);
 	svm->npt_pml5 = NULL;
@@ -240,6 +251,15 @@ void svm_vcpu_uninit(struct ringvm_vcpu *vcpu)
 void svm_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+
+	/*
+	 * One guest's indirect branches must not steer another's: IBPB
+	 * when this CPU moves to another VMCB (Spectre v2, as KVM does).
+	 */
+	if (__this_cpu_read(svm_last_vmcb) != svm->vmcb) {
+		__this_cpu_write(svm_last_vmcb, svm->vmcb);
+		indirect_branch_prediction_barrier();
+	}
 
 	svm->host_save_pa = svm_host_save_pa(cpu);
 	/*
