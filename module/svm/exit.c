@@ -411,8 +411,8 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 	} else {
 		/*
 		 * A refused VMRUN did nothing: keep the flush and the
-		 * event for the next attempt, trust no cached state, and
-		 * put back the guest state (see above) and RAX.
+		 * event for the next attempt, trust no cached state, put
+		 * back the guest state (see above) and keep gprs[] RAX.
 		 */
 		c->clean = 0;
 		if (svm->state_unchecked)
