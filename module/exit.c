@@ -475,7 +475,11 @@ static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
 	u64 val;
 	int r;
 
-	if (vcpu->exit.npf.fetch)	/* executing from MMIO */
+	/*
+	 * Executing from MMIO, or an IDT, GDT or stack outside RAM met while
+	 * delivering an event: no instruction at RIP made this access.
+	 */
+	if (vcpu->exit.npf.fetch || vcpu->exit.npf.in_delivery)
 		return ringvm_internal_error(vcpu,
 					     RINGVM_INTERNAL_ERR_INSN_FETCH, gpa);
 	r = ringvm_fetch_insn(vcpu, &f);

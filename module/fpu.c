@@ -143,12 +143,19 @@ void ringvm_fpu_load(struct ringvm_vcpu *vcpu)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 }
 
-/* The reverse, with the host's XCR0 back before XSAVE sees it. */
+/*
+ * The reverse, with the host's XCR0 back before XSAVE sees it.
+ *
+ * Quirk: QEMU's TCG (7.2) ignores the SVM XSETBV intercept, so a guest's
+ * XSETBV changes the (emulated) host XCR0 behind ringvm's back.
+ * Detection: XGETBV here, once per stretch of guest execution, not per
+ * exit.  Workaround: restore the host's value whenever it differs.
+ */
 void ringvm_fpu_save(struct ringvm_vcpu *vcpu)
 {
 	u64 mask = ringvm_guest_xfeatures;
 
-	if (vcpu->xcr0 != ringvm_host_xcr0)
+	if (xgetbv(XCR_XFEATURE_ENABLED_MASK) != ringvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, ringvm_host_xcr0);
 	asm volatile("xsave64 %[img]"
 		     : [img] "+m" (*vcpu->fpu)

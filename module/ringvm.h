@@ -90,6 +90,8 @@ struct ringvm_hw_exit {
 			u64 gpa;
 			bool write;
 			bool fetch;
+			/* while delivering an event, not for an instruction */
+			bool in_delivery;
 		} npf;
 		struct {
 			u8 dr;		/* 0..7 */

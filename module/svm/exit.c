@@ -274,6 +274,8 @@ static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 	exit->npf.gpa = svm->vmcb->control.exitinfo2;
 	exit->npf.write = err & SVM_NPF_WRITE;
 	exit->npf.fetch = err & SVM_NPF_FETCH;
+	exit->npf.in_delivery = svm->vmcb->control.exitintinfo &
+				SVM_EVTINJ_VALID;
 	return RINGVM_HW_EXIT_NPF;
 }
 
