@@ -899,18 +899,18 @@ static __u64 prng(__u64 *s)
 
 /*
  * Run a guest whose RIP points into @len bytes of @code at
- * GUEST_SCRATCH_GPA and answer whatever it does, for at most 2 seconds
- * (SIGALRM, repeated every 200 ms in case one lands between two RUNs,
- * ends a guest loop with an INTR exit) or 500 exits.  Returns the exit
- * that ended it.
+ * GUEST_SCRATCH_GPA and answer whatever it does, for at most half a
+ * second (SIGALRM, repeated every 100 ms in case one lands between two
+ * RUNs, ends a guest loop with an INTR exit) or 300 exits.  Returns the
+ * exit that ended it.
  */
 static __u32 run_garbage(struct __test_metadata *_metadata,
 			 struct test_vm **vmp, const __u8 *code, size_t len,
 			 struct ucall *uc)
 {
 	struct itimerval it = {
-		.it_value = { .tv_sec = 2 },
-		.it_interval = { .tv_usec = 200000 },
+		.it_value = { .tv_usec = 500000 },
+		.it_interval = { .tv_usec = 100000 },
 	};
 	struct itimerval off = { 0 };
 	__u32 reason = RINGVM_EXIT_UNKNOWN;
@@ -923,7 +923,7 @@ static __u32 run_garbage(struct __test_metadata *_metadata,
 	memset(uc, 0, sizeof(*uc));
 	alarmed = 0;
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
-	for (i = 0; i < 500 && !alarmed; i++) {
+	for (i = 0; i < 300 && !alarmed; i++) {
 		struct ringvm_run *run = vcpu->run;
 
 		vcpu_run(vcpu);
