@@ -48,8 +48,10 @@ static __u64 gdt_flat(__u8 type, bool l, bool db)
 	       0x8ULL << 52;			/* G */
 }
 
-/* A 64-bit TSS descriptor, two entries (§8.2.3); in 32-bit mode the
- * second reads as a null descriptor. */
+/*
+ * A 64-bit TSS descriptor, two entries (§8.2.3); in 32-bit mode the
+ * second reads as a null descriptor.
+ */
 static void gdt_tss(__u64 *d, __u64 base, __u32 limit)
 {
 	d[0] = (limit & 0xffff) | (base & 0xffffff) << 16 |

@@ -45,42 +45,44 @@
 
 #define BIT(n)		(1U << (n))
 
-/* Leaf 1 */
+/*
+ * Leaf 1.  ECX: DTES64 MONITOR DS-CPL VMX SMX EST TM2 xTPR PDCM PCID DCA
+ * x2APIC TSC-deadline, and OSXSAVE and hypervisor, which the module sets.
+ * EDX: MCE APIC MTRR MCA DS ACPI HTT TM PBE.
+ */
 #define L1_ECX_DROP	(BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) |	\
 			 BIT(7) | BIT(8) | BIT(14) | BIT(15) | BIT(17) |	\
 			 BIT(18) | BIT(21) | BIT(24) | BIT(27) | BIT(31))
-			/* DTES64 MONITOR DS-CPL VMX SMX EST TM2 xTPR PDCM
-			 * PCID DCA x2APIC TSC-deadline OSXSAVE hypervisor */
 #define L1_EDX_DROP	(BIT(7) | BIT(9) | BIT(12) | BIT(14) | BIT(21) | \
 			 BIT(22) | BIT(28) | BIT(29) | BIT(31))
-			/* MCE APIC MTRR MCA DS ACPI HTT TM PBE */
 
-/* Leaf 7.0 */
+/*
+ * Leaf 7.0.  EBX: TSC_ADJUST SGX HLE INVPCID RTM RDT-M MPX RDT-A PT.
+ * ECX: PKU OSPKE WAITPKG CET_SS TME LA57 RDPID SGX_LC PKS.
+ * EDX: hybrid PCONFIG arch-LBR IBT AMX-BF16 AMX-TILE AMX-INT8 IBRS/IBPB
+ * STIBP L1D_FLUSH ARCH_CAPABILITIES CORE_CAPABILITIES SSBD.
+ */
 #define L7_EBX_DROP	(BIT(1) | BIT(2) | BIT(4) | BIT(10) | BIT(11) |	\
 			 BIT(12) | BIT(14) | BIT(15) | BIT(25))
-			/* TSC_ADJUST SGX HLE INVPCID RTM RDT-M MPX RDT-A PT */
 #define L7_ECX_DROP	(BIT(3) | BIT(4) | BIT(5) | BIT(7) | BIT(13) |	\
 			 BIT(16) | BIT(22) | BIT(30) | BIT(31))
-			/* PKU OSPKE WAITPKG CET_SS TME LA57 RDPID SGX_LC
-			 * PKS */
 #define L7_EDX_DROP	(BIT(15) | BIT(18) | BIT(19) | BIT(20) |	\
 			 BIT(22) | BIT(24) | BIT(25) | BIT(26) | BIT(27) | \
 			 BIT(28) | BIT(29) | BIT(30) | BIT(31))
-			/* hybrid PCONFIG arch-LBR IBT AMX-BF16 AMX-TILE
-			 * AMX-INT8 IBRS/IBPB STIBP L1D_FLUSH ARCH_CAP
-			 * CORE_CAP SSBD */
 
-/* Leaf 0x80000001 */
+/*
+ * Leaf 0x80000001.  ECX: CmpLegacy SVM ExtApicSpace OSVW IBS SKINIT WDT
+ * LWP NodeId TOPOEXT PerfCtrCore PerfCtrNb DBX PerfTsc PerfCtrL2I
+ * MONITORX.  EDX: RDTSCP.
+ */
 #define LX1_ECX_DROP	(BIT(1) | BIT(2) | BIT(3) | BIT(9) | BIT(10) |	\
 			 BIT(12) | BIT(13) | BIT(15) | BIT(19) | BIT(22) | \
 			 BIT(23) | BIT(24) | BIT(26) | BIT(27) | BIT(28) | \
 			 BIT(29))
-			/* CmpLegacy SVM ExtApicSpace OSVW IBS SKINIT WDT
-			 * LWP NodeId TOPOEXT PerfCtrCore PerfCtrNb DBX
-			 * PerfTsc PerfCtrL2I MONITORX */
-#define LX1_EDX_DROP	BIT(27)		/* RDTSCP */
+#define LX1_EDX_DROP	BIT(27)
 
-/* XSAVE components offered: x87, SSE, AVX, AVX-512 (opmask, ZMM_Hi256,
+/*
+ * XSAVE components offered: x87, SSE, AVX, AVX-512 (opmask, ZMM_Hi256,
  * Hi16_ZMM).  MPX (3, 4), PT (8), PKRU (9), CET (11, 12), AMX (17, 18)
  * and the supervisor components are not.
  */
@@ -120,8 +122,10 @@ static void add_basic(struct ringvm_cpuid *t)
 	xsave = e->ecx & BIT(26);
 	e->ecx &= ~L1_ECX_DROP;
 	e->edx &= ~L1_EDX_DROP;
-	/* EBX: brand index and CLFLUSH size stay; one logical processor,
-	 * and APIC id 0 (the module puts the vCPU id there). */
+	/*
+	 * EBX: brand index and CLFLUSH size stay; one logical processor,
+	 * and APIC id 0 (the module puts the vCPU id there).
+	 */
 	e->ebx = (e->ebx & 0xffff) | (1U << 16);
 
 	if (max >= 7) {
