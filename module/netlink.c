@@ -236,8 +236,11 @@ static int ringvm_nl_vm_new_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (!ringvm_nl_admin(skb, info))
 		return -EPERM;
-	if (GENL_REQ_ATTR_CHECK(info, RINGVM_A_VM_NAME))
+	if (!info->attrs[RINGVM_A_VM_NAME]) {
+		NL_SET_ERR_MSG(info->extack, "a VM needs a name");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, RINGVM_A_VM_NAME);
 		return -EINVAL;
+	}
 	r = ringvm_nl_parse_regions(info, regions, &nr_regions);
 	if (r)
 		return r;

@@ -643,11 +643,18 @@ int __ringvm_nl_event_wait(struct ringvm_nl *nl, int timeout_ms,
 	struct pollfd pfd = {
 		.fd = nl_socket_get_fd(nl->sk), .events = POLLIN,
 	};
+	struct nl_cb *cb, *sock_cb;
 	struct timespec t0;
-	struct nl_cb *cb;
 	int left, ret;
 
-	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	/*
+	 * A clone of the socket's callbacks, not a fresh set: a fresh one
+	 * would check sequence numbers again, and notifications carry 0.
+	 */
+	cb = nl_socket_get_cb(nl->sk);	/* takes a reference */
+	sock_cb = cb;
+	cb = nl_cb_clone(sock_cb);
+	nl_cb_put(sock_cb);
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nl_event_cb, &ev);
