@@ -1020,28 +1020,28 @@ TEST_F_TIMEOUT(exits, garbage, 120)
  * the rest is.  Built as 16-bit code in .rodata and copied into RAM.
  */
 asm(".pushsection .rodata\n"
-    ".globl rm_reset_jmp, rm_code, rm_after_hlt, rm_code_end\n"
-    ".code16\n"
-    "rm_reset_jmp:\n"
-    "	.byte 0xe9\n"			/* jmp rel16 to 0xe000 */
-    "	.word 0xe000 - 0xfff3\n"
-    "rm_code:\n"
-    "	mov $0x1000, %ax\n"
-    "	mov %ax, %ds\n"
-    "	movw $0xbeef, (0x10)\n"		/* 1000:0010 = 0x10010 */
-    "	mov $0x1234, %ax\n"
-    "	out %ax, $0x10\n"
-    "	in $0x11, %al\n"
-    "	mov %al, (0x12)\n"
-    "	hlt\n"
-    "rm_after_hlt:\n"
-    "	mov $0x4321, %ax\n"
-    "	out %ax, $0x10\n"
-    "1:	hlt\n"
-    "	jmp 1b\n"
-    "rm_code_end:\n"
-    ".code64\n"
-    ".popsection");
+	".globl rm_reset_jmp, rm_code, rm_after_hlt, rm_code_end\n"
+	".code16\n"
+	"rm_reset_jmp:\n"
+	"	.byte 0xe9\n"			/* jmp rel16 to 0xe000 */
+	"	.word 0xe000 - 0xfff3\n"
+	"rm_code:\n"
+	"	mov $0x1000, %ax\n"
+	"	mov %ax, %ds\n"
+	"	movw $0xbeef, (0x10)\n"		/* 1000:0010 = 0x10010 */
+	"	mov $0x1234, %ax\n"
+	"	out %ax, $0x10\n"
+	"	in $0x11, %al\n"
+	"	mov %al, (0x12)\n"
+	"	hlt\n"
+	"rm_after_hlt:\n"
+	"	mov $0x4321, %ax\n"
+	"	out %ax, $0x10\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	"rm_code_end:\n"
+	".code64\n"
+	".popsection");
 extern const __u8 rm_reset_jmp[], rm_code[], rm_after_hlt[], rm_code_end[];
 
 #define RM_RAM_SIZE	0x100000ULL	/* the first MiB */

@@ -288,17 +288,17 @@ TEST_F(mmio, loop)
 /* 3. Instructions the decoder refuses: an EMULATION exit with the bytes */
 
 asm(".pushsection .text\n"
-    ".globl mmio_add_insn, mmio_xchg_insn, mmio_movdqu_insn\n"
-    "mmio_add_insn:\n"
-    "	addl %eax, (%rbx)\n"
-    "	ud2\n"
-    "mmio_xchg_insn:\n"
-    "	xchgl %eax, (%rbx)\n"
-    "	ud2\n"
-    "mmio_movdqu_insn:\n"
-    "	movdqu (%rbx), %xmm0\n"
-    "	ud2\n"
-    ".popsection");
+	".globl mmio_add_insn, mmio_xchg_insn, mmio_movdqu_insn\n"
+	"mmio_add_insn:\n"
+	"	addl %eax, (%rbx)\n"
+	"	ud2\n"
+	"mmio_xchg_insn:\n"
+	"	xchgl %eax, (%rbx)\n"
+	"	ud2\n"
+	"mmio_movdqu_insn:\n"
+	"	movdqu (%rbx), %xmm0\n"
+	"	ud2\n"
+	".popsection");
 extern const __u8 mmio_add_insn[], mmio_xchg_insn[], mmio_movdqu_insn[];
 
 /* The insn to run comes in RDI: jump to it with RBX at the MMIO page. */
