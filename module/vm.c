@@ -149,12 +149,12 @@ struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc)
 }
 
 /*
- * Copy guest RAM out of / into the VM.  -ENOENT if any byte is not RAM;
- * -ENOMEM if a page cannot be allocated for a write.  Unallocated pages
- * read as zeros without being allocated.  May sleep.
+ * Copy guest RAM out of (@write false) or into the VM.  -ENOENT if any
+ * byte is not RAM; -ENOMEM if a page cannot be allocated for a write.
+ * Unallocated pages read as zeros without being allocated.  May sleep.
  */
-int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
-		      unsigned int len)
+static int ringvm_copy_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
+			     unsigned int len, bool write)
 {
 	while (len) {
 		unsigned int off = offset_in_page(gpa);
@@ -163,8 +163,12 @@ int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 
 		if (!ringvm_gpa_is_ram(vm, gpa))
 			return -ENOENT;
-		page = ringvm_gpa_page(vm, gpa, false);
-		if (page)
+		page = ringvm_gpa_page(vm, gpa, write);
+		if (write && !page)
+			return -ENOMEM;
+		if (write)
+			memcpy(page_address(page) + off, buf, n);
+		else if (page)
 			memcpy(buf, page_address(page) + off, n);
 		else
 			memset(buf, 0, n);
@@ -175,25 +179,16 @@ int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 	return 0;
 }
 
+int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
+		      unsigned int len)
+{
+	return ringvm_copy_guest(vm, gpa, buf, len, false);
+}
+
 int ringvm_write_guest(struct ringvm_vm *vm, u64 gpa, const void *buf,
 		       unsigned int len)
 {
-	while (len) {
-		unsigned int off = offset_in_page(gpa);
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
-		struct page *page;
-
-		if (!ringvm_gpa_is_ram(vm, gpa))
-			return -ENOENT;
-		page = ringvm_gpa_page(vm, gpa, true);
-		if (!page)
-			return -ENOMEM;
-		memcpy(page_address(page) + off, buf, n);
-		buf += n;
-		gpa += n;
-		len -= n;
-	}
-	return 0;
+	return ringvm_copy_guest(vm, gpa, (void *)buf, len, true);
 }
 
 /*

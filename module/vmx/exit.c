@@ -430,6 +430,7 @@ static u32 (*const vmx_exit_handlers[])(struct vmx_vcpu *vmx,
 	[EXIT_REASON_XSETBV] = vmx_exit_xsetbv,
 	[EXIT_REASON_VMFUNC] = vmx_exit_ud,
 	[EXIT_REASON_ENCLS] = vmx_exit_ud,
+	[EXIT_REASON_PREEMPTION_TIMER] = vmx_exit_external_interrupt,
 };
 
 /*

@@ -345,6 +345,8 @@ static void vmx_setup_vmcs(struct vmx_vcpu *vmx)
 		proc2 &= ~SECONDARY_EXEC_ENABLE_VPID;
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vmx_cfg.pin);
+	if (vmx_cfg.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, vmx_cfg.preempt_timer);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmx_cfg.proc);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write32(VM_EXIT_CONTROLS, vmx_cfg.exit);

@@ -33,6 +33,7 @@
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/tsc.h>
 
 #include "ringvm.h"
 #include "vmx/vmcs.h"
@@ -199,6 +200,34 @@ static bool vmx_vpid_usable(u64 ept_cap)
  * user wait/pause, VM functions.  VM exits do not acknowledge the
  * interrupt (module/README): the host takes it once interrupts are on.
  */
+/*
+ * The VMX-preemption timer as a backstop: a guest that runs without
+ * exiting still leaves the guest every millisecond or so, whatever
+ * external-interrupt exiting does.  Without "save VMX-preemption timer
+ * value" the timer reloads from the VMCS at every entry (SDM Vol. 3C
+ * §26.5.1), so it costs one VMWRITE per vCPU, not one per entry.
+ *
+ * Quirk: Bochs 2.7 computes which interrupts are masked while it loads
+ * the guest state on VM entry, before it marks the CPU as in VMX
+ * non-root operation; so when the guest enters with RFLAGS.IF = 0,
+ * external interrupts stay masked and, despite external-interrupt
+ * exiting, never cause an exit until the guest exits for another reason
+ * (a guest spinning with IF = 0 hangs a 1-CPU test machine for good).
+ * Detection: none (silicon is not affected; the timer is harmless there).
+ * Workaround: this timer, whose expiry Bochs does not mask.
+ */
+static void vmx_setup_preemption_timer(void)
+{
+	u64 misc, ticks;
+
+	if (!(vmx_cfg.pin & PIN_BASED_VMX_PREEMPTION_TIMER))
+		return;
+	/* The timer counts TSC >> IA32_VMX_MISC[4:0] (SDM Vol. 3C §26.5.1) */
+	rdmsrl(MSR_IA32_VMX_MISC, misc);
+	ticks = ((u64)(tsc_khz ?: 1000000)) >> (misc & 0x1f);
+	vmx_cfg.preempt_timer = clamp_t(u64, ticks, 1, U32_MAX);
+}
+
 static int vmx_setup_controls(u64 ept_cap)
 {
 	u32 proc2_opt = SECONDARY_EXEC_ENABLE_INVPCID |
@@ -212,9 +241,11 @@ static int vmx_setup_controls(u64 ept_cap)
 	r = vmx_adjust_ctls("pin-based", MSR_IA32_VMX_PINBASED_CTLS,
 			    MSR_IA32_VMX_TRUE_PINBASED_CTLS,
 			    PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
-			    PIN_BASED_VIRTUAL_NMIS, &vmx_cfg.pin);
+			    PIN_BASED_VIRTUAL_NMIS |
+			    PIN_BASED_VMX_PREEMPTION_TIMER, &vmx_cfg.pin);
 	if (r)
 		return r;
+	vmx_setup_preemption_timer();
 	r = vmx_adjust_ctls("processor-based", MSR_IA32_VMX_PROCBASED_CTLS,
 			    MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
 			    CPU_BASED_USE_TSC_OFFSETTING |

@@ -296,6 +296,7 @@ struct vmx_config {
 	 */
 	unsigned long cr0_on, cr0_off, cr0_never;
 	unsigned long cr4_on, cr4_never;
+	u32 preempt_timer;		/* VMX-preemption timer reload value */
 };
 
 extern struct vmx_config vmx_cfg;
