@@ -8,6 +8,10 @@
  *
  * The entry bits come from a struct ringvm_npt_ops (formats.c); the
  * walk here only knows "512 entries per level, 9 address bits each".
+ * NPT follows the host's paging depth (AMD APM Vol. 2 §15.25.3): under a
+ * host with CR4.LA57 the SVM backend puts a fifth-level table of its own,
+ * one entry pointing here, above these four (svm/vcpu.c).
+ *
  * Levels are numbered as the manuals do: 4 (PML4) down to 1 (PT), so
  * 2 MiB and 1 GiB leaves at levels 2 and 3 fit in later without a new
  * walker (ops->large() already stops the free walk at them).
