@@ -72,9 +72,9 @@ struct ringvm_caps {
 
 /*
  * A range of guest-physical RAM.  gpa and size are multiples of 4 KiB,
- * size is not 0, regions of one VM do not overlap, and gpa + size is
- * below 2^(host MAXPHYADDR).  A guest access outside every region is
- * MMIO: it exits to user space.
+ * size is not 0, regions of one VM do not overlap, and the region lies
+ * below 2^(host MAXPHYADDR): gpa + size <= 2^MAXPHYADDR.  A guest access
+ * outside every region is MMIO: it exits to user space.
  */
 struct ringvm_mem_region {
 	__u64 gpa;
