@@ -226,6 +226,16 @@ VMX_HANDLER(vmx_exit_xsetbv)
 	return RINGVM_HW_EXIT_XSETBV;
 }
 
+/*
+ * The bound on one stretch in the guest (vmx.c): nothing to do, the core
+ * enables interrupts and enters again.  The timer only expires between
+ * instructions, never during event delivery.
+ */
+VMX_HANDLER(vmx_exit_preemption_timer)
+{
+	return RINGVM_HW_EXIT_NONE;
+}
+
 /* INVD and WBINVD: guest memory is write-back and coherent, so skip. */
 VMX_HANDLER(vmx_exit_skip)
 {
@@ -430,7 +440,7 @@ static u32 (*const vmx_exit_handlers[])(struct vmx_vcpu *vmx,
 	[EXIT_REASON_XSETBV] = vmx_exit_xsetbv,
 	[EXIT_REASON_VMFUNC] = vmx_exit_ud,
 	[EXIT_REASON_ENCLS] = vmx_exit_ud,
-	[EXIT_REASON_PREEMPTION_TIMER] = vmx_exit_external_interrupt,
+	[EXIT_REASON_PREEMPTION_TIMER] = vmx_exit_preemption_timer,
 };
 
 /*

@@ -191,16 +191,6 @@ static bool vmx_vpid_usable(u64 ept_cap)
 }
 
 /*
- * The controls of every VMCS.  What must exit, for the host's sake:
- * external interrupts and NMIs (pin-based), HLT, all I/O (unconditional
- * I/O exiting, no bitmaps), every RDMSR/WRMSR (no MSR bitmap), MOV DR,
- * MOV CR8 (the TPR is emulated), MONITOR/MWAIT (#UD), RDPMC (#GP, the
- * host's counters are not the guest's), WBINVD and ENCLS.  Left 0 so
- * the instruction is #UD in the guest: RDTSCP (and RDPID), XSAVES,
- * user wait/pause, VM functions.  VM exits do not acknowledge the
- * interrupt (module/README): the host takes it once interrupts are on.
- */
-/*
  * The VMX-preemption timer as a backstop: a guest that runs without
  * exiting still leaves the guest every millisecond or so, whatever
  * external-interrupt exiting does.  Without "save VMX-preemption timer
@@ -228,6 +218,17 @@ static void vmx_setup_preemption_timer(void)
 	vmx_cfg.preempt_timer = clamp_t(u64, ticks, 1, U32_MAX);
 }
 
+/*
+ * The controls of every VMCS.  What must exit, for the host's sake:
+ * external interrupts and NMIs (pin-based), HLT, all I/O (unconditional
+ * I/O exiting, no bitmaps), every RDMSR/WRMSR (no MSR bitmap), MOV DR,
+ * MOV CR8 (the TPR is emulated), MONITOR/MWAIT (#UD), RDPMC (#GP, the
+ * host's counters are not the guest's), WBINVD and ENCLS; and the
+ * preemption timer where there is one (above).  Left 0 so
+ * the instruction is #UD in the guest: RDTSCP (and RDPID), XSAVES,
+ * user wait/pause, VM functions.  VM exits do not acknowledge the
+ * interrupt (module/README): the host takes it once interrupts are on.
+ */
 static int vmx_setup_controls(u64 ept_cap)
 {
 	u32 proc2_opt = SECONDARY_EXEC_ENABLE_INVPCID |
