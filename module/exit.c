@@ -30,13 +30,11 @@
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 #include <asm/fpu/xcr.h>
 
 #include "fpu.h"
 #include "vm.h"
-
-#define GP_VECTOR	13
-#define UD_VECTOR	6
 
 /* 1. Helpers */
 
@@ -47,7 +45,7 @@ static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
 
 static void ringvm_inject_gp(struct ringvm_vcpu *vcpu)
 {
-	ringvm_arch->inject_exception(vcpu, GP_VECTOR, true, 0);
+	ringvm_queue_exception(vcpu, X86_TRAP_GP, 0);
 }
 
 static u64 ringvm_read_gpr(struct ringvm_vcpu *vcpu, int reg)
@@ -281,7 +279,7 @@ static void ringvm_mov_dr(struct ringvm_vcpu *vcpu, int dr, int gpr,
 
 	if (dr == 4 || dr == 5) {
 		if (ringvm_arch->get_reg(vcpu, RINGVM_REG_CR4) & X86_CR4_DE) {
-			ringvm_arch->inject_exception(vcpu, UD_VECTOR, false, 0);
+			ringvm_queue_exception(vcpu, X86_TRAP_UD, 0);
 			return;
 		}
 		dr += 2;
@@ -476,12 +474,16 @@ static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
 	int r;
 
 	/*
-	 * Executing from MMIO, or an IDT, GDT or stack outside RAM met while
-	 * delivering an event: no instruction at RIP made this access.
+	 * Executing from MMIO, an IDT, GDT or stack outside RAM met while
+	 * delivering an event, or guest page tables outside RAM: no
+	 * instruction at RIP made this access, there is nothing to decode.
 	 */
-	if (vcpu->exit.npf.fetch || vcpu->exit.npf.in_delivery)
+	if (vcpu->exit.npf.fetch)
 		return ringvm_internal_error(vcpu,
 					     RINGVM_INTERNAL_ERR_INSN_FETCH, gpa);
+	if (vcpu->exit.npf.in_delivery || vcpu->exit.npf.walk)
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_NO_INSN, gpa);
 	r = ringvm_fetch_insn(vcpu, &f);
 	if (r == -EFAULT)
 		return ringvm_internal_error(vcpu,

@@ -24,6 +24,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
 
 #include "emulate.h"
 #include "ringvm.h"
@@ -117,6 +119,29 @@ enum ringvm_pending {
 	RINGVM_PENDING_HYPERCALL,	/* RAX from run->hypercall.ret */
 };
 
+/* What kind of event vcpu->event is (the VMX interruption types). */
+enum ringvm_event_type {
+	RINGVM_EVENT_INTR,		/* external interrupt */
+	RINGVM_EVENT_NMI = 2,
+	RINGVM_EVENT_EXCEPTION,		/* hardware exception */
+	RINGVM_EVENT_SOFT_INTR,		/* INT n */
+	RINGVM_EVENT_PRIV_SOFT_EXCEPTION, /* INT1 (ICEBP) */
+	RINGVM_EVENT_SOFT_EXCEPTION,	/* INT3, INTO */
+};
+
+/*
+ * The event the next entry delivers through the guest IDT (event.c).
+ * @insn_len: for software events, the length of the instruction.
+ */
+struct ringvm_event {
+	bool valid;
+	u8 type;			/* enum ringvm_event_type */
+	u8 vector;
+	bool has_error;
+	u8 insn_len;
+	u32 error_code;
+};
+
 /* vcpu->mode: whether the vCPU may be in guest mode on vcpu->cpu. */
 enum ringvm_vcpu_mode {
 	RINGVM_OUTSIDE_GUEST,
@@ -151,6 +176,8 @@ struct ringvm_vcpu {
 	/* MSRs the core keeps. */
 	u64 tsc_aux;				/* [v] */
 
+	struct ringvm_event event;		/* [v] for the next entry */
+	bool triple_fault;			/* [v] a merge ended in one */
 	bool shutdown;				/* [v] sticky until SET_SREGS */
 	u64 last_npf_gpa;			/* [v] loop guard */
 	unsigned int npf_repeats;		/* [v] */
@@ -195,8 +222,17 @@ void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info);
 
 /* vcpu.c */
 int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id);
+bool ringvm_read_pdptes(struct ringvm_vm *vm, u64 cr3, u64 pdpte[4]);
 void ringvm_vcpu_free(struct ringvm_vcpu *vcpu);
 void ringvm_vcpu_kick(struct ringvm_vcpu *vcpu);
+
+/* event.c */
+void ringvm_queue_exception(struct ringvm_vcpu *vcpu, u8 vector,
+			    u32 error_code);
+void ringvm_queue_debug_trap(struct ringvm_vcpu *vcpu);
+void ringvm_requeue_event(struct ringvm_vcpu *vcpu,
+			  const struct ringvm_event *ev);
+void ringvm_fix_event(struct ringvm_vcpu *vcpu);
 
 /* run.c */
 int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);
@@ -216,6 +252,12 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data,
 int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data,
 		   bool host);
 void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
+
+/* PAE paging (not 4-level): the four PDPTEs are loaded with CR3. */
+static inline bool ringvm_pae_paging(u64 cr0, u64 cr4, u64 efer)
+{
+	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
+}
 
 static inline bool ringvm_canonical(u64 addr)
 {

@@ -23,6 +23,7 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <asm/processor.h>
+#include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
 #include "ringvm.h"
@@ -96,14 +97,14 @@ static u32 svm_exit_host_event(struct svm_vcpu *svm,
 static u32 svm_exit_inject_ud(struct svm_vcpu *svm,
 			      struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_UD, false, 0);
+	ringvm_queue_exception(&svm->vcpu, X86_TRAP_UD, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
 static u32 svm_exit_inject_gp(struct svm_vcpu *svm,
 			      struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_GP, true, 0);
+	ringvm_queue_exception(&svm->vcpu, X86_TRAP_GP, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -115,14 +116,15 @@ static u32 svm_exit_inject_gp(struct svm_vcpu *svm,
 static u32 svm_exit_reflect_db(struct svm_vcpu *svm,
 			       struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	ringvm_queue_debug_trap(&svm->vcpu);
 	return RINGVM_HW_EXIT_NONE;
 }
 
 static u32 svm_exit_reflect_ac(struct svm_vcpu *svm,
 			       struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_AC, true, 0);
+	ringvm_queue_exception(&svm->vcpu, X86_TRAP_AC,
+			       svm->vmcb->control.exitinfo1);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -265,7 +267,9 @@ static u32 (*const svm_exit_handlers[])(struct svm_vcpu *svm,
 
 /*
  * Nested page fault (APM Vol. 2 §15.25.6): EXITINFO1 is a #PF error
- * code for the nested walk, EXITINFO2 the guest-physical address.
+ * code for the nested walk, with bit 32 set for the final translation
+ * and bit 33 for an access to the guest's own page tables; EXITINFO2
+ * the guest-physical address.
  */
 static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
@@ -276,6 +280,7 @@ static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 	exit->npf.fetch = err & SVM_NPF_FETCH;
 	exit->npf.in_delivery = svm->vmcb->control.exitintinfo &
 				SVM_EVTINJ_VALID;
+	exit->npf.walk = err & SVM_NPF_GUEST_WALK;
 	return RINGVM_HW_EXIT_NPF;
 }
 
@@ -319,28 +324,66 @@ static u32 svm_handle_exit(struct svm_vcpu *svm, struct ringvm_hw_exit *exit,
 }
 
 /*
+ * Exceptions of the fault class (APM Vol. 2 §8.2): the return address
+ * is the faulting instruction and RFLAGS.RF must be set in the image
+ * pushed, or an instruction breakpoint on that instruction fires again.
+ * #DB is left out: only its data and single-step forms are traps, and a
+ * handler of an instruction breakpoint sets RF itself.
+ */
+#define SVM_FAULT_VECTORS						\
+	(BIT(X86_TRAP_DE) | BIT(X86_TRAP_BR) | BIT(X86_TRAP_UD) |	\
+	 BIT(X86_TRAP_NM) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\
+	 BIT(X86_TRAP_SS) | BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
+	 BIT(X86_TRAP_MF) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_XF))
+
+/*
  * An exit that interrupted the delivery of an event (EXITINTINFO valid,
  * APM Vol. 2 §15.7.2) - a guest #PF whose push hit a nested page fault,
- * say - would lose that event: queue it again for the next VMRUN.
- * Software interrupts and INT3/INTO are the exception: RIP still points
- * at the instruction, which raises them again when it runs.
+ * say - would lose that event: hand it back to the core (event.c) to
+ * queue again.  Software interrupts and INT3/INTO are the exception:
+ * RIP still points at the instruction, which raises them again when it
+ * runs.  The EXITINTINFO types are the core's (and VMX's) numbers.
  */
-static void svm_requeue_event(struct vmcb_control *c)
+static void svm_requeue_event(struct svm_vcpu *svm)
 {
-	u64 info = c->exitintinfo;
+	u64 info = svm->vmcb->control.exitintinfo;
 	u64 type = info & SVM_EVTINJ_TYPE_MASK;
 	u64 vector = info & SVM_EVTINJ_VEC_MASK;
+	struct ringvm_event ev = { };
 
-	c->eventinj = 0;
 	if (likely(!(info & SVM_EVTINJ_VALID)))
 		return;
 	if (type == SVM_EVTINJ_TYPE_SOFT ||
 	    (type == SVM_EVTINJ_TYPE_EXEPT &&
 	     (vector == X86_TRAP_BP || vector == X86_TRAP_OF)))
 		return;
-	c->eventinj = info & (SVM_EVTINJ_VEC_MASK | SVM_EVTINJ_TYPE_MASK |
-			      SVM_EVTINJ_VALID_ERR | SVM_EVTINJ_VALID |
-			      GENMASK_ULL(63, SVM_EVTINJ_ERR_SHIFT));
+	ev.type = type >> SVM_EVTINJ_TYPE_SHIFT;
+	ev.vector = vector;
+	ev.has_error = info & SVM_EVTINJ_VALID_ERR;
+	ev.error_code = info >> SVM_EVTINJ_ERR_SHIFT;
+	ringvm_requeue_event(&svm->vcpu, &ev);
+}
+
+/*
+ * The core's queued event into EVENTINJ (APM Vol. 2 §15.20): the
+ * processor delivers it through the guest IDT at VMRUN without checking
+ * the exception intercepts.  The core only queues hardware exceptions,
+ * NMIs and external interrupts on SVM (software ones are never
+ * requeued, above).  A fault pushes RFLAGS with RF set, as the
+ * processor does for the faults it raises itself.
+ */
+static void svm_write_event(struct vmcb *vmcb, const struct ringvm_event *ev)
+{
+	u64 inj = ev->vector | ((u64)ev->type << SVM_EVTINJ_TYPE_SHIFT) |
+		  SVM_EVTINJ_VALID;
+
+	if (ev->has_error)
+		inj |= SVM_EVTINJ_VALID_ERR |
+		       ((u64)ev->error_code << SVM_EVTINJ_ERR_SHIFT);
+	vmcb->control.eventinj = inj;
+	if (ev->type == RINGVM_EVENT_EXCEPTION && ev->vector < 32 &&
+	    (BIT(ev->vector) & SVM_FAULT_VECTORS))
+		vmcb->save.rflags |= X86_EFLAGS_RF;
 }
 
 /*
@@ -391,6 +434,8 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		svm_pick_asid(svm, cpu);
 
 	vmcb->save.rax = vcpu->gprs[RINGVM_GPR_RAX];
+	if (unlikely(vcpu->event.valid))
+		svm_write_event(vmcb, &vcpu->event);
 	if (unlikely(svm->state_unchecked))
 		svm_save_unchecked_state(svm);
 
@@ -409,7 +454,10 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		/* From now on a VMCB write clears its group's bit. */
 		if (svm_caps.vmcb_clean)
 			c->clean = VMCB_CLEAN_ALL;
-		svm_requeue_event(c);
+		/* Delivered, or given back by svm_requeue_event() now */
+		c->eventinj = 0;
+		vcpu->event.valid = false;
+		svm_requeue_event(svm);
 	} else {
 		/*
 		 * A refused VMRUN did nothing: keep the flush and the

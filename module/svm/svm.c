@@ -345,5 +345,4 @@ const struct ringvm_arch_ops svm_arch_ops = {
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
 	.skip_instruction = svm_skip_instruction,
-	.inject_exception = svm_inject_exception,
 };

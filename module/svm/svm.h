@@ -101,6 +101,7 @@
 /* EXITINFO1 of SVM_EXIT_NPF: a #PF error code (APM Vol. 2 §15.25.6) */
 #define SVM_NPF_WRITE			BIT_ULL(1)
 #define SVM_NPF_FETCH			BIT_ULL(4)
+#define SVM_NPF_GUEST_WALK		BIT_ULL(33)
 
 /* EXITINFO1 of a DR access with decode assists (§15.33.1): the GPR */
 #define SVM_DR_GPR_MASK			GENMASK_ULL(3, 0)
@@ -176,8 +177,6 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 u64 svm_get_dr(struct ringvm_vcpu *vcpu, int dr);
 void svm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len);
-void svm_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
-			  bool has_error, u32 error_code);
 void svm_dump_vmcb(struct svm_vcpu *svm);
 
 /* exit.c */

@@ -16,8 +16,8 @@
  *  3. Guest state: the VMCB is ordinary memory, so every accessor works
  *     whether the vCPU is loaded or not (vCPU lock held).  A write
  *     clears the VMCB clean bit of its group (APM Vol. 2 §15.15).
- *  4. svm_skip_instruction() and svm_inject_exception(), which the exit
- *     handlers (here and in the core) use to finish an exit.
+ *  4. svm_skip_instruction(), which the exit handlers (here and in the
+ *     core) use to finish an exit.
  *  5. svm_dump_vmcb(), for a VMRUN that failed.
  *
  * The guest-visible EFER is the VMCB's without SVME: EFER.SVME must be
@@ -50,19 +50,6 @@
 
 /* DEBUGCTL: LBR, BTF and PB0-3 (APM Vol. 2 §13.1.1.6); 63:6 reserved */
 #define SVM_DEBUGCTL_VALID	GENMASK_ULL(5, 0)
-
-/*
- * Exceptions of the fault class (APM Vol. 2 §8.2): the return address
- * is the faulting instruction and RFLAGS.RF must be set in the image
- * pushed, or an instruction breakpoint on that instruction fires again.
- * #DB is left out: only its data and single-step forms are traps, and a
- * handler of an instruction breakpoint sets RF itself.
- */
-#define SVM_FAULT_VECTORS						\
-	(BIT(X86_TRAP_DE) | BIT(X86_TRAP_BR) | BIT(X86_TRAP_UD) |	\
-	 BIT(X86_TRAP_NM) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\
-	 BIT(X86_TRAP_SS) | BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
-	 BIT(X86_TRAP_MF) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_XF))
 
 /* The VMCB this CPU last loaded, for svm_vcpu_load()'s IBPB. */
 static DEFINE_PER_CPU(struct vmcb *, svm_last_vmcb);
@@ -713,33 +700,8 @@ void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len)
 	if (unlikely(s->rflags & X86_EFLAGS_TF)) {
 		s->dr6 |= DR_STEP;
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_DRX);
-		svm_inject_exception(vcpu, X86_TRAP_DB, false, 0);
+		ringvm_queue_exception(vcpu, X86_TRAP_DB, 0);
 	}
-}
-
-/*
- * Queue an exception for the next VMRUN through EVENTINJ (APM Vol. 2
- * §15.20); the processor delivers it through the guest IDT as if the
- * guest had raised it, without checking the exception intercepts.
- *
- * One event goes in per VMRUN.  A new exception replaces an event still
- * queued for re-injection: only a reflected #DB or #AC can meet one
- * (instruction exits never happen during event delivery), both are
- * benign (no #DF), and the instruction whose exception was being
- * delivered raises it again once the guest returns to it.
- */
-void svm_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
-			  bool has_error, u32 error_code)
-{
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	u64 ev = vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-
-	if (has_error)
-		ev |= SVM_EVTINJ_VALID_ERR |
-		      ((u64)error_code << SVM_EVTINJ_ERR_SHIFT);
-	vmcb->control.eventinj = ev;
-	if (vector < 32 && (BIT(vector) & SVM_FAULT_VECTORS))
-		vmcb->save.rflags |= X86_EFLAGS_RF;
 }
 
 /* A failed VMRUN: what the processor was given, for the kernel log. */

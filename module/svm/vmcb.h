@@ -202,6 +202,7 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
  */
 #define SVM_EVTINJ_VEC_MASK		GENMASK_ULL(7, 0)
 #define SVM_EVTINJ_TYPE_MASK		GENMASK_ULL(10, 8)
+#define SVM_EVTINJ_TYPE_SHIFT		8
 #define SVM_EVTINJ_TYPE_INTR		(0ULL << 8)
 #define SVM_EVTINJ_TYPE_NMI		(2ULL << 8)
 #define SVM_EVTINJ_TYPE_EXEPT		(3ULL << 8)
