@@ -7,6 +7,7 @@
  * compiled code are written in assembly and stop with HLT.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -381,6 +382,104 @@ TEST_F(state, debugregs_breakpoint)
 	if (!uc.args[0] && host_is_tcg() && self->vm->arch == RINGVM_ARCH_SVM)
 		SKIP(return, "QEMU TCG does not arm breakpoints loaded by VMRUN");
 	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/*
+ * A data breakpoint on the stack slot the guest's #GP frame starts at
+ * (SS, the first push): the #GP the module raises for a WRMSR to an MSR
+ * nobody holds hits it while being delivered, a #DB exit during event
+ * delivery.  The #GP must still be delivered - its handler runs once
+ * and the guest goes on - where replacing it with the #DB lost it and
+ * the WRMSR, run again, raised it again forever.  The hit is a trap the
+ * processor delivers after the event; with one event slot the module
+ * drops it (module/event.c) and DR6 keeps the record.
+ */
+static volatile __u64 gp_count;
+
+static void guest_gp_skip_wrmsr(struct ex_regs *regs)
+{
+	gp_count++;
+	regs->rip += 2;			/* 0f 30 */
+}
+
+static void guest_db_in_delivery(void)
+{
+	__u64 dr6;
+
+	asm volatile("mov %%rsp, %%rax\n\t"
+		     "and $-16, %%rax\n\t"
+		     "sub $8, %%rax\n\t"
+		     "mov %%rax, %%dr0\n\t"
+		     "mov %0, %%dr7\n\t"
+		     "mov $0xdeadbeef, %%ecx\n\t"
+		     "wrmsr\n\t"
+		     "mov %1, %%dr7"
+		     /* L0, R/W0 = 01b (writes), LEN0 = 10b (8 bytes) */
+		     : : "r"(DR7_FIXED | 1 | (1ULL << 16) | (2ULL << 18)),
+		       "r"(DR7_FIXED)
+		     : "rax", "rcx", "rdx", "memory");
+	asm volatile("mov %%dr6, %0" : "=r"(dr6));
+	GUEST_SYNC_ARGS(gp_count, db_count, dr6);
+	GUEST_DONE();
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(state, debugregs_hit_during_delivery)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct ucall uc;
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	self->vm = vm_create_guest(&self->vcpu, guest_db_in_delivery);
+	vm_install_exception_handler(self->vm, DB_VECTOR, guest_db_handler);
+	vm_install_exception_handler(self->vm, GP_VECTOR, guest_gp_skip_wrmsr);
+	alarm(20);
+	ASSERT_UCALL(self->vcpu, &uc, UCALL_SYNC);
+	alarm(0);
+	EXPECT_EQ(1, uc.args[0]);		/* the #GP, once */
+	if (host_is_tcg() && self->vm->arch == RINGVM_ARCH_SVM && !uc.args[2])
+		SKIP(return, "QEMU TCG does not arm breakpoints loaded by VMRUN");
+	EXPECT_EQ(0, uc.args[1]);		/* no #DB delivered */
+	EXPECT_TRUE(uc.args[2] & 1) TH_LOG("dr6 %#llx",
+					   (unsigned long long)uc.args[2]);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/*
+ * SET_SREGS with PAE paging checks the four PDPTEs at CR3 as MOV to CR3
+ * would (Intel SDM Vol. 3A §4.4.1): a present one with a reserved bit
+ * is EINVAL, on both vendors; VMX used to take the state and then fail
+ * to enter it, or run on stale PDPTEs.
+ */
+TEST_F(state, sregs_pae_pdptes)
+{
+	__u64 *pdpte;
+	struct ringvm_sregs sregs;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_debugregs);
+	pdpte = addr_gva2hva(self->vm, GUEST_SCRATCH_GPA);
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpu->fd, &sregs));
+	sregs.efer = 0;
+	sregs.cs.l = 0;
+	sregs.cs.db = 1;
+	sregs.cr3 = GUEST_SCRATCH_GPA;
+	sregs.cr4 |= X86_CR4_PAE;
+
+	memset(pdpte, 0, 32);
+	pdpte[2] = (GUEST_SCRATCH_GPA + 0x1000) | 1;
+	EXPECT_EQ(0, __ringvm_set_sregs(self->vcpu->fd, &sregs));
+	pdpte[2] |= 1ULL << 5;			/* reserved in a PDPTE */
+	EXPECT_EQ(-EINVAL, __ringvm_set_sregs(self->vcpu->fd, &sregs));
+	pdpte[2] &= ~1ULL;			/* not present: not checked */
+	EXPECT_EQ(0, __ringvm_set_sregs(self->vcpu->fd, &sregs));
+	pdpte[3] = 1ULL << 62 | 1;		/* above MAXPHYADDR */
+	EXPECT_EQ(-EINVAL, __ringvm_set_sregs(self->vcpu->fd, &sregs));
+	sregs.cr0 &= ~X86_CR0_PG;		/* no paging: not checked */
+	EXPECT_EQ(0, __ringvm_set_sregs(self->vcpu->fd, &sregs));
 }
 
 /* 4. MSRs through the ioctls: PAT and the TSC */
