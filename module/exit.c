@@ -38,6 +38,23 @@
 
 /* 1. Helpers */
 
+/*
+ * The length of an instruction without prefixes, for a skip when the
+ * hardware did not say (SVM without NRIP save): 0F A2, 0F 32/30, VMCALL
+ * 0F 01 C1 / VMMCALL 0F 01 D9, XSETBV 0F 01 D1, F4.
+ */
+#define RINGVM_LEN_CPUID	2
+#define RINGVM_LEN_MSR		2
+#define RINGVM_LEN_HYPERCALL	3
+#define RINGVM_LEN_XSETBV	3
+#define RINGVM_LEN_HLT		1
+
+/* DR7 L0-3 and G0-3: a breakpoint is enabled */
+#define RINGVM_DR7_ENABLE	0xffULL
+
+/* Nested faults on one page in a row before the mapping is given up on */
+#define RINGVM_NPF_MAX_REPEATS	16
+
 static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
 {
 	ringvm_arch->skip_instruction(vcpu, vcpu->exit.insn_len ?: default_len);
@@ -143,15 +160,50 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 	vcpu->gprs[RINGVM_GPR_RBX] = r[1];
 	vcpu->gprs[RINGVM_GPR_RCX] = r[2];
 	vcpu->gprs[RINGVM_GPR_RDX] = r[3];
-	ringvm_skip(vcpu, 2);
+	ringvm_skip(vcpu, RINGVM_LEN_CPUID);
+}
+
+/*
+ * The MSR rules both vendors obey.  PAT: every entry must name a memory
+ * type, 0, 1, 4, 5, 6 or 7 (SDM Vol. 3A §13.12.2, APM Vol. 2 §7.8.1).
+ */
+bool ringvm_pat_valid(u64 pat)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type == 2 || type == 3 || type > 7)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A WRMSR to EFER (SDM Vol. 3A §2.2.1, APM Vol. 2 §3.1.7): a bit outside
+ * @valid, or a change of LME while paging is on, is a #GP (-EINVAL).
+ * LMA belongs to the processor, which sets it when paging goes on with
+ * LME set, so the write keeps its current value.  The EFER to load is
+ * left in *@efer.
+ */
+int ringvm_efer_write(u64 old, u64 *efer, u64 cr0, u64 valid)
+{
+	if (*efer & ~valid)
+		return -EINVAL;
+	if (((*efer ^ old) & EFER_LME) && (cr0 & X86_CR0_PG))
+		return -EINVAL;
+	*efer = (*efer & ~EFER_LMA) | (old & EFER_LMA);
+	return 0;
 }
 
 /*
  * MSRs: the backend's first (those in the VMCS/VMCB or switched by
  * it), then the few the core keeps.  -ENOENT: nobody holds it; -EINVAL:
- * a value the guest may not write.  @host: from RINGVM_GET/SET_MSRS.
+ * a value the guest may not write.  The same rules for the guest's
+ * RDMSR/WRMSR and for RINGVM_GET/SET_MSRS.
  */
-int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data, bool host)
+int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	int r = ringvm_arch->get_msr(vcpu, index, data);
 
@@ -178,7 +230,7 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	return -ENOENT;
 }
 
-int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data, bool host)
+int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 {
 	u64 cur;
 	int r = ringvm_arch->set_msr(vcpu, index, data);
@@ -194,7 +246,7 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_APICBASE:
 	case MSR_IA32_MISC_ENABLE:
 		/* Fixed: rewriting the current value is all that is allowed */
-		ringvm_get_msr(vcpu, index, &cur, host);
+		ringvm_get_msr(vcpu, index, &cur);
 		return data == cur ? 0 : -EINVAL;
 	case MSR_IA32_UCODE_REV:
 		return 0;	/* a write asks for an update: there is none */
@@ -212,9 +264,9 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 	if (write) {
 		data = (u32)vcpu->gprs[RINGVM_GPR_RAX] |
 		       (u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
-		r = ringvm_set_msr(vcpu, index, data, false);
+		r = ringvm_set_msr(vcpu, index, data);
 	} else {
-		r = ringvm_get_msr(vcpu, index, &data, false);
+		r = ringvm_get_msr(vcpu, index, &data);
 	}
 	if (r == -ENOENT && READ_ONCE(vcpu->vm->msr_exit))
 		return false;
@@ -226,7 +278,7 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 		vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
 		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
 	}
-	ringvm_skip(vcpu, 2);
+	ringvm_skip(vcpu, RINGVM_LEN_MSR);
 	return true;
 }
 
@@ -252,7 +304,7 @@ static bool ringvm_handle_hypercall_fast(struct ringvm_vcpu *vcpu)
 			return false;
 		}
 	}
-	ringvm_skip(vcpu, 3);
+	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
 	return true;
 }
 
@@ -264,7 +316,7 @@ void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val)
 		ringvm_arch->set_dr(vcpu, 6, val);
 	} else {
 		ringvm_arch->set_dr(vcpu, 7, val);
-		vcpu->dr_active = val & 0xff;	/* L0-3 / G0-3 */
+		vcpu->dr_active = val & RINGVM_DR7_ENABLE;
 	}
 }
 
@@ -314,7 +366,7 @@ static void ringvm_handle_xsetbv(struct ringvm_vcpu *vcpu)
 	if (xcr0 != vcpu->xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
 	vcpu->xcr0 = xcr0;
-	ringvm_skip(vcpu, 3);
+	ringvm_skip(vcpu, RINGVM_LEN_XSETBV);
 }
 
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
@@ -449,7 +501,7 @@ static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa)
 	if ((gpa ^ vcpu->last_npf_gpa) >> PAGE_SHIFT)
 		vcpu->npf_repeats = 0;
 	vcpu->last_npf_gpa = gpa;
-	if (++vcpu->npf_repeats > 16)
+	if (++vcpu->npf_repeats > RINGVM_NPF_MAX_REPEATS)
 		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
 					     gpa);
 
@@ -675,7 +727,7 @@ static int ringvm_handle_msr_user(struct ringvm_vcpu *vcpu, bool write)
 				(u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
 	vcpu->pending = write ? RINGVM_PENDING_MSR_WRITE :
 				RINGVM_PENDING_MSR_READ;
-	vcpu->pending_insn_len = vcpu->exit.insn_len ?: 2;
+	vcpu->pending_insn_len = vcpu->exit.insn_len ?: RINGVM_LEN_MSR;
 	ringvm_user_exit(vcpu, RINGVM_EXIT_MSR);
 	return 1;
 }
@@ -691,7 +743,7 @@ static int ringvm_handle_hypercall_user(struct ringvm_vcpu *vcpu)
 	run->hypercall.args[2] = vcpu->gprs[RINGVM_GPR_RDX];
 	run->hypercall.args[3] = vcpu->gprs[RINGVM_GPR_RSI];
 	vcpu->pending = RINGVM_PENDING_HYPERCALL;
-	ringvm_skip(vcpu, 3);
+	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
 	ringvm_user_exit(vcpu, RINGVM_EXIT_HYPERCALL);
 	return 1;
 }
@@ -726,7 +778,7 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		return ringvm_handle_io(vcpu);
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
-		ringvm_skip(vcpu, 1);
+		ringvm_skip(vcpu, RINGVM_LEN_HLT);
 		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
 		return 1;
 	case RINGVM_HW_EXIT_RDMSR:

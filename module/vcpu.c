@@ -206,8 +206,8 @@ static long ringvm_vcpu_msrs(struct ringvm_vcpu *vcpu, unsigned long arg,
 
 	for (i = 0; i < msrs.nmsrs; i++) {
 		struct ringvm_msr_entry *e = &msrs.entries[i];
-		int r = set ? ringvm_set_msr(vcpu, e->index, e->data, true) :
-			      ringvm_get_msr(vcpu, e->index, &e->data, true);
+		int r = set ? ringvm_set_msr(vcpu, e->index, e->data) :
+			      ringvm_get_msr(vcpu, e->index, &e->data);
 		if (r)
 			break;
 	}

@@ -25,6 +25,8 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 #include <asm/msr-index.h>
+#include <asm/page.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 
 #include "emulate.h"
@@ -60,7 +62,6 @@ struct ringvm_npt {
 	spinlock_t lock;
 	u64 *root;				/* (c) level-4 table */
 	phys_addr_t root_pa;			/* (c) */
-	unsigned long nr_tables;		/* [p] pages of tables */
 };
 
 int ringvm_npt_init(struct ringvm_npt *npt, const struct ringvm_npt_ops *ops);
@@ -106,7 +107,6 @@ struct ringvm_vm {
 	struct ringvm_vcpu **vcpus;		/* [m] written, (a) read */
 	struct ringvm_cpuid_table __rcu *cpuid;	/* [m] written, RCU read */
 	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
-	bool killed;				/* (a) first fatal reason won */
 };
 
 /* A completion the next RINGVM_RUN owes the guest (vcpu->pending). */
@@ -195,11 +195,6 @@ struct ringvm_vcpu {
 	u64 nr_user_exits;			/* [v] */
 };
 
-static inline struct ringvm_vm *ringvm_vcpu_vm(struct ringvm_vcpu *vcpu)
-{
-	return vcpu->vm;
-}
-
 /* vm.c */
 extern struct mutex ringvm_vm_lock;
 int ringvm_vm_create(const char *name, bool anonymous,
@@ -247,10 +242,10 @@ bool ringvm_handle_fast(struct ringvm_vcpu *vcpu);
 int ringvm_handle_slow(struct ringvm_vcpu *vcpu);
 int ringvm_complete_pending(struct ringvm_vcpu *vcpu);
 void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason);
-int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data,
-		   bool host);
-int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data,
-		   bool host);
+int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
+int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
+bool ringvm_pat_valid(u64 pat);
+int ringvm_efer_write(u64 old, u64 *efer, u64 cr0, u64 valid);
 void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 
 /* PAE paging (not 4-level): the four PDPTEs are loaded with CR3. */
@@ -259,9 +254,13 @@ static inline bool ringvm_pae_paging(u64 cr0, u64 cr4, u64 efer)
 	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
 }
 
+/*
+ * Canonical at the host's linear-address width (48, or 57 with LA57),
+ * the width MSR writes and debug-register loads are checked against.
+ */
 static inline bool ringvm_canonical(u64 addr)
 {
-	return (u64)((s64)(addr << 16) >> 16) == addr;
+	return __is_canonical_address(addr, boot_cpu_data.x86_virt_bits);
 }
 
 /* netlink.c */

@@ -121,7 +121,6 @@ static void svm_probe_guest_bits(void)
 	if (ecx7 & BIT(7))
 		cr4 |= X86_CR4_CET;
 	svm_caps.cr4_allowed = cr4;
-	svm_caps.va_bits = (ecx7 & BIT(16)) ? 57 : 48;
 
 	if (ext1_edx & BIT(20))
 		efer |= EFER_NX;

@@ -141,7 +141,6 @@ struct svm_caps {
 	bool decode_assists;	/* EXITINFO1 names the GPR of a DR access */
 	bool vmcb_clean;	/* the processor honours the clean bits */
 	bool npt_5level;	/* host in 5-level paging: so is the NPT */
-	u8 va_bits;		/* canonical addresses: 48, or 57 with LA57 */
 	u32 max_asid;		/* ASIDs SVM_MIN_ASID..max_asid are ours */
 	u32 fms;		/* CPUID Fn0000_0001_EAX: EDX at reset */
 	u64 efer_allowed;	/* EFER bits a guest may set (not SVME) */

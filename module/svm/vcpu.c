@@ -487,40 +487,16 @@ void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 
 /* Guest state: MSRs */
 
-static bool svm_canonical(u64 addr)
-{
-	return __is_canonical_address(addr, svm_caps.va_bits);
-}
-
-/* Every PAT entry must name a memory type: 0, 1, 4, 5, 6 or 7. */
-static bool svm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
-/*
- * A WRMSR to EFER (APM Vol. 2 §3.1.7): unimplemented bits and a change
- * of LME while paging is on raise #GP; LMA belongs to the processor,
- * which sets it when paging is turned on with LME set, so a write keeps
- * the current value.
- */
+/* EFER.SVME stays set in the VMCB (see the top of this file). */
 static int svm_set_efer(struct vmcb *vmcb, u64 efer)
 {
 	struct vmcb_save *s = &vmcb->save;
+	int r = ringvm_efer_write(s->efer & ~EFER_SVME, &efer, s->cr0,
+				  svm_caps.efer_allowed);
 
-	if (efer & ~svm_caps.efer_allowed)
-		return -EINVAL;
-	if ((s->cr0 & X86_CR0_PG) && ((efer ^ s->efer) & EFER_LME))
-		return -EINVAL;
-	s->efer = (efer & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+	if (r)
+		return r;
+	s->efer = efer | EFER_SVME;
 	vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
 	return 0;
 }
@@ -596,7 +572,7 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_EFER:
 		return svm_set_efer(vmcb, data);
 	case MSR_IA32_CR_PAT:
-		if (!svm_pat_valid(data))
+		if (!ringvm_pat_valid(data))
 			return -EINVAL;
 		s->g_pat = data;
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_NP);
@@ -608,7 +584,7 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_CSTAR:
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		if (!svm_canonical(data))
+		if (!ringvm_canonical(data))
 			return -EINVAL;
 		if (index == MSR_FS_BASE)
 			s->fs.base = data;

@@ -301,14 +301,12 @@ bool vmx_set_guest_cr3(struct vmx_vcpu *vmx, unsigned long cr3)
 /* A guest WRMSR to EFER: LMA is read-only, LME frozen while paging. */
 static int vmx_set_guest_efer(struct vmx_vcpu *vmx, u64 efer)
 {
-	u64 old = vmcs_read64(GUEST_IA32_EFER);
+	int r = ringvm_efer_write(vmcs_read64(GUEST_IA32_EFER), &efer,
+				  vmx_guest_cr0(vmx), VMX_EFER_VALID);
 
-	if (efer & ~VMX_EFER_VALID)
-		return -EINVAL;
-	if (((efer ^ old) & EFER_LME) && (vmx_guest_cr0(vmx) & X86_CR0_PG))
-		return -EINVAL;
-	vmx_write_efer(vmx, (efer & ~EFER_LMA) | (old & EFER_LMA));
-	return 0;
+	if (!r)
+		vmx_write_efer(vmx, efer);
+	return r;
 }
 
 /* 3. A new vCPU */
@@ -967,19 +965,6 @@ int vmx_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 }
 
 /* Each byte of PAT one of UC, WC, WT, WP, WB, UC- (SDM Vol. 3A §11.12.2) */
-static bool vmx_pat_valid(u64 pat)
-{
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
 /*
  * A value the hardware would refuse to hold is -EINVAL (#GP for the
  * guest): those that go into the host's own MSRs above all, since a
@@ -1023,7 +1008,7 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		r = vmx_set_guest_efer(vmx, data);
 		break;
 	case MSR_IA32_CR_PAT:
-		if (vmx_pat_valid(data))
+		if (ringvm_pat_valid(data))
 			vmcs_write64(GUEST_IA32_PAT, data);
 		else
 			r = -EINVAL;
