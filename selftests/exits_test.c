@@ -1275,6 +1275,14 @@ static void run_rm_gp(struct __test_metadata *_metadata,
 		 * mode (the load just happens).  Detection: the HLT after it.
 		 */
 		SKIP(return, "QEMU TCG has no real-mode limit checks");
+	if (self->run->exit_reason == RINGVM_EXIT_FAIL_ENTRY &&
+	    start == rm_gp_cr4 && host_is_tcg())
+		/*
+		 * Quirk: QEMU's TCG takes a guest MOV to CR4 with a reserved
+		 * bit without #GP (SVM does not intercept it), and the next
+		 * VMRUN refuses the CR4.  Detection: that failed entry.
+		 */
+		SKIP(return, "QEMU TCG does not #GP a reserved CR4 bit");
 	ASSERT_EQ(RINGVM_EXIT_IO, self->run->exit_reason)
 		TH_LOG("%s exit at %#llx",
 		       ringvm_exit_reason_name(self->run->exit_reason),
