@@ -101,8 +101,13 @@ SYM_FUNC_START(__vmx_vcpu_run)
 	mov	GPR_R15(%rax), %r15
 	mov	GPR_RAX(%rax), %rax
 
-	/* MDS and friends: VERW when the host asks for it.  Clobbers ZF. */
-	VM_CLEAR_CPU_BUFFERS
+	/*
+	 * MDS, TAA, MMIO stale data, RFDS: VERW when the host's mitigation
+	 * set X86_FEATURE_CLEAR_CPU_BUF, as KVM's VMX does on 6.1 and 6.12
+	 * (VM_CLEAR_CPU_BUFFERS is the AMD TSA bit there: it never ran on
+	 * Intel; module/MITIGATIONS.md row 2).  Clobbers ZF.
+	 */
+	CLEAR_CPU_BUFFERS
 
 	jnc	.Lvmlaunch
 
