@@ -388,11 +388,14 @@ TEST_F(state, debugregs_breakpoint)
  * A data breakpoint on the stack slot the guest's #GP frame starts at
  * (SS, the first push): the #GP the module raises for a WRMSR to an MSR
  * nobody holds hits it while being delivered, a #DB exit during event
- * delivery.  The #GP must still be delivered - its handler runs once
- * and the guest goes on - where replacing it with the #DB lost it and
- * the WRMSR, run again, raised it again forever.  The hit is a trap the
- * processor delivers after the event; with one event slot the module
- * drops it (module/event.c) and DR6 keeps the record.
+ * delivery where the processor reports it so.  The #GP must still be
+ * delivered - its handler runs once and the guest goes on - where
+ * replacing it with the #DB lost it and the WRMSR, run again, raised it
+ * again forever.  The hit is a trap the processor delivers after the
+ * event; if it reports it during delivery instead, the module, with one
+ * event slot, drops it (module/event.c) and DR6 keeps the record.
+ * Bochs delivers the trap after the event, so there this guards the
+ * outcome rather than reproducing the lost #GP.
  */
 static volatile __u64 gp_count;
 
@@ -444,7 +447,12 @@ TEST_F(state, debugregs_hit_during_delivery)
 	if (host_is_tcg() && self->vm->arch == RINGVM_ARCH_SVM &&
 	    !(uc.args[2] & 1))
 		SKIP(return, "QEMU TCG does not arm breakpoints loaded by VMRUN");
-	EXPECT_EQ(0, uc.args[1]);		/* no #DB delivered */
+	/*
+	 * 1: the processor delivered the trap after the #GP, as the SDM
+	 * says (Bochs does); 0: it reported the hit during delivery and
+	 * the module kept the #GP (module/event.c).
+	 */
+	EXPECT_GE(1, uc.args[1]);
 	EXPECT_TRUE(uc.args[2] & 1) TH_LOG("dr6 %#llx",
 					   (unsigned long long)uc.args[2]);
 	ASSERT_DONE(self->vcpu, &uc);
