@@ -95,6 +95,15 @@ static void vm_new_ok(struct __test_metadata *_metadata, struct ringvm_nl *nl,
 				TH_LOG("no extack message");		\
 	} while (0)
 
+/* @ret must be @err with the extack message @text. */
+#define EXPECT_NL_ERR_MSG(err, text, ret)				\
+	do {								\
+		int __r = (ret);					\
+		EXPECT_EQ(err, __r) TH_LOG("%s (extack: \"%s\")",	\
+			strerror(-__r), ringvm_nl_extack(self->nl));	\
+		EXPECT_STREQ(text, ringvm_nl_extack(self->nl));		\
+	} while (0)
+
 /* 1. The operations */
 
 TEST_F(vmnl, vm_new_get_del)
@@ -545,6 +554,34 @@ TEST_F(vmnl, key_both_or_neither)
 	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
 }
 
+/* vm-del or vm-get (do, or dump with @dump) with one u32 @type = @val. */
+static int send_u32(struct ringvm_nl *nl, __u8 cmd, bool dump, int type,
+		    __u32 val)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, cmd);
+
+	if (!msg)
+		return -ENOMEM;
+	if (dump)
+		nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_DUMP;
+	if (nla_put_u32(msg, type, val) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return __ringvm_nl_transact(nl, msg, NULL, NULL);
+}
+
+/* VM ids start at 1: id 0 is EINVAL (not the policy's ERANGE). */
+TEST_F(vmnl, key_id_zero)
+{
+	EXPECT_NL_ERR_MSG(-EINVAL, "VM ids start at 1",
+			  send_u32(self->nl, RINGVM_CMD_VM_GET, false,
+				   RINGVM_A_VM_ID, 0));
+	EXPECT_NL_ERR_MSG(-EINVAL, "VM ids start at 1",
+			  send_u32(self->nl, RINGVM_CMD_VM_DEL, false,
+				   RINGVM_A_VM_ID, 0));
+}
+
 TEST_F(vmnl, key_no_such_vm)
 {
 	struct ringvm_nl_vm g;
@@ -622,6 +659,33 @@ TEST_F(vmnl, unexpected_attribute)
 				RINGVM_CMD_VM_GET, VM_B, for_key[i]));
 	}
 	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, v.id, NULL, &v));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+/* A vm-get dump takes no attributes, not even the do's id or name. */
+TEST_F(vmnl, dump_with_attribute)
+{
+	struct ringvm_nl_vm v;
+	struct nl_msg *msg;
+
+	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &v);
+	EXPECT_NL_ERR_MSG(-EINVAL, "a vm-get dump takes no attributes",
+			  send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+				   RINGVM_A_VM_ID, v.id));
+	EXPECT_NL_ERR_MSG(-EINVAL, "a vm-get dump takes no attributes",
+			  send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+				   RINGVM_A_VM_ID, 0));
+	msg = ringvm_nl_msg_new(self->nl, RINGVM_CMD_VM_GET);
+	ASSERT_NE(NULL, msg);
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_DUMP;
+	ASSERT_EQ(0, nla_put_string(msg, RINGVM_A_VM_NAME, VM_B));
+	EXPECT_NL_ERR_MSG(-EINVAL, "a vm-get dump takes no attributes",
+			  __ringvm_nl_transact(self->nl, msg, NULL, NULL));
+	/* the policy refuses the rest before the dump starts */
+	EXPECT_NL_ERR(-EINVAL, send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+					RINGVM_A_VM_FLAGS, 0));
+	EXPECT_NL_ERR(-EINVAL, send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+					RINGVM_A_VM_MAX + 1, 0));
 	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
 }
 
