@@ -23,6 +23,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
 
 #include "emulate.h"
@@ -87,6 +88,7 @@ struct ringvm_vm {
 	u32 id;					/* (c) */
 	bool anonymous;				/* (c) */
 	char name[RINGVM_NAME_MAX];		/* (c) */
+	kuid_t owner;				/* (c) creator's euid */
 	struct list_head link;			/* [t] ringvm_vms */
 	bool destroyed;				/* (a) set once by destroy */
 
