@@ -23,6 +23,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
 #include <asm/msr-index.h>
 #include <asm/page.h>
@@ -90,6 +91,7 @@ struct ringvm_vm {
 	u32 id;					/* (c) */
 	bool anonymous;				/* (c) */
 	char name[RINGVM_NAME_MAX];		/* (c) */
+	kuid_t owner;				/* (c) creator's euid */
 	struct list_head link;			/* [t] ringvm_vms */
 	bool destroyed;				/* (a) set once by destroy */
 
