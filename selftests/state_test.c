@@ -742,4 +742,151 @@ TEST_F(state, xsave_init)
 	free(img);
 }
 
+/*
+ * 7. What a guest does that the hardware of one vendor refuses and an
+ * emulator lets through: no host state may come out of it, and every
+ * state class must still round-trip.
+ */
+
+/* Which odd thing guest_odd_state() does. */
+enum odd_case {
+	ODD_CR0_HIGH,		/* MOV to CR0 with bit 32 set */
+	ODD_CR0_NW,		/* CR0.NW without CR0.CD */
+	ODD_CR4_RSVD,		/* CR4 bit 15, reserved everywhere */
+	ODD_CR3_MBZ,		/* CR3 bit 62 in long mode */
+	ODD_MXCSR_RSVD,		/* LDMXCSR with bit 31 */
+	ODD_CASES
+};
+
+static const char *const odd_names[ODD_CASES] = {
+	"CR0 bit 32", "CR0.NW without CD", "CR4 bit 15", "CR3 bit 62",
+	"MXCSR bit 31",
+};
+
+/* The vector the host reports when it refused the entry (see below). */
+#define ODD_REFUSED	0xff
+
+static void guest_odd_state(__u64 which)
+{
+	__u64 cr0 = read_cr0(), v;
+	__u32 mxcsr = 0x1f80 | (1U << 31);
+	__u8 vector;
+
+	switch (which) {
+	case ODD_CR0_HIGH:
+	case ODD_CR0_NW:
+		v = which == ODD_CR0_HIGH ? cr0 | (1ULL << 32) :
+		    (cr0 & ~X86_CR0_CD) | X86_CR0_NW;
+		asm volatile(GUEST_ASM_SAFE("mov %[v], %%cr0")
+			     : [vector] "=qm"(vector) : [v] "r"(v)
+			     : GUEST_ASM_SAFE_CLOBBERS);
+		break;
+	case ODD_CR4_RSVD:
+		v = read_cr4() | (1ULL << 15);
+		asm volatile(GUEST_ASM_SAFE("mov %[v], %%cr4")
+			     : [vector] "=qm"(vector) : [v] "r"(v)
+			     : GUEST_ASM_SAFE_CLOBBERS);
+		break;
+	case ODD_CR3_MBZ:
+		v = read_cr3() | (1ULL << 62);
+		asm volatile(GUEST_ASM_SAFE("mov %[v], %%cr3")
+			     : [vector] "=qm"(vector) : [v] "r"(v)
+			     : GUEST_ASM_SAFE_CLOBBERS);
+		break;
+	default:
+		asm volatile(GUEST_ASM_SAFE("ldmxcsr %[v]")
+			     : [vector] "=qm"(vector) : [v] "m"(mxcsr)
+			     : GUEST_ASM_SAFE_CLOBBERS);
+		break;
+	}
+	/* what the guest reads back after it, whatever happened */
+	asm volatile("stmxcsr %0" : "=m"(mxcsr));
+	GUEST_SYNC_ARGS(vector, read_cr0(), read_cr3(), read_cr4(), mxcsr);
+	GUEST_DONE();
+}
+
+/*
+ * Silicon (and Bochs) raise #GP for each of these.  Under QEMU's TCG the
+ * SVM guest gets no #GP for the CR0 and MXCSR cases and runs on, and the
+ * next entry is refused (CR0) or the image sanitized (MXCSR); QEMU ends
+ * the guest with VMEXIT_INVALID at the CR3 and CR4 ones.  Both are a
+ * FAIL_ENTRY exit (module/svm/exit.c).  Whatever happens, every exit
+ * must be defined and the state clean.  After a FAIL_ENTRY at the
+ * instruction itself the host plays the guest's exception handler (RIP
+ * to R11, R9 = ODD_REFUSED); after any, it repairs CR0.NW.
+ */
+static void run_odd_case(struct __test_metadata *_metadata,
+			 struct test_vcpu *vcpu, unsigned int which)
+{
+	struct ringvm_sregs sregs;
+	struct ringvm_regs regs;
+	unsigned int fails = 0;
+	struct ucall uc;
+	__u32 cmd;
+
+	vcpu_args_set(vcpu, 1, (__u64)which);
+	for (;;) {
+		vcpu_run(vcpu);
+		/* every exit, not just the odd one */
+		ASSERT_STATE_SANE(vcpu, NULL, 0, 0);
+		if (vcpu->run->exit_reason == RINGVM_EXIT_FAIL_ENTRY) {
+			ASSERT_EQ(RINGVM_ARCH_SVM, vcpu->vm->arch);
+			ASSERT_EQ(~0ULL, vcpu->run->fail_entry
+				  .hardware_entry_failure_reason);
+			ASSERT_GT(3, ++fails);
+			vcpu_regs_get(vcpu, &regs);
+			/* the guest's state, not the host's */
+			ASSERT_LE(GUEST_CODE_GPA, regs.rip);
+			ASSERT_GT(vcpu->vm->ram_size, regs.rip);
+			ASSERT_LE(GUEST_STACKS_GPA, regs.rsp);
+			ASSERT_GT(vcpu->vm->ram_size, regs.rsp);
+			if (regs.r9 == GUEST_EX_MAGIC && regs.rip == regs.r10) {
+				regs.rip = regs.r11;
+				regs.r9 = ODD_REFUSED;
+				vcpu_regs_set(vcpu, &regs);
+			}
+			vcpu_sregs_get(vcpu, &sregs);
+			ASSERT_EQ(GUEST_PML4_GPA, sregs.cr3 & ~(1ULL << 62));
+			ASSERT_EQ(GUEST_GDT_GPA, sregs.gdt.base);
+			ASSERT_EQ(GUEST_IDT_GPA, sregs.idt.base);
+			sregs.cr0 &= ~X86_CR0_NW;
+			sregs.cr3 = GUEST_PML4_GPA;
+			vcpu_sregs_set(vcpu, &sregs);
+			continue;
+		}
+		cmd = get_ucall(vcpu, &uc);
+		if (cmd == UCALL_ASSERT || cmd == UCALL_UNHANDLED)
+			REPORT_GUEST_ASSERT(uc);
+		if (cmd == UCALL_DONE)
+			break;
+		ASSERT_EQ(UCALL_SYNC, cmd);
+		TH_LOG("%s: vector %#llx, then cr0 %#llx cr3 %#llx cr4 %#llx mxcsr %#llx",
+		       odd_names[which], (unsigned long long)uc.args[0],
+		       (unsigned long long)uc.args[1],
+		       (unsigned long long)uc.args[2],
+		       (unsigned long long)uc.args[3],
+		       (unsigned long long)uc.args[4]);
+		/* silicon and Bochs refuse every one of them */
+		if (uc.args[0] != ODD_REFUSED && uc.args[0] != GP_VECTOR)
+			ASSERT_TRUE(host_is_tcg() && !uc.args[0]);
+	}
+	/* and the CR0 the vCPU ends with is one that exists */
+	vcpu_sregs_get(vcpu, &sregs);
+	ASSERT_EQ(0, sregs.cr0 >> 32);
+	ASSERT_EQ(0, sregs.cr4 & (1ULL << 15));
+}
+
+TEST_F(state, odd_guest_state)
+{
+	unsigned int which;
+
+	for (which = 0; which < ODD_CASES; which++) {
+		TH_LOG("%s", odd_names[which]);
+		self->vm = vm_create_guest(&self->vcpu, guest_odd_state);
+		run_odd_case(_metadata, self->vcpu, which);
+		vm_destroy(self->vm);
+		self->vm = NULL;
+	}
+}
+
 RINGVM_GUEST_TEST_MAIN

@@ -20,6 +20,7 @@
 #include <linux/build_bug.h>
 #include <linux/nospec.h>
 #include <linux/percpu.h>
+#include <linux/sched/task_stack.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <asm/processor.h>
@@ -388,18 +389,91 @@ static void svm_write_event(struct vmcb *vmcb, const struct ringvm_event *ev)
 
 /*
  * A VMRUN that fails its consistency checks must leave the guest state
- * as user space set it: nothing ran.
+ * as it was: nothing ran.
  *
- * Quirk: QEMU's TCG (7.2) runs some of those checks after it has loaded
- * part of the guest state, and its #VMEXIT then stores the host's RIP,
- * RSP, RAX, CR3, GDTR, segments... in the VMCB as guest state, which
- * GET_REGS and GET_SREGS would hand to user space: host kernel and
- * physical addresses.  Detection: none; silicon may well do the same.
- * Workaround: the first VMRUN after user space set state keeps a copy of
- * the state to put back if it fails.  Only SET_REGS and SET_SREGS can
- * make VMRUN fail (every other write is checked), so this costs a copy
- * on the first entry after them and nothing on the exit path.
+ * Quirk: QEMU's TCG (7.2, target/i386/tcg/sysemu/svm_helper.c) checks
+ * CR0 (bits 63:32, NW without CD), CR3 (bits above MAXPHYADDR, while the
+ * host is in long mode) and CR4 (reserved bits) after it has switched
+ * to guest mode but before it loads any guest state, and its #VMEXIT
+ * then stores the host's RIP, RSP, RAX, CR0/3/4, EFER, GDTR, IDTR,
+ * segments, DR6/7 and INT_CTL in the VMCB as the guest's: host kernel
+ * and physical addresses that GET_REGS, GET_SREGS and the run page
+ * would hand to user space, and the next VMRUN to the guest.  It checks
+ * DR6/DR7 bits 63:32 and EFER (SVME, MBZ bits, LME with PG but without
+ * PAE or PE, LME+PG+PAE with CS.L and CS.D) after loading the guest
+ * state, which then comes back intact.  A guest can reach the first set
+ * on its own: QEMU lets MOV to CR0 set NW without CD (silicon raises
+ * #GP; bits 63:32 it drops), and a guest in long mode can clear CR4.PAE
+ * or load a CS with L and D set.
+ * Detection: svm_vmrun_would_fail() before each VMRUN; afterwards, a
+ * VMEXIT_INVALID whose VMCB RSP lies on this thread's kernel stack.
+ * Workaround: svm_vmrun_would_fail() runs the checks QEMU (and silicon,
+ * APM Vol. 2 §15.5.1) makes on every field the guest can change without
+ * an exit - a few ALU operations on fields that are hot in the cache
+ * anyway - and refuses the entry itself, with the same exit.  The
+ * control fields QEMU checks (permission maps, ASID, VMRUN intercept)
+ * are ringvm's and always valid.  Two backstops remain: the first VMRUN
+ * after user space set state keeps a copy to put back if it fails, and a
+ * failed VMRUN that left host state anyway replaces it with the RESET
+ * state (svm_forget_vmrun_state()).  QEMU's MOV to CR3/CR4 with reserved
+ * bits also ends the guest with VMEXIT_INVALID, but from guest mode,
+ * with the guest's state saved: that is reported as it is.
  */
+static bool svm_vmrun_would_fail(const struct vmcb_save *s)
+{
+	u64 cr0 = s->cr0, efer = s->efer;
+
+	if (unlikely((cr0 | s->dr6 | s->dr7) >> 32))
+		return true;
+	if (unlikely((cr0 & (X86_CR0_NW | X86_CR0_CD)) == X86_CR0_NW))
+		return true;
+	if (unlikely((s->cr3 & svm_caps.cr3_mbz) ||
+		     (s->cr4 & ~svm_caps.cr4_allowed)))
+		return true;
+	/* SVME must be set, and is the one bit outside efer_allowed. */
+	if (unlikely((efer ^ EFER_SVME) & ~svm_caps.efer_allowed))
+		return true;
+	if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
+		if (unlikely(!(cr0 & X86_CR0_PE) || !(s->cr4 & X86_CR4_PAE)))
+			return true;
+		if (unlikely((s->cs.attrib & (SVM_SEG_L | SVM_SEG_DB)) ==
+			     (SVM_SEG_L | SVM_SEG_DB)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The entry svm_vmrun_would_fail() refused: report it as the processor
+ * would, with nothing from the previous exit.  CR0 bits 63:32 exist on
+ * no processor and set_sregs refuses them, so only an emulator could let
+ * a guest set them: they are dropped, so the state user space reads is
+ * state it can set again, and the guest runs on once nothing else is
+ * wrong.
+ */
+static void svm_refuse_vmrun(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+
+	if (vmcb->save.cr0 >> 32) {
+		vmcb->save.cr0 = (u32)vmcb->save.cr0;
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
+	}
+	c->exitcode = SVM_EXIT_INVALID;
+	c->exitinfo1 = 0;
+	c->exitinfo2 = 0;
+	c->exitintinfo = 0;
+}
+
+/* The host's RSP in the VMCB: see the quirk above. */
+static bool svm_vmcb_holds_host_state(const struct vmcb_save *s)
+{
+	unsigned long stack = (unsigned long)task_stack_page(current);
+
+	return s->rsp - stack < THREAD_SIZE;
+}
+
 static void svm_save_unchecked_state(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
@@ -433,6 +507,11 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		     __this_cpu_read(svm_asid_state.generation)))
 		svm_pick_asid(svm, cpu);
 
+	if (unlikely(svm_vmrun_would_fail(&vmcb->save))) {
+		svm_refuse_vmrun(svm);
+		code = SVM_EXIT_INVALID;
+		goto report;
+	}
 	vmcb->save.rax = vcpu->gprs[RINGVM_GPR_RAX];
 	if (unlikely(vcpu->event.valid))
 		svm_write_event(vmcb, &vcpu->event);
@@ -462,13 +541,19 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		/*
 		 * A refused VMRUN did nothing: keep the flush and the
 		 * event for the next attempt, trust no cached state, put
-		 * back the guest state (see above) and keep gprs[] RAX.
+		 * back the guest state or forget the host's (see above)
+		 * and keep gprs[] RAX.
 		 */
 		c->clean = 0;
-		if (svm->state_unchecked)
-			svm_restore_unchecked_state(svm);
+		if (unlikely(svm_vmcb_holds_host_state(&vmcb->save))) {
+			if (svm->state_unchecked)
+				svm_restore_unchecked_state(svm);
+			else
+				svm_forget_vmrun_state(svm);
+		}
 	}
 
+report:
 	exit->insn_len = 0;
 	exit->raw.arch = RINGVM_ARCH_SVM;
 	exit->raw.reason = code;

@@ -145,6 +145,7 @@ struct svm_caps {
 	u32 fms;		/* CPUID Fn0000_0001_EAX: EDX at reset */
 	u64 efer_allowed;	/* EFER bits a guest may set (not SVME) */
 	u64 cr4_allowed;	/* CR4 bits this CPU implements */
+	u64 cr3_mbz;		/* CR3 bits at and above MAXPHYADDR */
 };
 
 extern struct svm_caps svm_caps;
@@ -177,6 +178,7 @@ u64 svm_get_dr(struct ringvm_vcpu *vcpu, int dr);
 void svm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len);
 void svm_dump_vmcb(struct svm_vcpu *svm);
+void svm_forget_vmrun_state(struct svm_vcpu *svm);
 
 /* exit.c */
 int svm_vcpu_run(struct ringvm_vcpu *vcpu);

@@ -155,9 +155,8 @@ static void svm_init_seg(struct vmcb_seg *seg, u16 selector, u16 attrib,
  * family, model and stepping.  CS is typed execute/read accessed (9Bh),
  * as every x86 CPU leaves it, so both backends report the same.
  */
-static void svm_reset_state(struct svm_vcpu *svm)
+static void svm_reset_vmrun_state(struct vmcb_save *s)
 {
-	struct vmcb_save *s = &svm->vmcb->save;
 	const u16 data = SVM_SEG_P | SVM_SEG_S | 0x3;
 
 	svm_init_seg(&s->cs, 0xf000, SVM_SEG_P | SVM_SEG_S | 0xb, 0xffff0000);
@@ -184,9 +183,32 @@ static void svm_reset_state(struct svm_vcpu *svm)
 	s->rip = 0xfff0;
 	s->rsp = 0;
 	s->g_pat = SVM_PAT_DEFAULT;
+}
 
+static void svm_reset_state(struct svm_vcpu *svm)
+{
+	svm_reset_vmrun_state(&svm->vmcb->save);
 	svm->vcpu.gprs[RINGVM_GPR_RDX] = svm_caps.fms;
 	svm->debugctl = 0;
+}
+
+/*
+ * After a VMRUN that wrote the host's state into the VMCB and left no
+ * copy of the guest's to put back (see svm_vcpu_run()): the guest state
+ * is lost, and the RESET state takes the place of the host's, so that no
+ * host address ever reaches user space or the guest.  The GPRs (RAX is
+ * in gprs[]) and the syscall MSRs never left the guest's hands and are
+ * kept.
+ */
+void svm_forget_vmrun_state(struct svm_vcpu *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	svm_reset_vmrun_state(&svm->vmcb->save);
+	c->int_ctl = SVM_V_INTR_MASKING;
+	c->int_state = 0;
+	c->eventinj = 0;
+	c->clean = 0;
 }
 
 int svm_vcpu_init(struct ringvm_vcpu *vcpu)
@@ -382,7 +404,12 @@ void svm_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs)
 	sregs->gdt.limit = s->gdtr.limit;
 	sregs->idt.base = s->idtr.base;
 	sregs->idt.limit = s->idtr.limit;
-	sregs->cr0 = s->cr0;
+	/*
+	 * Bits 63:32 of CR0 exist on no processor, and set_sregs refuses
+	 * them; should an emulator let a guest set them, they read as 0
+	 * and the next entry drops them (svm_refuse_vmrun()).
+	 */
+	sregs->cr0 = (u32)s->cr0;
 	sregs->cr2 = s->cr2;
 	sregs->cr3 = s->cr3;
 	sregs->cr4 = s->cr4;
