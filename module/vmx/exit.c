@@ -161,12 +161,14 @@ VMX_HANDLER(vmx_exit_unhandled)
  * exit.
  *
  * KVM calls the NMI entry instead, on the current stack: not the IDT's
- * (an IST entry that must run on the NMI stack) but the one it exports
- * for KVM (asm_exc_nmi_noist in 6.1, asm_exc_nmi_kvm_vmx later), and
- * under FRED fred_entry_from_kvm().  Those are KVM's business and change
- * with the kernel; a real NMI takes whichever entry the kernel uses.
- * FRED (6.9+, off unless booted with fred=on; not built into Debian's
- * 6.12) changes how the NMI is delivered, not that IRET unblocks NMIs.
+ * (an IST entry that must run on the NMI stack) but the one the kernel
+ * exports for KVM (asm_exc_nmi_noist in 6.1, asm_exc_nmi_kvm_vmx later),
+ * or under FRED fred_entry_from_kvm().  Those are KVM's business and
+ * change with the kernel; a real NMI takes whichever entry the kernel
+ * uses.  FRED (6.9+) is off unless booted with fred=on, and Debian's
+ * 6.12 is built without it.  Under FRED the NMI comes through the FRED
+ * entry, as it should; should IRET not end the blocking there, the NMI
+ * waits for the next host event's return, late as before but not lost.
  *
  * Not send_IPI_self(): in x2APIC mode that writes the SELF IPI register,
  * which only sends fixed interrupts (SDM Vol. 3A §11.12.11).
