@@ -175,10 +175,33 @@ VMX_HANDLER(vmx_exit_unhandled)
 }
 
 /*
- * Only #DB, #AC and #MC are intercepted (EXCEPTION_BITMAP), besides NMIs,
- * which are the host's: the exit consumed it, so send this CPU another.
- * Not with send_IPI_self(): in x2APIC mode that writes the SELF IPI
- * register, which only sends fixed interrupts (SDM Vol. 3A §11.12.11).
+ * The host's NMIs.  "NMI exiting" makes an NMI in the guest a VM exit
+ * (SDM Vol. 3C §26.2) that consumes it and, like its delivery would have,
+ * leaves NMIs blocked (§28.5.5) until the next IRET (Vol. 3A §7.7.1).  So
+ * the NMI is sent again to this CPU, and vmx_unblock_nmis() IRETs to self
+ * at once: the new NMI is taken there, through the host's own NMI entry
+ * on its own stack, with the host's state loaded.  Without that IRET the
+ * NMI stayed pending; VM entry swaps the blocking for the guest's
+ * interruptibility state, so the NMI caused another exit before any guest
+ * instruction, and so on, and the host's handler waited for the IRET of
+ * the next host interrupt.  If the self-NMI is still on its way at the
+ * IRET, it arrives with NMIs unblocked: in the host, or as one more such
+ * exit.
+ *
+ * KVM calls the NMI entry instead, on the current stack: not the IDT's
+ * (an IST entry that must run on the NMI stack) but the one the kernel
+ * exports for KVM (asm_exc_nmi_noist in 6.1, asm_exc_nmi_kvm_vmx later),
+ * or under FRED fred_entry_from_kvm().  Those are KVM's business and
+ * change with the kernel; a real NMI takes whichever entry the kernel
+ * uses.  FRED (6.9+) is off unless booted with fred=on, and Debian's
+ * 6.12 is built without it.  Under FRED the NMI comes through the FRED
+ * entry, as it should; should IRET not end the blocking there, the NMI
+ * waits for the next host event's return, late as before but not lost.
+ *
+ * Not send_IPI_self(): in x2APIC mode that writes the SELF IPI register,
+ * which only sends fixed interrupts (SDM Vol. 3A §11.12.11).
+ *
+ * Besides NMIs only #DB, #AC and #MC are intercepted (EXCEPTION_BITMAP).
  */
 VMX_HANDLER(vmx_exit_exception_nmi)
 {
@@ -188,6 +211,7 @@ VMX_HANDLER(vmx_exit_exception_nmi)
 	vmx_requeue_event(vmx);
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
 		apic->send_IPI(smp_processor_id(), NMI_VECTOR);
+		vmx_unblock_nmis();
 		return RINGVM_HW_EXIT_NONE;
 	}
 

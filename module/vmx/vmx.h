@@ -364,6 +364,8 @@ static inline struct vmx_vcpu *to_vmx(struct ringvm_vcpu *vcpu)
 int __vmx_vcpu_run(unsigned long *gprs, unsigned long *host_rsp,
 		   bool launched);
 void vmx_vmexit(void);
+/* vmenter.S: IRET to self, which ends blocking by NMI (exit.c says why). */
+void vmx_unblock_nmis(void);
 
 /* vmx.c */
 int vmx_alloc_vpid(void);
