@@ -138,6 +138,18 @@ void ringvm_fix_event(struct ringvm_vcpu *vcpu)
 }
 
 /*
+ * A page fault the core found for the guest (a string I/O operand):
+ * CR2 gets the faulting linear address, then the #PF is queued with
+ * @error_code (the walker's RINGVM_PFERR_* bits).
+ */
+void ringvm_queue_page_fault(struct ringvm_vcpu *vcpu, u64 la,
+			     u32 error_code)
+{
+	ringvm_arch->set_reg(vcpu, RINGVM_REG_CR2, la);
+	ringvm_queue_exception(vcpu, X86_TRAP_PF, error_code);
+}
+
+/*
  * A #DB exit while an event was being delivered: a data breakpoint hit
  * by the delivery's own stack writes, a trap that the processor would
  * deliver once the event is (SDM Vol. 3A §18.3.1.2).  With one event

@@ -585,21 +585,129 @@ static u64 ringvm_merge_addr(u64 old, u64 val, unsigned int addr_size)
 	return addr_size == 4 ? (u32)val : val;
 }
 
+/* The segment register an INS/OUTS operand uses. */
+static const struct ringvm_segment *
+ringvm_string_seg(const struct ringvm_fetched *f)
+{
+	switch (f->insn.write ? f->insn.seg : RINGVM_SEG_ES) {
+	case RINGVM_SEG_CS:
+		return &f->sregs.cs;
+	case RINGVM_SEG_SS:
+		return &f->sregs.ss;
+	case RINGVM_SEG_DS:
+		return &f->sregs.ds;
+	case RINGVM_SEG_FS:
+		return &f->sregs.fs;
+	case RINGVM_SEG_GS:
+		return &f->sregs.gs;
+	default:
+		return &f->sregs.es;
+	}
+}
+
 /*
- * INS / OUTS: one element per exit.  The registers move on now; RIP
- * moves past the instruction only when the count runs out, so a REP form
- * re-executes (Intel SDM Vol. 2 "REP" and "INS"/"OUTS").
+ * The linear address of @size bytes at offset @off of @seg, with the
+ * checks the processor makes on a string operand after the I/O exit
+ * (Intel SDM Vol. 3A §5.3 and §5.4.1, Vol. 2 "INS", "OUTS"): in 64-bit
+ * mode a canonical address (only FS and GS have a base); elsewhere a
+ * usable segment of the right kind (INS writes: writable data; OUTS
+ * reads: not an execute-only code segment) and the whole operand inside
+ * its limit, expand-down segments included.  False: #GP(0), or #SS(0)
+ * for SS.
+ */
+static bool ringvm_string_la(const struct ringvm_fetched *f,
+			     const struct ringvm_segment *seg, u64 off,
+			     unsigned int size, u64 *la)
+{
+	bool code = seg->type & BIT(3), bit1 = seg->type & BIT(1);
+	u64 last = off + size - 1, top;
+
+	if (f->mode == RINGVM_MODE_LONG64) {
+		*la = off;
+		if (seg == &f->sregs.fs || seg == &f->sregs.gs)
+			*la += seg->base;
+		return ringvm_canonical(*la) && ringvm_canonical(*la + size - 1);
+	}
+	if (f->mode != RINGVM_MODE_REAL &&
+	    (seg->unusable || !seg->present || !seg->s ||
+	     (f->insn.write ? code && !bit1 : code || !bit1)))
+		return false;
+	if (!code && (seg->type & BIT(2))) {	/* expand-down */
+		top = seg->db ? U32_MAX : U16_MAX;
+		if (off <= seg->limit || last > top)
+			return false;
+	} else if (last > seg->limit) {
+		return false;
+	}
+	*la = (u32)(seg->base + off);
+	return true;
+}
+
+/*
+ * Where an element at @la lies in guest-physical memory, split where it
+ * crosses a page: each page through the guest's page walk, each piece
+ * RAM.  0; -EFAULT with the guest's #PF or #GP queued; or 1 with an
+ * internal-error exit to user space filled in when a piece is not RAM
+ * or the walk cannot be made.
+ */
+static int ringvm_string_gpas(struct ringvm_vcpu *vcpu,
+			      const struct ringvm_fetched *f, u64 la,
+			      unsigned int size, u64 gpa[2], u8 *split)
+{
+	unsigned int access = (f->insn.write ? 0 : RINGVM_WALK_WRITE) |
+			      (f->cpl == 3 ? RINGVM_WALK_USER : 0);
+	struct ringvm_walk_ctx ctx;
+	unsigned int i, n = 1;
+	u64 piece_la[2];
+	u32 pferr;
+	int r;
+
+	*split = min_t(unsigned int, size, PAGE_SIZE - offset_in_page(la));
+	piece_la[0] = la;
+	if (*split < size) {
+		piece_la[1] = la + *split;
+		if (f->mode != RINGVM_MODE_LONG64)
+			piece_la[1] = (u32)piece_la[1];
+		n = 2;
+	}
+	gpa[1] = 0;
+	ringvm_walk_ctx(vcpu, &f->sregs, &ctx);
+	for (i = 0; i < n; i++) {
+		r = ringvm_gva_to_gpa(&ctx, piece_la[i], access, &gpa[i],
+				      &pferr);
+		if (r == -EFAULT) {
+			ringvm_queue_page_fault(vcpu, piece_la[i], pferr);
+			return -EFAULT;
+		}
+		if (r == -EINVAL) {		/* non-canonical */
+			ringvm_queue_exception(vcpu, X86_TRAP_GP, 0);
+			return -EFAULT;
+		}
+		if (r || !ringvm_gpa_is_ram(vcpu->vm, gpa[i]))
+			return ringvm_internal_error(vcpu,
+					RINGVM_INTERNAL_ERR_MEMORY, piece_la[i]);
+	}
+	return 0;
+}
+
+/*
+ * INS / OUTS: one element per exit.  The element is checked whole
+ * before anything moves: a segment or canonical violation is #GP (#SS
+ * for SS), a page the walk refuses is #PF with CR2, and an element not
+ * all in RAM is an INTERNAL_ERROR exit, with the registers untouched in
+ * each case.  Then the registers move on; RIP moves past the instruction
+ * only when the count runs out, so a REP form re-executes (Intel SDM
+ * Vol. 2 "REP" and "INS"/"OUTS").
  */
 static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_hw_exit *exit = &vcpu->exit;
 	struct ringvm_run *run = vcpu->run;
 	const struct ringvm_segment *seg;
-	struct ringvm_walk_ctx ctx;
 	struct ringvm_fetched f;
 	int idx, r, size = exit->io.size;
-	u64 mask, la, gpa, rflags;
-	u32 pferr;
+	u64 mask, la, gpa[2], rflags;
+	u8 split;
 
 	r = ringvm_fetch_insn(vcpu, &f);
 	if (r == -EFAULT)
@@ -616,40 +724,15 @@ static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 
 	/* OUTS reads DS:rSI (overridable), INS writes ES:rDI (fixed). */
 	idx = f.insn.write ? RINGVM_GPR_RSI : RINGVM_GPR_RDI;
-	switch (f.insn.write ? f.insn.seg : RINGVM_SEG_ES) {
-	case RINGVM_SEG_CS:
-		seg = &f.sregs.cs;
-		break;
-	case RINGVM_SEG_SS:
-		seg = &f.sregs.ss;
-		break;
-	case RINGVM_SEG_DS:
-		seg = &f.sregs.ds;
-		break;
-	case RINGVM_SEG_FS:
-		seg = &f.sregs.fs;
-		break;
-	case RINGVM_SEG_GS:
-		seg = &f.sregs.gs;
-		break;
-	default:
-		seg = &f.sregs.es;
-		break;
+	seg = ringvm_string_seg(&f);
+	if (!ringvm_string_la(&f, seg, vcpu->gprs[idx] & mask, size, &la)) {
+		ringvm_queue_exception(vcpu, seg == &f.sregs.ss ?
+				       X86_TRAP_SS : X86_TRAP_GP, 0);
+		return 0;
 	}
-	la = vcpu->gprs[idx] & mask;
-	if (f.mode != RINGVM_MODE_LONG64 || seg == &f.sregs.fs ||
-	    seg == &f.sregs.gs)
-		la += seg->base;
-	if (f.mode != RINGVM_MODE_LONG64)
-		la = (u32)la;
-
-	ringvm_walk_ctx(vcpu, &f.sregs, &ctx);
-	if (ringvm_gva_to_gpa(&ctx, la, (f.insn.write ? 0 : RINGVM_WALK_WRITE) |
-			      (f.cpl == 3 ? RINGVM_WALK_USER : 0),
-			      &gpa, &pferr) ||
-	    !ringvm_gpa_is_ram(vcpu->vm, gpa))
-		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
-					     la);
+	r = ringvm_string_gpas(vcpu, &f, la, size, gpa, &split);
+	if (r)
+		return r < 0 ? 0 : r;	/* the guest's fault, or user space */
 
 	ringvm_clear_exit_data(vcpu);
 	run->io.direction = f.insn.write ? RINGVM_IO_OUT : RINGVM_IO_IN;
@@ -658,15 +741,21 @@ static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 	run->io.count = 1;
 	run->io.data_offset = RINGVM_RUN_DATA_OFFSET;
 	if (f.insn.write) {
-		if (ringvm_read_guest(vcpu->vm, gpa, (u8 *)run +
-				      RINGVM_RUN_DATA_OFFSET, size))
+		u8 *data = (u8 *)run + RINGVM_RUN_DATA_OFFSET;
+
+		if (ringvm_read_guest(vcpu->vm, gpa[0], data, split) ||
+		    (split < size &&
+		     ringvm_read_guest(vcpu->vm, gpa[1], data + split,
+				       size - split)))
 			return ringvm_internal_error(vcpu,
-					RINGVM_INTERNAL_ERR_MEMORY, gpa);
+					RINGVM_INTERNAL_ERR_MEMORY, gpa[0]);
 	} else {
 		vcpu->pending = RINGVM_PENDING_IO_IN;
 		vcpu->pending_size = size;
 		vcpu->pending_string = true;
-		vcpu->pending_gpa = gpa;
+		vcpu->pending_gpa[0] = gpa[0];
+		vcpu->pending_gpa[1] = gpa[1];
+		vcpu->pending_split = split;
 	}
 
 	rflags = ringvm_arch->get_reg(vcpu, RINGVM_REG_RFLAGS);
@@ -811,6 +900,26 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 
 /* 4. Completion of the previous exit, before the next entry */
 
+/*
+ * The element of an INS, into the one or two pieces of RAM found at the
+ * exit.  They were RAM then and regions never change, so only a failed
+ * page allocation can stop it: an internal-error exit, not an errno.
+ */
+static int ringvm_complete_ins(struct ringvm_vcpu *vcpu, u64 data)
+{
+	unsigned int split = vcpu->pending_split;
+	u8 *bytes = (u8 *)&data;
+
+	if (ringvm_write_guest(vcpu->vm, vcpu->pending_gpa[0], bytes,
+			       split) ||
+	    (split < vcpu->pending_size &&
+	     ringvm_write_guest(vcpu->vm, vcpu->pending_gpa[1], bytes + split,
+				vcpu->pending_size - split)))
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     vcpu->pending_gpa[0]);
+	return 0;
+}
+
 int ringvm_complete_pending(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_run *run = vcpu->run;
@@ -822,11 +931,8 @@ int ringvm_complete_pending(struct ringvm_vcpu *vcpu)
 	case RINGVM_PENDING_IO_IN:
 		memcpy(&data, (u8 *)run + RINGVM_RUN_DATA_OFFSET,
 		       vcpu->pending_size);
-		if (vcpu->pending_string) {
-			/* Checked to be RAM at the exit; can only fail OOM */
-			return ringvm_write_guest(vcpu->vm, vcpu->pending_gpa,
-						  &data, vcpu->pending_size);
-		}
+		if (vcpu->pending_string)
+			return ringvm_complete_ins(vcpu, data);
 		old = vcpu->gprs[RINGVM_GPR_RAX];
 		if (vcpu->pending_size == 4)
 			vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;

@@ -51,6 +51,7 @@ enum ringvm_reg {
 	RINGVM_REG_CR4,
 	RINGVM_REG_EFER,	/* as the guest sees it (no SVME) */
 	RINGVM_REG_CPL,
+	RINGVM_REG_CR2,
 };
 
 /*
@@ -158,7 +159,8 @@ struct ringvm_hw_exit {
  *			   a value the hardware cannot even be given
  *			   (reserved CR4/EFER bits); inconsistent but
  *			   representable state is left to VM entry.
- * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS.
+ * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS
+ *			   and CR2 (the address of a #PF the core raises).
  * @get_msr/@set_msr:	   MSRs the backend keeps (EFER, PAT, FS/GS base,
  *			   KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK,
  *			   SYSENTER_*, TSC, DEBUGCTL).  -ENOENT for an MSR it

@@ -123,8 +123,8 @@ int ringvm_vcpu_run(struct ringvm_vcpu *vcpu)
 		return ringvm_soft_exit(vcpu, RINGVM_EXIT_SHUTDOWN);
 
 	r = ringvm_complete_pending(vcpu);
-	if (r)
-		return r;
+	if (r)		/* 1: it ended in an exit to user space itself */
+		return r < 0 ? r : 0;
 
 	for (;;) {
 		if (READ_ONCE(vcpu->vm->destroyed))

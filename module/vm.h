@@ -189,7 +189,8 @@ struct ringvm_vcpu {
 	u8 pending_insn_len;			/* [v] to skip on completion */
 	u8 pending_size;			/* [v] IN size */
 	bool pending_string;			/* [v] INS: store to memory */
-	u64 pending_gpa;			/* [v] INS destination */
+	u64 pending_gpa[2];			/* [v] INS destination, */
+	u8 pending_split;			/* [v] bytes at [0], rest at [1] */
 	struct ringvm_insn pending_insn;	/* [v] MMIO load / INS */
 
 	/* Statistics. */
@@ -227,6 +228,8 @@ void ringvm_vcpu_kick(struct ringvm_vcpu *vcpu);
 void ringvm_queue_exception(struct ringvm_vcpu *vcpu, u8 vector,
 			    u32 error_code);
 void ringvm_queue_debug_trap(struct ringvm_vcpu *vcpu);
+void ringvm_queue_page_fault(struct ringvm_vcpu *vcpu, u64 la,
+			     u32 error_code);
 void ringvm_requeue_event(struct ringvm_vcpu *vcpu,
 			  const struct ringvm_event *ev);
 void ringvm_fix_event(struct ringvm_vcpu *vcpu);

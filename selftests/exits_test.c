@@ -442,6 +442,114 @@ TEST_F(exits, string_io)
 	ASSERT_DONE(self->vcpu, &uc);
 }
 
+/*
+ * INS/OUTS operands the module must check whole before an exit: a page
+ * the guest's tables do not map is #PF with CR2 and the write bit, an
+ * element whose second half is in such a page faults on that page and
+ * writes nothing, a non-canonical address is #GP, an element split over
+ * two pages that are not adjacent in guest-physical memory goes to both,
+ * and one that runs past the end of RAM is an INTERNAL_ERROR exit, again
+ * and again, with RDI and RIP where they were (a RUN that failed with an
+ * undocumented ENOENT after half the element was written was the bug).
+ */
+#define SIO_HOLE	0x1ff000ULL	/* PTE cleared by the host */
+#define SIO_SWAP	0x1f0000ULL	/* two pages with swapped PTEs */
+
+static volatile __u64 sio_pf_count, sio_pf_cr2, sio_pf_err, sio_gp_count;
+
+static void sio_pf_handler(struct ex_regs *regs)
+{
+	__u64 cr2;
+
+	asm volatile("mov %%cr2, %0" : "=r"(cr2));
+	sio_pf_count++;
+	sio_pf_cr2 = cr2;
+	sio_pf_err = regs->error_code;
+	regs->rip += 1;			/* INS/OUTS without prefixes */
+}
+
+static void sio_gp_handler(struct ex_regs *regs)
+{
+	sio_gp_count++;
+	regs->rip += 1;
+}
+
+static void guest_string_io_checks(__u64 ram_end)
+{
+	void *p = (void *)SIO_HOLE;
+
+	asm volatile("insb" : "+D"(p) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(sio_pf_count, 1);
+	GUEST_ASSERT_EQ(sio_pf_cr2, SIO_HOLE);
+	GUEST_ASSERT_EQ(sio_pf_err, 2);		/* write, not present */
+	GUEST_ASSERT_EQ(p, (void *)SIO_HOLE);
+
+	p = (void *)(SIO_HOLE - 2);
+	asm volatile("insl" : "+D"(p) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(sio_pf_count, 2);
+	GUEST_ASSERT_EQ(sio_pf_cr2, SIO_HOLE);
+	GUEST_ASSERT_EQ(p, (void *)(SIO_HOLE - 2));
+	GUEST_ASSERT_EQ(*(volatile __u16 *)(SIO_HOLE - 2), 0x5a5a);
+
+	p = (void *)0x0000800000000000ULL;	/* the guest has no LA57 */
+	asm volatile("outsb" : "+S"(p) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(sio_gp_count, 1);
+	GUEST_ASSERT_EQ(p, (void *)0x0000800000000000ULL);
+
+	p = (void *)(SIO_SWAP + 0xffe);
+	asm volatile("insl" : "+D"(p) : "d"(PIO_PORT) : "memory");
+	GUEST_ASSERT_EQ(p, (void *)(SIO_SWAP + 0x1002));
+	GUEST_ASSERT_EQ(*(volatile __u32 *)(SIO_SWAP + 0xffe), 0xa1b2c3d4);
+	p = (void *)(SIO_SWAP + 0xffe);
+	asm volatile("outsl" : "+S"(p) : "d"(PIO_PORT) : "memory");
+	GUEST_SYNC(1);
+
+	p = (void *)(ram_end - 2);
+	asm volatile("insl" : "+D"(p) : "d"(PIO_PORT) : "memory");
+	GUEST_FAIL("INSL past the end of RAM went on");
+}
+
+TEST_F(exits, string_io_checks)
+{
+	static const struct pio_step in = { IN, 4, PIO_PORT, 0xa1b2c3d4, false };
+	static const struct pio_step out = { OUT, 4, PIO_PORT, 0xa1b2c3d4, false };
+	__u64 ram_end = vm_guest_ram_size(), *pt, tmp;
+	struct ringvm_run *run;
+	struct ringvm_regs regs;
+	struct ucall uc;
+	int i;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_string_io_checks);
+	run = self->vcpu->run;
+	vcpu_args_set(self->vcpu, 1, ram_end);
+	vm_install_exception_handler(self->vm, PF_VECTOR, sio_pf_handler);
+	vm_install_exception_handler(self->vm, GP_VECTOR, sio_gp_handler);
+	pt = addr_gva2hva(self->vm, GUEST_PT_GPA);
+	pt[SIO_HOLE >> 12] = 0;
+	tmp = pt[SIO_SWAP >> 12];
+	pt[SIO_SWAP >> 12] = pt[(SIO_SWAP >> 12) + 1];
+	pt[(SIO_SWAP >> 12) + 1] = tmp;
+	*(__u16 *)addr_gva2hva(self->vm, SIO_HOLE - 2) = 0x5a5a;
+
+	expect_pio(_metadata, self->vcpu, &in, false);
+	expect_pio(_metadata, self->vcpu, &out, false);
+	/* VA SIO_SWAP + 0x1000 is GPA SIO_SWAP, and the other way round */
+	EXPECT_EQ(0xc3d4, *(__u16 *)addr_gva2hva(self->vm, SIO_SWAP + 0x1ffe));
+	EXPECT_EQ(0xa1b2, *(__u16 *)addr_gva2hva(self->vm, SIO_SWAP));
+	EXPECT_EQ(0, *(__u16 *)addr_gva2hva(self->vm, SIO_SWAP + 0x2000));
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, __vcpu_run(self->vcpu));
+		ASSERT_EQ(RINGVM_EXIT_INTERNAL_ERROR, run->exit_reason);
+		EXPECT_EQ(RINGVM_INTERNAL_ERR_MEMORY, run->internal.suberror);
+		EXPECT_EQ(ram_end, run->internal.data[0]);
+		vcpu_regs_get(self->vcpu, &regs);
+		EXPECT_EQ(ram_end - 2, regs.rdi);
+		EXPECT_EQ(0x6d, *(__u8 *)addr_gva2hva(self->vm, regs.rip));
+	}
+}
+
 /* 4. MSRs */
 
 struct msr_case {

@@ -487,6 +487,8 @@ u64 svm_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 		return s->efer & ~EFER_SVME;
 	case RINGVM_REG_CPL:
 		return s->cpl;
+	case RINGVM_REG_CR2:
+		return s->cr2;
 	}
 	WARN_ON_ONCE(1);
 	return 0;
@@ -505,6 +507,10 @@ void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 		return;
 	case RINGVM_REG_RFLAGS:
 		s->rflags = val | X86_EFLAGS_FIXED;
+		return;
+	case RINGVM_REG_CR2:
+		s->cr2 = val;
+		vmcb_mark_dirty(to_svm(vcpu)->vmcb, VMCB_CLEAN_CR2);
 		return;
 	default:
 		break;

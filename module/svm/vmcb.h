@@ -226,6 +226,7 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
 #define VMCB_CLEAN_DT			BIT(7)	/* GDTR, IDTR */
 #define VMCB_CLEAN_SEG			BIT(8)	/* ES, CS, SS, DS, CPL */
 #define VMCB_CLEAN_CR2			BIT(9)
+#define VMCB_CLEAN_CR2			BIT(9)
 #define VMCB_CLEAN_LBR			BIT(10)
 #define VMCB_CLEAN_AVIC			BIT(11)
 #define VMCB_CLEAN_ALL			GENMASK(11, 0)

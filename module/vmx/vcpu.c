@@ -870,6 +870,9 @@ u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 		val = (vmcs_read32(GUEST_SS_AR_BYTES) & VMX_AR_DPL_MASK) >>
 		      VMX_AR_DPL_SHIFT;
 		break;
+	case RINGVM_REG_CR2:
+		val = vmx->cr2;
+		break;
 	default:
 		WARN_ON_ONCE(1);
 		val = 0;
@@ -893,6 +896,9 @@ void vmx_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 		break;
 	case RINGVM_REG_RFLAGS:
 		vmcs_writel(GUEST_RFLAGS, val);
+		break;
+	case RINGVM_REG_CR2:
+		vmx->cr2 = val;		/* in the CPU only while the guest runs */
 		break;
 	default:
 		WARN_ON_ONCE(1);
