@@ -750,7 +750,8 @@ static bool status_zero(const char *field)
 enum {
 	CHILD_OK, CHILD_SETUP, CHILD_CAPS, CHILD_CREATE, CHILD_NEW,
 	CHILD_DEL, CHILD_DEL_OWN, CHILD_GET_OTHER, CHILD_GET_OWN,
-	CHILD_DUMP, CHILD_EVENTS, CHILD_PIPE, CHILD_MAX
+	CHILD_DUMP, CHILD_EVENTS, CHILD_OPEN_OTHER, CHILD_OPEN_OWN,
+	CHILD_PIPE, CHILD_MAX
 };
 
 static const char *const child_what[CHILD_MAX] = {
@@ -765,6 +766,8 @@ static const char *const child_what[CHILD_MAX] = {
 	[CHILD_GET_OWN] = "vm-get of its own VM failed",
 	[CHILD_DUMP] = "the dump showed more or less than its own VM",
 	[CHILD_EVENTS] = "joining the events group was not EPERM",
+	[CHILD_OPEN_OTHER] = "RINGVM_OPEN_VM of root's VMs was not ENOENT",
+	[CHILD_OPEN_OWN] = "RINGVM_OPEN_VM of its own VM failed",
 	[CHILD_PIPE] = "talking to the parent failed",
 };
 
@@ -839,6 +842,17 @@ static int unprivileged_child(const struct root_vms *root, int up, int down)
 
 	if (__ringvm_nl_events_open(&events) != -EPERM)
 		return CHILD_EVENTS;
+
+	/* /dev/ringvm keeps to the same rule */
+	if (__ringvm_open_vm(devfd, root->named, NULL) != -ENOENT ||
+	    __ringvm_open_vm(devfd, 0, VM_B) != -ENOENT ||
+	    __ringvm_open_vm(devfd, root->anon, NULL) != -ENOENT ||
+	    __ringvm_open_vm(devfd, 0, root->anon_name) != -ENOENT)
+		return CHILD_OPEN_OTHER;
+	v.id = __ringvm_open_vm(devfd, info.id, NULL);
+	if ((int)v.id < 0)
+		return CHILD_OPEN_OWN;
+	close(v.id);
 
 	/* the parent looks at the VM, then says when it is done */
 	if (write(up, &info.id, sizeof(info.id)) != sizeof(info.id) ||
