@@ -445,19 +445,22 @@ static bool svm_vmrun_would_fail(const struct vmcb_save *s)
 
 /*
  * The entry svm_vmrun_would_fail() refused: report it as the processor
- * would, with nothing from the previous exit.  CR0 bits 63:32 exist on
- * no processor and set_sregs refuses them, so only an emulator could let
- * a guest set them: they are dropped, so the state user space reads is
- * state it can set again, and the guest runs on once nothing else is
- * wrong.
+ * would, with nothing from the previous exit.  CR0 bits 63:32 and CR4
+ * bits this CPU does not implement exist for no guest, and set_sregs
+ * refuses them, so only an emulator could let a guest set them: they
+ * read as 0 (svm_get_sregs()) and are dropped here, so the state user
+ * space reads is state it can set again, and the guest runs on once
+ * nothing else is wrong.
  */
 static void svm_refuse_vmrun(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control *c = &vmcb->control;
+	struct vmcb_save *s = &vmcb->save;
 
-	if (vmcb->save.cr0 >> 32) {
-		vmcb->save.cr0 = (u32)vmcb->save.cr0;
+	if ((s->cr0 >> 32) || (s->cr4 & ~svm_caps.cr4_allowed)) {
+		s->cr0 = (u32)s->cr0;
+		s->cr4 &= svm_caps.cr4_allowed;
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
 	}
 	c->exitcode = SVM_EXIT_INVALID;
