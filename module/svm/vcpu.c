@@ -558,14 +558,13 @@ int svm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 	 * runs with; on silicon the value is canonical already.
 	 */
 	case MSR_FS_BASE:
-		*data = __canonical_address(s->fs.base, svm_caps.va_bits);
+		*data = ringvm_canonicalize(s->fs.base);
 		break;
 	case MSR_GS_BASE:
-		*data = __canonical_address(s->gs.base, svm_caps.va_bits);
+		*data = ringvm_canonicalize(s->gs.base);
 		break;
 	case MSR_KERNEL_GS_BASE:
-		*data = __canonical_address(s->kernel_gs_base,
-					    svm_caps.va_bits);
+		*data = ringvm_canonicalize(s->kernel_gs_base);
 		break;
 	case MSR_STAR:
 		*data = s->star;
