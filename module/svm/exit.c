@@ -439,6 +439,16 @@ static bool svm_vmrun_would_fail(const struct vmcb_save *s)
 		if (unlikely((s->cs.attrib & (SVM_SEG_L | SVM_SEG_DB)) ==
 			     (SVM_SEG_L | SVM_SEG_DB)))
 			return true;
+	} else if (unlikely(efer & EFER_LMA)) {
+		/*
+		 * Long mode active without LME and PG: a state no processor
+		 * holds (LMA = LME && PG, APM Vol. 2 §14.6), which QEMU lets
+		 * a guest reach by a MOV to CR0 that clears PG in 64-bit
+		 * mode (silicon: #GP), and on which QEMU's VMRUN stops
+		 * making progress with the host CPU's interrupts shut out
+		 * (selftests/README.md, "Emulator quirks").
+		 */
+		return true;
 	}
 	return false;
 }
