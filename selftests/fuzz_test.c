@@ -2892,15 +2892,48 @@ static int nl_resolve(int fd)
 
 /* 6. The watchdog */
 
-static void print_call(int fd)
+static int fz_kmsg = -1;	/* /dev/kmsg, for reports (below) */
+
+/*
+ * A line of a report: to stdout and, at KERN_ERR, to the kernel log.
+ * When the fuzzing thread's CPU stops taking interrupts, the tty may
+ * never send what was written to it (its interrupt may go to that CPU),
+ * while printk() still reaches the console.
+ */
+static void __attribute__((format(printf, 1, 2))) report(const char *fmt, ...)
 {
-	dprintf(fd, "#   seed %#llx step %lu call %lu target %s\n"
-		"#   %s\n", (unsigned long long)fz.seed, fz.step, fz.total,
-		fz_target_name[fz.target], fz.what);
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(line))
+		n = sizeof(line) - 1;
+	if (fz_kmsg >= 0) {	/* one write, one record */
+		char rec[540];
+		int len = snprintf(rec, sizeof(rec), "<3>fuzz_test: %s\n",
+				   line);
+
+		if (write(fz_kmsg, rec, len) < 0)
+			fz_kmsg = -1;
+	}
+	dprintf(STDOUT_FILENO, "#%s%s\n", line[0] ? " " : "", line);
+}
+
+static void print_call(void)
+{
+	report("  seed %#llx step %lu call %lu target %s",
+	       (unsigned long long)fz.seed, fz.step, fz.total,
+	       fz_target_name[fz.target]);
+	report("  %s", fz.what);
 }
 
 /* The kernel stack of the fuzzing thread: where it is stuck. */
-static void print_stack(int out)
+static void print_stack(void)
 {
 	char path[64], buf[4096];
 	ssize_t n;
@@ -2915,9 +2948,9 @@ static void print_stack(int out)
 	if (n <= 0)
 		return;
 	buf[n] = 0;
-	dprintf(out, "#   kernel stack of the fuzzing thread:\n");
+	report("  kernel stack of the fuzzing thread:");
 	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
-		dprintf(out, "#     %s\n", l);
+		report("    %s", l);
 }
 
 /*
@@ -2925,7 +2958,7 @@ static void print_stack(int out)
  * from there to the test's output: the fuzzing thread may be stuck with
  * interrupts off, and the runner's dmesg dump may never come.
  */
-static void print_backtraces(int out)
+static void print_backtraces(void)
 {
 	static char rec[1024];
 	int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
@@ -2938,7 +2971,7 @@ static void print_backtraces(int out)
 	if (write(sysrq, "l", 1) != 1)
 		goto out;
 	sleep(3);
-	dprintf(out, "#   sysrq-l (backtrace of all active CPUs):\n");
+	report("  sysrq-l (backtrace of all active CPUs):");
 	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 ||
 	       (n < 0 && errno == EPIPE)) {
 		char *text;
@@ -2947,7 +2980,10 @@ static void print_backtraces(int out)
 			continue;
 		rec[n] = 0;
 		text = strchr(rec, ';');
-		dprintf(out, "#     %s", text ? text + 1 : rec);
+		text = text ? text + 1 : rec;
+		text[strcspn(text, "\n")] = 0;
+		if (strncmp(text, "fuzz_test: ", 11))
+			report("    %s", text);
 	}
 out:
 	if (kmsg >= 0)
@@ -2984,16 +3020,15 @@ static void *watchdog(void *arg)
 		}
 		if (++stale < 4 * fz.watchdog_s)
 			continue;
-		dprintf(STDOUT_FILENO,
-			"# watchdog: no call finished for %u s; in flight:\n",
-			fz.watchdog_s);
-		print_call(STDOUT_FILENO);
-		dprintf(STDOUT_FILENO, "#   the calls before it:\n");
+		report("watchdog: no call finished for %u s; in flight:",
+		       fz.watchdog_s);
+		print_call();
+		report("  the calls before it:");
 		for (i = 0; i < FZ_HISTORY; i++)
-			dprintf(STDOUT_FILENO, "#     %s\n",
-				fz.history[(fz.hist_at + i) % FZ_HISTORY]);
-		print_stack(STDOUT_FILENO);
-		print_backtraces(STDOUT_FILENO);
+			report("    %s", fz.history[(fz.hist_at + i) %
+						 FZ_HISTORY]);
+		print_stack();
+		print_backtraces();
 		_exit(KSFT_FAIL);
 	}
 	return NULL;
@@ -3003,9 +3038,9 @@ static void *watchdog(void *arg)
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	dprintf(STDOUT_FILENO, "# signal %d (%s) at %p during:\n", sig,
-		strsignal(sig), si->si_addr);
-	print_call(STDOUT_FILENO);
+	report("signal %d (%s) at %p during:", sig, strsignal(sig),
+	       si->si_addr);
+	print_call();
 	/* SA_RESETHAND: the access faults again and kills us */
 }
 
@@ -3245,6 +3280,7 @@ TEST_F_TIMEOUT(fuzz, abi, 280)
 				 strerror(-ret));
 	pool.family = ret;
 
+	fz_kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	fz.tid = syscall(SYS_gettid);
 	if (cpus_online() > 1) {
 		cpu_set_t rest;
@@ -3280,7 +3316,9 @@ TEST_F_TIMEOUT(fuzz, abi, 280)
 	close(pool.nlfd);
 	close(pool.devfd);
 	close(pool.nullfd);
-	pool.nlfd = pool.devfd = pool.nullfd = -1;
+	if (fz_kmsg >= 0)
+		close(fz_kmsg);
+	pool.nlfd = pool.devfd = pool.nullfd = fz_kmsg = -1;
 	print_stats(t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 
 	fds_after = count_fds();
