@@ -12,6 +12,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -103,6 +105,16 @@ static long ringvm_ioctl_open_vm(struct file *file, unsigned long arg)
 	vm = ringvm_vm_find(req.id, req.name);
 	if (!vm)
 		return -ENOENT;
+	/*
+	 * The netlink rule (uapi/README.md, "Who sees what"): another
+	 * user's VM does not exist for a caller without CAP_NET_ADMIN or
+	 * CAP_SYS_ADMIN, whoever may open /dev/ringvm.
+	 */
+	if (!uid_eq(vm->owner, current_euid()) && !capable(CAP_NET_ADMIN) &&
+	    !capable(CAP_SYS_ADMIN)) {
+		ringvm_vm_put(vm);
+		return -ENOENT;
+	}
 	fd = ringvm_vm_getfd(vm);
 	if (fd < 0)
 		ringvm_vm_put(vm);

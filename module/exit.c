@@ -30,15 +30,30 @@
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 #include <asm/fpu/xcr.h>
 
 #include "fpu.h"
 #include "vm.h"
 
-#define GP_VECTOR	13
-#define UD_VECTOR	6
-
 /* 1. Helpers */
+
+/*
+ * The length of an instruction without prefixes, for a skip when the
+ * hardware did not say (SVM without NRIP save): 0F A2, 0F 32/30, VMCALL
+ * 0F 01 C1 / VMMCALL 0F 01 D9, XSETBV 0F 01 D1, F4.
+ */
+#define RINGVM_LEN_CPUID	2
+#define RINGVM_LEN_MSR		2
+#define RINGVM_LEN_HYPERCALL	3
+#define RINGVM_LEN_XSETBV	3
+#define RINGVM_LEN_HLT		1
+
+/* DR7 L0-3 and G0-3: a breakpoint is enabled */
+#define RINGVM_DR7_ENABLE	0xffULL
+
+/* Nested faults on one page in a row before the mapping is given up on */
+#define RINGVM_NPF_MAX_REPEATS	16
 
 static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
 {
@@ -47,7 +62,7 @@ static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
 
 static void ringvm_inject_gp(struct ringvm_vcpu *vcpu)
 {
-	ringvm_arch->inject_exception(vcpu, GP_VECTOR, true, 0);
+	ringvm_queue_exception(vcpu, X86_TRAP_GP, 0);
 }
 
 static u64 ringvm_read_gpr(struct ringvm_vcpu *vcpu, int reg)
@@ -145,15 +160,50 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 	vcpu->gprs[RINGVM_GPR_RBX] = r[1];
 	vcpu->gprs[RINGVM_GPR_RCX] = r[2];
 	vcpu->gprs[RINGVM_GPR_RDX] = r[3];
-	ringvm_skip(vcpu, 2);
+	ringvm_skip(vcpu, RINGVM_LEN_CPUID);
+}
+
+/*
+ * The MSR rules both vendors obey.  PAT: every entry must name a memory
+ * type, 0, 1, 4, 5, 6 or 7 (SDM Vol. 3A §13.12.2, APM Vol. 2 §7.8.1).
+ */
+bool ringvm_pat_valid(u64 pat)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type == 2 || type == 3 || type > 7)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A WRMSR to EFER (SDM Vol. 3A §2.2.1, APM Vol. 2 §3.1.7): a bit outside
+ * @valid, or a change of LME while paging is on, is a #GP (-EINVAL).
+ * LMA belongs to the processor, which sets it when paging goes on with
+ * LME set, so the write keeps its current value.  The EFER to load is
+ * left in *@efer.
+ */
+int ringvm_efer_write(u64 old, u64 *efer, u64 cr0, u64 valid)
+{
+	if (*efer & ~valid)
+		return -EINVAL;
+	if (((*efer ^ old) & EFER_LME) && (cr0 & X86_CR0_PG))
+		return -EINVAL;
+	*efer = (*efer & ~EFER_LMA) | (old & EFER_LMA);
+	return 0;
 }
 
 /*
  * MSRs: the backend's first (those in the VMCS/VMCB or switched by
  * it), then the few the core keeps.  -ENOENT: nobody holds it; -EINVAL:
- * a value the guest may not write.  @host: from RINGVM_GET/SET_MSRS.
+ * a value the guest may not write.  The same rules for the guest's
+ * RDMSR/WRMSR and for RINGVM_GET/SET_MSRS.
  */
-int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data, bool host)
+int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	int r = ringvm_arch->get_msr(vcpu, index, data);
 
@@ -180,7 +230,7 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	return -ENOENT;
 }
 
-int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data, bool host)
+int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 {
 	u64 cur;
 	int r = ringvm_arch->set_msr(vcpu, index, data);
@@ -196,7 +246,7 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_APICBASE:
 	case MSR_IA32_MISC_ENABLE:
 		/* Fixed: rewriting the current value is all that is allowed */
-		ringvm_get_msr(vcpu, index, &cur, host);
+		ringvm_get_msr(vcpu, index, &cur);
 		return data == cur ? 0 : -EINVAL;
 	case MSR_IA32_UCODE_REV:
 		return 0;	/* a write asks for an update: there is none */
@@ -214,9 +264,9 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 	if (write) {
 		data = (u32)vcpu->gprs[RINGVM_GPR_RAX] |
 		       (u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
-		r = ringvm_set_msr(vcpu, index, data, false);
+		r = ringvm_set_msr(vcpu, index, data);
 	} else {
-		r = ringvm_get_msr(vcpu, index, &data, false);
+		r = ringvm_get_msr(vcpu, index, &data);
 	}
 	if (r == -ENOENT && READ_ONCE(vcpu->vm->msr_exit))
 		return false;
@@ -228,7 +278,7 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 		vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
 		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
 	}
-	ringvm_skip(vcpu, 2);
+	ringvm_skip(vcpu, RINGVM_LEN_MSR);
 	return true;
 }
 
@@ -254,7 +304,7 @@ static bool ringvm_handle_hypercall_fast(struct ringvm_vcpu *vcpu)
 			return false;
 		}
 	}
-	ringvm_skip(vcpu, 3);
+	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
 	return true;
 }
 
@@ -266,7 +316,7 @@ void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val)
 		ringvm_arch->set_dr(vcpu, 6, val);
 	} else {
 		ringvm_arch->set_dr(vcpu, 7, val);
-		vcpu->dr_active = val & 0xff;	/* L0-3 / G0-3 */
+		vcpu->dr_active = val & RINGVM_DR7_ENABLE;
 	}
 }
 
@@ -281,7 +331,7 @@ static void ringvm_mov_dr(struct ringvm_vcpu *vcpu, int dr, int gpr,
 
 	if (dr == 4 || dr == 5) {
 		if (ringvm_arch->get_reg(vcpu, RINGVM_REG_CR4) & X86_CR4_DE) {
-			ringvm_arch->inject_exception(vcpu, UD_VECTOR, false, 0);
+			ringvm_queue_exception(vcpu, X86_TRAP_UD, 0);
 			return;
 		}
 		dr += 2;
@@ -316,7 +366,7 @@ static void ringvm_handle_xsetbv(struct ringvm_vcpu *vcpu)
 	if (xcr0 != vcpu->xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
 	vcpu->xcr0 = xcr0;
-	ringvm_skip(vcpu, 3);
+	ringvm_skip(vcpu, RINGVM_LEN_XSETBV);
 }
 
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
@@ -451,7 +501,7 @@ static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa)
 	if ((gpa ^ vcpu->last_npf_gpa) >> PAGE_SHIFT)
 		vcpu->npf_repeats = 0;
 	vcpu->last_npf_gpa = gpa;
-	if (++vcpu->npf_repeats > 16)
+	if (++vcpu->npf_repeats > RINGVM_NPF_MAX_REPEATS)
 		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
 					     gpa);
 
@@ -476,12 +526,16 @@ static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
 	int r;
 
 	/*
-	 * Executing from MMIO, or an IDT, GDT or stack outside RAM met while
-	 * delivering an event: no instruction at RIP made this access.
+	 * Executing from MMIO, an IDT, GDT or stack outside RAM met while
+	 * delivering an event, or guest page tables outside RAM: no
+	 * instruction at RIP made this access, there is nothing to decode.
 	 */
-	if (vcpu->exit.npf.fetch || vcpu->exit.npf.in_delivery)
+	if (vcpu->exit.npf.fetch)
 		return ringvm_internal_error(vcpu,
 					     RINGVM_INTERNAL_ERR_INSN_FETCH, gpa);
+	if (vcpu->exit.npf.in_delivery || vcpu->exit.npf.walk)
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_NO_INSN, gpa);
 	r = ringvm_fetch_insn(vcpu, &f);
 	if (r == -EFAULT)
 		return ringvm_internal_error(vcpu,
@@ -531,21 +585,129 @@ static u64 ringvm_merge_addr(u64 old, u64 val, unsigned int addr_size)
 	return addr_size == 4 ? (u32)val : val;
 }
 
+/* The segment register an INS/OUTS operand uses. */
+static const struct ringvm_segment *
+ringvm_string_seg(const struct ringvm_fetched *f)
+{
+	switch (f->insn.write ? f->insn.seg : RINGVM_SEG_ES) {
+	case RINGVM_SEG_CS:
+		return &f->sregs.cs;
+	case RINGVM_SEG_SS:
+		return &f->sregs.ss;
+	case RINGVM_SEG_DS:
+		return &f->sregs.ds;
+	case RINGVM_SEG_FS:
+		return &f->sregs.fs;
+	case RINGVM_SEG_GS:
+		return &f->sregs.gs;
+	default:
+		return &f->sregs.es;
+	}
+}
+
 /*
- * INS / OUTS: one element per exit.  The registers move on now; RIP
- * moves past the instruction only when the count runs out, so a REP form
- * re-executes (Intel SDM Vol. 2 "REP" and "INS"/"OUTS").
+ * The linear address of @size bytes at offset @off of @seg, with the
+ * checks the processor makes on a string operand after the I/O exit
+ * (Intel SDM Vol. 3A §5.3 and §5.4.1, Vol. 2 "INS", "OUTS"): in 64-bit
+ * mode a canonical address (only FS and GS have a base); elsewhere a
+ * usable segment of the right kind (INS writes: writable data; OUTS
+ * reads: not an execute-only code segment) and the whole operand inside
+ * its limit, expand-down segments included.  False: #GP(0), or #SS(0)
+ * for SS.
+ */
+static bool ringvm_string_la(const struct ringvm_fetched *f,
+			     const struct ringvm_segment *seg, u64 off,
+			     unsigned int size, u64 *la)
+{
+	bool code = seg->type & BIT(3), bit1 = seg->type & BIT(1);
+	u64 last = off + size - 1, top;
+
+	if (f->mode == RINGVM_MODE_LONG64) {
+		*la = off;
+		if (seg == &f->sregs.fs || seg == &f->sregs.gs)
+			*la += seg->base;
+		return ringvm_canonical(*la) && ringvm_canonical(*la + size - 1);
+	}
+	if (f->mode != RINGVM_MODE_REAL &&
+	    (seg->unusable || !seg->present || !seg->s ||
+	     (f->insn.write ? code && !bit1 : code || !bit1)))
+		return false;
+	if (!code && (seg->type & BIT(2))) {	/* expand-down */
+		top = seg->db ? U32_MAX : U16_MAX;
+		if (off <= seg->limit || last > top)
+			return false;
+	} else if (last > seg->limit) {
+		return false;
+	}
+	*la = (u32)(seg->base + off);
+	return true;
+}
+
+/*
+ * Where an element at @la lies in guest-physical memory, split where it
+ * crosses a page: each page through the guest's page walk, each piece
+ * RAM.  0; -EFAULT with the guest's #PF or #GP queued; or 1 with an
+ * internal-error exit to user space filled in when a piece is not RAM
+ * or the walk cannot be made.
+ */
+static int ringvm_string_gpas(struct ringvm_vcpu *vcpu,
+			      const struct ringvm_fetched *f, u64 la,
+			      unsigned int size, u64 gpa[2], u8 *split)
+{
+	unsigned int access = (f->insn.write ? 0 : RINGVM_WALK_WRITE) |
+			      (f->cpl == 3 ? RINGVM_WALK_USER : 0);
+	struct ringvm_walk_ctx ctx;
+	unsigned int i, n = 1;
+	u64 piece_la[2];
+	u32 pferr;
+	int r;
+
+	*split = min_t(unsigned int, size, PAGE_SIZE - offset_in_page(la));
+	piece_la[0] = la;
+	if (*split < size) {
+		piece_la[1] = la + *split;
+		if (f->mode != RINGVM_MODE_LONG64)
+			piece_la[1] = (u32)piece_la[1];
+		n = 2;
+	}
+	gpa[1] = 0;
+	ringvm_walk_ctx(vcpu, &f->sregs, &ctx);
+	for (i = 0; i < n; i++) {
+		r = ringvm_gva_to_gpa(&ctx, piece_la[i], access, &gpa[i],
+				      &pferr);
+		if (r == -EFAULT) {
+			ringvm_queue_page_fault(vcpu, piece_la[i], pferr);
+			return -EFAULT;
+		}
+		if (r == -EINVAL) {		/* non-canonical */
+			ringvm_queue_exception(vcpu, X86_TRAP_GP, 0);
+			return -EFAULT;
+		}
+		if (r || !ringvm_gpa_is_ram(vcpu->vm, gpa[i]))
+			return ringvm_internal_error(vcpu,
+					RINGVM_INTERNAL_ERR_MEMORY, piece_la[i]);
+	}
+	return 0;
+}
+
+/*
+ * INS / OUTS: one element per exit.  The element is checked whole
+ * before anything moves: a segment or canonical violation is #GP (#SS
+ * for SS), a page the walk refuses is #PF with CR2, and an element not
+ * all in RAM is an INTERNAL_ERROR exit, with the registers untouched in
+ * each case.  Then the registers move on; RIP moves past the instruction
+ * only when the count runs out, so a REP form re-executes (Intel SDM
+ * Vol. 2 "REP" and "INS"/"OUTS").
  */
 static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_hw_exit *exit = &vcpu->exit;
 	struct ringvm_run *run = vcpu->run;
 	const struct ringvm_segment *seg;
-	struct ringvm_walk_ctx ctx;
 	struct ringvm_fetched f;
 	int idx, r, size = exit->io.size;
-	u64 mask, la, gpa, rflags;
-	u32 pferr;
+	u64 mask, la, gpa[2], rflags;
+	u8 split;
 
 	r = ringvm_fetch_insn(vcpu, &f);
 	if (r == -EFAULT)
@@ -562,40 +724,15 @@ static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 
 	/* OUTS reads DS:rSI (overridable), INS writes ES:rDI (fixed). */
 	idx = f.insn.write ? RINGVM_GPR_RSI : RINGVM_GPR_RDI;
-	switch (f.insn.write ? f.insn.seg : RINGVM_SEG_ES) {
-	case RINGVM_SEG_CS:
-		seg = &f.sregs.cs;
-		break;
-	case RINGVM_SEG_SS:
-		seg = &f.sregs.ss;
-		break;
-	case RINGVM_SEG_DS:
-		seg = &f.sregs.ds;
-		break;
-	case RINGVM_SEG_FS:
-		seg = &f.sregs.fs;
-		break;
-	case RINGVM_SEG_GS:
-		seg = &f.sregs.gs;
-		break;
-	default:
-		seg = &f.sregs.es;
-		break;
+	seg = ringvm_string_seg(&f);
+	if (!ringvm_string_la(&f, seg, vcpu->gprs[idx] & mask, size, &la)) {
+		ringvm_queue_exception(vcpu, seg == &f.sregs.ss ?
+				       X86_TRAP_SS : X86_TRAP_GP, 0);
+		return 0;
 	}
-	la = vcpu->gprs[idx] & mask;
-	if (f.mode != RINGVM_MODE_LONG64 || seg == &f.sregs.fs ||
-	    seg == &f.sregs.gs)
-		la += seg->base;
-	if (f.mode != RINGVM_MODE_LONG64)
-		la = (u32)la;
-
-	ringvm_walk_ctx(vcpu, &f.sregs, &ctx);
-	if (ringvm_gva_to_gpa(&ctx, la, (f.insn.write ? 0 : RINGVM_WALK_WRITE) |
-			      (f.cpl == 3 ? RINGVM_WALK_USER : 0),
-			      &gpa, &pferr) ||
-	    !ringvm_gpa_is_ram(vcpu->vm, gpa))
-		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
-					     la);
+	r = ringvm_string_gpas(vcpu, &f, la, size, gpa, &split);
+	if (r)
+		return r < 0 ? 0 : r;	/* the guest's fault, or user space */
 
 	ringvm_clear_exit_data(vcpu);
 	run->io.direction = f.insn.write ? RINGVM_IO_OUT : RINGVM_IO_IN;
@@ -604,15 +741,21 @@ static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 	run->io.count = 1;
 	run->io.data_offset = RINGVM_RUN_DATA_OFFSET;
 	if (f.insn.write) {
-		if (ringvm_read_guest(vcpu->vm, gpa, (u8 *)run +
-				      RINGVM_RUN_DATA_OFFSET, size))
+		u8 *data = (u8 *)run + RINGVM_RUN_DATA_OFFSET;
+
+		if (ringvm_read_guest(vcpu->vm, gpa[0], data, split) ||
+		    (split < size &&
+		     ringvm_read_guest(vcpu->vm, gpa[1], data + split,
+				       size - split)))
 			return ringvm_internal_error(vcpu,
-					RINGVM_INTERNAL_ERR_MEMORY, gpa);
+					RINGVM_INTERNAL_ERR_MEMORY, gpa[0]);
 	} else {
 		vcpu->pending = RINGVM_PENDING_IO_IN;
 		vcpu->pending_size = size;
 		vcpu->pending_string = true;
-		vcpu->pending_gpa = gpa;
+		vcpu->pending_gpa[0] = gpa[0];
+		vcpu->pending_gpa[1] = gpa[1];
+		vcpu->pending_split = split;
 	}
 
 	rflags = ringvm_arch->get_reg(vcpu, RINGVM_REG_RFLAGS);
@@ -673,7 +816,7 @@ static int ringvm_handle_msr_user(struct ringvm_vcpu *vcpu, bool write)
 				(u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
 	vcpu->pending = write ? RINGVM_PENDING_MSR_WRITE :
 				RINGVM_PENDING_MSR_READ;
-	vcpu->pending_insn_len = vcpu->exit.insn_len ?: 2;
+	vcpu->pending_insn_len = vcpu->exit.insn_len ?: RINGVM_LEN_MSR;
 	ringvm_user_exit(vcpu, RINGVM_EXIT_MSR);
 	return 1;
 }
@@ -689,7 +832,7 @@ static int ringvm_handle_hypercall_user(struct ringvm_vcpu *vcpu)
 	run->hypercall.args[2] = vcpu->gprs[RINGVM_GPR_RDX];
 	run->hypercall.args[3] = vcpu->gprs[RINGVM_GPR_RSI];
 	vcpu->pending = RINGVM_PENDING_HYPERCALL;
-	ringvm_skip(vcpu, 3);
+	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
 	ringvm_user_exit(vcpu, RINGVM_EXIT_HYPERCALL);
 	return 1;
 }
@@ -724,7 +867,7 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		return ringvm_handle_io(vcpu);
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
-		ringvm_skip(vcpu, 1);
+		ringvm_skip(vcpu, RINGVM_LEN_HLT);
 		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
 		return 1;
 	case RINGVM_HW_EXIT_RDMSR:
@@ -757,6 +900,26 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 
 /* 4. Completion of the previous exit, before the next entry */
 
+/*
+ * The element of an INS, into the one or two pieces of RAM found at the
+ * exit.  They were RAM then and regions never change, so only a failed
+ * page allocation can stop it: an internal-error exit, not an errno.
+ */
+static int ringvm_complete_ins(struct ringvm_vcpu *vcpu, u64 data)
+{
+	unsigned int split = vcpu->pending_split;
+	u8 *bytes = (u8 *)&data;
+
+	if (ringvm_write_guest(vcpu->vm, vcpu->pending_gpa[0], bytes,
+			       split) ||
+	    (split < vcpu->pending_size &&
+	     ringvm_write_guest(vcpu->vm, vcpu->pending_gpa[1], bytes + split,
+				vcpu->pending_size - split)))
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     vcpu->pending_gpa[0]);
+	return 0;
+}
+
 int ringvm_complete_pending(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_run *run = vcpu->run;
@@ -768,11 +931,8 @@ int ringvm_complete_pending(struct ringvm_vcpu *vcpu)
 	case RINGVM_PENDING_IO_IN:
 		memcpy(&data, (u8 *)run + RINGVM_RUN_DATA_OFFSET,
 		       vcpu->pending_size);
-		if (vcpu->pending_string) {
-			/* Checked to be RAM at the exit; can only fail OOM */
-			return ringvm_write_guest(vcpu->vm, vcpu->pending_gpa,
-						  &data, vcpu->pending_size);
-		}
+		if (vcpu->pending_string)
+			return ringvm_complete_ins(vcpu, data);
 		old = vcpu->gprs[RINGVM_GPR_RAX];
 		if (vcpu->pending_size == 4)
 			vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;

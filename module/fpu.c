@@ -150,10 +150,20 @@ void ringvm_fpu_load(struct ringvm_vcpu *vcpu)
  * XSETBV changes the (emulated) host XCR0 behind ringvm's back.
  * Detection: XGETBV here, once per stretch of guest execution, not per
  * exit.  Workaround: restore the host's value whenever it differs.
+ *
+ * Quirk: QEMU's TCG (7.2) lets a guest's LDMXCSR (and FXRSTOR/XRSTOR)
+ * set reserved MXCSR bits, where silicon raises #GP (SDM Vol. 1
+ * §11.6.6), so XSAVE stores an image that SET_XSAVE refuses and that
+ * the next XRSTOR on silicon would fault on.  Detection: the MXCSR just
+ * saved has a bit outside MXCSR_MASK.  Workaround: drop those bits from
+ * the image, a test and a branch per stretch; the image user space reads
+ * is one it can set, and XRSTOR never sees a value that would #GP.
  */
 void ringvm_fpu_save(struct ringvm_vcpu *vcpu)
 {
+	u8 *mxcsr = (u8 *)vcpu->fpu->region + XSAVE_MXCSR;
 	u64 mask = ringvm_guest_xfeatures;
+	u32 val;
 
 	if (xgetbv(XCR_XFEATURE_ENABLED_MASK) != ringvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, ringvm_host_xcr0);
@@ -161,4 +171,9 @@ void ringvm_fpu_save(struct ringvm_vcpu *vcpu)
 		     : [img] "+m" (*vcpu->fpu)
 		     : "a" ((u32)mask), "d" ((u32)(mask >> 32))
 		     : "memory");
+	memcpy(&val, mxcsr, sizeof(val));
+	if (unlikely(val & ~ringvm_mxcsr_mask)) {
+		val &= ringvm_mxcsr_mask;
+		memcpy(mxcsr, &val, sizeof(val));
+	}
 }

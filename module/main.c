@@ -55,8 +55,7 @@ static bool ringvm_ops_complete(const struct ringvm_arch_ops *ops)
 	       ops->vcpu_put && ops->vcpu_run && ops->get_regs &&
 	       ops->set_regs && ops->get_sregs && ops->set_sregs &&
 	       ops->get_reg && ops->set_reg && ops->get_msr && ops->set_msr &&
-	       ops->get_dr && ops->set_dr && ops->skip_instruction &&
-	       ops->inject_exception;
+	       ops->get_dr && ops->set_dr && ops->skip_instruction;
 }
 
 /*

@@ -14,9 +14,20 @@
  * vm-new and vm-del change state: they need CAP_NET_ADMIN or
  * CAP_SYS_ADMIN, checked in the handlers because GENL_ADMIN_PERM alone
  * would refuse a CAP_SYS_ADMIN-only caller.
+ *
+ * Who sees what: a caller with either capability (an admin) sees every
+ * VM; anyone else sees only the VMs its effective uid created
+ * (vm->owner), and another user's VM is -ENOENT to it, exactly as a VM
+ * that does not exist.  A dump decides who asked in its start callback,
+ * which runs in the requester's context; later rounds may run in
+ * whichever task reads the socket.  The events group names every VM, so
+ * joining it needs CAP_NET_ADMIN (GENL_MCAST_CAP_NET_ADMIN, checked by
+ * genetlink when the socket joins; a group can only ask for one
+ * capability, or for both, not for either).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/module.h>
 #include <net/genetlink.h>
 #include <linux/ringvm_netlink.h>
@@ -68,20 +79,39 @@ static const struct nla_policy ringvm_vm_id_nl_policy[RINGVM_A_VM_MAX + 1] = {
 	[RINGVM_A_VM_MEM_ALLOCATED] = VM_ID_REJECT,
 	[RINGVM_A_VM_FLAGS] = VM_ID_REJECT,
 	[RINGVM_A_VM_EVENT] = VM_ID_REJECT,
-	[RINGVM_A_VM_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	/* 0 is checked in the handler: the policy's range check is -ERANGE */
+	[RINGVM_A_VM_ID] = { .type = NLA_U32 },
 	[RINGVM_A_VM_NAME] = { .type = NLA_NUL_STRING,
 			       .len = RINGVM_NAME_MAX - 1 },
 };
 
+/* The events group tells of every VM: for CAP_NET_ADMIN only. */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "needs GENL_MCAST_CAP_NET_ADMIN (Linux 6.7 or a stable backport)"
+#endif
+
 static struct genl_family ringvm_nl_family;
+
+/* Whether the sender of @skb may change and see every VM. */
+static bool ringvm_nl_capable(struct sk_buff *skb)
+{
+	return netlink_capable(skb, CAP_NET_ADMIN) ||
+	       netlink_capable(skb, CAP_SYS_ADMIN);
+}
 
 static bool ringvm_nl_admin(struct sk_buff *skb, struct genl_info *info)
 {
-	if (netlink_capable(skb, CAP_NET_ADMIN) ||
-	    netlink_capable(skb, CAP_SYS_ADMIN))
+	if (ringvm_nl_capable(skb))
 		return true;
 	NL_SET_ERR_MSG(info->extack, "needs CAP_NET_ADMIN or CAP_SYS_ADMIN");
 	return false;
+}
+
+/* An admin sees every VM, anyone else the VMs its euid created. */
+static bool ringvm_nl_may_see(const struct ringvm_vm *vm, bool admin,
+			      kuid_t uid)
+{
+	return admin || uid_eq(vm->owner, uid);
 }
 
 static int ringvm_nl_put_caps(struct sk_buff *msg, const struct ringvm_caps *c)
@@ -269,8 +299,12 @@ static int ringvm_nl_vm_new_doit(struct sk_buff *skb, struct genl_info *info)
 	return r;
 }
 
-/* The VM a vm-del or vm-get request names, with a reference. */
-static struct ringvm_vm *ringvm_nl_find_vm(struct genl_info *info, int *err)
+/*
+ * The VM a vm-del or vm-get request names, with a reference, if the
+ * sender of @skb may see it; one it may not see is not found.
+ */
+static struct ringvm_vm *ringvm_nl_find_vm(struct sk_buff *skb,
+					   struct genl_info *info, int *err)
 {
 	struct nlattr *id = info->attrs[RINGVM_A_VM_ID];
 	struct nlattr *name = info->attrs[RINGVM_A_VM_NAME];
@@ -281,8 +315,18 @@ static struct ringvm_vm *ringvm_nl_find_vm(struct genl_info *info, int *err)
 		*err = -EINVAL;
 		return NULL;
 	}
+	if (id && !nla_get_u32(id)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "VM ids start at 1");
+		*err = -EINVAL;
+		return NULL;
+	}
 	vm = ringvm_vm_find(id ? nla_get_u32(id) : 0,
 			    name ? nla_data(name) : "");
+	if (vm && !ringvm_nl_may_see(vm, ringvm_nl_capable(skb),
+				     current_euid())) {
+		ringvm_vm_put(vm);
+		vm = NULL;
+	}
 	if (!vm) {
 		NL_SET_ERR_MSG_ATTR(info->extack, id ?: name, "no such VM");
 		*err = -ENOENT;
@@ -297,7 +341,7 @@ static int ringvm_nl_vm_del_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (!ringvm_nl_admin(skb, info))
 		return -EPERM;
-	vm = ringvm_nl_find_vm(info, &r);
+	vm = ringvm_nl_find_vm(skb, info, &r);
 	if (!vm)
 		return r;
 	r = ringvm_vm_destroy(vm);
@@ -312,7 +356,7 @@ static int ringvm_nl_vm_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct ringvm_vm *vm;
 	int r;
 
-	vm = ringvm_nl_find_vm(info, &r);
+	vm = ringvm_nl_find_vm(skb, info, &r);
 	if (!vm)
 		return r;
 	r = ringvm_nl_reply_vm(info, vm, RINGVM_CMD_VM_GET);
@@ -337,23 +381,52 @@ static int ringvm_nl_dump_one(struct sk_buff *skb,
 	return 0;
 }
 
-/* The dump walks VMs in id order; cb->args[0] is the last id sent. */
+/* What a dump keeps in cb->args[] from one round to the next. */
+enum {
+	RINGVM_DUMP_LAST_ID,	/* the last VM sent or skipped */
+	RINGVM_DUMP_ADMIN,	/* the requester sees every VM */
+	RINGVM_DUMP_UID,	/* else only those of this euid */
+};
+
+/* In the requester's context: note who asks. */
+static int ringvm_nl_vm_get_start(struct netlink_callback *cb)
+{
+	cb->args[RINGVM_DUMP_ADMIN] = ringvm_nl_capable(cb->skb);
+	cb->args[RINGVM_DUMP_UID] = __kuid_val(current_euid());
+	return 0;
+}
+
+/*
+ * The dump walks VMs in id order, skipping those the requester may not
+ * see.  It takes no attributes; the policy is shared with the do, which
+ * takes id and name, so those two are refused here, where (unlike in
+ * the start callback on Linux 6.1) an extack message reaches the caller.
+ */
 static int ringvm_nl_vm_get_dumpit(struct sk_buff *skb,
 				   struct netlink_callback *cb)
 {
+	kuid_t uid = KUIDT_INIT((uid_t)cb->args[RINGVM_DUMP_UID]);
+	bool admin = cb->args[RINGVM_DUMP_ADMIN];
+	u32 id = cb->args[RINGVM_DUMP_LAST_ID];
 	struct ringvm_vm *vm;
-	u32 id = cb->args[0];
 	int r = 0;
 
+	if (nlmsg_attrlen(cb->nlh, GENL_HDRLEN)) {
+		NL_SET_ERR_MSG_ATTR(cb->extack,
+				    nlmsg_attrdata(cb->nlh, GENL_HDRLEN),
+				    "a vm-get dump takes no attributes");
+		return -EINVAL;
+	}
 	while ((vm = ringvm_vm_find_next(id))) {
-		r = ringvm_nl_dump_one(skb, cb, vm);
+		if (ringvm_nl_may_see(vm, admin, uid))
+			r = ringvm_nl_dump_one(skb, cb, vm);
 		if (!r)
 			id = vm->id;
 		ringvm_vm_put(vm);
 		if (r)
 			break;
 	}
-	cb->args[0] = id;
+	cb->args[RINGVM_DUMP_LAST_ID] = id;
 	/* A full skb ends this round; one VM too big for it is an error. */
 	return skb->len ?: r;
 }
@@ -401,6 +474,7 @@ static const struct genl_ops ringvm_nl_ops[] = {
 	{
 		.cmd = RINGVM_CMD_VM_GET,
 		.doit = ringvm_nl_vm_get_doit,
+		.start = ringvm_nl_vm_get_start,
 		.dumpit = ringvm_nl_vm_get_dumpit,
 		.policy = ringvm_vm_id_nl_policy,
 		.maxattr = RINGVM_A_VM_MAX,
@@ -408,7 +482,7 @@ static const struct genl_ops ringvm_nl_ops[] = {
 };
 
 static const struct genl_multicast_group ringvm_nl_mcgrps[] = {
-	{ .name = RINGVM_MCGRP_EVENTS, },
+	{ .name = RINGVM_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN, },
 };
 
 static struct genl_family ringvm_nl_family = {

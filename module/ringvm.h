@@ -51,6 +51,7 @@ enum ringvm_reg {
 	RINGVM_REG_CR4,
 	RINGVM_REG_EFER,	/* as the guest sees it (no SVME) */
 	RINGVM_REG_CPL,
+	RINGVM_REG_CR2,
 };
 
 /*
@@ -92,6 +93,8 @@ struct ringvm_hw_exit {
 			bool fetch;
 			/* while delivering an event, not for an instruction */
 			bool in_delivery;
+			/* reading or updating the guest's own page tables */
+			bool walk;
 		} npf;
 		struct {
 			u8 dr;		/* 0..7 */
@@ -156,17 +159,25 @@ struct ringvm_hw_exit {
  *			   a value the hardware cannot even be given
  *			   (reserved CR4/EFER bits); inconsistent but
  *			   representable state is left to VM entry.
- * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS.
+ * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS
+ *			   and CR2 (the address of a #PF the core raises).
  * @get_msr/@set_msr:	   MSRs the backend keeps (EFER, PAT, FS/GS base,
  *			   KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK,
  *			   SYSENTER_*, TSC, DEBUGCTL).  -ENOENT for an MSR it
  *			   does not keep (the core tries its own), -EINVAL
  *			   for a value the guest may not write (#GP).
  * @get_dr/@set_dr:	   DR6 and DR7 (dr is 6 or 7); the core keeps DR0-3.
- * @skip_instruction:	   advance RIP by @len and clear the STI/MOV SS
- *			   interrupt shadow.
- * @inject_exception:	   deliver @vector (with @error_code when
- *			   @has_error) through the guest IDT at the next entry.
+ * @skip_instruction:	   advance RIP by @len (wrapping at 4 GiB outside
+ *			   64-bit mode, see ringvm_rip_carries()), clear
+ *			   the STI/MOV SS interrupt shadow, and queue the
+ *			   single-step #DB a set RFLAGS.TF owes.
+ *
+ * Events: the core keeps the one event the next entry delivers in
+ * vcpu->event (event.c).  @vcpu_run writes it into the VM-entry fields
+ * when valid and clears it once an entry succeeded; after an exit that
+ * cut an event's delivery short it gives the event back with
+ * ringvm_requeue_event().  The backend raises exceptions of its own
+ * with ringvm_queue_exception().
  */
 struct ringvm_arch_ops {
 	const char *name;
@@ -197,9 +208,17 @@ struct ringvm_arch_ops {
 	u64 (*get_dr)(struct ringvm_vcpu *vcpu, int dr);
 	void (*set_dr)(struct ringvm_vcpu *vcpu, int dr, u64 val);
 	void (*skip_instruction)(struct ringvm_vcpu *vcpu, unsigned int len);
-	void (*inject_exception)(struct ringvm_vcpu *vcpu, u8 vector,
-				 bool has_error, u32 error_code);
 };
+
+/*
+ * Skipping @len bytes from @rip carries out of bit 31: only then can
+ * the 4 GiB wrap outside 64-bit mode matter (RIP is 32 bits there, SDM
+ * Vol. 1 §3.5), so a backend asks for the mode only in that case.
+ */
+static inline bool ringvm_rip_carries(u64 rip, unsigned int len)
+{
+	return (u32)(rip + len) < (u32)rip;
+}
 
 extern const struct ringvm_arch_ops vmx_arch_ops;
 extern const struct ringvm_arch_ops svm_arch_ops;

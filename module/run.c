@@ -46,6 +46,21 @@ static bool ringvm_must_leave(struct ringvm_vcpu *vcpu)
 	       READ_ONCE(vcpu->vm->destroyed);
 }
 
+/*
+ * Why the loop stops before an entry: to reschedule or to check for a
+ * signal (nothing to handle), or an exception merge that ended in a
+ * triple fault (event.c), which shuts the guest down as the processor
+ * would; the last exit's raw words say what led to it.
+ */
+static u32 ringvm_leave_code(struct ringvm_vcpu *vcpu)
+{
+	if (vcpu->triple_fault) {
+		vcpu->triple_fault = false;
+		return RINGVM_HW_EXIT_SHUTDOWN;
+	}
+	return RINGVM_HW_EXIT_NONE;
+}
+
 /* 3. One stretch of guest execution on one CPU. */
 static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 {
@@ -59,10 +74,10 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 		local_irq_disable();
 		WRITE_ONCE(vcpu->mode, RINGVM_IN_GUEST);
 		smp_mb();	/* mode before the reasons: see "Kicking" above */
-		if (ringvm_must_leave(vcpu)) {
+		if (unlikely(ringvm_must_leave(vcpu) || vcpu->triple_fault)) {
 			WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
 			local_irq_enable();
-			vcpu->exit.code = RINGVM_HW_EXIT_NONE;
+			vcpu->exit.code = ringvm_leave_code(vcpu);
 			break;
 		}
 		if (vcpu->dr_active)
@@ -108,8 +123,8 @@ int ringvm_vcpu_run(struct ringvm_vcpu *vcpu)
 		return ringvm_soft_exit(vcpu, RINGVM_EXIT_SHUTDOWN);
 
 	r = ringvm_complete_pending(vcpu);
-	if (r)
-		return r;
+	if (r)		/* 1: it ended in an exit to user space itself */
+		return r < 0 ? r : 0;
 
 	for (;;) {
 		if (READ_ONCE(vcpu->vm->destroyed))

@@ -24,6 +24,8 @@
 #include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/pgtable_types.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 
 #include "fpu.h"
@@ -49,8 +51,31 @@ static bool ringvm_segment_ok(const struct ringvm_segment *s)
 	       s->unusable < 2;
 }
 
-static bool ringvm_sregs_ok(const struct ringvm_sregs *sr)
+/*
+ * The four PDPTEs of PAE paging at @cr3 (bits 31:5).  False if one that
+ * is present has reserved bits set: MOV to CR3 or CR0 would raise #GP
+ * for them (SDM Vol. 3A §4.4.1), and VM entry would fail (SDM Vol. 3C
+ * §27.3.1.6).  A CR3 outside RAM reads as four absent entries.
+ */
+bool ringvm_read_pdptes(struct ringvm_vm *vm, u64 cr3, u64 pdpte[4])
 {
+	u64 rsvd = GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1) |
+		   GENMASK_ULL(63, boot_cpu_data.x86_phys_bits);
+	unsigned int i;
+
+	if (ringvm_read_guest(vm, cr3 & GENMASK(31, 5), pdpte,
+			      4 * sizeof(u64)))
+		memset(pdpte, 0, 4 * sizeof(u64));
+	for (i = 0; i < 4; i++)
+		if ((pdpte[i] & _PAGE_PRESENT) && (pdpte[i] & rsvd))
+			return false;
+	return true;
+}
+
+static bool ringvm_sregs_ok(struct ringvm_vcpu *vcpu,
+			    const struct ringvm_sregs *sr)
+{
+	u64 pdpte[4];
 	const struct ringvm_segment *segs[] = {
 		&sr->cs, &sr->ds, &sr->es, &sr->fs, &sr->gs, &sr->ss,
 		&sr->tr, &sr->ldt,
@@ -63,7 +88,9 @@ static bool ringvm_sregs_ok(const struct ringvm_sregs *sr)
 	return !memchr_inv(sr->gdt.pad, 0, sizeof(sr->gdt.pad)) &&
 	       !memchr_inv(sr->idt.pad, 0, sizeof(sr->idt.pad)) &&
 	       !memchr_inv(sr->reserved, 0, sizeof(sr->reserved)) &&
-	       sr->cr8 < 16 && !(sr->cr0 >> 32);
+	       sr->cr8 < 16 && !(sr->cr0 >> 32) &&
+	       (!ringvm_pae_paging(sr->cr0, sr->cr4, sr->efer) ||
+		ringvm_read_pdptes(vcpu->vm, sr->cr3, pdpte));
 }
 
 /* 3. ioctls */
@@ -114,12 +141,14 @@ static long ringvm_vcpu_set_sregs(struct ringvm_vcpu *vcpu, unsigned long arg)
 
 	if (copy_from_user(&sregs, (void __user *)arg, sizeof(sregs)))
 		return -EFAULT;
-	if (!ringvm_sregs_ok(&sregs))
+	if (!ringvm_sregs_ok(vcpu, &sregs))
 		return -EINVAL;
 	r = ringvm_arch->set_sregs(vcpu, &sregs);
-	if (!r)
-		vcpu->shutdown = false;	/* user space reset the vCPU */
-	return r;
+	if (r)
+		return r;
+	vcpu->shutdown = false;	/* user space reset the vCPU */
+	ringvm_fix_event(vcpu);	/* CR0.PE decides its error code */
+	return 0;
 }
 
 static long ringvm_vcpu_get_debugregs(struct ringvm_vcpu *vcpu,
@@ -177,8 +206,8 @@ static long ringvm_vcpu_msrs(struct ringvm_vcpu *vcpu, unsigned long arg,
 
 	for (i = 0; i < msrs.nmsrs; i++) {
 		struct ringvm_msr_entry *e = &msrs.entries[i];
-		int r = set ? ringvm_set_msr(vcpu, e->index, e->data, true) :
-			      ringvm_get_msr(vcpu, e->index, &e->data, true);
+		int r = set ? ringvm_set_msr(vcpu, e->index, e->data) :
+			      ringvm_get_msr(vcpu, e->index, &e->data);
 		if (r)
 			break;
 	}

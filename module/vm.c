@@ -21,6 +21,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/memcontrol.h>
@@ -296,6 +297,7 @@ int ringvm_vm_create(const char *name, bool anonymous,
 		return -ENOMEM;
 	kref_init(&vm->ref);
 	vm->anonymous = anonymous;
+	vm->owner = current_euid();	/* netlink.c shows a VM to its owner */
 	vm->nr_regions = nr_regions;
 	memcpy(vm->regions, regions, nr_regions * sizeof(*regions));
 	xa_init(&vm->pages);

@@ -23,7 +23,12 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
+#include <asm/msr-index.h>
+#include <asm/page.h>
+#include <asm/processor.h>
+#include <asm/processor-flags.h>
 
 #include "emulate.h"
 #include "ringvm.h"
@@ -58,7 +63,6 @@ struct ringvm_npt {
 	spinlock_t lock;
 	u64 *root;				/* (c) level-4 table */
 	phys_addr_t root_pa;			/* (c) */
-	unsigned long nr_tables;		/* [p] pages of tables */
 };
 
 int ringvm_npt_init(struct ringvm_npt *npt, const struct ringvm_npt_ops *ops);
@@ -87,6 +91,7 @@ struct ringvm_vm {
 	u32 id;					/* (c) */
 	bool anonymous;				/* (c) */
 	char name[RINGVM_NAME_MAX];		/* (c) */
+	kuid_t owner;				/* (c) creator's euid */
 	struct list_head link;			/* [t] ringvm_vms */
 	bool destroyed;				/* (a) set once by destroy */
 
@@ -104,7 +109,6 @@ struct ringvm_vm {
 	struct ringvm_vcpu **vcpus;		/* [m] written, (a) read */
 	struct ringvm_cpuid_table __rcu *cpuid;	/* [m] written, RCU read */
 	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
-	bool killed;				/* (a) first fatal reason won */
 };
 
 /* A completion the next RINGVM_RUN owes the guest (vcpu->pending). */
@@ -115,6 +119,29 @@ enum ringvm_pending {
 	RINGVM_PENDING_MSR_READ,	/* EDX:EAX from run->msr.data or #GP */
 	RINGVM_PENDING_MSR_WRITE,	/* #GP if run->msr.error */
 	RINGVM_PENDING_HYPERCALL,	/* RAX from run->hypercall.ret */
+};
+
+/* What kind of event vcpu->event is (the VMX interruption types). */
+enum ringvm_event_type {
+	RINGVM_EVENT_INTR,		/* external interrupt */
+	RINGVM_EVENT_NMI = 2,
+	RINGVM_EVENT_EXCEPTION,		/* hardware exception */
+	RINGVM_EVENT_SOFT_INTR,		/* INT n */
+	RINGVM_EVENT_PRIV_SOFT_EXCEPTION, /* INT1 (ICEBP) */
+	RINGVM_EVENT_SOFT_EXCEPTION,	/* INT3, INTO */
+};
+
+/*
+ * The event the next entry delivers through the guest IDT (event.c).
+ * @insn_len: for software events, the length of the instruction.
+ */
+struct ringvm_event {
+	bool valid;
+	u8 type;			/* enum ringvm_event_type */
+	u8 vector;
+	bool has_error;
+	u8 insn_len;
+	u32 error_code;
 };
 
 /* vcpu->mode: whether the vCPU may be in guest mode on vcpu->cpu. */
@@ -151,6 +178,8 @@ struct ringvm_vcpu {
 	/* MSRs the core keeps. */
 	u64 tsc_aux;				/* [v] */
 
+	struct ringvm_event event;		/* [v] for the next entry */
+	bool triple_fault;			/* [v] a merge ended in one */
 	bool shutdown;				/* [v] sticky until SET_SREGS */
 	u64 last_npf_gpa;			/* [v] loop guard */
 	unsigned int npf_repeats;		/* [v] */
@@ -160,18 +189,14 @@ struct ringvm_vcpu {
 	u8 pending_insn_len;			/* [v] to skip on completion */
 	u8 pending_size;			/* [v] IN size */
 	bool pending_string;			/* [v] INS: store to memory */
-	u64 pending_gpa;			/* [v] INS destination */
+	u64 pending_gpa[2];			/* [v] INS destination, */
+	u8 pending_split;			/* [v] bytes at [0], rest at [1] */
 	struct ringvm_insn pending_insn;	/* [v] MMIO load / INS */
 
 	/* Statistics. */
 	u64 nr_exits;				/* [v] */
 	u64 nr_user_exits;			/* [v] */
 };
-
-static inline struct ringvm_vm *ringvm_vcpu_vm(struct ringvm_vcpu *vcpu)
-{
-	return vcpu->vm;
-}
 
 /* vm.c */
 extern struct mutex ringvm_vm_lock;
@@ -195,8 +220,19 @@ void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info);
 
 /* vcpu.c */
 int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id);
+bool ringvm_read_pdptes(struct ringvm_vm *vm, u64 cr3, u64 pdpte[4]);
 void ringvm_vcpu_free(struct ringvm_vcpu *vcpu);
 void ringvm_vcpu_kick(struct ringvm_vcpu *vcpu);
+
+/* event.c */
+void ringvm_queue_exception(struct ringvm_vcpu *vcpu, u8 vector,
+			    u32 error_code);
+void ringvm_queue_debug_trap(struct ringvm_vcpu *vcpu);
+void ringvm_queue_page_fault(struct ringvm_vcpu *vcpu, u64 la,
+			     u32 error_code);
+void ringvm_requeue_event(struct ringvm_vcpu *vcpu,
+			  const struct ringvm_event *ev);
+void ringvm_fix_event(struct ringvm_vcpu *vcpu);
 
 /* run.c */
 int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);
@@ -211,15 +247,25 @@ bool ringvm_handle_fast(struct ringvm_vcpu *vcpu);
 int ringvm_handle_slow(struct ringvm_vcpu *vcpu);
 int ringvm_complete_pending(struct ringvm_vcpu *vcpu);
 void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason);
-int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data,
-		   bool host);
-int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data,
-		   bool host);
+int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
+int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
+bool ringvm_pat_valid(u64 pat);
+int ringvm_efer_write(u64 old, u64 *efer, u64 cr0, u64 valid);
 void ringvm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 
+/* PAE paging (not 4-level): the four PDPTEs are loaded with CR3. */
+static inline bool ringvm_pae_paging(u64 cr0, u64 cr4, u64 efer)
+{
+	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
+}
+
+/*
+ * Canonical at the host's linear-address width (48, or 57 with LA57),
+ * the width MSR writes and debug-register loads are checked against.
+ */
 static inline bool ringvm_canonical(u64 addr)
 {
-	return (u64)((s64)(addr << 16) >> 16) == addr;
+	return __is_canonical_address(addr, boot_cpu_data.x86_virt_bits);
 }
 
 /* netlink.c */

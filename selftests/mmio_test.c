@@ -340,4 +340,53 @@ TEST_F(mmio, refused)
 	}
 }
 
+/*
+ * 5. MMIO that no instruction at RIP touched.  An exception whose
+ * delivery pushes its frame onto a stack in MMIO, and a load whose
+ * page-table walk reads a page table in MMIO, fault on an MMIO address;
+ * decoding the instruction at RIP as the access would hand user space a
+ * made-up MMIO exit.  Both are INTERNAL_ERROR / NO_INSN with the GPA.
+ */
+#define WALK_VA		0x3fe00000ULL	/* PD[0][511]: its table in MMIO */
+
+static void guest_stack_in_mmio(void)
+{
+	asm volatile("mov %0, %%rsp\n\tud2" : : "r"(MMIO + 0x800) : "memory");
+}
+
+static void guest_walk_in_mmio(void)
+{
+	asm volatile("movl (%0), %%eax" : : "r"(WALK_VA) : "rax", "memory");
+}
+
+static void expect_no_insn(struct __test_metadata *_metadata,
+			   struct test_vcpu *vcpu, __u64 gpa_page)
+{
+	struct ringvm_run *run = vcpu->run;
+	char b[512];
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(RINGVM_EXIT_INTERNAL_ERROR, run->exit_reason)
+		TH_LOG("%s", vcpu_exit_str(vcpu, b, sizeof(b)));
+	ASSERT_EQ(RINGVM_INTERNAL_ERR_NO_INSN, run->internal.suberror);
+	ASSERT_EQ(gpa_page, run->internal.data[0] & ~0xfffULL)
+		TH_LOG("gpa %#llx", (unsigned long long)run->internal.data[0]);
+}
+
+TEST_F(mmio, exception_frame_in_mmio)
+{
+	self->vm = vm_create_guest(&self->vcpu, guest_stack_in_mmio);
+	expect_no_insn(_metadata, self->vcpu, MMIO);
+}
+
+TEST_F(mmio, page_table_in_mmio)
+{
+	__u64 *pd;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_walk_in_mmio);
+	pd = addr_gva2hva(self->vm, GUEST_PD_GPA);
+	pd[WALK_VA >> 21] = MMIO | 0x3;	/* present, writable: a table */
+	expect_no_insn(_metadata, self->vcpu, MMIO);
+}
+
 RINGVM_GUEST_TEST_MAIN

@@ -12,6 +12,7 @@
  *     kind of fd (ENOTTY), bad pointers (EFAULT)
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1034,15 +1035,39 @@ TEST_F(vmio, debugregs_high_bits)
 	EXPECT_EQ(-EINVAL, __ringvm_set_debugregs(self->vcpufd, &d));
 }
 
+/* The host's linear-address width, "NN bits virtual" in /proc/cpuinfo. */
+static int host_virt_bits(void)
+{
+	char line[256];
+	int phys, virt = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "address sizes : %d bits physical, %d bits virtual",
+			   &phys, &virt) == 2)
+			break;
+	if (f)
+		fclose(f);
+	return virt;
+}
+
+/*
+ * Canonical at the host's width: 48 bits, or 57 with LA57, where
+ * 0x0000800000000000 is canonical and must be taken.
+ */
 TEST_F(vmio, debugregs_noncanonical)
 {
+	int i, vbits = host_virt_bits();
 	struct ringvm_debugregs d;
-	int i;
 
+	ASSERT_TRUE(vbits == 48 || vbits == 57) TH_LOG("%d bits", vbits);
 	for (i = 0; i < 4; i++) {
 		valid_dr(&d);
-		d.db[i] = 0x0000800000000000ULL;
+		d.db[i] = 1ULL << (vbits - 1);
 		EXPECT_EQ(-EINVAL, __ringvm_set_debugregs(self->vcpufd, &d));
+		d.db[i] = 0x0000800000000000ULL;
+		EXPECT_EQ(vbits == 57 ? 0 : -EINVAL,
+			  __ringvm_set_debugregs(self->vcpufd, &d));
 	}
 }
 

@@ -4,17 +4,19 @@
  * family (uapi/ringvm.yaml): vm-new, vm-get (do and dump), vm-del and
  * the vm-event notifications on the "events" group; then one negative
  * test per validation branch, each with the exact errno and, where the
- * kernel gives one, an extack message; and the admin-only operations
- * refused to an unprivileged user.
+ * kernel gives one, an extack message; and what an unprivileged user
+ * may do and see: only its own VMs, no vm-new, vm-del or events.
  *
  * Named VMs made here are called GUEST_TEST_VM_PREFIX-something, so a
  * failed test's leftovers are deleted by RINGVM_GUEST_TEST_MAIN.
  */
 #include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netlink/attr.h>
@@ -38,6 +40,7 @@ FIXTURE(vmnl) {
 	struct ringvm_nl *nl;
 	struct ringvm_nl *events;
 	int devfd;
+	mode_t devmode;		/* to restore, when nonzero */
 };
 
 static const struct ringvm_mem_region one_region = { 0, 0x10000 };
@@ -71,6 +74,8 @@ FIXTURE_TEARDOWN(vmnl)
 		ringvm_nl_close(self->events);
 	if (self->devfd >= 0)
 		close(self->devfd);
+	if (self->devmode)
+		chmod(RINGVM_DEV_PATH, self->devmode);
 }
 
 /* vm-new of @name with @regions: must succeed; the reply in @out. */
@@ -93,6 +98,15 @@ static void vm_new_ok(struct __test_metadata *_metadata, struct ringvm_nl *nl,
 		if (__r == (err) && (err) != -ENOENT)			\
 			EXPECT_NE(0, ringvm_nl_extack(self->nl)[0])	\
 				TH_LOG("no extack message");		\
+	} while (0)
+
+/* @ret must be @err with the extack message @text. */
+#define EXPECT_NL_ERR_MSG(err, text, ret)				\
+	do {								\
+		int __r = (ret);					\
+		EXPECT_EQ(err, __r) TH_LOG("%s (extack: \"%s\")",	\
+			strerror(-__r), ringvm_nl_extack(self->nl));	\
+		EXPECT_STREQ(text, ringvm_nl_extack(self->nl));		\
 	} while (0)
 
 /* 1. The operations */
@@ -545,6 +559,34 @@ TEST_F(vmnl, key_both_or_neither)
 	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
 }
 
+/* vm-del or vm-get (do, or dump with @dump) with one u32 @type = @val. */
+static int send_u32(struct ringvm_nl *nl, __u8 cmd, bool dump, int type,
+		    __u32 val)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, cmd);
+
+	if (!msg)
+		return -ENOMEM;
+	if (dump)
+		nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_DUMP;
+	if (nla_put_u32(msg, type, val) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return __ringvm_nl_transact(nl, msg, NULL, NULL);
+}
+
+/* VM ids start at 1: id 0 is EINVAL (not the policy's ERANGE). */
+TEST_F(vmnl, key_id_zero)
+{
+	EXPECT_NL_ERR_MSG(-EINVAL, "VM ids start at 1",
+			  send_u32(self->nl, RINGVM_CMD_VM_GET, false,
+				   RINGVM_A_VM_ID, 0));
+	EXPECT_NL_ERR_MSG(-EINVAL, "VM ids start at 1",
+			  send_u32(self->nl, RINGVM_CMD_VM_DEL, false,
+				   RINGVM_A_VM_ID, 0));
+}
+
 TEST_F(vmnl, key_no_such_vm)
 {
 	struct ringvm_nl_vm g;
@@ -625,63 +667,272 @@ TEST_F(vmnl, unexpected_attribute)
 	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
 }
 
-/* 7. Permissions: vm-new and vm-del are for admins, vm-get for anyone */
-
-enum { CHILD_OK, CHILD_SETUP, CHILD_NEW, CHILD_DEL, CHILD_GET, CHILD_DUMP };
-
-static int count_cb(const struct ringvm_nl_vm *vm, void *arg)
+/* A vm-get dump takes no attributes, not even the do's id or name. */
+TEST_F(vmnl, dump_with_attribute)
 {
-	(void)vm;
-	(*(int *)arg)++;
+	struct ringvm_nl_vm v;
+	struct nl_msg *msg;
+
+	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &v);
+	EXPECT_NL_ERR_MSG(-EINVAL, "a vm-get dump takes no attributes",
+			  send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+				   RINGVM_A_VM_ID, v.id));
+	EXPECT_NL_ERR_MSG(-EINVAL, "a vm-get dump takes no attributes",
+			  send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+				   RINGVM_A_VM_ID, 0));
+	msg = ringvm_nl_msg_new(self->nl, RINGVM_CMD_VM_GET);
+	ASSERT_NE(NULL, msg);
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_DUMP;
+	ASSERT_EQ(0, nla_put_string(msg, RINGVM_A_VM_NAME, VM_B));
+	EXPECT_NL_ERR_MSG(-EINVAL, "a vm-get dump takes no attributes",
+			  __ringvm_nl_transact(self->nl, msg, NULL, NULL));
+	/* the policy refuses the rest before the dump starts */
+	EXPECT_NL_ERR(-EINVAL, send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+					RINGVM_A_VM_FLAGS, 0));
+	EXPECT_NL_ERR(-EINVAL, send_u32(self->nl, RINGVM_CMD_VM_GET, true,
+					RINGVM_A_VM_MAX + 1, 0));
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
+/*
+ * 7. Who may do and see what.  An admin (CAP_NET_ADMIN or CAP_SYS_ADMIN)
+ * does anything and sees every VM; anyone else may not vm-new, vm-del
+ * or join the events group, and sees only the VMs its uid created: any
+ * other VM is ENOENT, as if it did not exist.
+ */
+
+/* The VMs a dump shows, up to 8 of them. */
+struct listing {
+	__u32 ids[8];
+	unsigned int n;
+};
+
+static int list_cb(const struct ringvm_nl_vm *vm, void *arg)
+{
+	struct listing *l = arg;
+
+	if (l->n < ARRAY_SIZE(l->ids))
+		l->ids[l->n] = vm->id;
+	l->n++;
 	return 0;
 }
 
-static int unprivileged_child(__u32 id)
+static bool listed(const struct listing *l, __u32 id)
 {
-	struct ringvm_nl_vm v;
-	struct ringvm_nl *nl;
-	int n = 0;
+	unsigned int i;
 
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
+	for (i = 0; i < l->n && i < ARRAY_SIZE(l->ids); i++)
+		if (l->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Whether the "@field:" line of /proc/self/status is all zeros. */
+static bool status_zero(const char *field)
+{
+	size_t len = strlen(field);
+	char line[128];
+	bool zero = false;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':')
+			zero = strspn(line + len + 1, "\t0") ==
+			       strcspn(line + len + 1, "\n");
+	fclose(f);
+	return zero;
+}
+
+/* What the unprivileged child found wrong: its exit status. */
+enum {
+	CHILD_OK, CHILD_SETUP, CHILD_CAPS, CHILD_CREATE, CHILD_NEW,
+	CHILD_DEL, CHILD_DEL_OWN, CHILD_GET_OTHER, CHILD_GET_OWN,
+	CHILD_DUMP, CHILD_EVENTS, CHILD_OPEN_OTHER, CHILD_OPEN_OWN,
+	CHILD_PIPE, CHILD_MAX
+};
+
+static const char *const child_what[CHILD_MAX] = {
+	[CHILD_OK] = "ok",
+	[CHILD_SETUP] = "could not become nobody or connect",
+	[CHILD_CAPS] = "still has capabilities as nobody",
+	[CHILD_CREATE] = "RINGVM_CREATE_VM failed",
+	[CHILD_NEW] = "vm-new was not EPERM with its extack",
+	[CHILD_DEL] = "vm-del of root's VM was not EPERM",
+	[CHILD_DEL_OWN] = "vm-del of its own VM was not EPERM",
+	[CHILD_GET_OTHER] = "vm-get of root's VMs was not ENOENT",
+	[CHILD_GET_OWN] = "vm-get of its own VM failed",
+	[CHILD_DUMP] = "the dump showed more or less than its own VM",
+	[CHILD_EVENTS] = "joining the events group was not EPERM",
+	[CHILD_OPEN_OTHER] = "RINGVM_OPEN_VM of root's VMs was not ENOENT",
+	[CHILD_OPEN_OWN] = "RINGVM_OPEN_VM of its own VM failed",
+	[CHILD_PIPE] = "talking to the parent failed",
+};
+
+struct root_vms {
+	__u32 named, anon;
+	char anon_name[RINGVM_NAME_MAX];
+};
+
+/*
+ * As nobody, without capabilities: create an anonymous VM through
+ * /dev/ringvm, check what netlink lets it do and see, tell the parent
+ * the VM's id and keep the VM until the parent has looked at it.
+ */
+static int unprivileged_child(const struct root_vms *root, int up, int down)
+{
+	struct ringvm_create_vm req = { .nr_regions = 1 };
+	struct ringvm_vm_info info;
+	struct listing l = { 0 };
+	struct ringvm_nl *nl, *events;
+	struct ringvm_nl_vm v;
+	char none[256], go;
+	int devfd, fd;
+
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY) || geteuid() != NOBODY)
 		return CHILD_SETUP;
+	if (!status_zero("CapEff") || !status_zero("CapPrm") ||
+	    !status_zero("CapAmb"))
+		return CHILD_CAPS;
 	if (__ringvm_nl_open(&nl))
 		return CHILD_SETUP;
-	if (__ringvm_nl_vm_new(nl, VM_A, &one_region, 1, 1, NULL) != -EPERM)
+
+	/* its own VM */
+	devfd = __ringvm_open();
+	if (devfd < 0)
+		return CHILD_CREATE;
+	req.regions[0].size = 0x1000;
+	fd = __ringvm_create_vm(devfd, &req);
+	if (fd < 0 || __ringvm_get_vm_info(fd, &info))
+		return CHILD_CREATE;
+
+	/* no changes */
+	if (__ringvm_nl_vm_new(nl, VM_A, &one_region, 1, 1, NULL) != -EPERM ||
+	    strcmp(ringvm_nl_extack(nl), "needs CAP_NET_ADMIN or CAP_SYS_ADMIN"))
 		return CHILD_NEW;
-	if (__ringvm_nl_vm_del(nl, id, NULL) != -EPERM)
+	if (__ringvm_nl_vm_del(nl, root->named, NULL) != -EPERM ||
+	    __ringvm_nl_vm_del(nl, root->anon, NULL) != -EPERM)
 		return CHILD_DEL;
-	if (__ringvm_nl_vm_get(nl, id, NULL, &v) || v.id != id)
-		return CHILD_GET;
-	if (__ringvm_nl_vm_dump(nl, count_cb, &n) || n < 1)
+	if (__ringvm_nl_vm_del(nl, info.id, NULL) != -EPERM)
+		return CHILD_DEL_OWN;
+
+	/* root's VMs do not exist, down to the extack */
+	if (__ringvm_nl_vm_get(nl, 0xfffffff0, NULL, &v) != -ENOENT)
+		return CHILD_GET_OTHER;
+	snprintf(none, sizeof(none), "%s", ringvm_nl_extack(nl));
+	if (__ringvm_nl_vm_get(nl, root->named, NULL, &v) != -ENOENT ||
+	    strcmp(none, ringvm_nl_extack(nl)) ||
+	    __ringvm_nl_vm_get(nl, 0, VM_B, &v) != -ENOENT ||
+	    __ringvm_nl_vm_get(nl, root->anon, NULL, &v) != -ENOENT ||
+	    strcmp(none, ringvm_nl_extack(nl)) ||
+	    __ringvm_nl_vm_get(nl, 0, root->anon_name, &v) != -ENOENT)
+		return CHILD_GET_OTHER;
+
+	/* its own VM it sees */
+	if (__ringvm_nl_vm_get(nl, info.id, NULL, &v) || v.id != info.id ||
+	    __ringvm_nl_vm_get(nl, 0, info.name, &v) || v.id != info.id ||
+	    !(v.flags & RINGVM_VM_FLAGS_ANONYMOUS))
+		return CHILD_GET_OWN;
+	if (__ringvm_nl_vm_dump(nl, list_cb, &l) || l.n != 1 ||
+	    l.ids[0] != info.id)
 		return CHILD_DUMP;
+
+	if (__ringvm_nl_events_open(&events) != -EPERM)
+		return CHILD_EVENTS;
+
+	/* /dev/ringvm keeps to the same rule */
+	if (__ringvm_open_vm(devfd, root->named, NULL) != -ENOENT ||
+	    __ringvm_open_vm(devfd, 0, VM_B) != -ENOENT ||
+	    __ringvm_open_vm(devfd, root->anon, NULL) != -ENOENT ||
+	    __ringvm_open_vm(devfd, 0, root->anon_name) != -ENOENT)
+		return CHILD_OPEN_OTHER;
+	v.id = __ringvm_open_vm(devfd, info.id, NULL);
+	if ((int)v.id < 0)
+		return CHILD_OPEN_OWN;
+	close(v.id);
+
+	/* the parent looks at the VM, then says when it is done */
+	if (write(up, &info.id, sizeof(info.id)) != sizeof(info.id) ||
+	    read(down, &go, 1) != 1)
+		return CHILD_PIPE;
+	close(fd);
+	close(devfd);
 	ringvm_nl_close(nl);
 	return CHILD_OK;
 }
 
 TEST_F(vmnl, unprivileged)
 {
-	static const char *const what[] = {
-		"ok", "could not drop privileges or connect",
-		"vm-new was not EPERM", "vm-del was not EPERM",
-		"vm-get failed", "the dump failed",
-	};
+	struct ringvm_create_vm req = { .nr_regions = 1 };
+	struct ringvm_vm_info info;
+	struct listing l = { 0 };
+	struct root_vms root;
 	struct ringvm_nl_vm v, g;
-	int status;
+	int up[2], down[2];
+	__u32 child_id = 0;
+	struct stat st;
+	int status, anon;
 	pid_t pid;
 
+	/* root's VMs: a named one and an anonymous one */
 	vm_new_ok(_metadata, self->nl, VM_B, &one_region, 1, 1, &v);
+	req.regions[0].size = 0x1000;
+	anon = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, anon);
+	ASSERT_EQ(0, __ringvm_get_vm_info(anon, &info));
+	root.named = v.id;
+	root.anon = info.id;
+	snprintf(root.anon_name, sizeof(root.anon_name), "%s", info.name);
+
+	/*
+	 * /dev/ringvm is 0600: open it to everyone for this test (the
+	 * teardown puts the mode back), so that nobody can make a VM.
+	 */
+	ASSERT_EQ(0, stat(RINGVM_DEV_PATH, &st));
+	self->devmode = st.st_mode & 07777;
+	ASSERT_EQ(0, chmod(RINGVM_DEV_PATH, 0666));
+
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
 	fflush(NULL);
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (pid == 0)
-		_exit(unprivileged_child(v.id));
+	if (pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		_exit(unprivileged_child(&root, up[1], down[0]));
+	}
+	close(up[1]);
+	close(down[0]);
+
+	/* root sees nobody's VM, and everything else */
+	if (read(up[0], &child_id, sizeof(child_id)) == sizeof(child_id)) {
+		EXPECT_EQ(0, __ringvm_nl_vm_get(self->nl, child_id, NULL,
+						&g));
+		EXPECT_EQ(child_id, g.id);
+		EXPECT_EQ(0, __ringvm_nl_vm_dump(self->nl, list_cb, &l));
+		EXPECT_TRUE(listed(&l, child_id));
+		EXPECT_TRUE(listed(&l, root.named));
+		EXPECT_TRUE(listed(&l, root.anon));
+		/* the child waits for this */
+		EXPECT_EQ(1, write(down[1], "g", 1));
+	}
+	close(down[1]);
+	close(up[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(CHILD_OK, WEXITSTATUS(status))
-		TH_LOG("uid %d: %s", NOBODY, WEXITSTATUS(status) < 6 ?
-		       what[WEXITSTATUS(status)] : "?");
+		TH_LOG("uid %d: %s", NOBODY, WEXITSTATUS(status) < CHILD_MAX ?
+		       child_what[WEXITSTATUS(status)] : "?");
+	EXPECT_NE(0, child_id);
+
 	/* nothing changed */
 	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_A, &g));
+	EXPECT_EQ(0, __ringvm_nl_vm_get(self->nl, root.anon, NULL, &g));
+	close(anon);
 	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
 }
 

@@ -52,7 +52,6 @@ int ringvm_npt_init(struct ringvm_npt *npt, const struct ringvm_npt_ops *ops)
 	if (!npt->root)
 		return -ENOMEM;
 	npt->root_pa = __pa(npt->root);
-	npt->nr_tables = 1;
 	return 0;
 }
 
@@ -111,7 +110,6 @@ int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
 		if (!ops->present(e)) {
 			u64 *next = spare[nr_spare++];
 
-			npt->nr_tables++;
 			e = ops->table_entry(__pa(next));
 			WRITE_ONCE(*slot, e);
 		} else if (ops->large(e, level)) {

@@ -20,9 +20,11 @@
 #include <linux/build_bug.h>
 #include <linux/nospec.h>
 #include <linux/percpu.h>
+#include <linux/sched/task_stack.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <asm/processor.h>
+#include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
 #include "ringvm.h"
@@ -96,14 +98,14 @@ static u32 svm_exit_host_event(struct svm_vcpu *svm,
 static u32 svm_exit_inject_ud(struct svm_vcpu *svm,
 			      struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_UD, false, 0);
+	ringvm_queue_exception(&svm->vcpu, X86_TRAP_UD, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
 static u32 svm_exit_inject_gp(struct svm_vcpu *svm,
 			      struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_GP, true, 0);
+	ringvm_queue_exception(&svm->vcpu, X86_TRAP_GP, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -115,14 +117,15 @@ static u32 svm_exit_inject_gp(struct svm_vcpu *svm,
 static u32 svm_exit_reflect_db(struct svm_vcpu *svm,
 			       struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_DB, false, 0);
+	ringvm_queue_debug_trap(&svm->vcpu);
 	return RINGVM_HW_EXIT_NONE;
 }
 
 static u32 svm_exit_reflect_ac(struct svm_vcpu *svm,
 			       struct ringvm_hw_exit *exit)
 {
-	svm_inject_exception(&svm->vcpu, X86_TRAP_AC, true, 0);
+	ringvm_queue_exception(&svm->vcpu, X86_TRAP_AC,
+			       svm->vmcb->control.exitinfo1);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -265,7 +268,9 @@ static u32 (*const svm_exit_handlers[])(struct svm_vcpu *svm,
 
 /*
  * Nested page fault (APM Vol. 2 §15.25.6): EXITINFO1 is a #PF error
- * code for the nested walk, EXITINFO2 the guest-physical address.
+ * code for the nested walk, with bit 32 set for the final translation
+ * and bit 33 for an access to the guest's own page tables; EXITINFO2
+ * the guest-physical address.
  */
 static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
@@ -276,6 +281,7 @@ static u32 svm_exit_npf(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 	exit->npf.fetch = err & SVM_NPF_FETCH;
 	exit->npf.in_delivery = svm->vmcb->control.exitintinfo &
 				SVM_EVTINJ_VALID;
+	exit->npf.walk = err & SVM_NPF_GUEST_WALK;
 	return RINGVM_HW_EXIT_NPF;
 }
 
@@ -319,44 +325,155 @@ static u32 svm_handle_exit(struct svm_vcpu *svm, struct ringvm_hw_exit *exit,
 }
 
 /*
+ * Exceptions of the fault class (APM Vol. 2 §8.2): the return address
+ * is the faulting instruction and RFLAGS.RF must be set in the image
+ * pushed, or an instruction breakpoint on that instruction fires again.
+ * #DB is left out: only its data and single-step forms are traps, and a
+ * handler of an instruction breakpoint sets RF itself.
+ */
+#define SVM_FAULT_VECTORS						\
+	(BIT(X86_TRAP_DE) | BIT(X86_TRAP_BR) | BIT(X86_TRAP_UD) |	\
+	 BIT(X86_TRAP_NM) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\
+	 BIT(X86_TRAP_SS) | BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
+	 BIT(X86_TRAP_MF) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_XF))
+
+/*
  * An exit that interrupted the delivery of an event (EXITINTINFO valid,
  * APM Vol. 2 §15.7.2) - a guest #PF whose push hit a nested page fault,
- * say - would lose that event: queue it again for the next VMRUN.
- * Software interrupts and INT3/INTO are the exception: RIP still points
- * at the instruction, which raises them again when it runs.
+ * say - would lose that event: hand it back to the core (event.c) to
+ * queue again.  Software interrupts and INT3/INTO are the exception:
+ * RIP still points at the instruction, which raises them again when it
+ * runs.  The EXITINTINFO types are the core's (and VMX's) numbers.
  */
-static void svm_requeue_event(struct vmcb_control *c)
+static void svm_requeue_event(struct svm_vcpu *svm)
 {
-	u64 info = c->exitintinfo;
+	u64 info = svm->vmcb->control.exitintinfo;
 	u64 type = info & SVM_EVTINJ_TYPE_MASK;
 	u64 vector = info & SVM_EVTINJ_VEC_MASK;
+	struct ringvm_event ev = { };
 
-	c->eventinj = 0;
 	if (likely(!(info & SVM_EVTINJ_VALID)))
 		return;
 	if (type == SVM_EVTINJ_TYPE_SOFT ||
 	    (type == SVM_EVTINJ_TYPE_EXEPT &&
 	     (vector == X86_TRAP_BP || vector == X86_TRAP_OF)))
 		return;
-	c->eventinj = info & (SVM_EVTINJ_VEC_MASK | SVM_EVTINJ_TYPE_MASK |
-			      SVM_EVTINJ_VALID_ERR | SVM_EVTINJ_VALID |
-			      GENMASK_ULL(63, SVM_EVTINJ_ERR_SHIFT));
+	ev.type = type >> SVM_EVTINJ_TYPE_SHIFT;
+	ev.vector = vector;
+	ev.has_error = info & SVM_EVTINJ_VALID_ERR;
+	ev.error_code = info >> SVM_EVTINJ_ERR_SHIFT;
+	ringvm_requeue_event(&svm->vcpu, &ev);
+}
+
+/*
+ * The core's queued event into EVENTINJ (APM Vol. 2 §15.20): the
+ * processor delivers it through the guest IDT at VMRUN without checking
+ * the exception intercepts.  The core only queues hardware exceptions,
+ * NMIs and external interrupts on SVM (software ones are never
+ * requeued, above).  A fault pushes RFLAGS with RF set, as the
+ * processor does for the faults it raises itself.
+ */
+static void svm_write_event(struct vmcb *vmcb, const struct ringvm_event *ev)
+{
+	u64 inj = ev->vector | ((u64)ev->type << SVM_EVTINJ_TYPE_SHIFT) |
+		  SVM_EVTINJ_VALID;
+
+	if (ev->has_error)
+		inj |= SVM_EVTINJ_VALID_ERR |
+		       ((u64)ev->error_code << SVM_EVTINJ_ERR_SHIFT);
+	vmcb->control.eventinj = inj;
+	if (ev->type == RINGVM_EVENT_EXCEPTION && ev->vector < 32 &&
+	    (BIT(ev->vector) & SVM_FAULT_VECTORS))
+		vmcb->save.rflags |= X86_EFLAGS_RF;
 }
 
 /*
  * A VMRUN that fails its consistency checks must leave the guest state
- * as user space set it: nothing ran.
+ * as it was: nothing ran.
  *
- * Quirk: QEMU's TCG (7.2) runs some of those checks after it has loaded
- * part of the guest state, and its #VMEXIT then stores the host's RIP,
- * RSP, RAX, CR3, GDTR, segments... in the VMCB as guest state, which
- * GET_REGS and GET_SREGS would hand to user space: host kernel and
- * physical addresses.  Detection: none; silicon may well do the same.
- * Workaround: the first VMRUN after user space set state keeps a copy of
- * the state to put back if it fails.  Only SET_REGS and SET_SREGS can
- * make VMRUN fail (every other write is checked), so this costs a copy
- * on the first entry after them and nothing on the exit path.
+ * Quirk: QEMU's TCG (7.2, target/i386/tcg/sysemu/svm_helper.c) checks
+ * CR0 (bits 63:32, NW without CD), CR3 (bits above MAXPHYADDR, while the
+ * host is in long mode) and CR4 (reserved bits) after it has switched
+ * to guest mode but before it loads any guest state, and its #VMEXIT
+ * then stores the host's RIP, RSP, RAX, CR0/3/4, EFER, GDTR, IDTR,
+ * segments, DR6/7 and INT_CTL in the VMCB as the guest's: host kernel
+ * and physical addresses that GET_REGS, GET_SREGS and the run page
+ * would hand to user space, and the next VMRUN to the guest.  It checks
+ * DR6/DR7 bits 63:32 and EFER (SVME, MBZ bits, LME with PG but without
+ * PAE or PE, LME+PG+PAE with CS.L and CS.D) after loading the guest
+ * state, which then comes back intact.  A guest can reach the first set
+ * on its own: QEMU lets MOV to CR0 set NW without CD (silicon raises
+ * #GP; bits 63:32 it drops), and a guest in long mode can clear CR4.PAE
+ * or load a CS with L and D set.
+ * Detection: svm_vmrun_would_fail() before each VMRUN; afterwards, a
+ * VMEXIT_INVALID whose VMCB RSP lies on this thread's kernel stack.
+ * Workaround: svm_vmrun_would_fail() runs the checks QEMU (and silicon,
+ * APM Vol. 2 §15.5.1) makes on every field the guest can change without
+ * an exit - a few ALU operations on fields that are hot in the cache
+ * anyway - and refuses the entry itself, with the same exit.  The
+ * control fields QEMU checks (permission maps, ASID, VMRUN intercept)
+ * are ringvm's and always valid.  Two backstops remain: the first VMRUN
+ * after user space set state keeps a copy to put back if it fails, and a
+ * failed VMRUN that left host state anyway replaces it with the RESET
+ * state (svm_forget_vmrun_state()).  QEMU's MOV to CR3/CR4 with reserved
+ * bits also ends the guest with VMEXIT_INVALID, but from guest mode,
+ * with the guest's state saved: that is reported as it is.
  */
+static bool svm_vmrun_would_fail(const struct vmcb_save *s)
+{
+	u64 cr0 = s->cr0, efer = s->efer;
+
+	if (unlikely((cr0 | s->dr6 | s->dr7) >> 32))
+		return true;
+	if (unlikely((cr0 & (X86_CR0_NW | X86_CR0_CD)) == X86_CR0_NW))
+		return true;
+	if (unlikely((s->cr3 & svm_caps.cr3_mbz) ||
+		     (s->cr4 & ~svm_caps.cr4_allowed)))
+		return true;
+	/* SVME must be set, and is the one bit outside efer_allowed. */
+	if (unlikely((efer ^ EFER_SVME) & ~svm_caps.efer_allowed))
+		return true;
+	if ((efer & EFER_LME) && (cr0 & X86_CR0_PG)) {
+		if (unlikely(!(cr0 & X86_CR0_PE) || !(s->cr4 & X86_CR4_PAE)))
+			return true;
+		if (unlikely((s->cs.attrib & (SVM_SEG_L | SVM_SEG_DB)) ==
+			     (SVM_SEG_L | SVM_SEG_DB)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The entry svm_vmrun_would_fail() refused: report it as the processor
+ * would, with nothing from the previous exit.  CR0 bits 63:32 exist on
+ * no processor and set_sregs refuses them, so only an emulator could let
+ * a guest set them: they are dropped, so the state user space reads is
+ * state it can set again, and the guest runs on once nothing else is
+ * wrong.
+ */
+static void svm_refuse_vmrun(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+
+	if (vmcb->save.cr0 >> 32) {
+		vmcb->save.cr0 = (u32)vmcb->save.cr0;
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
+	}
+	c->exitcode = SVM_EXIT_INVALID;
+	c->exitinfo1 = 0;
+	c->exitinfo2 = 0;
+	c->exitintinfo = 0;
+}
+
+/* The host's RSP in the VMCB: see the quirk above. */
+static bool svm_vmcb_holds_host_state(const struct vmcb_save *s)
+{
+	unsigned long stack = (unsigned long)task_stack_page(current);
+
+	return s->rsp - stack < THREAD_SIZE;
+}
+
 static void svm_save_unchecked_state(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
@@ -390,7 +507,14 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		     __this_cpu_read(svm_asid_state.generation)))
 		svm_pick_asid(svm, cpu);
 
+	if (unlikely(svm_vmrun_would_fail(&vmcb->save))) {
+		svm_refuse_vmrun(svm);
+		code = SVM_EXIT_INVALID;
+		goto report;
+	}
 	vmcb->save.rax = vcpu->gprs[RINGVM_GPR_RAX];
+	if (unlikely(vcpu->event.valid))
+		svm_write_event(vmcb, &vcpu->event);
 	if (unlikely(svm->state_unchecked))
 		svm_save_unchecked_state(svm);
 
@@ -409,18 +533,27 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		/* From now on a VMCB write clears its group's bit. */
 		if (svm_caps.vmcb_clean)
 			c->clean = VMCB_CLEAN_ALL;
-		svm_requeue_event(c);
+		/* Delivered, or given back by svm_requeue_event() now */
+		c->eventinj = 0;
+		vcpu->event.valid = false;
+		svm_requeue_event(svm);
 	} else {
 		/*
 		 * A refused VMRUN did nothing: keep the flush and the
 		 * event for the next attempt, trust no cached state, put
-		 * back the guest state (see above) and keep gprs[] RAX.
+		 * back the guest state or forget the host's (see above)
+		 * and keep gprs[] RAX.
 		 */
 		c->clean = 0;
-		if (svm->state_unchecked)
-			svm_restore_unchecked_state(svm);
+		if (unlikely(svm_vmcb_holds_host_state(&vmcb->save))) {
+			if (svm->state_unchecked)
+				svm_restore_unchecked_state(svm);
+			else
+				svm_forget_vmrun_state(svm);
+		}
 	}
 
+report:
 	exit->insn_len = 0;
 	exit->raw.arch = RINGVM_ARCH_SVM;
 	exit->raw.reason = code;

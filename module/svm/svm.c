@@ -88,7 +88,8 @@ static u64 svm_features(u32 edx)
 /*
  * The CR4 and EFER bits this CPU implements, from its CPUID (not from
  * what the host kernel chose to use): set_sregs refuses the others, and
- * a guest WRMSR to EFER gets #GP for them.  EFER.SVME is not offered:
+ * a guest WRMSR to EFER gets #GP for them.  With the CR3 bits above
+ * MAXPHYADDR they are also what svm_vmrun_would_fail() checks.  EFER.SVME is not offered:
  * ringvm does not virtualize SVM itself.
  */
 static void svm_probe_guest_bits(void)
@@ -99,6 +100,7 @@ static void svm_probe_guest_bits(void)
 		  X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
 		  X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	u64 efer = EFER_SCE | EFER_LME | EFER_LMA;
+	u32 maxphyaddr = 40;
 
 	if (cpuid_eax(0) >= 7)
 		cpuid_count(7, 0, &eax, &ebx7, &ecx7, &edx);
@@ -121,7 +123,6 @@ static void svm_probe_guest_bits(void)
 	if (ecx7 & BIT(7))
 		cr4 |= X86_CR4_CET;
 	svm_caps.cr4_allowed = cr4;
-	svm_caps.va_bits = (ecx7 & BIT(16)) ? 57 : 48;
 
 	if (ext1_edx & BIT(20))
 		efer |= EFER_NX;
@@ -130,6 +131,11 @@ static void svm_probe_guest_bits(void)
 	if (ext1_ecx & BIT(17))
 		efer |= SVM_EFER_TCE;
 	svm_caps.efer_allowed = efer;
+
+	/* CR3 bits at and above MAXPHYADDR are MBZ (APM Vol. 2 §3.1.2). */
+	if (cpuid_eax(0x80000000) >= 0x80000008)
+		maxphyaddr = cpuid_eax(0x80000008) & 0xff;
+	svm_caps.cr3_mbz = GENMASK_ULL(63, clamp(maxphyaddr, 32U, 63U));
 }
 
 static int svm_probe(struct ringvm_hw_caps *caps)
@@ -345,5 +351,4 @@ const struct ringvm_arch_ops svm_arch_ops = {
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
 	.skip_instruction = svm_skip_instruction,
-	.inject_exception = svm_inject_exception,
 };

@@ -101,6 +101,7 @@
 /* EXITINFO1 of SVM_EXIT_NPF: a #PF error code (APM Vol. 2 §15.25.6) */
 #define SVM_NPF_WRITE			BIT_ULL(1)
 #define SVM_NPF_FETCH			BIT_ULL(4)
+#define SVM_NPF_GUEST_WALK		BIT_ULL(33)
 
 /* EXITINFO1 of a DR access with decode assists (§15.33.1): the GPR */
 #define SVM_DR_GPR_MASK			GENMASK_ULL(3, 0)
@@ -140,11 +141,11 @@ struct svm_caps {
 	bool decode_assists;	/* EXITINFO1 names the GPR of a DR access */
 	bool vmcb_clean;	/* the processor honours the clean bits */
 	bool npt_5level;	/* host in 5-level paging: so is the NPT */
-	u8 va_bits;		/* canonical addresses: 48, or 57 with LA57 */
 	u32 max_asid;		/* ASIDs SVM_MIN_ASID..max_asid are ours */
 	u32 fms;		/* CPUID Fn0000_0001_EAX: EDX at reset */
 	u64 efer_allowed;	/* EFER bits a guest may set (not SVME) */
 	u64 cr4_allowed;	/* CR4 bits this CPU implements */
+	u64 cr3_mbz;		/* CR3 bits at and above MAXPHYADDR */
 };
 
 extern struct svm_caps svm_caps;
@@ -176,9 +177,8 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 u64 svm_get_dr(struct ringvm_vcpu *vcpu, int dr);
 void svm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len);
-void svm_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
-			  bool has_error, u32 error_code);
 void svm_dump_vmcb(struct svm_vcpu *svm);
+void svm_forget_vmrun_state(struct svm_vcpu *svm);
 
 /* exit.c */
 int svm_vcpu_run(struct ringvm_vcpu *vcpu);

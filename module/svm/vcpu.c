@@ -16,8 +16,8 @@
  *  3. Guest state: the VMCB is ordinary memory, so every accessor works
  *     whether the vCPU is loaded or not (vCPU lock held).  A write
  *     clears the VMCB clean bit of its group (APM Vol. 2 §15.15).
- *  4. svm_skip_instruction() and svm_inject_exception(), which the exit
- *     handlers (here and in the core) use to finish an exit.
+ *  4. svm_skip_instruction(), which the exit handlers (here and in the
+ *     core) use to finish an exit.
  *  5. svm_dump_vmcb(), for a VMRUN that failed.
  *
  * The guest-visible EFER is the VMCB's without SVME: EFER.SVME must be
@@ -50,19 +50,6 @@
 
 /* DEBUGCTL: LBR, BTF and PB0-3 (APM Vol. 2 §13.1.1.6); 63:6 reserved */
 #define SVM_DEBUGCTL_VALID	GENMASK_ULL(5, 0)
-
-/*
- * Exceptions of the fault class (APM Vol. 2 §8.2): the return address
- * is the faulting instruction and RFLAGS.RF must be set in the image
- * pushed, or an instruction breakpoint on that instruction fires again.
- * #DB is left out: only its data and single-step forms are traps, and a
- * handler of an instruction breakpoint sets RF itself.
- */
-#define SVM_FAULT_VECTORS						\
-	(BIT(X86_TRAP_DE) | BIT(X86_TRAP_BR) | BIT(X86_TRAP_UD) |	\
-	 BIT(X86_TRAP_NM) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\
-	 BIT(X86_TRAP_SS) | BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) |	\
-	 BIT(X86_TRAP_MF) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_XF))
 
 /* The VMCB this CPU last loaded, for svm_vcpu_load()'s IBPB. */
 static DEFINE_PER_CPU(struct vmcb *, svm_last_vmcb);
@@ -168,9 +155,8 @@ static void svm_init_seg(struct vmcb_seg *seg, u16 selector, u16 attrib,
  * family, model and stepping.  CS is typed execute/read accessed (9Bh),
  * as every x86 CPU leaves it, so both backends report the same.
  */
-static void svm_reset_state(struct svm_vcpu *svm)
+static void svm_reset_vmrun_state(struct vmcb_save *s)
 {
-	struct vmcb_save *s = &svm->vmcb->save;
 	const u16 data = SVM_SEG_P | SVM_SEG_S | 0x3;
 
 	svm_init_seg(&s->cs, 0xf000, SVM_SEG_P | SVM_SEG_S | 0xb, 0xffff0000);
@@ -197,9 +183,32 @@ static void svm_reset_state(struct svm_vcpu *svm)
 	s->rip = 0xfff0;
 	s->rsp = 0;
 	s->g_pat = SVM_PAT_DEFAULT;
+}
 
+static void svm_reset_state(struct svm_vcpu *svm)
+{
+	svm_reset_vmrun_state(&svm->vmcb->save);
 	svm->vcpu.gprs[RINGVM_GPR_RDX] = svm_caps.fms;
 	svm->debugctl = 0;
+}
+
+/*
+ * After a VMRUN that wrote the host's state into the VMCB and left no
+ * copy of the guest's to put back (see svm_vcpu_run()): the guest state
+ * is lost, and the RESET state takes the place of the host's, so that no
+ * host address ever reaches user space or the guest.  The GPRs (RAX is
+ * in gprs[]) and the syscall MSRs never left the guest's hands and are
+ * kept.
+ */
+void svm_forget_vmrun_state(struct svm_vcpu *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	svm_reset_vmrun_state(&svm->vmcb->save);
+	c->int_ctl = SVM_V_INTR_MASKING;
+	c->int_state = 0;
+	c->eventinj = 0;
+	c->clean = 0;
 }
 
 int svm_vcpu_init(struct ringvm_vcpu *vcpu)
@@ -395,7 +404,12 @@ void svm_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs)
 	sregs->gdt.limit = s->gdtr.limit;
 	sregs->idt.base = s->idtr.base;
 	sregs->idt.limit = s->idtr.limit;
-	sregs->cr0 = s->cr0;
+	/*
+	 * Bits 63:32 of CR0 exist on no processor, and set_sregs refuses
+	 * them; should an emulator let a guest set them, they read as 0
+	 * and the next entry drops them (svm_refuse_vmrun()).
+	 */
+	sregs->cr0 = (u32)s->cr0;
 	sregs->cr2 = s->cr2;
 	sregs->cr3 = s->cr3;
 	sregs->cr4 = s->cr4;
@@ -473,6 +487,8 @@ u64 svm_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 		return s->efer & ~EFER_SVME;
 	case RINGVM_REG_CPL:
 		return s->cpl;
+	case RINGVM_REG_CR2:
+		return s->cr2;
 	}
 	WARN_ON_ONCE(1);
 	return 0;
@@ -492,6 +508,10 @@ void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 	case RINGVM_REG_RFLAGS:
 		s->rflags = val | X86_EFLAGS_FIXED;
 		return;
+	case RINGVM_REG_CR2:
+		s->cr2 = val;
+		vmcb_mark_dirty(to_svm(vcpu)->vmcb, VMCB_CLEAN_CR2);
+		return;
 	default:
 		break;
 	}
@@ -500,40 +520,16 @@ void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 
 /* Guest state: MSRs */
 
-static bool svm_canonical(u64 addr)
-{
-	return __is_canonical_address(addr, svm_caps.va_bits);
-}
-
-/* Every PAT entry must name a memory type: 0, 1, 4, 5, 6 or 7. */
-static bool svm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
-/*
- * A WRMSR to EFER (APM Vol. 2 §3.1.7): unimplemented bits and a change
- * of LME while paging is on raise #GP; LMA belongs to the processor,
- * which sets it when paging is turned on with LME set, so a write keeps
- * the current value.
- */
+/* EFER.SVME stays set in the VMCB (see the top of this file). */
 static int svm_set_efer(struct vmcb *vmcb, u64 efer)
 {
 	struct vmcb_save *s = &vmcb->save;
+	int r = ringvm_efer_write(s->efer & ~EFER_SVME, &efer, s->cr0,
+				  svm_caps.efer_allowed);
 
-	if (efer & ~svm_caps.efer_allowed)
-		return -EINVAL;
-	if ((s->cr0 & X86_CR0_PG) && ((efer ^ s->efer) & EFER_LME))
-		return -EINVAL;
-	s->efer = (efer & ~EFER_LMA) | (s->efer & EFER_LMA) | EFER_SVME;
+	if (r)
+		return r;
+	s->efer = efer | EFER_SVME;
 	vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
 	return 0;
 }
@@ -609,7 +605,7 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_EFER:
 		return svm_set_efer(vmcb, data);
 	case MSR_IA32_CR_PAT:
-		if (!svm_pat_valid(data))
+		if (!ringvm_pat_valid(data))
 			return -EINVAL;
 		s->g_pat = data;
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_NP);
@@ -621,7 +617,7 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 	case MSR_CSTAR:
 	case MSR_IA32_SYSENTER_ESP:
 	case MSR_IA32_SYSENTER_EIP:
-		if (!svm_canonical(data))
+		if (!ringvm_canonical(data))
 			return -EINVAL;
 		if (index == MSR_FS_BASE)
 			s->fs.base = data;
@@ -713,33 +709,8 @@ void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len)
 	if (unlikely(s->rflags & X86_EFLAGS_TF)) {
 		s->dr6 |= DR_STEP;
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_DRX);
-		svm_inject_exception(vcpu, X86_TRAP_DB, false, 0);
+		ringvm_queue_exception(vcpu, X86_TRAP_DB, 0);
 	}
-}
-
-/*
- * Queue an exception for the next VMRUN through EVENTINJ (APM Vol. 2
- * §15.20); the processor delivers it through the guest IDT as if the
- * guest had raised it, without checking the exception intercepts.
- *
- * One event goes in per VMRUN.  A new exception replaces an event still
- * queued for re-injection: only a reflected #DB or #AC can meet one
- * (instruction exits never happen during event delivery), both are
- * benign (no #DF), and the instruction whose exception was being
- * delivered raises it again once the guest returns to it.
- */
-void svm_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
-			  bool has_error, u32 error_code)
-{
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	u64 ev = vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-
-	if (has_error)
-		ev |= SVM_EVTINJ_VALID_ERR |
-		      ((u64)error_code << SVM_EVTINJ_ERR_SHIFT);
-	vmcb->control.eventinj = ev;
-	if (vector < 32 && (BIT(vector) & SVM_FAULT_VECTORS))
-		vmcb->save.rflags |= X86_EFLAGS_RF;
 }
 
 /* A failed VMRUN: what the processor was given, for the kernel log. */

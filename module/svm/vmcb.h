@@ -202,6 +202,7 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
  */
 #define SVM_EVTINJ_VEC_MASK		GENMASK_ULL(7, 0)
 #define SVM_EVTINJ_TYPE_MASK		GENMASK_ULL(10, 8)
+#define SVM_EVTINJ_TYPE_SHIFT		8
 #define SVM_EVTINJ_TYPE_INTR		(0ULL << 8)
 #define SVM_EVTINJ_TYPE_NMI		(2ULL << 8)
 #define SVM_EVTINJ_TYPE_EXEPT		(3ULL << 8)
@@ -224,6 +225,7 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
 #define VMCB_CLEAN_DRX			BIT(6)	/* DR6, DR7 */
 #define VMCB_CLEAN_DT			BIT(7)	/* GDTR, IDTR */
 #define VMCB_CLEAN_SEG			BIT(8)	/* ES, CS, SS, DS, CPL */
+#define VMCB_CLEAN_CR2			BIT(9)
 #define VMCB_CLEAN_CR2			BIT(9)
 #define VMCB_CLEAN_LBR			BIT(10)
 #define VMCB_CLEAN_AVIC			BIT(11)

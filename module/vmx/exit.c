@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Intel VT-x backend: what a VM exit means.
+ * Intel VT-x backend: one trip into the guest and what its exit means.
  *
- *  1. events: an exit during event delivery re-queues the event; NMIs
- *     and machine checks go to the host, #DB and #AC back to the guest
+ *  1. events: an exit during event delivery hands the event back to the
+ *     core (event.c) to queue again, and the core's queued event goes
+ *     into the VM-entry fields; NMIs and machine checks go to the host,
+ *     #DB and #AC back to the guest
  *  2. the handlers, one per basic exit reason, that translate an exit
  *     into a vendor-neutral one (vcpu->exit) or finish it here
  *  3. the table of handlers and the dispatcher, vmx_handle_exit(), and
  *     the two ways an entry fails
+ *  4. vmx_vcpu_run(): one VM entry and the exit's first steps, which the
+ *     core calls with the vCPU loaded and interrupts off (as
+ *     svm_vcpu_run() in svm/exit.c)
  *
- * Context: vmx_vcpu_run(), right after the exit: the vCPU loaded, its
- * VMCS current, preemption and interrupts off.  This is the hot path: no
+ * Context: the vCPU loaded, its VMCS current, preemption and interrupts
+ * off; the handlers run right after the exit.  This is the hot path: no
  * allocation, no lock, no printk (only behind dump_invalid_state on a
  * failed entry), and no VMREAD the exit does not need.
  */
@@ -18,9 +23,12 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <asm/apic.h>
+#include <asm/debugreg.h>
 #include <asm/irq_vectors.h>
 #include <asm/mce.h>
 #include <asm/ptrace.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
 #include <asm/trapnr.h>
 
 #include "vm.h"
@@ -32,34 +40,54 @@
 /*
  * The exit interrupted the delivery of an event through the guest IDT
  * (SDM Vol. 3C §28.2.4): a guest #PF whose frame hit an EPT violation,
- * say.  Queue it again for the next entry (§27.6.1) or the guest loses
- * it.  Returns the IDT-vectoring information.
+ * say.  Hand it to the core to queue again for the next entry
+ * (§27.6.1.1), or the guest loses it.  Returns the IDT-vectoring
+ * information.
  */
 static u32 vmx_requeue_event(struct vmx_vcpu *vmx)
 {
 	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-	u32 type = idt & INTR_INFO_INTR_TYPE_MASK;
+	struct ringvm_event ev = { };
 
-	if (!(idt & INTR_INFO_VALID_MASK))
+	if (likely(!(idt & INTR_INFO_VALID_MASK)))
 		return idt;
 
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
-		     idt & (INTR_INFO_VECTOR_MASK | INTR_INFO_INTR_TYPE_MASK |
-			    INTR_INFO_DELIVER_CODE_MASK |
-			    INTR_INFO_VALID_MASK));
-	if (idt & INTR_INFO_DELIVER_CODE_MASK)
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE,
-			     vmcs_read32(IDT_VECTORING_ERROR_CODE));
-	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
-	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
-		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN,
-			     vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	ev.type = (idt & INTR_INFO_INTR_TYPE_MASK) >> INTR_INFO_INTR_TYPE_SHIFT;
+	ev.vector = idt & INTR_INFO_VECTOR_MASK;
+	if (idt & INTR_INFO_DELIVER_CODE_MASK) {
+		ev.has_error = true;
+		ev.error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+	}
+	if (ev.type >= RINGVM_EVENT_SOFT_INTR)
+		ev.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	/* An NMI may only be injected with NMIs unblocked (§27.3.1.5). */
-	if (type == INTR_TYPE_NMI_INTR)
+	if (ev.type == RINGVM_EVENT_NMI)
 		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 			     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
 			     ~GUEST_INTR_STATE_NMI);
+	ringvm_requeue_event(&vmx->vcpu, &ev);
 	return idt;
+}
+
+/*
+ * The queued event into the VM-entry interruption-information field
+ * (SDM Vol. 3C §25.8.3); the core has made it one that VM entry accepts
+ * (§27.2.1.3).  Every VM exit clears the field's valid bit (§25.8.3),
+ * so it is written before each entry that delivers an event, and the
+ * core's slot is emptied once an entry got that far.
+ */
+static void vmx_write_event(const struct ringvm_event *ev)
+{
+	u32 info = ev->vector | (ev->type << INTR_INFO_INTR_TYPE_SHIFT) |
+		   INTR_INFO_VALID_MASK;
+
+	if (ev->has_error) {
+		info |= INTR_INFO_DELIVER_CODE_MASK;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, ev->error_code);
+	}
+	if (ev->type >= RINGVM_EVENT_SOFT_INTR)
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, ev->insn_len);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
 }
 
 /*
@@ -109,7 +137,7 @@ static u32 vmx_reflect_db(struct vmx_vcpu *vmx, struct ringvm_hw_exit *exit,
 			    vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) |
 			    VMX_DR6_BS);
 	}
-	vmx_queue_exception(vmx, X86_TRAP_DB, false, 0);
+	ringvm_queue_debug_trap(&vmx->vcpu);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -147,10 +175,33 @@ VMX_HANDLER(vmx_exit_unhandled)
 }
 
 /*
- * Only #DB, #AC and #MC are intercepted (EXCEPTION_BITMAP), besides NMIs,
- * which are the host's: the exit consumed it, so send this CPU another.
- * Not with send_IPI_self(): in x2APIC mode that writes the SELF IPI
- * register, which only sends fixed interrupts (SDM Vol. 3A §11.12.11).
+ * The host's NMIs.  "NMI exiting" makes an NMI in the guest a VM exit
+ * (SDM Vol. 3C §26.2) that consumes it and, like its delivery would have,
+ * leaves NMIs blocked (§28.5.5) until the next IRET (Vol. 3A §7.7.1).  So
+ * the NMI is sent again to this CPU, and vmx_unblock_nmis() IRETs to self
+ * at once: the new NMI is taken there, through the host's own NMI entry
+ * on its own stack, with the host's state loaded.  Without that IRET the
+ * NMI stayed pending; VM entry swaps the blocking for the guest's
+ * interruptibility state, so the NMI caused another exit before any guest
+ * instruction, and so on, and the host's handler waited for the IRET of
+ * the next host interrupt.  If the self-NMI is still on its way at the
+ * IRET, it arrives with NMIs unblocked: in the host, or as one more such
+ * exit.
+ *
+ * KVM calls the NMI entry instead, on the current stack: not the IDT's
+ * (an IST entry that must run on the NMI stack) but the one the kernel
+ * exports for KVM (asm_exc_nmi_noist in 6.1, asm_exc_nmi_kvm_vmx later),
+ * or under FRED fred_entry_from_kvm().  Those are KVM's business and
+ * change with the kernel; a real NMI takes whichever entry the kernel
+ * uses.  FRED (6.9+) is off unless booted with fred=on, and Debian's
+ * 6.12 is built without it.  Under FRED the NMI comes through the FRED
+ * entry, as it should; should IRET not end the blocking there, the NMI
+ * waits for the next host event's return, late as before but not lost.
+ *
+ * Not send_IPI_self(): in x2APIC mode that writes the SELF IPI register,
+ * which only sends fixed interrupts (SDM Vol. 3A §11.12.11).
+ *
+ * Besides NMIs only #DB, #AC and #MC are intercepted (EXCEPTION_BITMAP).
  */
 VMX_HANDLER(vmx_exit_exception_nmi)
 {
@@ -160,6 +211,7 @@ VMX_HANDLER(vmx_exit_exception_nmi)
 	vmx_requeue_event(vmx);
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
 		apic->send_IPI(smp_processor_id(), NMI_VECTOR);
+		vmx_unblock_nmis();
 		return RINGVM_HW_EXIT_NONE;
 	}
 
@@ -167,8 +219,8 @@ VMX_HANDLER(vmx_exit_exception_nmi)
 	case X86_TRAP_DB:
 		return vmx_reflect_db(vmx, exit, info);
 	case X86_TRAP_AC:
-		vmx_queue_exception(vmx, X86_TRAP_AC, true,
-				    vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
+		ringvm_queue_exception(&vmx->vcpu, X86_TRAP_AC,
+				       vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
 		return RINGVM_HW_EXIT_NONE;
 	case X86_TRAP_MC:
 		vmx_machine_check();
@@ -249,24 +301,18 @@ VMX_HANDLER(vmx_exit_skip)
  */
 VMX_HANDLER(vmx_exit_ud)
 {
-	vmx_queue_exception(vmx, X86_TRAP_UD, false, 0);
+	ringvm_queue_exception(&vmx->vcpu, X86_TRAP_UD, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
 /* RDPMC at CPL 0 (CPL 3 without CR4.PCE faults first): no counters. */
 VMX_HANDLER(vmx_exit_rdpmc)
 {
-	vmx_queue_exception(vmx, X86_TRAP_GP, true, 0);
+	ringvm_queue_exception(&vmx->vcpu, X86_TRAP_GP, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
 /* The operand size of MOV CR: 64 bits in 64-bit mode, 32 otherwise. */
-static bool vmx_in_64bit_mode(void)
-{
-	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) &&
-	       (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
-}
-
 static bool vmx_mov_to_cr(struct vmx_vcpu *vmx, int cr, unsigned long val)
 {
 	if (!vmx_in_64bit_mode())
@@ -332,7 +378,7 @@ VMX_HANDLER(vmx_exit_cr_access)
 	if (ok)
 		vmx_skip(vmx, vmx_insn_len());
 	else
-		vmx_queue_exception(vmx, X86_TRAP_GP, true, 0);
+		ringvm_queue_exception(&vmx->vcpu, X86_TRAP_GP, 0);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -367,7 +413,9 @@ VMX_HANDLER(vmx_exit_io)
 /*
  * EPT violation (qualification: SDM Vol. 3C §28.2.1, Table 28-7).  If it
  * hit an IRET that was unblocking NMIs, the blocking must be put back
- * before the IRET runs again (§28.2.3).
+ * before the IRET runs again (§28.2.3).  The core decodes the
+ * instruction at RIP as the access only when the fault was neither
+ * during event delivery nor on the guest's own paging structures.
  */
 VMX_HANDLER(vmx_exit_ept_violation)
 {
@@ -380,6 +428,10 @@ VMX_HANDLER(vmx_exit_ept_violation)
 	exit->npf.gpa = gpa;
 	exit->npf.write = qual & EPT_VIOLATION_ACC_WRITE;
 	exit->npf.fetch = qual & EPT_VIOLATION_ACC_INSTR;
+	exit->npf.in_delivery = idt & INTR_INFO_VALID_MASK;
+	/* Bits 7 and 8 both set: the access itself, not a guest walk */
+	exit->npf.walk = (qual & EPT_VIOLATION_GVA_MASK) !=
+			 EPT_VIOLATION_GVA_MASK;
 
 	if ((qual & EPT_VIOLATION_NMI_UNBLOCKING) &&
 	    !(idt & INTR_INFO_VALID_MASK) &&
@@ -460,7 +512,7 @@ static u32 vmx_exit_failed_entry(struct vmx_vcpu *vmx,
 	return RINGVM_HW_EXIT_FAIL_ENTRY;
 }
 
-void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason)
+static void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason)
 {
 	struct ringvm_hw_exit *exit = &vmx->vcpu.exit;
 	u16 basic = reason & VMX_EXIT_REASON_BASIC_MASK;
@@ -491,7 +543,7 @@ void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason)
  * bad controls or host state; or it faulted because VMX is off.  The
  * VM-instruction error says which (§31.4).
  */
-void vmx_entry_failed(struct vmx_vcpu *vmx)
+static void vmx_entry_failed(struct vmx_vcpu *vmx)
 {
 	struct ringvm_hw_exit *exit = &vmx->vcpu.exit;
 	u32 err = vmcs_read32(VM_INSTRUCTION_ERROR);
@@ -505,4 +557,52 @@ void vmx_entry_failed(struct vmx_vcpu *vmx)
 	exit->code = RINGVM_HW_EXIT_FAIL_ENTRY;
 	if (ringvm_dump_invalid_state)
 		vmx_dump_vmcs(vmx);
+}
+
+/*
+ * 4. One entry.  HOST_CR3 and HOST_CR4 may have changed since
+ * vcpu_load() (a TLB flush rewrites CR3, perf toggles CR4.PCE); the
+ * guest's CR2 is not in the VMCS, so it lives in the hardware register
+ * only while the guest runs.  VM exit clears DEBUGCTL (SDM Vol. 3C
+ * §28.5.1): give the host its own back.
+ */
+int vmx_vcpu_run(struct ringvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow();
+	u32 reason;
+
+	if (unlikely(cr3 != vmx->host_cr3)) {
+		vmcs_writel(HOST_CR3, cr3);
+		vmx->host_cr3 = cr3;
+	}
+	if (unlikely(cr4 != vmx->host_cr4)) {
+		vmcs_writel(HOST_CR4, cr4);
+		vmx->host_cr4 = cr4;
+	}
+	if (native_read_cr2() != vmx->cr2)
+		native_write_cr2(vmx->cr2);
+	if (unlikely(vcpu->event.valid))
+		vmx_write_event(&vcpu->event);
+
+	if (unlikely(__vmx_vcpu_run(vcpu->gprs, &vmx->host_rsp,
+				    vmx->launched))) {
+		vmx->cr2 = native_read_cr2();
+		if (vmx->host_debugctl)
+			update_debugctlmsr(vmx->host_debugctl);
+		vmx_entry_failed(vmx);
+		return 0;
+	}
+	vmx->cr2 = native_read_cr2();
+	if (vmx->host_debugctl)
+		update_debugctlmsr(vmx->host_debugctl);
+
+	reason = vmcs_read32(VM_EXIT_REASON);
+	/* An entry that failed while loading guest state launched nothing. */
+	if (likely(!(reason & VMX_EXIT_REASON_FAILED_VMENTRY))) {
+		vmx->launched = true;
+		vcpu->event.valid = false;	/* delivered, or requeued now */
+	}
+	vmx_handle_exit(vmx, reason);
+	return 0;
 }

@@ -10,13 +10,13 @@
  *  4. vcpu_load / vcpu_put: make the VMCS current on this CPU, the host
  *     state the exit will load, the MSRs no VMCS field switches, the TLB
  *     flush when the vCPU changed CPUs; and all of it undone
- *  5. vcpu_run: one VM entry and the exit's first steps
+ *  5. (vcpu_run, the VM entry, lives in exit.c beside the exit dispatch)
  *  6. guest state for the core: registers, segments, MSRs, DR6/DR7
- *  7. skipping an instruction and injecting an exception
+ *  7. skipping an instruction
  *
  * Context: process context with vcpu->mutex held.  vcpu_load() to
  * vcpu_put() run with preemption off and the VMCS current on this CPU;
- * vcpu_run() and the exit helpers also with interrupts off.  The state
+ * the helpers exit.c calls also with interrupts off.  The state
  * hooks work either way (section 1).
  */
 #include <linux/build_bug.h>
@@ -218,32 +218,24 @@ static void vmx_write_efer(struct vmx_vcpu *vmx, u64 efer)
  * PAE paging with EPT: VM entry loads the four PDPTEs from the VMCS, not
  * from memory (SDM Vol. 3C §27.3.2.4).  The CPU fills them itself when
  * the guest loads CR3 or enables paging, but not when ringvm does it for
- * the guest, so read them from guest memory here.  False if one that is
- * present has reserved bits set (SDM Vol. 3A §4.4.1: #GP).
+ * the guest, so read them from guest memory (ringvm_read_pdptes()).
  */
-static bool vmx_load_pdptrs(struct vmx_vcpu *vmx, unsigned long cr3)
+static void vmx_write_pdptrs(const u64 pdpte[4])
 {
-	u64 rsvd = GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1) |
-		   GENMASK_ULL(63, boot_cpu_data.x86_phys_bits);
-	u64 pdpte[4];
-	unsigned int i;
-
-	if (ringvm_read_guest(vmx->vcpu.vm, cr3 & GENMASK(31, 5), pdpte,
-			      sizeof(pdpte)))
-		memset(pdpte, 0, sizeof(pdpte));	/* not RAM: none */
-	for (i = 0; i < ARRAY_SIZE(pdpte); i++)
-		if ((pdpte[i] & _PAGE_PRESENT) && (pdpte[i] & rsvd))
-			return false;
 	vmcs_write64(GUEST_PDPTR0, pdpte[0]);
 	vmcs_write64(GUEST_PDPTR1, pdpte[1]);
 	vmcs_write64(GUEST_PDPTR2, pdpte[2]);
 	vmcs_write64(GUEST_PDPTR3, pdpte[3]);
-	return true;
 }
 
-static bool vmx_pae_paging(unsigned long cr0, unsigned long cr4, u64 efer)
+static bool vmx_load_pdptrs(struct vmx_vcpu *vmx, unsigned long cr3)
 {
-	return (cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !(efer & EFER_LMA);
+	u64 pdpte[4];
+
+	if (!ringvm_read_pdptes(vmx->vcpu.vm, cr3, pdpte))
+		return false;
+	vmx_write_pdptrs(pdpte);
+	return true;
 }
 
 /*
@@ -274,7 +266,7 @@ bool vmx_set_guest_cr0(struct vmx_vcpu *vmx, unsigned long cr0)
 
 	if (pg_changed && (efer & EFER_LME))
 		efer = (cr0 & X86_CR0_PG) ? efer | EFER_LMA : efer & ~EFER_LMA;
-	if (pg_changed && vmx_pae_paging(cr0, cr4, efer) &&
+	if (pg_changed && ringvm_pae_paging(cr0, cr4, efer) &&
 	    !vmx_load_pdptrs(vmx, vmcs_readl(GUEST_CR3)))
 		return false;
 
@@ -298,7 +290,7 @@ bool vmx_set_guest_cr3(struct vmx_vcpu *vmx, unsigned long cr3)
 		cr3 &= ~BIT_ULL(63);
 	if (cr3 & GENMASK_ULL(63, boot_cpu_data.x86_phys_bits))
 		return false;
-	if (vmx_pae_paging(vmx_guest_cr0(vmx), vmx_guest_cr4(), efer) &&
+	if (ringvm_pae_paging(vmx_guest_cr0(vmx), vmx_guest_cr4(), efer) &&
 	    !vmx_load_pdptrs(vmx, cr3))
 		return false;
 	vmcs_writel(GUEST_CR3, cr3);
@@ -309,14 +301,12 @@ bool vmx_set_guest_cr3(struct vmx_vcpu *vmx, unsigned long cr3)
 /* A guest WRMSR to EFER: LMA is read-only, LME frozen while paging. */
 static int vmx_set_guest_efer(struct vmx_vcpu *vmx, u64 efer)
 {
-	u64 old = vmcs_read64(GUEST_IA32_EFER);
+	int r = ringvm_efer_write(vmcs_read64(GUEST_IA32_EFER), &efer,
+				  vmx_guest_cr0(vmx), VMX_EFER_VALID);
 
-	if (efer & ~VMX_EFER_VALID)
-		return -EINVAL;
-	if (((efer ^ old) & EFER_LME) && (vmx_guest_cr0(vmx) & X86_CR0_PG))
-		return -EINVAL;
-	vmx_write_efer(vmx, (efer & ~EFER_LMA) | (old & EFER_LMA));
-	return 0;
+	if (!r)
+		vmx_write_efer(vmx, efer);
+	return r;
 }
 
 /* 3. A new vCPU */
@@ -656,50 +646,6 @@ void vmx_vcpu_put(struct ringvm_vcpu *vcpu)
 	vcpu->last_cpu = cpu;
 }
 
-/*
- * 5. One entry.  HOST_CR3 and HOST_CR4 may have changed since
- * vcpu_load() (a TLB flush rewrites CR3, perf toggles CR4.PCE); the
- * guest's CR2 is not in the VMCS, so it lives in the hardware register
- * only while the guest runs.  VM exit clears DEBUGCTL (SDM Vol. 3C
- * §28.5.1): give the host its own back.
- */
-int vmx_vcpu_run(struct ringvm_vcpu *vcpu)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow();
-	u32 reason;
-
-	if (unlikely(cr3 != vmx->host_cr3)) {
-		vmcs_writel(HOST_CR3, cr3);
-		vmx->host_cr3 = cr3;
-	}
-	if (unlikely(cr4 != vmx->host_cr4)) {
-		vmcs_writel(HOST_CR4, cr4);
-		vmx->host_cr4 = cr4;
-	}
-	if (native_read_cr2() != vmx->cr2)
-		native_write_cr2(vmx->cr2);
-
-	if (unlikely(__vmx_vcpu_run(vcpu->gprs, &vmx->host_rsp,
-				    vmx->launched))) {
-		vmx->cr2 = native_read_cr2();
-		if (vmx->host_debugctl)
-			update_debugctlmsr(vmx->host_debugctl);
-		vmx_entry_failed(vmx);
-		return 0;
-	}
-	vmx->cr2 = native_read_cr2();
-	if (vmx->host_debugctl)
-		update_debugctlmsr(vmx->host_debugctl);
-
-	reason = vmcs_read32(VM_EXIT_REASON);
-	/* An entry that failed while loading guest state launched nothing. */
-	if (!(reason & VMX_EXIT_REASON_FAILED_VMENTRY))
-		vmx->launched = true;
-	vmx_handle_exit(vmx, reason);
-	return 0;
-}
-
 /* 6. Guest state */
 
 unsigned long vmx_read_gpr(struct vmx_vcpu *vmx, int gpr)
@@ -847,10 +793,15 @@ void vmx_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs)
 int vmx_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool pae = ringvm_pae_paging(sregs->cr0, sregs->cr4, sregs->efer);
 	bool borrowed;
+	u64 pdpte[4];
 
 	if ((sregs->cr4 & vmx_cr4_mask()) || (sregs->efer & ~VMX_EFER_VALID) ||
 	    sregs->cr8 > 15)
+		return -EINVAL;
+	/* The core checked them already (ringvm_sregs_ok()) */
+	if (pae && !ringvm_read_pdptes(vcpu->vm, sregs->cr3, pdpte))
 		return -EINVAL;
 
 	borrowed = vmx_vmcs_get(vmx);
@@ -872,8 +823,8 @@ int vmx_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
 	vmx_write_cr0(sregs->cr0);
 	vmcs_writel(GUEST_CR3, sregs->cr3);
 	vmx_write_cr4(sregs->cr4);
-	if (vmx_pae_paging(sregs->cr0, sregs->cr4, sregs->efer))
-		vmx_load_pdptrs(vmx, sregs->cr3);	/* bad: entry fails */
+	if (pae)
+		vmx_write_pdptrs(pdpte);
 	vmx->cr2 = sregs->cr2;
 	vmx->cr8 = sregs->cr8;
 	vmx_vmcs_put(vmx, borrowed);
@@ -919,6 +870,9 @@ u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 		val = (vmcs_read32(GUEST_SS_AR_BYTES) & VMX_AR_DPL_MASK) >>
 		      VMX_AR_DPL_SHIFT;
 		break;
+	case RINGVM_REG_CR2:
+		val = vmx->cr2;
+		break;
 	default:
 		WARN_ON_ONCE(1);
 		val = 0;
@@ -942,6 +896,9 @@ void vmx_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 		break;
 	case RINGVM_REG_RFLAGS:
 		vmcs_writel(GUEST_RFLAGS, val);
+		break;
+	case RINGVM_REG_CR2:
+		vmx->cr2 = val;		/* in the CPU only while the guest runs */
 		break;
 	default:
 		WARN_ON_ONCE(1);
@@ -1014,19 +971,6 @@ int vmx_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 }
 
 /* Each byte of PAT one of UC, WC, WT, WP, WB, UC- (SDM Vol. 3A §11.12.2) */
-static bool vmx_pat_valid(u64 pat)
-{
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
 /*
  * A value the hardware would refuse to hold is -EINVAL (#GP for the
  * guest): those that go into the host's own MSRs above all, since a
@@ -1070,7 +1014,7 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		r = vmx_set_guest_efer(vmx, data);
 		break;
 	case MSR_IA32_CR_PAT:
-		if (vmx_pat_valid(data))
+		if (ringvm_pat_valid(data))
 			vmcs_write64(GUEST_IA32_PAT, data);
 		else
 			r = -EINVAL;
@@ -1147,39 +1091,13 @@ void vmx_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val)
 	vmx_vmcs_put(vmx, borrowed);
 }
 
-/* 7. Events */
+/* 7. Skipping an instruction */
 
-/*
- * Queue a hardware exception for the next entry (SDM Vol. 3C §25.8.3),
- * replacing any event queued before.  The entry checks (§27.2.1.3) want
- * the error code delivered exactly for #DF, #TS, #NP, #SS, #GP, #PF and
- * #AC, and only in protected mode: follow them rather than fail.
- */
-void vmx_queue_exception(struct vmx_vcpu *vmx, u8 vector, bool has_error,
-			 u32 error_code)
+/* 64-bit mode: IA-32e mode and a 64-bit code segment. */
+bool vmx_in_64bit_mode(void)
 {
-	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
-	u32 with_code = BIT(X86_TRAP_DF) | BIT(X86_TRAP_TS) |
-			BIT(X86_TRAP_NP) | BIT(X86_TRAP_SS) |
-			BIT(X86_TRAP_GP) | BIT(X86_TRAP_PF) | BIT(X86_TRAP_AC);
-
-	if (vector < 32 && (with_code & BIT(vector)) &&
-	    (vmcs_readl(GUEST_CR0) & X86_CR0_PE)) {
-		info |= INTR_INFO_DELIVER_CODE_MASK;
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE,
-			     has_error ? error_code : 0);
-	}
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
-}
-
-void vmx_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
-			  bool has_error, u32 error_code)
-{
-	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	bool borrowed = vmx_vmcs_get(vmx);
-
-	vmx_queue_exception(vmx, vector, has_error, error_code);
-	vmx_vmcs_put(vmx, borrowed);
+	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) &&
+	       (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
 }
 
 /*
@@ -1190,8 +1108,13 @@ void vmx_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
 void vmx_skip(struct vmx_vcpu *vmx, unsigned int len)
 {
 	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	unsigned long rip = vmcs_readl(GUEST_RIP);
 
-	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + len);
+	/* Outside 64-bit mode RIP wraps at 4 GiB: VM entry checks it */
+	if (unlikely(ringvm_rip_carries(rip, len)) && !vmx_in_64bit_mode())
+		vmcs_writel(GUEST_RIP, (u32)(rip + len));
+	else
+		vmcs_writel(GUEST_RIP, rip + len);
 	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 			     intr & ~(GUEST_INTR_STATE_STI |
@@ -1199,7 +1122,7 @@ void vmx_skip(struct vmx_vcpu *vmx, unsigned int len)
 	if (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_TF) {
 		vmx->dr6 = (vmx->dr6 & ~VMX_DR6_B0_3) | VMX_DR6_INIT |
 			   VMX_DR6_BS;
-		vmx_queue_exception(vmx, X86_TRAP_DB, false, 0);
+		ringvm_queue_exception(&vmx->vcpu, X86_TRAP_DB, 0);
 	}
 }
 

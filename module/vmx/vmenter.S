@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Intel VT-x backend: the world switch, __vmx_vcpu_run().
+ * Intel VT-x backend: the world switch, __vmx_vcpu_run(), and
+ * vmx_unblock_nmis(), an IRET to self for the NMI exit.
  *
  *  1. save the host's callee-saved registers and keep the GPR array's
  *     address on the stack;
@@ -12,7 +13,8 @@
  *
  * Context: called from vmx_vcpu_run() with the vCPU's VMCS current on
  * this CPU, preemption and interrupts off.  No C is called between the
- * entry and the exit's RSB refill.
+ * entry and the exit's RSB refill.  vmx_unblock_nmis() is called from
+ * the NMI exit's handler, in the same context.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
@@ -101,8 +103,13 @@ SYM_FUNC_START(__vmx_vcpu_run)
 	mov	GPR_R15(%rax), %r15
 	mov	GPR_RAX(%rax), %rax
 
-	/* MDS and friends: VERW when the host asks for it.  Clobbers ZF. */
-	VM_CLEAR_CPU_BUFFERS
+	/*
+	 * MDS, TAA, MMIO stale data, RFDS: VERW when the host's mitigation
+	 * set X86_FEATURE_CLEAR_CPU_BUF, as KVM's VMX does on 6.1 and 6.12
+	 * (VM_CLEAR_CPU_BUFFERS is the AMD TSA bit there: it never ran on
+	 * Intel; module/MITIGATIONS.md row 2).  Clobbers ZF.
+	 */
+	CLEAR_CPU_BUFFERS
 
 	jnc	.Lvmlaunch
 
@@ -195,3 +202,30 @@ SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
 	mov	$1, %ebx
 	jmp	.Lscrub
 SYM_FUNC_END(__vmx_vcpu_run)
+
+/*
+ * void vmx_unblock_nmis(void)
+ *
+ * An IRET to the next instruction, for its side effect: IRET ends the
+ * blocking by NMI (SDM Vol. 3A §7.7.1) that an NMI-caused VM exit leaves
+ * behind (Vol. 3C §28.5.5), so that an NMI pending on this CPU is taken
+ * right after it, through the host's own NMI entry.  The frame is what
+ * the CPU pushes for an event in 64-bit mode (§7.14.2): SS, RSP, RFLAGS,
+ * CS, RIP, so RSP and RFLAGS (IF clear) come back as they were.  The
+ * kernel's iret_to_self() (asm/sync_core.h) does the same for sync_core();
+ * objtool reads an IRET inside a function as "add $40, %rsp".
+ */
+SYM_FUNC_START(vmx_unblock_nmis)
+	mov	%rsp, %rax
+	mov	%ss, %ecx
+	push	%rcx
+	push	%rax
+	pushfq
+	mov	%cs, %ecx
+	push	%rcx
+	lea	.Lnmis_unblocked(%rip), %rcx
+	push	%rcx
+	iretq
+.Lnmis_unblocked:
+	RET
+SYM_FUNC_END(vmx_unblock_nmis)

@@ -623,5 +623,4 @@ const struct ringvm_arch_ops vmx_arch_ops = {
 	.get_dr = vmx_get_dr,
 	.set_dr = vmx_set_dr,
 	.skip_instruction = vmx_skip_instruction,
-	.inject_exception = vmx_inject_exception,
 };

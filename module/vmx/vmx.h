@@ -193,6 +193,7 @@
  */
 #define INTR_INFO_VECTOR_MASK			GENMASK(7, 0)
 #define INTR_INFO_INTR_TYPE_MASK		GENMASK(10, 8)
+#define INTR_INFO_INTR_TYPE_SHIFT		8
 #define INTR_INFO_DELIVER_CODE_MASK		BIT(11)
 #define INTR_INFO_UNBLOCK_NMI			BIT(12)
 #define INTR_INFO_VALID_MASK			BIT(31)
@@ -258,6 +259,10 @@
 /* EPT violation qualification, SDM Vol. 3C §28.2.1, Table 28-7 */
 #define EPT_VIOLATION_ACC_WRITE			BIT(1)
 #define EPT_VIOLATION_ACC_INSTR			BIT(2)
+#define EPT_VIOLATION_GVA_IS_VALID		BIT(7)
+#define EPT_VIOLATION_GVA_TRANSLATED		BIT(8)
+#define EPT_VIOLATION_GVA_MASK			(EPT_VIOLATION_GVA_IS_VALID | \
+						 EPT_VIOLATION_GVA_TRANSLATED)
 #define EPT_VIOLATION_NMI_UNBLOCKING		BIT(12)
 
 /* VM-instruction error numbers, SDM Vol. 3C §31.4, Table 31-1 */
@@ -359,6 +364,8 @@ static inline struct vmx_vcpu *to_vmx(struct ringvm_vcpu *vcpu)
 int __vmx_vcpu_run(unsigned long *gprs, unsigned long *host_rsp,
 		   bool launched);
 void vmx_vmexit(void);
+/* vmenter.S: IRET to self, which ends blocking by NMI (exit.c says why). */
+void vmx_unblock_nmis(void);
 
 /* vmx.c */
 int vmx_alloc_vpid(void);
@@ -370,7 +377,6 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu);
 void vmx_vcpu_uninit(struct ringvm_vcpu *vcpu);
 void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu);
 void vmx_vcpu_put(struct ringvm_vcpu *vcpu);
-int vmx_vcpu_run(struct ringvm_vcpu *vcpu);
 void vmx_get_regs(struct ringvm_vcpu *vcpu, struct ringvm_regs *regs);
 void vmx_set_regs(struct ringvm_vcpu *vcpu, const struct ringvm_regs *regs);
 void vmx_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs);
@@ -382,23 +388,20 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 u64 vmx_get_dr(struct ringvm_vcpu *vcpu, int dr);
 void vmx_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 void vmx_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len);
-void vmx_inject_exception(struct ringvm_vcpu *vcpu, u8 vector,
-			  bool has_error, u32 error_code);
+
+/* exit.c: one entry and what its exit means. */
+int vmx_vcpu_run(struct ringvm_vcpu *vcpu);
 
 /* vcpu.c, for exit.c: loaded, interrupts off. */
 unsigned long vmx_read_gpr(struct vmx_vcpu *vmx, int gpr);
 void vmx_write_gpr(struct vmx_vcpu *vmx, int gpr, unsigned long val);
-void vmx_queue_exception(struct vmx_vcpu *vmx, u8 vector, bool has_error,
-			 u32 error_code);
+bool vmx_in_64bit_mode(void);
 void vmx_skip(struct vmx_vcpu *vmx, unsigned int len);
 unsigned long vmx_guest_cr0(struct vmx_vcpu *vmx);
 bool vmx_set_guest_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
 bool vmx_set_guest_cr3(struct vmx_vcpu *vmx, unsigned long cr3);
 void vmx_flush_guest_tlb(struct vmx_vcpu *vmx);
 
-/* exit.c: loaded, interrupts off, right after a VM exit. */
-void vmx_handle_exit(struct vmx_vcpu *vmx, u32 reason);
-void vmx_entry_failed(struct vmx_vcpu *vmx);
 
 #endif /* __ASSEMBLY__ */
 #endif /* RINGVM_VMX_VMX_H */

@@ -112,6 +112,7 @@
 #define XFEATURE_YMM		(1ULL << 2)
 
 #define MSR_IA32_TSC		0x00000010
+#define MSR_IA32_DEBUGCTL	0x000001d9
 #define MSR_IA32_SYSENTER_CS	0x00000174
 #define MSR_IA32_SYSENTER_ESP	0x00000175
 #define MSR_IA32_SYSENTER_EIP	0x00000176
@@ -261,6 +262,36 @@ __u64 host_xcr0(void);
  * nested guest (each says which quirk).
  */
 bool host_is_tcg(void);
+
+/*
+ * No state a vCPU hands to user space may hold a host address (a failed
+ * VM entry on QEMU's SVM stores the host's state in the VMCB: see
+ * module/svm/exit.c).  A value is host-looking if it is a kernel address
+ * (at or above HOST_KERNEL_HALF) or, for CR3, a physical address above
+ * the guest's RAM, and the test did not put it there (@allow, @n).
+ * vcpu_host_address() checks the run page's RIP, GET_REGS RIP and RSP,
+ * every segment base, GDTR and IDTR bases, DR0-3 and CR3, and returns
+ * NULL or a description in @buf of the first such field.  With
+ * HOST_ADDR_LOOSE, for guests that ran random code and may have made
+ * such a value themselves, only three or more at once count: a host
+ * state dump changes RIP, RSP, GDTR, IDTR and CR3 together.
+ * (state.c)
+ */
+#define HOST_KERNEL_HALF	0xffff800000000000ULL
+#define HOST_PHYS_LIMIT		(1ULL << 52)
+#define HOST_ADDR_LOOSE		(1U << 0)
+bool host_kernel_address(__u64 v);
+const char *vcpu_host_address(struct test_vcpu *vcpu, const __u64 *allow,
+			      unsigned int n, unsigned int flags,
+			      char *buf, size_t len);
+
+/*
+ * Every state class GET returns (regs, sregs, debugregs, XSAVE, XCRs and
+ * the MSRs the vCPU keeps) SET must accept, and GET must then return the
+ * same (the TSC excepted): NULL, or what failed in @buf.  (state.c)
+ */
+const char *vcpu_state_roundtrip(struct test_vcpu *vcpu, char *buf,
+				 size_t len);
 
 /* One line on the exit in @vcpu's run page (a ucall decoded): @buf. */
 const char *vcpu_exit_str(struct test_vcpu *vcpu, char *buf, size_t len);
@@ -621,6 +652,21 @@ static inline __u64 guest_hypercall(__u64 nr, __u64 a0, __u64 a1, __u64 a2,
 #define vcpu_regs_set(vcpu, r)		vcpu_ioctl_ok(set_regs, vcpu, r)
 #define vcpu_sregs_get(vcpu, r)		vcpu_ioctl_ok(get_sregs, vcpu, r)
 #define vcpu_sregs_set(vcpu, r)		vcpu_ioctl_ok(set_sregs, vcpu, r)
+
+/*
+ * After an exit: no host-looking address in @vcpu's state (besides the
+ * @n values of @allow), and every state class round-trips.
+ */
+#define ASSERT_STATE_SANE(vcpu, allow, n, flags)			\
+	do {								\
+		char __b[256];						\
+		const char *__w = vcpu_host_address(vcpu, allow, n,	\
+						    flags, __b,		\
+						    sizeof(__b));	\
+		ASSERT_EQ(NULL, __w) TH_LOG("host-looking address: %s", __w); \
+		__w = vcpu_state_roundtrip(vcpu, __b, sizeof(__b));	\
+		ASSERT_EQ(NULL, __w) TH_LOG("state round trip: %s", __w); \
+	} while (0)
 
 /* The exit in @vcpu's run page must be @reason. */
 #define ASSERT_EXIT(vcpu, reason)					\

@@ -364,6 +364,8 @@ struct ringvm_run {
 #define RINGVM_INTERNAL_ERR_UNEXPECTED_EXIT	1  /* hw.* says which */
 #define RINGVM_INTERNAL_ERR_INSN_FETCH		2  /* RIP not in guest RAM */
 #define RINGVM_INTERNAL_ERR_MEMORY		3  /* guest page allocation */
+/* MMIO met by event delivery or the guest's page walk; data[0]: GPA */
+#define RINGVM_INTERNAL_ERR_NO_INSN		4
 
 /*
  * ioctls on /dev/ringvm.  Each is documented in uapi/README.md with its

@@ -155,24 +155,35 @@ struct nl_msg *ringvm_nl_msg_new(struct ringvm_nl *nl, __u8 cmd)
 }
 
 /*
- * Copy NLMSGERR_ATTR_MSG out of an NLMSG_ERROR (an error or an ACK).  The
- * TLVs follow the struct nlmsgerr and, unless NLM_F_CAPPED, the copy of
- * the request it answers (net/netlink/af_netlink.c: netlink_ack()).
+ * Copy NLMSGERR_ATTR_MSG out of an NLMSG_ERROR (an error or an ACK) or
+ * the NLMSG_DONE of a dump.  In an NLMSG_ERROR the TLVs follow the struct
+ * nlmsgerr and, unless NLM_F_CAPPED, the copy of the request it answers
+ * (net/netlink/af_netlink.c: netlink_ack()); in an NLMSG_DONE they follow
+ * its int error (netlink_dump_done()).
  */
 static void nl_save_extack(struct ringvm_nl *nl, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = nlmsg_data(nlh);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 	struct nlattr *msg;
-	int hdrlen = sizeof(*e);
-	int len;
+	int hdrlen, len;
 
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		hdrlen += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	if (hdrlen < (int)sizeof(*e) ||
-	    (int)NLMSG_ALIGN(hdrlen) > nlmsg_datalen(nlh))
+	if (nlh->nlmsg_type == NLMSG_DONE) {
+		hdrlen = sizeof(int);
+	} else {
+		hdrlen = sizeof(*e);
+		if (nlmsg_datalen(nlh) < hdrlen)
+			return;
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+			if (e->msg.nlmsg_len < NLMSG_HDRLEN ||
+			    e->msg.nlmsg_len > (__u32)nlmsg_datalen(nlh))
+				return;
+			hdrlen += e->msg.nlmsg_len - NLMSG_HDRLEN;
+		}
+	}
+	if ((int)NLMSG_ALIGN(hdrlen) > nlmsg_datalen(nlh))
 		return;
 	if (nla_parse(tb, NLMSGERR_ATTR_MAX, nlmsg_attrdata(nlh, hdrlen),
 		      nlmsg_attrlen(nlh, hdrlen), NULL) < 0)
@@ -216,8 +227,10 @@ static int nl_finish_cb(struct nl_msg *msg, void *arg)
 		   nlmsg_datalen(nlh) >= (int)sizeof(int)) {
 		int err = *(int *)nlmsg_data(nlh);
 
-		if (err < 0 && !req->err)
+		if (err < 0 && !req->err) {
 			req->err = err;
+			nl_save_extack(req->nl, nlh);
+		}
 	}
 	req->done = true;
 	return NL_STOP;

@@ -406,6 +406,8 @@ static int guest_internal_error(struct vmctl_machine *m)
 		[RINGVM_INTERNAL_ERR_UNEXPECTED_EXIT] = "unexpected exit",
 		[RINGVM_INTERNAL_ERR_INSN_FETCH] = "RIP not in guest RAM",
 		[RINGVM_INTERNAL_ERR_MEMORY] = "no memory for a guest page",
+		[RINGVM_INTERNAL_ERR_NO_INSN] =
+			"event delivery or a page walk touched MMIO",
 	};
 	const struct ringvm_run *run = m->run;
 	__u32 sub = run->internal.suberror;
