@@ -977,6 +977,8 @@ TEST_F(exits, fail_entry)
 		TH_LOG("%s", bad_states[i].what);
 		vcpu_run(self->vcpu);
 		ASSERT_EXIT(self->vcpu, RINGVM_EXIT_FAIL_ENTRY);
+		/* the state is still the one set, and can be set again */
+		ASSERT_STATE_SANE(self->vcpu, NULL, 0, 0);
 		TH_LOG("%s: hardware entry failure reason %#llx",
 		       bad_states[i].what, (unsigned long long)
 		       self->vcpu->run->fail_entry.hardware_entry_failure_reason);
@@ -1069,11 +1071,7 @@ static __u32 run_garbage(struct __test_metadata *_metadata,
 out:
 	setitimer(ITIMER_REAL, &off, NULL);
 	/* the host is fine, and so is the VM's state */
-	{
-		struct ringvm_regs regs;
-
-		vcpu_regs_get(vcpu, &regs);
-	}
+	ASSERT_STATE_SANE(vcpu, NULL, 0, HOST_ADDR_LOOSE);
 	return reason;
 }
 

@@ -1635,9 +1635,29 @@ static unsigned long get_of(unsigned long set)
 	return 0;
 }
 
+/*
+ * Canonical at the host's linear-address width (57 bits under LA57),
+ * the width the module checks DR0-3 against: "NN bits virtual" in
+ * /proc/cpuinfo, read once.
+ */
 static bool canonical(__u64 a)
 {
-	return (__u64)((__s64)(a << 16) >> 16) == a;
+	static int vbits;
+	char line[256];
+	int phys;
+	FILE *f;
+
+	if (!vbits) {
+		vbits = 48;
+		f = fopen("/proc/cpuinfo", "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "address sizes : %d bits physical, "
+				   "%d bits virtual", &phys, &vbits) == 2)
+				break;
+		if (f)
+			fclose(f);
+	}
+	return (__u64)((__s64)(a << (64 - vbits)) >> (64 - vbits)) == a;
 }
 
 static bool segment_ok(const struct ringvm_segment *s)

@@ -122,6 +122,8 @@ static void svm_probe_guest_bits(void)
 		cr4 |= X86_CR4_PKE;
 	if (ecx7 & BIT(7))
 		cr4 |= X86_CR4_CET;
+	if (ecx7 & BIT(31))
+		cr4 |= SVM_CR4_PKS;
 	svm_caps.cr4_allowed = cr4;
 
 	if (ext1_edx & BIT(20))

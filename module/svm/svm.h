@@ -42,6 +42,9 @@
 /* VM_CR MSR (C001_0114h), APM Vol. 2 §15.30.1 */
 #define SVM_VM_CR_SVMDIS		BIT_ULL(4)
 
+/* CR4.PKS, protection keys for supervisor pages (CPUID 7.0:ECX[31]) */
+#define SVM_CR4_PKS			BIT_ULL(24)
+
 /* EFER.TCE, translation cache extension (APM Vol. 2 §3.1.7) */
 #define SVM_EFER_TCE			BIT_ULL(15)
 
