@@ -1236,12 +1236,14 @@ static void sregs_mode(struct ringvm_sregs *sr, int mode)
 /*
  * Quirk: QEMU 7.2's TCG stops making progress - the host CPU running
  * the VMRUN takes no interrupt and answers no NMI again - on a VMRUN
- * with EFER.LME set while CR0.PG is clear (found here: seed
- * 0x72696e67766d2146, step 14234, a real-mode vCPU with EFER 0x100).
- * That state is architectural (LME is set before paging goes on), so
- * the module takes it.  Detection: RCU stalls on the CPU that ran the
- * RUN, and the watchdog's report.  Workaround: under QEMU's SVM the
- * sregs this fuzzer sets never have LME without PG.
+ * with EFER.LME set in real mode (found here: seed 0x72696e67766d2146,
+ * steps 14234 and 70897, real-mode vCPUs with EFER 0x100).  The state
+ * is architectural; on TCG the module refuses to enter it (FAIL_ENTRY,
+ * svm/exit.c), which the SET_MSRS and guest WRMSR routes here still
+ * exercise.  Detection: RCU stalls on the CPU that ran the RUN, and the
+ * watchdog's report.  Workaround: under QEMU's SVM the sregs this
+ * fuzzer sets have no LME without PG, the neighbouring states nothing
+ * has shown to be safe on TCG.
  */
 static bool fz_tcg_svm;
 
