@@ -1417,6 +1417,37 @@ TEST_F(reset, real_mode_gp_limit)
 	run_rm_gp(_metadata, self, rm_gp_limit);
 }
 
+/*
+ * Real mode with EFER.LME set: architectural, and the guest runs - except
+ * under QEMU's TCG, whose VMRUN never comes back from that state (the
+ * host CPU is lost for good): there the module refuses the entry
+ * (FAIL_ENTRY) with the state intact, and clearing LME runs the guest.
+ */
+TEST_F(reset, real_mode_with_lme)
+{
+	struct ringvm_sregs sregs;
+	struct ringvm_regs regs;
+
+	self->high[0xfff0] = 0xf4;		/* hlt at the reset vector */
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpufd, &sregs));
+	sregs.efer |= EFER_LME;
+	ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
+	ASSERT_EQ(0, __ringvm_run(self->vcpufd));
+	if (self->run->exit_reason == RINGVM_EXIT_FAIL_ENTRY) {
+		ASSERT_TRUE(host_is_tcg());
+		ASSERT_EQ(0, __ringvm_get_regs(self->vcpufd, &regs));
+		EXPECT_EQ(0xfff0, regs.rip);
+		sregs.efer &= ~EFER_LME;
+		ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
+		ASSERT_EQ(0, __ringvm_run(self->vcpufd));
+	}
+	ASSERT_EQ(RINGVM_EXIT_HLT, self->run->exit_reason)
+		TH_LOG("%s exit at %#llx",
+		       ringvm_exit_reason_name(self->run->exit_reason),
+		       (unsigned long long)self->run->rip);
+	EXPECT_EQ(0xfff1, self->run->rip);
+}
+
 /* A flat 32-bit segment of @type (code 0xb, data 0x3), DPL 0. */
 static void flat32(struct ringvm_segment *seg, __u16 sel, __u8 type)
 {

@@ -439,6 +439,20 @@ static bool svm_vmrun_would_fail(const struct vmcb_save *s)
 		if (unlikely((s->cs.attrib & (SVM_SEG_L | SVM_SEG_DB)) ==
 			     (SVM_SEG_L | SVM_SEG_DB)))
 			return true;
+	} else if (unlikely((efer & EFER_LME) && !(cr0 & X86_CR0_PE) &&
+			    svm_caps.tcg_lme_quirk)) {
+		/*
+		 * Quirk: QEMU 7.2's TCG never comes back from a VMRUN with
+		 * EFER.LME set in real mode: the host CPU takes no interrupt
+		 * and answers no NMI again (fuzz_test found it twice; a
+		 * protected-mode guest setting LME before PG, as every OS
+		 * does, is fine).  The state is architectural and silicon
+		 * takes it.  Detection: the hypervisor leaf says TCG.
+		 * Workaround: refuse the entry (FAIL_ENTRY) on TCG only; a
+		 * guest that goes on to set PE, or user space that clears
+		 * LME, runs again.
+		 */
+		return true;
 	} else if (unlikely(efer & EFER_LMA)) {
 		/*
 		 * Long mode active without LME and PG: a state no processor

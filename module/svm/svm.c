@@ -140,6 +140,20 @@ static void svm_probe_guest_bits(void)
 	svm_caps.cr3_mbz = GENMASK_ULL(63, clamp(maxphyaddr, 32U, 63U));
 }
 
+/*
+ * Whether this "CPU" is QEMU's TCG: the hypervisor leaf's signature
+ * (svm_vcpu_run()'s LME quirk needs to know).
+ */
+static bool svm_host_is_qemu_tcg(void)
+{
+	u32 sig[3];
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return false;
+	cpuid(0x40000000, &sig[0], &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", sizeof(sig));
+}
+
 static int svm_probe(struct ringvm_hw_caps *caps)
 {
 	u32 eax, ebx, ecx, edx;
@@ -184,6 +198,7 @@ static int svm_probe(struct ringvm_hw_caps *caps)
 	svm_caps.max_asid = ebx - 1;
 	svm_caps.fms = cpuid_eax(1);
 	svm_caps.npt_5level = pgtable_l5_enabled();
+	svm_caps.tcg_lme_quirk = svm_host_is_qemu_tcg();
 	svm_probe_guest_bits();
 	return 0;
 }

@@ -144,6 +144,7 @@ struct svm_caps {
 	bool decode_assists;	/* EXITINFO1 names the GPR of a DR access */
 	bool vmcb_clean;	/* the processor honours the clean bits */
 	bool npt_5level;	/* host in 5-level paging: so is the NPT */
+	bool tcg_lme_quirk;	/* QEMU's TCG: no VMRUN at LME without PE */
 	u32 max_asid;		/* ASIDs SVM_MIN_ASID..max_asid are ours */
 	u32 fms;		/* CPUID Fn0000_0001_EAX: EDX at reset */
 	u64 efer_allowed;	/* EFER bits a guest may set (not SVME) */
