@@ -1544,9 +1544,13 @@ TEST_F_TIMEOUT(race, leak_check, 280)
 		EXPECT_GT(n * page_kb / 4, b.cg_kernel - a.cg_kernel);
 		EXPECT_GT(n * page_kb / 2, b.cg_current - a.cg_current);
 	}
-	if (memfree) {
+	/*
+	 * MemFree only where the cgroup cannot see ringvm: it moves with
+	 * the page cache and the per-CPU page lists too (Bochs: 2 MiB down
+	 * over 200 lifecycles with the cgroup and SUnreclaim flat).
+	 */
+	if (memfree && !cg)
 		EXPECT_GT(n * page_kb / 2, a.mem_free - b.mem_free);
-	}
 	EXPECT_GT(n * page_kb / 2, b.sunreclaim - a.sunreclaim);
 	EXPECT_EQ(self->refcnt, b.refcnt);
 	if (cg)
