@@ -692,16 +692,18 @@ static unsigned long env_ul(const char *name, unsigned long dflt)
 	return s && *s ? strtoul(s, NULL, 0) : dflt;
 }
 
-/* VMX basic exit reason and SVM exit code of port I/O */
+/* VMX basic exit reasons and SVM exit codes: port I/O, nested faults */
 #define VMX_EXIT_IO_INSTRUCTION	30
 #define SVM_EXIT_IOIO		0x7b
+#define VMX_EXIT_EPT_VIOLATION	48
+#define SVM_EXIT_NPF		0x400
 
 /*
  * The internal errors ringvm documents for a guest: a fetch outside RAM
- * (RIP in MMIO), and a string I/O instruction whose memory operand is
- * not RAM or does not translate (module/exit.c emulates INS/OUTS on
- * guest RAM only and raises no #PF for an operand that does not
- * translate).
+ * (RIP in MMIO); a string I/O instruction whose memory operand is not
+ * RAM, or whose guest page walk reads tables outside RAM (an operand
+ * that does not translate is the guest's #PF); and MMIO met by an
+ * event's delivery or by the guest's own page walk (NO_INSN).
  */
 static bool internal_error_documented(const struct ringvm_run *run)
 {
@@ -709,8 +711,14 @@ static bool internal_error_documented(const struct ringvm_run *run)
 		  run->hw.reason == SVM_EXIT_IOIO :
 		  run->hw.reason == VMX_EXIT_IO_INSTRUCTION;
 
+	bool npf = run->hw.arch == RINGVM_ARCH_SVM ?
+		   run->hw.reason == SVM_EXIT_NPF :
+		   run->hw.reason == VMX_EXIT_EPT_VIOLATION;
+
+	/* NO_INSN: an event's delivery or the guest's walk met MMIO */
 	return run->internal.suberror == RINGVM_INTERNAL_ERR_INSN_FETCH ||
-	       (run->internal.suberror == RINGVM_INTERNAL_ERR_MEMORY && io);
+	       (run->internal.suberror == RINGVM_INTERNAL_ERR_MEMORY && io) ||
+	       (run->internal.suberror == RINGVM_INTERNAL_ERR_NO_INSN && npf);
 }
 
 /* Answer an exit; false when it ends the case. */
