@@ -402,6 +402,5 @@ bool vmx_set_guest_cr0(struct vmx_vcpu *vmx, unsigned long cr0);
 bool vmx_set_guest_cr3(struct vmx_vcpu *vmx, unsigned long cr3);
 void vmx_flush_guest_tlb(struct vmx_vcpu *vmx);
 
-
 #endif /* __ASSEMBLY__ */
 #endif /* RINGVM_VMX_VMX_H */
