@@ -21,7 +21,7 @@
 #					wants them
 #	.complete			written last
 # The build runs niced on 2 jobs (DEBUG_KERNEL_JOBS overrides); it takes
-# about an hour on 2 cores.  An interrupted build resumes where it stopped.
+# about 45 minutes on 2 cores.  An interrupted build resumes where it stopped.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -24,9 +24,10 @@
 # 4. judge each console with parse.awk and print "MACHINE: N passed, N
 # failed, N skipped" with the reasons for any failure, and last the sum over
 # the machines.  With --kernel-dir the guest runs a kernel built here
-# instead (scripts/debug-kernel.sh: make check KERNEL=debug).  Exits non-zero on any failed test, crash, hang or kernel
-# splat, or when no machine ran.  README.md in this directory has the
-# details and the emulator quirks.
+# instead (scripts/debug-kernel.sh: make check KERNEL=debug).  Exits
+# non-zero on any failed test, crash, hang or kernel splat, or when no
+# machine ran.  README.md in this directory has the details and the
+# emulator quirks.
 set -euo pipefail
 
 runner_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
