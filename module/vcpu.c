@@ -72,6 +72,21 @@ bool ringvm_read_pdptes(struct ringvm_vm *vm, u64 cr3, u64 pdpte[4])
 	return true;
 }
 
+/*
+ * EFER.LMA only with EFER.LME and CR0.PG: the processor sets LMA exactly
+ * when paging goes on with LME set and clears it when paging goes off
+ * (Intel SDM Vol. 3A §9.8.5, AMD APM Vol. 2 §14.6), so no processor
+ * holds LMA otherwise, and QEMU's VMRUN does not survive it (svm/exit.c).
+ * KVM's SET_SREGS refuses more (a 64-bit CS outside long mode, LME and
+ * PG without PAE), but QEMU lets a guest reach those, and what GET_SREGS
+ * returns must stay settable.
+ */
+static bool ringvm_long_mode_ok(const struct ringvm_sregs *sr)
+{
+	return !(sr->efer & EFER_LMA) ||
+	       ((sr->efer & EFER_LME) && (sr->cr0 & X86_CR0_PG));
+}
+
 static bool ringvm_sregs_ok(struct ringvm_vcpu *vcpu,
 			    const struct ringvm_sregs *sr)
 {
@@ -88,7 +103,7 @@ static bool ringvm_sregs_ok(struct ringvm_vcpu *vcpu,
 	return !memchr_inv(sr->gdt.pad, 0, sizeof(sr->gdt.pad)) &&
 	       !memchr_inv(sr->idt.pad, 0, sizeof(sr->idt.pad)) &&
 	       !memchr_inv(sr->reserved, 0, sizeof(sr->reserved)) &&
-	       sr->cr8 < 16 && !(sr->cr0 >> 32) &&
+	       sr->cr8 < 16 && !(sr->cr0 >> 32) && ringvm_long_mode_ok(sr) &&
 	       (!ringvm_pae_paging(sr->cr0, sr->cr4, sr->efer) ||
 		ringvm_read_pdptes(vcpu->vm, sr->cr3, pdpte));
 }

@@ -268,6 +268,12 @@ static inline bool ringvm_canonical(u64 addr)
 	return __is_canonical_address(addr, boot_cpu_data.x86_virt_bits);
 }
 
+/* @addr sign-extended from the host's linear-address width. */
+static inline u64 ringvm_canonicalize(u64 addr)
+{
+	return __canonical_address(addr, boot_cpu_data.x86_virt_bits);
+}
+
 /* netlink.c */
 void ringvm_nl_vm_event(struct ringvm_vm *vm, u32 event);
 

@@ -977,6 +977,8 @@ TEST_F(exits, fail_entry)
 		TH_LOG("%s", bad_states[i].what);
 		vcpu_run(self->vcpu);
 		ASSERT_EXIT(self->vcpu, RINGVM_EXIT_FAIL_ENTRY);
+		/* the state is still the one set, and can be set again */
+		ASSERT_STATE_SANE(self->vcpu, NULL, 0, 0);
 		TH_LOG("%s: hardware entry failure reason %#llx",
 		       bad_states[i].what, (unsigned long long)
 		       self->vcpu->run->fail_entry.hardware_entry_failure_reason);
@@ -1069,11 +1071,7 @@ static __u32 run_garbage(struct __test_metadata *_metadata,
 out:
 	setitimer(ITIMER_REAL, &off, NULL);
 	/* the host is fine, and so is the VM's state */
-	{
-		struct ringvm_regs regs;
-
-		vcpu_regs_get(vcpu, &regs);
-	}
+	ASSERT_STATE_SANE(vcpu, NULL, 0, HOST_ADDR_LOOSE);
 	return reason;
 }
 
@@ -1417,6 +1415,37 @@ TEST_F(reset, real_mode_gp_wrmsr)
 TEST_F(reset, real_mode_gp_limit)
 {
 	run_rm_gp(_metadata, self, rm_gp_limit);
+}
+
+/*
+ * Real mode with EFER.LME set: architectural, and the guest runs - except
+ * under QEMU's TCG, whose VMRUN never comes back from that state (the
+ * host CPU is lost for good): there the module refuses the entry
+ * (FAIL_ENTRY) with the state intact, and clearing LME runs the guest.
+ */
+TEST_F(reset, real_mode_with_lme)
+{
+	struct ringvm_sregs sregs;
+	struct ringvm_regs regs;
+
+	self->high[0xfff0] = 0xf4;		/* hlt at the reset vector */
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpufd, &sregs));
+	sregs.efer |= EFER_LME;
+	ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
+	ASSERT_EQ(0, __ringvm_run(self->vcpufd));
+	if (self->run->exit_reason == RINGVM_EXIT_FAIL_ENTRY) {
+		ASSERT_TRUE(host_is_tcg());
+		ASSERT_EQ(0, __ringvm_get_regs(self->vcpufd, &regs));
+		EXPECT_EQ(0xfff0, regs.rip);
+		sregs.efer &= ~EFER_LME;
+		ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
+		ASSERT_EQ(0, __ringvm_run(self->vcpufd));
+	}
+	ASSERT_EQ(RINGVM_EXIT_HLT, self->run->exit_reason)
+		TH_LOG("%s exit at %#llx",
+		       ringvm_exit_reason_name(self->run->exit_reason),
+		       (unsigned long long)self->run->rip);
+	EXPECT_EQ(0xfff1, self->run->rip);
 }
 
 /* A flat 32-bit segment of @type (code 0xb, data 0x3), DPL 0. */

@@ -30,15 +30,12 @@ FIXTURE(migration) {
 
 FIXTURE_SETUP(migration)
 {
-	cpu_set_t set;
-	int ret = ringvm_ensure_loaded(), cpu;
+	int ret = ringvm_ensure_loaded();
 
 	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
 				 strerror(-ret));
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(set), &set));
-	for (cpu = 0; cpu < CPU_SETSIZE && self->nr_cpus < 64; cpu++)
-		if (CPU_ISSET(cpu, &set))
-			self->cpus[self->nr_cpus++] = cpu;
+	self->nr_cpus = cpus_allowed(self->cpus, ARRAY_SIZE(self->cpus));
+	ASSERT_LE(1, self->nr_cpus);
 }
 
 FIXTURE_TEARDOWN(migration)

@@ -202,7 +202,7 @@ struct worker {
 	int ret;
 	__u32 exits[3];
 	volatile __u64 syncs;
-	char err[256];
+	char err[512];
 };
 
 #define WORKER_FAIL(w, ...)						\
@@ -257,9 +257,18 @@ static void *run_until_destroyed(void *arg)
 			WORKER_FAIL(w, "RUN: %s", strerror(-ret));
 		if (w->vcpu->run->exit_reason == RINGVM_EXIT_DESTROYED)
 			break;
-		if (get_ucall(w->vcpu, &uc) != UCALL_SYNC)
-			WORKER_FAIL(w, "before DESTROYED: %s",
-				    vcpu_exit_str(w->vcpu, b, sizeof(b)));
+		if (get_ucall(w->vcpu, &uc) != UCALL_SYNC) {
+			struct ringvm_sregs sr = { 0 };
+			struct ringvm_regs r = { 0 };
+
+			__ringvm_get_regs(w->vcpu->fd, &r);
+			__ringvm_get_sregs(w->vcpu->fd, &sr);
+			WORKER_FAIL(w, "before DESTROYED: %s; rsp %#llx cr2 %#llx cr3 %#llx",
+				    vcpu_exit_str(w->vcpu, b, sizeof(b)),
+				    (unsigned long long)r.rsp,
+				    (unsigned long long)sr.cr2,
+				    (unsigned long long)sr.cr3);
+		}
 		w->syncs++;
 	}
 	for (i = 0; i < 2; i++) {
@@ -1535,9 +1544,13 @@ TEST_F_TIMEOUT(race, leak_check, 280)
 		EXPECT_GT(n * page_kb / 4, b.cg_kernel - a.cg_kernel);
 		EXPECT_GT(n * page_kb / 2, b.cg_current - a.cg_current);
 	}
-	if (memfree) {
+	/*
+	 * MemFree only where the cgroup cannot see ringvm: it moves with
+	 * the page cache and the per-CPU page lists too (Bochs: 2 MiB down
+	 * over 200 lifecycles with the cgroup and SUnreclaim flat).
+	 */
+	if (memfree && !cg)
 		EXPECT_GT(n * page_kb / 2, a.mem_free - b.mem_free);
-	}
 	EXPECT_GT(n * page_kb / 2, b.sunreclaim - a.sunreclaim);
 	EXPECT_EQ(self->refcnt, b.refcnt);
 	if (cg)

@@ -491,6 +491,33 @@ TEST_F(state, sregs_pae_pdptes)
 	EXPECT_EQ(0, __ringvm_set_sregs(self->vcpu->fd, &sregs));
 }
 
+/*
+ * SET_SREGS takes EFER.LMA only with LME and PG, as a processor holds
+ * it.  LME without PG - the moment before paging goes on - is fine.
+ */
+TEST_F(state, sregs_long_mode_consistent)
+{
+	struct ringvm_sregs lm, s;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_debugregs);
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpu->fd, &lm));
+	ASSERT_TRUE((lm.efer & EFER_LMA) && lm.cs.l);
+
+	s = lm;
+	s.cr0 &= ~X86_CR0_PG;			/* LMA left behind */
+	EXPECT_EQ(-EINVAL, __ringvm_set_sregs(self->vcpu->fd, &s));
+	s = lm;
+	s.efer &= ~EFER_LME;			/* LMA without LME */
+	EXPECT_EQ(-EINVAL, __ringvm_set_sregs(self->vcpu->fd, &s));
+	s = lm;
+	s.cr0 &= ~X86_CR0_PG;
+	s.efer &= ~EFER_LMA;
+	s.cs.l = 0;
+	s.cs.db = 1;				/* LME, no PG: fine */
+	EXPECT_EQ(0, __ringvm_set_sregs(self->vcpu->fd, &s));
+	EXPECT_EQ(0, __ringvm_set_sregs(self->vcpu->fd, &lm));
+}
+
 /* 4. MSRs through the ioctls: PAT and the TSC */
 
 static void guest_msr_state(void)

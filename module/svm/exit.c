@@ -439,25 +439,52 @@ static bool svm_vmrun_would_fail(const struct vmcb_save *s)
 		if (unlikely((s->cs.attrib & (SVM_SEG_L | SVM_SEG_DB)) ==
 			     (SVM_SEG_L | SVM_SEG_DB)))
 			return true;
+	} else if (unlikely((efer & EFER_LME) && !(cr0 & X86_CR0_PE) &&
+			    svm_caps.tcg_lme_quirk)) {
+		/*
+		 * Quirk: QEMU 7.2's TCG never comes back from a VMRUN with
+		 * EFER.LME set in real mode: the host CPU takes no interrupt
+		 * and answers no NMI again (fuzz_test found it twice; a
+		 * protected-mode guest setting LME before PG, as every OS
+		 * does, is fine).  The state is architectural and silicon
+		 * takes it.  Detection: the hypervisor leaf says TCG.
+		 * Workaround: refuse the entry (FAIL_ENTRY) on TCG only; a
+		 * guest that goes on to set PE, or user space that clears
+		 * LME, runs again.
+		 */
+		return true;
+	} else if (unlikely(efer & EFER_LMA)) {
+		/*
+		 * Long mode active without LME and PG: a state no processor
+		 * holds (LMA = LME && PG, APM Vol. 2 §14.6), which QEMU lets
+		 * a guest reach by a MOV to CR0 that clears PG in 64-bit
+		 * mode (silicon: #GP), and on which QEMU's VMRUN stops
+		 * making progress with the host CPU's interrupts shut out
+		 * (selftests/README.md, "Emulator quirks").
+		 */
+		return true;
 	}
 	return false;
 }
 
 /*
  * The entry svm_vmrun_would_fail() refused: report it as the processor
- * would, with nothing from the previous exit.  CR0 bits 63:32 exist on
- * no processor and set_sregs refuses them, so only an emulator could let
- * a guest set them: they are dropped, so the state user space reads is
- * state it can set again, and the guest runs on once nothing else is
- * wrong.
+ * would, with nothing from the previous exit.  CR0 bits 63:32 and CR4
+ * bits this CPU does not implement exist for no guest, and set_sregs
+ * refuses them, so only an emulator could let a guest set them: they
+ * read as 0 (svm_get_sregs()) and are dropped here, so the state user
+ * space reads is state it can set again, and the guest runs on once
+ * nothing else is wrong.
  */
 static void svm_refuse_vmrun(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control *c = &vmcb->control;
+	struct vmcb_save *s = &vmcb->save;
 
-	if (vmcb->save.cr0 >> 32) {
-		vmcb->save.cr0 = (u32)vmcb->save.cr0;
+	if ((s->cr0 >> 32) || (s->cr4 & ~svm_caps.cr4_allowed)) {
+		s->cr0 = (u32)s->cr0;
+		s->cr4 &= svm_caps.cr4_allowed;
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_CRX);
 	}
 	c->exitcode = SVM_EXIT_INVALID;

@@ -122,6 +122,8 @@ static void svm_probe_guest_bits(void)
 		cr4 |= X86_CR4_PKE;
 	if (ecx7 & BIT(7))
 		cr4 |= X86_CR4_CET;
+	if (ecx7 & BIT(31))
+		cr4 |= SVM_CR4_PKS;
 	svm_caps.cr4_allowed = cr4;
 
 	if (ext1_edx & BIT(20))
@@ -136,6 +138,20 @@ static void svm_probe_guest_bits(void)
 	if (cpuid_eax(0x80000000) >= 0x80000008)
 		maxphyaddr = cpuid_eax(0x80000008) & 0xff;
 	svm_caps.cr3_mbz = GENMASK_ULL(63, clamp(maxphyaddr, 32U, 63U));
+}
+
+/*
+ * Whether this "CPU" is QEMU's TCG: the hypervisor leaf's signature
+ * (svm_vcpu_run()'s LME quirk needs to know).
+ */
+static bool svm_host_is_qemu_tcg(void)
+{
+	u32 sig[3];
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return false;
+	cpuid(0x40000000, &sig[0], &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", sizeof(sig));
 }
 
 static int svm_probe(struct ringvm_hw_caps *caps)
@@ -182,6 +198,7 @@ static int svm_probe(struct ringvm_hw_caps *caps)
 	svm_caps.max_asid = ebx - 1;
 	svm_caps.fms = cpuid_eax(1);
 	svm_caps.npt_5level = pgtable_l5_enabled();
+	svm_caps.tcg_lme_quirk = svm_host_is_qemu_tcg();
 	svm_probe_guest_bits();
 	return 0;
 }

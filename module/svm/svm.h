@@ -42,6 +42,9 @@
 /* VM_CR MSR (C001_0114h), APM Vol. 2 §15.30.1 */
 #define SVM_VM_CR_SVMDIS		BIT_ULL(4)
 
+/* CR4.PKS, protection keys for supervisor pages (CPUID 7.0:ECX[31]) */
+#define SVM_CR4_PKS			BIT_ULL(24)
+
 /* EFER.TCE, translation cache extension (APM Vol. 2 §3.1.7) */
 #define SVM_EFER_TCE			BIT_ULL(15)
 
@@ -141,6 +144,7 @@ struct svm_caps {
 	bool decode_assists;	/* EXITINFO1 names the GPR of a DR access */
 	bool vmcb_clean;	/* the processor honours the clean bits */
 	bool npt_5level;	/* host in 5-level paging: so is the NPT */
+	bool tcg_lme_quirk;	/* QEMU's TCG: no VMRUN at LME without PE */
 	u32 max_asid;		/* ASIDs SVM_MIN_ASID..max_asid are ours */
 	u32 fms;		/* CPUID Fn0000_0001_EAX: EDX at reset */
 	u64 efer_allowed;	/* EFER bits a guest may set (not SVME) */

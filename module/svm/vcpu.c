@@ -405,14 +405,15 @@ void svm_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs)
 	sregs->idt.base = s->idtr.base;
 	sregs->idt.limit = s->idtr.limit;
 	/*
-	 * Bits 63:32 of CR0 exist on no processor, and set_sregs refuses
-	 * them; should an emulator let a guest set them, they read as 0
-	 * and the next entry drops them (svm_refuse_vmrun()).
+	 * Bits 63:32 of CR0 and the CR4 bits this CPU lacks exist for no
+	 * guest, and set_sregs refuses them; should an emulator let a
+	 * guest set them, they read as 0 and the next entry drops them
+	 * (svm_refuse_vmrun()).
 	 */
 	sregs->cr0 = (u32)s->cr0;
 	sregs->cr2 = s->cr2;
 	sregs->cr3 = s->cr3;
-	sregs->cr4 = s->cr4;
+	sregs->cr4 = s->cr4 & svm_caps.cr4_allowed;
 	sregs->cr8 = vmcb->control.int_ctl & SVM_V_TPR_MASK;
 	sregs->efer = s->efer & ~EFER_SVME;
 }
@@ -547,14 +548,23 @@ int svm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_CR_PAT:
 		*data = s->g_pat;
 		break;
+	/*
+	 * Quirk: QEMU's TCG (7.2) stores WRFSBASE/WRGSBASE's operand as
+	 * the base without the canonical check (silicon raises #GP), and
+	 * SWAPGS moves it to KernelGsBase; VMSAVE keeps it, and SET_MSRS
+	 * would refuse the value GET_MSRS returned.  Detection: none
+	 * needed.  Workaround: report the base as the next VMLOAD
+	 * canonicalizes it (APM Vol. 2 §15.5.2), which is what the guest
+	 * runs with; on silicon the value is canonical already.
+	 */
 	case MSR_FS_BASE:
-		*data = s->fs.base;
+		*data = ringvm_canonicalize(s->fs.base);
 		break;
 	case MSR_GS_BASE:
-		*data = s->gs.base;
+		*data = ringvm_canonicalize(s->gs.base);
 		break;
 	case MSR_KERNEL_GS_BASE:
-		*data = s->kernel_gs_base;
+		*data = ringvm_canonicalize(s->kernel_gs_base);
 		break;
 	case MSR_STAR:
 		*data = s->star;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,19 @@ int cpus_online(void)
 	int ret = read_sysfs(SYS_CPU "/online", buf, sizeof(buf));
 
 	return ret < 0 ? ret : cpulist_parse(buf, NULL);
+}
+
+int cpus_allowed(int *cpus, int max)
+{
+	cpu_set_t set;
+	int cpu, n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -errno;
+	for (cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			cpus[n++] = cpu;
+	return n;
 }
 
 bool cpu_hotpluggable(int cpu)

@@ -143,85 +143,123 @@ static int get_msrs(struct test_vcpu *vcpu, struct ringvm_msrs *m)
 	return 0;
 }
 
-#define RT_FAIL(...)							\
-	do {								\
-		snprintf(buf, len, __VA_ARGS__);			\
-		ret = buf;						\
-		goto out;						\
-	} while (0)
+typedef int (*state_io_fn)(int fd, void *state);
 
-/* GET, SET, GET again and compare: @what names the class. */
-#define RT_CLASS(what, type, get, set, cmp_len)				\
-	do {								\
-		type *a = calloc(1, sizeof(type));			\
-		type *b = calloc(1, sizeof(type));			\
-		int r_ = (a && b) ? get(vcpu->fd, a) : -ENOMEM;		\
-									\
-		if (r_ >= 0)						\
-			r_ = set(vcpu->fd, a);				\
-		if (r_ < 0) {						\
-			snprintf(buf, len, "%s: %s", what, strerror(-r_)); \
-			ret = buf;					\
-		} else if ((r_ = get(vcpu->fd, b)) < 0) {		\
-			snprintf(buf, len, "%s: GET again: %s", what,	\
-				 strerror(-r_));			\
-			ret = buf;					\
-		} else if (memcmp(a, b, cmp_len)) {			\
-			snprintf(buf, len, "%s: GET after SET differs",	\
-				 what);					\
-			ret = buf;					\
-		}							\
-		free(a);						\
-		free(b);						\
-		if (ret)						\
-			return ret;					\
-	} while (0)
+/* GET, SET, GET again and compare one class: NULL or what failed. */
+static const char *roundtrip_class(struct test_vcpu *vcpu, const char *what,
+				   size_t size, state_io_fn get,
+				   state_io_fn set, char *buf, size_t len)
+{
+	void *a = calloc(1, size), *b = calloc(1, size);
+	const char *ret = NULL;
+	int r = (a && b) ? get(vcpu->fd, a) : -ENOMEM;
+
+	if (r >= 0)
+		r = set(vcpu->fd, a);
+	if (r < 0) {
+		snprintf(buf, len, "%s: %s", what, strerror(-r));
+		ret = buf;
+	} else {
+		r = get(vcpu->fd, b);
+		if (r < 0) {
+			snprintf(buf, len, "%s: GET again: %s", what,
+				 strerror(-r));
+			ret = buf;
+		} else if (memcmp(a, b, size)) {
+			snprintf(buf, len, "%s: GET after SET differs", what);
+			ret = buf;
+		}
+	}
+	free(a);
+	free(b);
+	return ret;
+}
+
+#define ROUNDTRIP(name, type)						\
+	roundtrip_class(vcpu, #name, sizeof(type),			\
+			(state_io_fn)__ringvm_get_##name,		\
+			(state_io_fn)__ringvm_set_##name, buf, len)
+
+static const char *roundtrip_msrs(struct test_vcpu *vcpu, char *buf,
+				  size_t len)
+{
+	struct ringvm_msrs *m1 = calloc(1, sizeof(*m1));
+	struct ringvm_msrs *m2 = calloc(1, sizeof(*m2));
+	const char *ret = buf;
+	unsigned int i;
+	int r;
+
+	if (!m1 || !m2) {
+		snprintf(buf, len, "msrs: %s", strerror(ENOMEM));
+		goto out;
+	}
+	r = get_msrs(vcpu, m1);
+	if (r) {
+		snprintf(buf, len, "msrs: GET: %s", strerror(-r));
+		goto out;
+	}
+	r = __ringvm_set_msrs(vcpu->fd, m1);
+	if (r != (int)m1->nmsrs) {
+		snprintf(buf, len, "msrs: SET stopped at entry %d: %#x = %#llx",
+			 r, r < 0 ? 0 : m1->entries[r].index,
+			 r < 0 ? 0ULL :
+			 (unsigned long long)m1->entries[r].data);
+		goto out;
+	}
+	r = get_msrs(vcpu, m2);
+	if (r) {
+		snprintf(buf, len, "msrs: GET again: %s", strerror(-r));
+		goto out;
+	}
+	if (m1->nmsrs != m2->nmsrs) {
+		snprintf(buf, len, "msrs: %u readable, then %u", m1->nmsrs,
+			 m2->nmsrs);
+		goto out;
+	}
+	for (i = 0; i < m1->nmsrs; i++) {
+		if (m1->entries[i].index == MSR_IA32_TSC ||
+		    m1->entries[i].data == m2->entries[i].data)
+			continue;
+		snprintf(buf, len, "msrs: %#x was %#llx, now %#llx",
+			 m1->entries[i].index,
+			 (unsigned long long)m1->entries[i].data,
+			 (unsigned long long)m2->entries[i].data);
+		goto out;
+	}
+	ret = NULL;
+out:
+	free(m1);
+	free(m2);
+	return ret;
+}
 
 const char *vcpu_state_roundtrip(struct test_vcpu *vcpu, char *buf,
 				 size_t len)
 {
-	struct ringvm_msrs *m1 = NULL, *m2 = NULL;
-	const char *ret = NULL;
-	unsigned int i;
-	int r;
+	struct ringvm_sregs sr;
+	const char *ret;
 
-	RT_CLASS("regs", struct ringvm_regs, __ringvm_get_regs,
-		 __ringvm_set_regs, sizeof(struct ringvm_regs));
-	RT_CLASS("sregs", struct ringvm_sregs, __ringvm_get_sregs,
-		 __ringvm_set_sregs, sizeof(struct ringvm_sregs));
-	RT_CLASS("debugregs", struct ringvm_debugregs, __ringvm_get_debugregs,
-		 __ringvm_set_debugregs, sizeof(struct ringvm_debugregs));
-	RT_CLASS("xsave", struct ringvm_xsave, __ringvm_get_xsave,
-		 __ringvm_set_xsave, sizeof(struct ringvm_xsave));
-	RT_CLASS("xcrs", struct ringvm_xcrs, __ringvm_get_xcrs,
-		 __ringvm_set_xcrs, sizeof(struct ringvm_xcrs));
-
-	m1 = calloc(1, sizeof(*m1));
-	m2 = calloc(1, sizeof(*m2));
-	if (!m1 || !m2)
-		RT_FAIL("msrs: %s", strerror(ENOMEM));
-	r = get_msrs(vcpu, m1);
-	if (r)
-		RT_FAIL("msrs: GET: %s", strerror(-r));
-	r = __ringvm_set_msrs(vcpu->fd, m1);
-	if (r != (int)m1->nmsrs)
-		RT_FAIL("msrs: SET stopped at %#x (%d): %#llx", r < 0 ? 0 :
-			m1->entries[r].index, r, r < 0 ? 0ULL :
-			(unsigned long long)m1->entries[r].data);
-	r = get_msrs(vcpu, m2);
-	if (r)
-		RT_FAIL("msrs: GET again: %s", strerror(-r));
-	if (m1->nmsrs != m2->nmsrs)
-		RT_FAIL("msrs: %u readable, then %u", m1->nmsrs, m2->nmsrs);
-	for (i = 0; i < m1->nmsrs; i++)
-		if (m1->entries[i].index != MSR_IA32_TSC &&
-		    m1->entries[i].data != m2->entries[i].data)
-			RT_FAIL("msrs: %#x was %#llx, now %#llx",
-				m1->entries[i].index,
-				(unsigned long long)m1->entries[i].data,
-				(unsigned long long)m2->entries[i].data);
-out:
-	free(m1);
-	free(m2);
+	ret = ROUNDTRIP(regs, struct ringvm_regs);
+	if (ret)
+		return ret;
+	/* say what SET_SREGS refused, if it does */
+	if (!__ringvm_get_sregs(vcpu->fd, &sr) &&
+	    __ringvm_set_sregs(vcpu->fd, &sr)) {
+		snprintf(buf, len,
+			 "sregs: SET refused cr0 %#llx cr4 %#llx efer %#llx cr8 %#llx",
+			 (unsigned long long)sr.cr0, (unsigned long long)sr.cr4,
+			 (unsigned long long)sr.efer,
+			 (unsigned long long)sr.cr8);
+		return buf;
+	}
+	ret = ROUNDTRIP(sregs, struct ringvm_sregs);
+	if (!ret)
+		ret = ROUNDTRIP(debugregs, struct ringvm_debugregs);
+	if (!ret)
+		ret = ROUNDTRIP(xsave, struct ringvm_xsave);
+	if (!ret)
+		ret = ROUNDTRIP(xcrs, struct ringvm_xcrs);
+	if (!ret)
+		ret = roundtrip_msrs(vcpu, buf, len);
 	return ret;
 }

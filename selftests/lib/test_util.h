@@ -55,6 +55,12 @@ void cpuid(__u32 leaf, __u32 subleaf, __u32 regs[4]);
 /* Number of CPUs in /sys/devices/system/cpu/online, or -errno. */
 int cpus_online(void);
 
+/*
+ * The CPUs this thread may run on, in order, at most @max of them into
+ * @cpus: how many, or -errno.
+ */
+int cpus_allowed(int *cpus, int max);
+
 /* Whether cpuN has an "online" file, i.e. can be taken offline. */
 bool cpu_hotpluggable(int cpu);
 
