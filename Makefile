@@ -5,17 +5,38 @@
 # make KDIR=DIR     the module against any kernel build tree
 # make demo         boot the svm test machine, load ringvm, run vmctl info
 # make check        the whole suite on every test machine this host can run
+# make check KERNEL=debug
+#                   the whole suite on the svm machine, booting a kernel
+#                   built here with KASAN, lockdep, kmemleak, UBSAN
+#                   (scripts/debug-kernel.sh; the first build takes 45 minutes)
 # make modcheck     W=1 builds against 6.1 and 6.12; any warning fails
 # make checkpatch   scripts/checkpatch.pl over the module and uapi
 
 KVER ?= 6.1
+KERNEL ?=
+MACHINES ?=
+
+ifeq ($(KERNEL),debug)
+# The debug kernel's cache directory (the kernel need not be built yet).
+DEBUG_KERNEL := $(shell scripts/debug-kernel.sh --dir)
+KDIR := $(DEBUG_KERNEL)/src
+KMOD_OUT := build/kmod-debug
+# KASAN's shadow and quarantine want memory; everything runs several times
+# slower than on the Debian kernel (525 s for the suite).
+KERNEL_ARGS := --kernel-dir $(DEBUG_KERNEL)/root --memory 2048
+CHECK_ARGS := $(KERNEL_ARGS) --timeout 1800 --machines "$(or $(MACHINES),svm)"
+else ifneq ($(KERNEL),)
+$(error KERNEL=$(KERNEL): only KERNEL=debug is known)
+else
 KDIR ?= $(shell scripts/kdir.sh $(KVER))
 KMOD_OUT ?= build/kmod-$(KVER)
-MACHINES ?=
+KERNEL_ARGS :=
+CHECK_ARGS := $(if $(MACHINES),--machines "$(MACHINES)")
+endif
 
 all: module userspace selftests
 
-module:
+module: $(if $(filter debug,$(KERNEL)),debug-kernel)
 	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/setup.sh"; exit 1; }
 	scripts/build-kmod.sh $(KDIR) $(KMOD_OUT) $(if $(W),W=$(W))
 	@echo "module: $(KMOD_OUT)/ringvm.ko"
@@ -26,13 +47,16 @@ userspace:
 selftests: userspace
 	$(MAKE) -C selftests
 
+debug-kernel:
+	scripts/debug-kernel.sh
+
 check: all
 	selftests/runner/run.sh --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
-		$(if $(MACHINES),--machines "$(MACHINES)")
+		$(CHECK_ARGS)
 
 demo: all
 	selftests/runner/run.sh --demo --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
-		--machines "$(or $(MACHINES),svm)"
+		$(KERNEL_ARGS) --machines "$(or $(MACHINES),svm)"
 
 modcheck:
 	scripts/modcheck.sh
@@ -45,4 +69,5 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module userspace selftests check demo modcheck checkpatch clean
+.PHONY: all module userspace selftests debug-kernel check demo modcheck \
+	checkpatch clean

@@ -59,17 +59,47 @@ function splat_kind(line)
 	    line ~ /rcu: INFO: rcu_[a-z_]+ detected stalls/ ||
 	    line ~ /INFO: task .* blocked for more than/)
 		return "a lockup or stall report"
-	if (line ~ /possible circular locking dependency/ ||
+	# Lockdep's headers: "WARNING: possible circular locking dependency
+	# detected", "WARNING: inconsistent lock state", "WARNING: held lock
+	# freed!", "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order
+	# detected", "WARNING: suspicious RCU usage", and the like.
+	if (line ~ /(^|\] )WARNING: (possible |.*[Ll]ock|.*RCU)/ ||
+	    line ~ /possible circular locking dependency/ ||
 	    line ~ /possible recursive locking detected/ ||
 	    line ~ /inconsistent lock state/ ||
 	    line ~ /suspicious RCU usage/ ||
 	    line ~ /bad unlock balance detected/)
 		return "a lockdep report"
+	# "UBSAN: shift-out-of-bounds in ...", "BUG: KASAN: slab-out-of-
+	# bounds in ..." (the latter is a BUG: above as well).
 	if (line ~ /UBSAN:/ || line ~ /KASAN:/)
 		return "a sanitizer report"
+	# kmemleak's own report is judged object by object, below; this is
+	# its verbose form in the log.
 	if (line ~ /unreferenced object 0x/)
 		return "a kmemleak report"
+	if (line ~ /Kernel memory leak detector disabled/)
+		return "kmemleak turning itself off (no leak check)"
 	return ""
+}
+
+# The kmemleak object being read ends: keep it if it is ringvm's, that
+# is, if its allocation backtrace names a function of ringvm or an
+# address in module space that no longer resolves (ringvm was unloaded
+# after the tests; only ringvm, kvm, kvm_amd, kvm_intel and msr are ever
+# loaded); else only count it.
+function kmemleak_close(	i)
+{
+	if (km_cur == "")
+		return
+	if (km_ours) {
+		kml_ours++
+		for (i = 1; i <= km_n; i++)
+			note_line("kmemleak", km_rec[i])
+	} else {
+		kml_other++
+	}
+	km_cur = ""
 }
 
 BEGIN {
@@ -79,6 +109,42 @@ BEGIN {
 
 {
 	gsub(/\r/, "")
+}
+
+# kmemleak's report (init.sh dumps /sys/kernel/debug/kmemleak on kernels
+# that have it): records of the form
+#	unreferenced object 0xffff888004a1c000 (size 64):
+#	  comm "insmod", pid 95, jiffies 4294671140 (age 30.624s)
+#	  hex dump (first 32 bytes):
+#	    00 00 00 00 ...  ................
+#	  backtrace:
+#	    [<00000000c0b1e7e5>] __kmalloc+0x4c/0x170
+#	    [<00000000a3e0c6b6>] ringvm_vm_create+0x1d/0x380 [ringvm]
+# The hex dump is memory, so no splat is looked for in here.
+/^# ringvm-kmemleak-begin/	{ in_kmemleak = 1; next }
+/^# ringvm-kmemleak-end/	{ kmemleak_close(); in_kmemleak = 0; next }
+/^# ringvm-kmemleak-fail: / {
+	sub(/^# ringvm-kmemleak-fail: /, "")
+	kml_fail = kml_fail (kml_fail == "" ? "" : "; ") $0
+	next
+}
+in_kmemleak {
+	if ($0 ~ /^unreferenced object 0x/) {
+		kmemleak_close()
+		km_cur = $0
+		km_ours = 0
+		km_n = 0
+	}
+	if (km_cur == "")
+		next
+	# The first lines and the backtrace, not the hex dump.
+	if ($0 !~ /^    [0-9a-f][0-9a-f] / && $0 !~ /^  hex dump/)
+		if (km_n < 12)
+			km_rec[++km_n] = $0
+	if ($0 ~ /\[ringvm\]$/ || $0 ~ /\] ringvm_/ ||
+	    $0 ~ /^    \[<[0-9a-f]+>\] 0xffffffff[c-f][0-9a-f]+$/)
+		km_ours = 1
+	next
 }
 
 # Splats first: a marker line is never one, and a splat line inside a
@@ -209,6 +275,18 @@ END {
 			nlines_dropped["notok"] " more"
 	for (i = 1; i <= nfailed_exit; i++)
 		fail_reason(failed_exit[i])
+	if (kml_fail != "")
+		fail_reason("kmemleak: " kml_fail)
+	if (kml_ours) {
+		fail_reason("kmemleak: " kml_ours " unreferenced object(s)" \
+			" allocated by ringvm")
+		for (i = 1; i <= nlines["kmemleak"]; i++)
+			reasons[nreasons] = reasons[nreasons] "\n    " \
+					    lines["kmemleak", i]
+		if (nlines_dropped["kmemleak"])
+			reasons[nreasons] = reasons[nreasons] "\n    ... " \
+				nlines_dropped["kmemleak"] " more lines"
+	}
 	for (s = 1; s <= nsplats; s++) {
 		fail_reason(splat_key[s])
 		for (i = 1; i <= nlines["splat" s]; i++)
@@ -221,5 +299,9 @@ END {
 
 	for (i = 1; i <= nreasons; i++)
 		print reasons[i]
+	if (kml_other)
+		print machine ": kmemleak: " kml_other " unreferenced" \
+			" object(s) not allocated by ringvm (not counted;" \
+			" see the console log)"
 	printf "@result %d %d %d %d\n", passed, failed, skipped, bad
 }

@@ -23,9 +23,11 @@
 # wall-clock limit, keeping its console in build/logs/MACHINE-KVER.log;
 # 4. judge each console with parse.awk and print "MACHINE: N passed, N
 # failed, N skipped" with the reasons for any failure, and last the sum over
-# the machines.  Exits non-zero on any failed test, crash, hang or kernel
-# splat, or when no machine ran.  README.md in this directory has the
-# details and the emulator quirks.
+# the machines.  With --kernel-dir the guest runs a kernel built here
+# instead (scripts/debug-kernel.sh: make check KERNEL=debug).  Exits
+# non-zero on any failed test, crash, hang or kernel splat, or when no
+# machine ran.  README.md in this directory has the details and the
+# emulator quirks.
 set -euo pipefail
 
 runner_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,6 +54,8 @@ guest_modules="kvm kvm_amd kvm_intel msr"
 
 kver=6.1
 kmod=
+kernel_dir_arg=
+memory=1024
 machines=$all_machines
 mode=tests
 tests_dir=
@@ -73,6 +77,12 @@ usage()
 usage: $0 [options]
   --kver 6.1|6.12     kernel series the module was built for (default 6.1)
   --kmod PATH         ringvm.ko (default build/kmod-KVER/ringvm.ko)
+  --kernel-dir DIR    boot DIR/boot/vmlinuz-RELEASE with the modules in
+                      DIR/lib/modules/RELEASE (and modules.dep) instead of
+                      Debian's kernel for KVER; --kmod must be built for
+                      it; logs are named MACHINE-KVER-debug.log
+                      (scripts/debug-kernel.sh makes such a DIR)
+  --memory MB         memory of the QEMU machines (default $memory)
   --machines "LIST"   machines to boot, of: $all_machines
                       (default: all; a machine that cannot run here says
                       why and is not counted)
@@ -114,6 +124,8 @@ parse_args()
 		case "$1" in
 		--kver)		kver=$2; shift ;;
 		--kmod)		kmod=$2; shift ;;
+		--kernel-dir)	kernel_dir_arg=$2; shift ;;
+		--memory)	memory=$2; shift ;;
 		--machines)	machines=$2; shift ;;
 		--demo)		mode=demo ;;
 		--only)		only=$2; shift ;;
@@ -241,6 +253,35 @@ guest_kernel()
 		mv -T "$tmp/out" "$cache" 2>/dev/null || true
 	fi
 	echo "$cache"
+}
+
+# The kernel release in --kernel-dir $1: the one directory in lib/modules,
+# with its vmlinuz in boot.
+kernel_dir_release()
+{
+	local rels
+
+	rels=$(ls "$1/lib/modules" 2>/dev/null) ||
+		die "--kernel-dir $1: no lib/modules (scripts/debug-kernel.sh makes one)"
+	[ "$(wc -w <<<"$rels")" = 1 ] ||
+		die "--kernel-dir $1: lib/modules holds '$rels', not one release"
+	[ -r "$1/boot/vmlinuz-$rels" ] ||
+		die "--kernel-dir $1: no boot/vmlinuz-$rels"
+	[ -r "$1/lib/modules/$rels/modules.dep" ] ||
+		die "--kernel-dir $1: no lib/modules/$rels/modules.dep"
+	echo "$rels"
+}
+
+# The module must be built for the kernel the guest boots: insmod would
+# refuse it, and every test would fail the same way.
+check_vermagic()
+{
+	local magic
+
+	[ -f "$kmod" ] || die "module missing: $kmod (build it first: make)"
+	magic=$(/sbin/modinfo -F vermagic "$kmod" 2>/dev/null) || magic=
+	[ "${magic%% *}" = "$guest_ver" ] ||
+		die "$kmod is built for '${magic%% *}', the guest runs $guest_ver"
 }
 
 # --- 2. The initramfs -------------------------------------------------------
@@ -386,7 +427,7 @@ qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
 	shift 3
 	command -v qemu-system-x86_64 >/dev/null ||
 		die "qemu-system-x86_64 missing: run scripts/setup.sh"
-	setsid qemu-system-x86_64 "$@" -m 1024 -smp "$(machine_cpus "$machine")" \
+	setsid qemu-system-x86_64 "$@" -m "$memory" -smp "$(machine_cpus "$machine")" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$console" \
 		-kernel "$kernel_dir/boot/vmlinuz-$guest_ver" \
@@ -556,7 +597,8 @@ run_machine()
 	local machine=$1 suffix='' console emulog lockfd limit result
 	local p f s bad
 
-	[ "$mode" = tests ] || suffix=-$mode
+	[ -z "$kernel_dir_arg" ] || suffix=-debug
+	[ "$mode" = tests ] || suffix=$suffix-$mode
 	mkdir -p "$top/build/logs"
 	console=$top/build/logs/$machine-$kver$suffix.log
 	emulog=$top/build/logs/$machine-$kver$suffix.emulator.log
@@ -618,8 +660,14 @@ main()
 	mkdir -p "$top/build/runner"
 	work=$(mktemp -d "$top/build/runner/run.XXXXXX")
 
-	guest_ver=$(guest_version)
-	kernel_dir=$(guest_kernel "$guest_ver")
+	if [ -n "$kernel_dir_arg" ]; then
+		kernel_dir=$(cd "$kernel_dir_arg" && pwd)
+		guest_ver=$(kernel_dir_release "$kernel_dir")
+		check_vermagic
+	else
+		guest_ver=$(guest_version)
+		kernel_dir=$(guest_kernel "$guest_ver")
+	fi
 	build_initramfs
 	choose_vmx_cpus
 

@@ -17,6 +17,9 @@
 #	demo	--demo with the stand-in module and vmctl: passes; and a
 #		vmctl run with the wrong exit code or output: fails
 #	missing	a missing vmctl is refused before anything boots
+#	leak	on the debug kernel (make debug-kernel; not run by default):
+#		a stand-in ringvm that leaks a kmalloc and is unloaded;
+#		kmemleak must trace the leak to it and fail the run
 #
 #	selftests/runner/selfcheck.sh [--machines "svm vmx"] [SCENARIO...]
 #
@@ -53,6 +56,29 @@ make_module()
 	echo 'obj-m := ringvm.o' >"$stage/mod/Kbuild"
 	make -s -C "$("$top/scripts/kdir.sh" 6.1)" M="$stage/mod" modules \
 		>/dev/null 2>&1
+}
+
+# A stand-in ringvm for the debug kernel in $1 that leaks 200 bytes when
+# it loads.
+make_leaky_module()
+{
+	mkdir -p "$stage/leakmod"
+	cat >"$stage/leakmod/ringvm.c" <<-'EOF'
+	#include <linux/module.h>
+	#include <linux/slab.h>
+	static int __init standin_init(void)
+	{
+		void *p = kmalloc(200, GFP_KERNEL);
+		pr_info("stand-in: leaking %p\n", p);
+		return 0;
+	}
+	static void __exit standin_exit(void) { }
+	module_init(standin_init);
+	module_exit(standin_exit);
+	MODULE_LICENSE("GPL");
+	EOF
+	echo 'obj-m := ringvm.o' >"$stage/leakmod/Kbuild"
+	make -s -C "$1" M="$stage/leakmod" modules >/dev/null 2>&1
 }
 
 # A vmctl that answers what the tests and the demo ask, and a stand-in
@@ -152,6 +178,12 @@ make_tests()
 	add_test panic standin_panic <<-'EOF'
 	echo "TAP version 13"; echo "1..1"; echo c >/proc/sysrq-trigger
 	EOF
+
+	add_test leak standin_leak <<-'EOF'
+	echo "TAP version 13"; echo "1..1"
+	insmod "$RINGVM_KO" && rmmod ringvm && echo "ok 1 load, unload" ||
+		echo "not ok 1 load, unload"
+	EOF
 }
 
 # check NAME WANT-RC [PATTERN...] -- RUN.SH-ARGS...: run run.sh, then
@@ -239,6 +271,20 @@ run_scenario()
 			"^$m: demo step failed: vmctl run demo --image /ringvm/hello.bin \(exit 4, wanted 1\)" \
 			"^$m: demo failed" "^demo failed\$" -- \
 			--machines "$m" --demo --guest "$stage/hello-bad.bin" ;;
+	leak)
+		local dk
+		dk=$("$top/scripts/debug-kernel.sh" --dir)
+		if [ ! -f "$dk/.complete" ]; then
+			echo "=== leak/$m: skipped (no debug kernel: make debug-kernel)"
+			return
+		fi
+		make_leaky_module "$dk/src"
+		check "leak/$m" 1 \
+			"^$m: kmemleak: 1 unreferenced object\(s\) allocated by ringvm" \
+			"comm \"insmod\"" "^$m: 1 passed, 0 failed, 0 skipped" -- \
+			--machines "$m" --tests "$stage/leak" \
+			--kmod "$stage/leakmod/ringvm.ko" --kernel-dir "$dk/root" \
+			--memory 2048 --timeout 600 ;;
 	missing)
 		check "missing" 2 "vmctl missing: /nonexistent" -- \
 			--machines "$m" --vmctl /nonexistent --tests "$stage/pass" ;;
