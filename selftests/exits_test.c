@@ -1352,6 +1352,13 @@ extern const __u8 rm_gp_cr4[], rm_gp_wrmsr[], rm_gp_limit[], rm_gp_handler[],
 #define RM_GP_CODE	0xe000		/* offset in CS, base 0xf0000 */
 #define RM_GP_OFF(sym)	(RM_GP_CODE + (unsigned int)((sym) - rm_gp_cr4))
 
+/* The reset fixture's RUN ended in @reason; if not, say how it ended. */
+#define ASSERT_RESET_EXIT(self, reason)					\
+	ASSERT_EQ(reason, (self)->run->exit_reason)			\
+		TH_LOG("%s exit at %#llx",				\
+		       ringvm_exit_reason_name((self)->run->exit_reason), \
+		       (unsigned long long)(self)->run->rip)
+
 /* Run from @start until the #GP handler reports; check its frame. */
 static void run_rm_gp(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(reset) *self, const __u8 *start)
@@ -1389,10 +1396,7 @@ static void run_rm_gp(struct __test_metadata *_metadata,
 		 * VMRUN refuses the CR4.  Detection: that failed entry.
 		 */
 		SKIP(return, "QEMU TCG does not #GP a reserved CR4 bit");
-	ASSERT_EQ(RINGVM_EXIT_IO, self->run->exit_reason)
-		TH_LOG("%s exit at %#llx",
-		       ringvm_exit_reason_name(self->run->exit_reason),
-		       (unsigned long long)self->run->rip);
+	ASSERT_RESET_EXIT(self, RINGVM_EXIT_IO);
 	ASSERT_EQ(0x13, self->run->io.port);
 	/* FLAGS, CS and IP: six bytes below 0x8000, no error code */
 	EXPECT_EQ(0x8000 - 6, *(__u16 *)((char *)self->run +
@@ -1441,10 +1445,7 @@ TEST_F(reset, real_mode_with_lme)
 		ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
 		ASSERT_EQ(0, __ringvm_run(self->vcpufd));
 	}
-	ASSERT_EQ(RINGVM_EXIT_HLT, self->run->exit_reason)
-		TH_LOG("%s exit at %#llx",
-		       ringvm_exit_reason_name(self->run->exit_reason),
-		       (unsigned long long)self->run->rip);
+	ASSERT_RESET_EXIT(self, RINGVM_EXIT_HLT);
 	EXPECT_EQ(0xfff1, self->run->rip);
 }
 
@@ -1490,10 +1491,7 @@ TEST_F(reset, skip_wraps_at_4g)
 	ASSERT_EQ(0, __ringvm_set_regs(self->vcpufd, &regs));
 
 	ASSERT_EQ(0, __ringvm_run(self->vcpufd));
-	ASSERT_EQ(RINGVM_EXIT_IO, self->run->exit_reason)
-		TH_LOG("%s exit at %#llx",
-		       ringvm_exit_reason_name(self->run->exit_reason),
-		       (unsigned long long)self->run->rip);
+	ASSERT_RESET_EXIT(self, RINGVM_EXIT_IO);
 	ASSERT_EQ(0x14, self->run->io.port);
 	ASSERT_EQ(2, self->run->rip);
 }
