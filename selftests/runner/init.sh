@@ -164,8 +164,21 @@ kmemleak_report()
 	echo "# ringvm-kmemleak-end"
 }
 
+# Which speculation mitigations the emulated CPU made the kernel pick, for
+# the reader of the log (module/MITIGATIONS.md, "Emulators").
+print_vulnerabilities()
+{
+	local f
+
+	for f in /sys/devices/system/cpu/vulnerabilities/*; do
+		[ -r "$f" ] && echo "# ringvm-vuln: ${f##*/}: $(cat "$f")"
+	done
+	return 0
+}
+
 mount_fs
 echo "# ringvm-runner: start $mode cpus=$(nproc) kernel=$(uname -r)"
+print_vulnerabilities
 case "$mode" in
 demo)	run_demo ;;
 *)	run_tests; kmemleak_report ;;
