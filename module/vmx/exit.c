@@ -432,6 +432,8 @@ VMX_HANDLER(vmx_exit_ept_violation)
 	/* Bits 7 and 8 both set: the access itself, not a guest walk */
 	exit->npf.walk = (qual & EPT_VIOLATION_GVA_MASK) !=
 			 EPT_VIOLATION_GVA_MASK;
+	/* The core maps or decodes next, touching host data: L1TF (cond). */
+	vmx->l1d_flush = true;
 
 	if ((qual & EPT_VIOLATION_NMI_UNBLOCKING) &&
 	    !(idt & INTR_INFO_VALID_MASK) &&
@@ -584,6 +586,7 @@ int vmx_vcpu_run(struct ringvm_vcpu *vcpu)
 		native_write_cr2(vmx->cr2);
 	if (unlikely(vcpu->event.valid))
 		vmx_write_event(&vcpu->event);
+	vmx_l1d_flush(vmx);
 
 	if (unlikely(__vmx_vcpu_run(vcpu->gprs, &vmx->host_rsp,
 				    vmx->launched))) {

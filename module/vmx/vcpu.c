@@ -22,6 +22,7 @@
 #include <linux/build_bug.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/string.h>
 #include <asm/cpu_entry_area.h>
@@ -29,6 +30,7 @@
 #include <asm/desc.h>
 #include <asm/io.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 #include <asm/segment.h>
 #include <asm/special_insns.h>
@@ -51,6 +53,9 @@ static_assert(RINGVM_GPR_RAX == 0 && RINGVM_GPR_RCX == 1 &&
 #define VMX_PAT_INIT		0x0007040600070406ULL
 #define VMX_CR0_INIT		(X86_CR0_CD | X86_CR0_NW | X86_CR0_ET)
 #define VMX_DEBUGCTL_VALID	DEBUGCTLMSR_BTF
+
+/* The VMCS this CPU last loaded, for vmx_vcpu_load()'s IBPB. */
+static DEFINE_PER_CPU(void *, vmx_last_vmcs);
 
 /* The guest segment registers and where the VMCS keeps each part. */
 enum vmx_seg {
@@ -460,11 +465,18 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	return 0;
 }
 
-/* Not loaded anywhere: vcpu_put() left the VMCS clear, so just free. */
+/*
+ * Not loaded anywhere: vcpu_put() left the VMCS clear, so just free.
+ * vmx_last_vmcs must forget it, or a new VMCS at the same address would
+ * skip its IBPB.
+ */
 void vmx_vcpu_uninit(struct ringvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int cpu;
 
+	for_each_possible_cpu(cpu)
+		cmpxchg(per_cpu_ptr(&vmx_last_vmcs, cpu), vmx->vmcs, NULL);
 	vmx_free_vpid(vmx->vpid);
 	free_page((unsigned long)vmx->vmcs);
 }
@@ -597,6 +609,19 @@ void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 
 	vmcs_load(vmx->vmcs_pa);
 	vmx->loaded = true;
+
+	/*
+	 * One guest's indirect branches must not steer another's: IBPB
+	 * when this CPU moves to another vCPU's VMCS (Spectre v2, as KVM
+	 * does; module/MITIGATIONS.md row 6).  Keyed on the last VMCS, not
+	 * the current one: vcpu_put() VMCLEARs, so none is current here.
+	 */
+	if (__this_cpu_read(vmx_last_vmcs) != vmx->vmcs) {
+		__this_cpu_write(vmx_last_vmcs, vmx->vmcs);
+		indirect_branch_prediction_barrier();
+	}
+	/* Whatever ran here since the last entry may have left data in L1D. */
+	vmx->l1d_flush = true;
 
 	/*
 	 * SDM Vol. 3C §29.4.3.3: translations this vCPU left on this CPU

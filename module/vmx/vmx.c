@@ -404,6 +404,7 @@ static int vmx_probe(struct ringvm_hw_caps *caps)
 
 static void vmx_hardware_unsetup(void)
 {
+	vmx_l1tf_unsetup();
 	ringvm_free_cpu_pages(&vmx_vmxon_page);
 }
 
@@ -420,7 +421,10 @@ static int vmx_hardware_setup(void)
 
 		*region = vmx_revision_id;
 	}
-	return 0;
+	r = vmx_l1tf_setup();
+	if (r)
+		ringvm_free_cpu_pages(&vmx_vmxon_page);
+	return r;
 }
 
 static int vmx_cpu_enable(void)

@@ -16,6 +16,7 @@
 #define RINGVM_VMX_VMX_H
 
 #include <linux/bits.h>
+#include <linux/jump_label.h>
 #include <linux/types.h>
 
 /* CPUID.1:ECX.VMX[bit 5] */
@@ -322,6 +323,7 @@ struct vmx_vcpu {
 	bool loaded;			/* VMPTRLD by vcpu_load */
 	bool launched;			/* VMLAUNCH done since the last VMCLEAR */
 	bool need_flush;		/* guest TLB stale: flush at next load */
+	bool l1d_flush;			/* L1D may hold host data: flush */
 
 	u32 entry_ctls;			/* VM_ENTRY_CONTROLS as written */
 	unsigned long cr0_mask;		/* CR0_GUEST_HOST_MASK as written */
@@ -366,6 +368,19 @@ int __vmx_vcpu_run(unsigned long *gprs, unsigned long *host_rsp,
 void vmx_vmexit(void);
 /* vmenter.S: IRET to self, which ends blocking by NMI (exit.c says why). */
 void vmx_unblock_nmis(void);
+
+/* l1tf.c */
+int vmx_l1tf_setup(void);
+void vmx_l1tf_unsetup(void);
+void __vmx_l1d_flush(struct vmx_vcpu *vmx);
+DECLARE_STATIC_KEY_FALSE(vmx_l1d_should_flush);
+
+/* L1TF: flush L1D before the entry where the policy says so (l1tf.c). */
+static __always_inline void vmx_l1d_flush(struct vmx_vcpu *vmx)
+{
+	if (static_branch_unlikely(&vmx_l1d_should_flush))
+		__vmx_l1d_flush(vmx);
+}
 
 /* vmx.c */
 int vmx_alloc_vpid(void);
