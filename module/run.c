@@ -27,9 +27,24 @@
 #include <linux/sched/signal.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
+#include <asm/nospec-branch.h>
 
 #include "fpu.h"
 #include "vm.h"
+
+/*
+ * VMSCAPE: the guest may have trained the branch predictors that this
+ * task's user space, the VMM, uses next.  Where the host asks for it, the
+ * kernel issues an IBPB on the way back to user space when this per-CPU
+ * flag is set, as it does for KVM (module/MITIGATIONS.md row 18).
+ */
+static __always_inline void ringvm_mark_ibpb_exit_to_user(void)
+{
+#ifdef X86_FEATURE_IBPB_EXIT_TO_USER
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
+#endif
+}
 
 /* DR0-3 hold the guest's breakpoints while DR7 enables any. */
 static void ringvm_load_guest_db(struct ringvm_vcpu *vcpu)
@@ -86,6 +101,7 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 		ringvm_arch->vcpu_run(vcpu);
 
 		WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
+		ringvm_mark_ibpb_exit_to_user();
 		/* VM exit leaves DR7 = 0x400 on VMX (SDM Vol. 3C §28.5.1) */
 		if (vcpu->dr_active || hw_breakpoint_active())
 			hw_breakpoint_restore();

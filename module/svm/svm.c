@@ -299,6 +299,30 @@ void svm_pick_asid(struct svm_vcpu *svm, int cpu)
 	c->clean = 0;
 }
 
+/*
+ * SRSO on Zen 5 and later (6.12): when the CPU has BP_SPEC_REDUCE, the
+ * host kernel relies on the hypervisor to set it in BP_CFG for as long as
+ * guests may run, instead of untraining the return predictor on every
+ * VM exit (module/MITIGATIONS.md row 8).  KVM sets it while a VM exists;
+ * ringvm keeps it set while it owns SVM on the CPU, which is simpler and
+ * costs only host branch-prediction speed while the module is loaded.
+ */
+static void svm_srso_bp_spec_reduce(bool on)
+{
+#ifdef X86_FEATURE_SRSO_BP_SPEC_REDUCE
+	u64 cfg;
+
+	if (!cpu_feature_enabled(X86_FEATURE_SRSO_BP_SPEC_REDUCE) ||
+	    rdmsrl_safe(MSR_ZEN4_BP_CFG, &cfg))
+		return;
+	if (on)
+		cfg |= BIT_ULL(MSR_ZEN4_BP_CFG_BP_SPEC_REDUCE_BIT);
+	else
+		cfg &= ~BIT_ULL(MSR_ZEN4_BP_CFG_BP_SPEC_REDUCE_BIT);
+	wrmsrl_safe(MSR_ZEN4_BP_CFG, cfg);
+#endif
+}
+
 static int svm_cpu_enable(void)
 {
 	struct svm_asid_state *as = this_cpu_ptr(&svm_asid_state);
@@ -323,6 +347,7 @@ static int svm_cpu_enable(void)
 	/* End the generation: the next VMRUN here starts one, flushing. */
 	as->generation++;
 	as->next_asid = svm_caps.max_asid + 1;
+	svm_srso_bp_spec_reduce(true);
 	return 0;
 }
 
@@ -330,6 +355,7 @@ static void svm_cpu_disable(void)
 {
 	u64 efer;
 
+	svm_srso_bp_spec_reduce(false);
 	wrmsrl(MSR_VM_HSAVE_PA, __this_cpu_read(svm_saved_hsave_pa));
 	rdmsrl(MSR_EFER, efer);
 	/*

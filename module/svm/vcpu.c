@@ -263,11 +263,13 @@ void svm_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 
 	/*
 	 * One guest's indirect branches must not steer another's: IBPB
-	 * when this CPU moves to another VMCB (Spectre v2, as KVM does).
+	 * when this CPU moves to another VMCB (Spectre v2, as KVM does),
+	 * unless the host already has one on every VM exit.
 	 */
 	if (__this_cpu_read(svm_last_vmcb) != svm->vmcb) {
 		__this_cpu_write(svm_last_vmcb, svm->vmcb);
-		indirect_branch_prediction_barrier();
+		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+			indirect_branch_prediction_barrier();
 	}
 
 	svm->host_save_pa = svm_host_save_pa(cpu);

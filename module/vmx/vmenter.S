@@ -19,7 +19,9 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/ibt.h>
+#include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
+#include <asm/percpu.h>
 #include <asm/unwind_hints.h>
 
 #include "vmcs.h"	/* Kbuild gives .S files no -I */
@@ -187,6 +189,27 @@ SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
 	 */
 	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
 			   X86_FEATURE_RSB_VMEXIT_LITE
+
+	/*
+	 * Legacy IBRS (the host set X86_FEATURE_KERNEL_IBRS, Skylake-era
+	 * parts without eIBRS): IBRS only restricts predictions made before
+	 * it was written from a less privileged predictor mode, and the
+	 * guest was one.  Write SPEC_CTRL again, same value, before the
+	 * first RET, as KVM's vmx_spec_ctrl_restore_host() does
+	 * (module/MITIGATIONS.md row 4).  The guest cannot write SPEC_CTRL
+	 * (MSR exits), so the host's value is the one it ran with.
+	 */
+	ALTERNATIVE "jmp .Lspec_ctrl_done", "", X86_FEATURE_KERNEL_IBRS
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	mov	PER_CPU_VAR(x86_spec_ctrl_current), %eax
+	mov	PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
+	wrmsr
+	lfence
+	xor	%eax, %eax
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+.Lspec_ctrl_done:
+
 	CLEAR_BRANCH_HISTORY_VMEXIT
 
 	mov	%rbx, %rax
