@@ -439,18 +439,22 @@ static bool svm_vmrun_would_fail(const struct vmcb_save *s)
 		if (unlikely((s->cs.attrib & (SVM_SEG_L | SVM_SEG_DB)) ==
 			     (SVM_SEG_L | SVM_SEG_DB)))
 			return true;
-	} else if (unlikely((efer & EFER_LME) && !(cr0 & X86_CR0_PE) &&
+	} else if (unlikely((efer & EFER_LME) && !(s->cr4 & X86_CR4_PAE) &&
 			    svm_caps.tcg_lme_quirk)) {
 		/*
-		 * Quirk: QEMU 7.2's TCG never comes back from a VMRUN with
-		 * EFER.LME set in real mode: the host CPU takes no interrupt
-		 * and answers no NMI again (fuzz_test found it twice; a
-		 * protected-mode guest setting LME before PG, as every OS
-		 * does, is fine).  The state is architectural and silicon
-		 * takes it.  Detection: the hypervisor leaf says TCG.
-		 * Workaround: refuse the entry (FAIL_ENTRY) on TCG only; a
-		 * guest that goes on to set PE, or user space that clears
-		 * LME, runs again.
+		 * Quirk: QEMU 7.2's TCG loses the host CPU when a #VMEXIT
+		 * finds the guest with EFER.LME=1, CR0.PG=0, CR4.PAE=0 (in
+		 * real or protected mode): it restores the host's CR0 while
+		 * EFER is still the guest's, takes that for a switch to
+		 * long mode without PAE, and returns before writing CR0
+		 * (cpu_x86_update_cr0(), target/i386/helper.c), so the
+		 * host runs on with paging off.  KVM is lost the same way
+		 * (selftests/quirks/run.sh).  The state is architectural
+		 * and silicon takes it.  Detection: the hypervisor leaf
+		 * says TCG.  Workaround: refuse the entry (FAIL_ENTRY) on
+		 * TCG only; setting PAE or PG, or clearing LME, runs the
+		 * guest again.  Not covered: a guest that clears CR4.PAE
+		 * itself with LME set and PG clear (CR writes do not exit).
 		 */
 		return true;
 	} else if (unlikely(efer & EFER_LMA)) {
