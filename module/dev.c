@@ -33,7 +33,7 @@ static long ringvm_ioctl_api_version(struct file *file, unsigned long arg)
 
 static bool ringvm_caps_input_ok(const struct ringvm_caps *in)
 {
-	return !in->flags && !in->pad &&
+	return !in->flags &&
 	       !memchr_inv(in->reserved, 0, sizeof(in->reserved));
 }
 

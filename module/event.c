@@ -10,6 +10,12 @@
  *     (IDT-vectoring information, EXITINTINFO), as the backend read it
  *  3. ringvm_fix_event() - the same error-code rule again after user
  *     space changed CR0
+ *  4. interrupts and NMIs from user space (RINGVM_INTERRUPT, RINGVM_NMI):
+ *     held until the guest can take them, then put in the slot by
+ *     ringvm_prepare_events() right before an entry, which also opens
+ *     the interrupt / NMI window the guest must reach first, and reports
+ *     a window user space asked for (RINGVM_RUN_*_WINDOW)
+ *  5. RINGVM_GET_EVENTS / RINGVM_SET_EVENTS: all of the above as state
  *
  * A vCPU has one event slot, vcpu->event.  The backend writes it into
  * the VM-entry interruption-information field / EVENTINJ before each
@@ -21,6 +27,8 @@
  * Context: the vCPU's thread with vcpu->mutex held; from the exit
  * handlers with preemption and interrupts off.  No locks, no sleeping.
  */
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 
@@ -163,4 +171,231 @@ void ringvm_queue_debug_trap(struct ringvm_vcpu *vcpu)
 {
 	if (!vcpu->event.valid)
 		ringvm_queue_exception(vcpu, X86_TRAP_DB, 0);
+}
+
+/* 4. Interrupts and NMIs from user space */
+
+#define RINGVM_FIRST_IRQ_VECTOR	32	/* 0-31 are exceptions (SDM §6.2) */
+
+/* The uapi types are the VMX interruption types, as the slot's. */
+static_assert(RINGVM_EVENT_INTR == RINGVM_EVENT_TYPE_INTR);
+static_assert(RINGVM_EVENT_NMI == RINGVM_EVENT_TYPE_NMI);
+static_assert(RINGVM_EVENT_EXCEPTION == RINGVM_EVENT_TYPE_EXCEPTION);
+static_assert(RINGVM_EVENT_SOFT_INTR == RINGVM_EVENT_TYPE_SOFT_INTR);
+static_assert(RINGVM_EVENT_PRIV_SOFT_EXCEPTION ==
+	      RINGVM_EVENT_TYPE_PRIV_SOFT_EXC);
+static_assert(RINGVM_EVENT_SOFT_EXCEPTION == RINGVM_EVENT_TYPE_SOFT_EXC);
+
+static bool ringvm_irq_allowed(const struct ringvm_intr_state *st)
+{
+	return st->if_flag && !st->shadow;
+}
+
+/*
+ * NMIs wait for the IRET that ends an NMI handler, and for a shadow: VM
+ * entry refuses an NMI after MOV SS (SDM Vol. 3C §27.2.1.3), and after
+ * STI on some processors, so KVM waits for both; so does ringvm.
+ */
+static bool ringvm_nmi_allowed(const struct ringvm_intr_state *st)
+{
+	return !st->nmi_masked && !st->shadow;
+}
+
+static void ringvm_set_event(struct ringvm_vcpu *vcpu, u8 type, u8 vector)
+{
+	vcpu->event = (struct ringvm_event) {
+		.valid = true, .type = type, .vector = vector,
+	};
+}
+
+/*
+ * Right before an entry, interrupts off, when ringvm_events_active():
+ * move a waiting NMI, else a waiting interrupt, into the empty slot if
+ * the guest can take it now; open the windows that what still waits (or
+ * user space) needs.  Returns RINGVM_HW_EXIT_IRQ_WINDOW / _NMI_WINDOW to
+ * leave for user space instead of entering, when it asked for a window
+ * that is open, or RINGVM_HW_EXIT_NONE to enter.
+ */
+u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_intr_state st;
+	u8 open = 0;
+
+	ringvm_arch->get_intr_state(vcpu, &st);
+	if (!vcpu->event.valid) {
+		if (vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
+			vcpu->nmi_pending = false;
+			ringvm_set_event(vcpu, RINGVM_EVENT_NMI, X86_TRAP_NMI);
+		} else if (vcpu->irq_pending && ringvm_irq_allowed(&st)) {
+			vcpu->irq_pending = false;
+			ringvm_set_event(vcpu, RINGVM_EVENT_INTR,
+					 vcpu->irq_vector);
+		} else if ((vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW) &&
+			   !vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
+			return RINGVM_HW_EXIT_NMI_WINDOW;
+		} else if ((vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW) &&
+			   !vcpu->irq_pending && ringvm_irq_allowed(&st)) {
+			return RINGVM_HW_EXIT_IRQ_WINDOW;
+		}
+	}
+
+	if (vcpu->irq_pending || (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW))
+		open |= RINGVM_RUN_IRQ_WINDOW;
+	if (vcpu->nmi_pending || (vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW))
+		open |= RINGVM_RUN_NMI_WINDOW;
+	if (open != vcpu->windows_open) {
+		ringvm_arch->set_windows(vcpu, open);
+		vcpu->windows_open = open;
+	}
+	return RINGVM_HW_EXIT_NONE;
+}
+
+/* Every exit to user space: whether RINGVM_INTERRUPT would go in now. */
+void ringvm_report_events(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_intr_state st;
+
+	ringvm_arch->get_intr_state(vcpu, &st);
+	vcpu->run->if_flag = st.if_flag;
+	vcpu->run->ready_for_interrupt = !vcpu->irq_pending &&
+					 !vcpu->event.valid &&
+					 ringvm_irq_allowed(&st);
+}
+
+/*
+ * RINGVM_INTERRUPT: an external interrupt, as from an interrupt
+ * controller in user space.  One waits at a time: another before the
+ * guest took the first is EINVAL (a controller keeps its own queue).
+ */
+long ringvm_vcpu_interrupt(struct ringvm_vcpu *vcpu, unsigned long arg)
+{
+	struct ringvm_interrupt irq;
+
+	if (copy_from_user(&irq, (void __user *)arg, sizeof(irq)))
+		return -EFAULT;
+	if (irq.flags || irq.vector < RINGVM_FIRST_IRQ_VECTOR ||
+	    irq.vector > 255 || vcpu->irq_pending)
+		return -EINVAL;
+	vcpu->irq_pending = true;
+	vcpu->irq_vector = irq.vector;
+	return 0;
+}
+
+/* RINGVM_NMI: one NMI waits at a time; a second is EINVAL. */
+long ringvm_vcpu_nmi(struct ringvm_vcpu *vcpu, unsigned long arg)
+{
+	if (arg || vcpu->nmi_pending)
+		return -EINVAL;
+	vcpu->nmi_pending = true;
+	return 0;
+}
+
+/* 5. Events as state */
+
+long ringvm_vcpu_get_events(struct ringvm_vcpu *vcpu, unsigned long arg)
+{
+	const struct ringvm_event *ev = &vcpu->event;
+	struct ringvm_intr_state st;
+	struct ringvm_events e;
+
+	memset(&e, 0, sizeof(e));
+	if (ev->valid) {
+		e.injected.valid = 1;
+		e.injected.type = ev->type;
+		e.injected.vector = ev->vector;
+		e.injected.has_error_code = ev->has_error;
+		e.injected.error_code = ev->error_code;
+		e.injected.insn_len = ev->insn_len;
+	}
+	e.irq_pending = vcpu->irq_pending;
+	e.irq_vector = vcpu->irq_pending ? vcpu->irq_vector : 0;
+	e.nmi_pending = vcpu->nmi_pending;
+	ringvm_arch->get_intr_state(vcpu, &st);
+	e.nmi_masked = st.nmi_masked;
+	e.shadow = st.shadow;
+	return copy_to_user((void __user *)arg, &e, sizeof(e)) ? -EFAULT : 0;
+}
+
+/*
+ * An event VM entry would take (SDM Vol. 3C §27.2.1.3, APM Vol. 2
+ * §15.20): vectors by type; an error code only for the exceptions that
+ * have one (in real mode ringvm_fix_event() drops it); an instruction
+ * length, 1-15, for the software types only, which only VMX can inject
+ * (SVM's EVENTINJ has no length, and ringvm never leaves one there).
+ */
+static bool ringvm_injected_ok(const struct ringvm_events *e)
+{
+	u8 type = e->injected.type, vector = e->injected.vector;
+	bool soft = type >= RINGVM_EVENT_TYPE_SOFT_INTR;
+
+	if (!e->injected.valid)
+		return !e->injected.type && !vector &&
+		       !e->injected.has_error_code &&
+		       !e->injected.error_code && !e->injected.insn_len;
+	if (e->injected.valid > 1 || e->injected.has_error_code > 1 ||
+	    memchr_inv(e->injected.pad, 0, sizeof(e->injected.pad)))
+		return false;
+	if (e->injected.has_error_code &&
+	    (type != RINGVM_EVENT_TYPE_EXCEPTION ||
+	     !(BIT(vector) & RINGVM_ERROR_CODE_VECTORS)))
+		return false;
+	if (!e->injected.has_error_code && e->injected.error_code)
+		return false;
+	if (soft != !!e->injected.insn_len ||
+	    e->injected.insn_len > RINGVM_INSN_MAX_LEN)
+		return false;
+	if (soft && ringvm_hw.arch != RINGVM_ARCH_VMX)
+		return false;
+
+	switch (type) {
+	case RINGVM_EVENT_TYPE_INTR:
+	case RINGVM_EVENT_TYPE_SOFT_INTR:
+		return vector >= RINGVM_FIRST_IRQ_VECTOR ||
+		       type == RINGVM_EVENT_TYPE_SOFT_INTR;
+	case RINGVM_EVENT_TYPE_NMI:
+		return vector == X86_TRAP_NMI;
+	case RINGVM_EVENT_TYPE_EXCEPTION:
+		return vector < RINGVM_FIRST_IRQ_VECTOR &&
+		       vector != X86_TRAP_NMI;
+	case RINGVM_EVENT_TYPE_PRIV_SOFT_EXC:
+		return vector == X86_TRAP_DB;
+	case RINGVM_EVENT_TYPE_SOFT_EXC:
+		return vector == X86_TRAP_BP || vector == X86_TRAP_OF;
+	default:
+		return false;
+	}
+}
+
+/* RINGVM_SET_EVENTS: the whole state at once, as GET_EVENTS gives it. */
+long ringvm_vcpu_set_events(struct ringvm_vcpu *vcpu, unsigned long arg)
+{
+	struct ringvm_intr_state st = { };
+	struct ringvm_events e;
+
+	if (copy_from_user(&e, (void __user *)arg, sizeof(e)))
+		return -EFAULT;
+	if (e.flags || e.pad || memchr_inv(e.reserved, 0, sizeof(e.reserved)) ||
+	    !ringvm_injected_ok(&e) || e.irq_pending > 1 ||
+	    e.nmi_pending > 1 || e.nmi_masked > 1 ||
+	    (e.irq_pending ? e.irq_vector < RINGVM_FIRST_IRQ_VECTOR :
+			     e.irq_vector) ||
+	    (e.shadow & ~(RINGVM_SHADOW_STI | RINGVM_SHADOW_MOV_SS)))
+		return -EINVAL;
+
+	vcpu->event = (struct ringvm_event) {
+		.valid = e.injected.valid,
+		.type = e.injected.type,
+		.vector = e.injected.vector,
+		.has_error = e.injected.has_error_code,
+		.error_code = e.injected.error_code,
+		.insn_len = e.injected.insn_len,
+	};
+	ringvm_fix_event(vcpu);
+	vcpu->irq_pending = e.irq_pending;
+	vcpu->irq_vector = e.irq_vector;
+	vcpu->nmi_pending = e.nmi_pending;
+	st.nmi_masked = e.nmi_masked;
+	st.shadow = e.shadow;
+	ringvm_arch->set_intr_state(vcpu, &st);
+	return 0;
 }

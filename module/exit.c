@@ -31,6 +31,7 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
+#include <asm/tsc.h>
 #include <asm/fpu/xcr.h>
 
 #include "fpu.h"
@@ -88,6 +89,7 @@ void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason)
 	run->exit_reason = reason;
 	run->rip = ringvm_arch->get_reg(vcpu, RINGVM_REG_RIP);
 	run->hw = vcpu->exit.raw;
+	ringvm_report_events(vcpu);
 	vcpu->nr_user_exits++;
 }
 
@@ -131,10 +133,12 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 	u32 r[4] = { };
 
 	if (fn == RINGVM_CPUID_LEAF_SIGNATURE) {
-		r[0] = RINGVM_CPUID_LEAF_FEATURES;
+		r[0] = RINGVM_CPUID_LEAF_TIMING;
 		memcpy(&r[1], RINGVM_CPUID_SIGNATURE, 12);
 	} else if (fn == RINGVM_CPUID_LEAF_FEATURES) {
 		r[0] = RINGVM_PV_FEAT_HYPERCALL;
+	} else if (fn == RINGVM_CPUID_LEAF_TIMING) {
+		r[0] = tsc_khz;
 	} else {
 		rcu_read_lock();
 		e = ringvm_cpuid_find(rcu_dereference(vcpu->vm->cpuid), fn,
@@ -883,6 +887,14 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		vcpu->shutdown = true;
 		ringvm_user_exit(vcpu, RINGVM_EXIT_SHUTDOWN);
 		ringvm_nl_vm_event(vcpu->vm, RINGVM_VM_EVENT_SHUTDOWN);
+		return 1;
+	case RINGVM_HW_EXIT_IRQ_WINDOW:
+		ringvm_clear_exit_data(vcpu);
+		ringvm_user_exit(vcpu, RINGVM_EXIT_IRQ_WINDOW);
+		return 1;
+	case RINGVM_HW_EXIT_NMI_WINDOW:
+		ringvm_clear_exit_data(vcpu);
+		ringvm_user_exit(vcpu, RINGVM_EXIT_NMI_WINDOW);
 		return 1;
 	case RINGVM_HW_EXIT_FAIL_ENTRY:
 		ringvm_clear_exit_data(vcpu);

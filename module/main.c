@@ -18,6 +18,8 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
+#include <asm/tsc.h>
+
 #include "fpu.h"
 #include "vm.h"
 
@@ -55,7 +57,8 @@ static bool ringvm_ops_complete(const struct ringvm_arch_ops *ops)
 	       ops->vcpu_put && ops->vcpu_run && ops->get_regs &&
 	       ops->set_regs && ops->get_sregs && ops->set_sregs &&
 	       ops->get_reg && ops->set_reg && ops->get_msr && ops->set_msr &&
-	       ops->get_dr && ops->set_dr && ops->skip_instruction;
+	       ops->get_dr && ops->set_dr && ops->skip_instruction &&
+	       ops->get_intr_state && ops->set_intr_state && ops->set_windows;
 }
 
 /*
@@ -93,6 +96,7 @@ void ringvm_get_caps(struct ringvm_caps *caps)
 	caps->nr_asids = ringvm_hw.nr_asids;
 	caps->hw_revision = ringvm_hw.hw_revision;
 	caps->nr_cpus_enabled = ringvm_nr_cpus_enabled();
+	caps->tsc_khz = tsc_khz;
 }
 
 static int __init ringvm_init(void)

@@ -73,6 +73,8 @@ enum ringvm_hw_exit_code {
 	RINGVM_HW_EXIT_SHUTDOWN,	/* triple fault / shutdown */
 	RINGVM_HW_EXIT_FAIL_ENTRY,	/* VM entry failed; see fail */
 	RINGVM_HW_EXIT_UNHANDLED,	/* to user space as RINGVM_EXIT_UNKNOWN */
+	RINGVM_HW_EXIT_IRQ_WINDOW,	/* the core's, before an entry */
+	RINGVM_HW_EXIT_NMI_WINDOW,	/* likewise */
 };
 
 struct ringvm_hw_exit {
@@ -179,6 +181,29 @@ struct ringvm_hw_exit {
  * ringvm_requeue_event().  The backend raises exceptions of its own
  * with ringvm_queue_exception().
  */
+/*
+ * What keeps an interrupt or an NMI out of the guest right now (event.c):
+ * RFLAGS.IF, the STI / MOV SS shadow (RINGVM_SHADOW_*), and blocking by
+ * NMI from the delivery of an NMI until the next IRET.  set_intr_state
+ * writes the shadow and the NMI blocking; if_flag is RFLAGS, set with the
+ * registers.
+ */
+struct ringvm_intr_state {
+	bool if_flag;
+	bool nmi_masked;
+	u32 shadow;
+};
+
+/*
+ * Interrupt and NMI windows: set_windows(RINGVM_RUN_IRQ_WINDOW |
+ * RINGVM_RUN_NMI_WINDOW) makes the guest exit (RINGVM_HW_EXIT_NONE is
+ * enough) as soon as it could take an interrupt / an NMI, so that the
+ * core can inject one or report the window.  The core calls it only when
+ * the set changes, and forgets what it set when the backend stores
+ * RINGVM_WINDOWS_UNKNOWN in vcpu->windows_open (it closed one itself).
+ */
+#define RINGVM_WINDOWS_UNKNOWN	0xff
+
 struct ringvm_arch_ops {
 	const char *name;
 	int (*probe)(struct ringvm_hw_caps *caps);
@@ -208,6 +233,11 @@ struct ringvm_arch_ops {
 	u64 (*get_dr)(struct ringvm_vcpu *vcpu, int dr);
 	void (*set_dr)(struct ringvm_vcpu *vcpu, int dr, u64 val);
 	void (*skip_instruction)(struct ringvm_vcpu *vcpu, unsigned int len);
+	void (*get_intr_state)(struct ringvm_vcpu *vcpu,
+			       struct ringvm_intr_state *st);
+	void (*set_intr_state)(struct ringvm_vcpu *vcpu,
+			       const struct ringvm_intr_state *st);
+	void (*set_windows)(struct ringvm_vcpu *vcpu, u8 windows);
 };
 
 /*

@@ -95,6 +95,17 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 			vcpu->exit.code = ringvm_leave_code(vcpu);
 			break;
 		}
+		if (unlikely(ringvm_events_active(vcpu))) {
+			u32 code = ringvm_prepare_events(vcpu);
+
+			if (code) {	/* a window user space asked for */
+				WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
+				local_irq_enable();
+				memset(&vcpu->exit, 0, sizeof(vcpu->exit));
+				vcpu->exit.code = code;
+				break;
+			}
+		}
 		if (vcpu->dr_active)
 			ringvm_load_guest_db(vcpu);
 
@@ -132,9 +143,11 @@ int ringvm_vcpu_run(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_run *run = vcpu->run;
 	int r;
+	u32 flags = READ_ONCE(run->flags);
 
-	if (READ_ONCE(run->flags) || READ_ONCE(run->pad0))
+	if ((flags & ~RINGVM_RUN_FLAGS) || READ_ONCE(run->pad0))
 		return -EINVAL;
+	vcpu->windows_wanted = flags;
 	if (vcpu->shutdown)
 		return ringvm_soft_exit(vcpu, RINGVM_EXIT_SHUTDOWN);
 

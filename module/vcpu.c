@@ -37,6 +37,8 @@ static_assert(sizeof(struct ringvm_debugregs) == 128);
 static_assert(sizeof(struct ringvm_msrs) == 520);
 static_assert(sizeof(struct ringvm_xsave) == 4096);
 static_assert(sizeof(struct ringvm_xcrs) == 32);
+static_assert(sizeof(struct ringvm_events) == 64);
+static_assert(sizeof(struct ringvm_interrupt) == 8);
 static_assert(sizeof(struct ringvm_run) <= RINGVM_RUN_DATA_OFFSET);
 
 /* 2. Checks on state from user space */
@@ -304,6 +306,10 @@ static const struct ringvm_vcpu_ioctl ringvm_vcpu_ioctls[] = {
 	[VCPU_NR(RINGVM_SET_XSAVE)] = { RINGVM_SET_XSAVE, ringvm_vcpu_set_xsave },
 	[VCPU_NR(RINGVM_GET_XCRS)] = { RINGVM_GET_XCRS, ringvm_vcpu_get_xcrs },
 	[VCPU_NR(RINGVM_SET_XCRS)] = { RINGVM_SET_XCRS, ringvm_vcpu_set_xcrs },
+	[VCPU_NR(RINGVM_INTERRUPT)] = { RINGVM_INTERRUPT, ringvm_vcpu_interrupt },
+	[VCPU_NR(RINGVM_NMI)] = { RINGVM_NMI, ringvm_vcpu_nmi },
+	[VCPU_NR(RINGVM_GET_EVENTS)] = { RINGVM_GET_EVENTS, ringvm_vcpu_get_events },
+	[VCPU_NR(RINGVM_SET_EVENTS)] = { RINGVM_SET_EVENTS, ringvm_vcpu_set_events },
 };
 
 static long ringvm_vcpu_ioctl(struct file *file, unsigned int cmd,

@@ -33,6 +33,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/ringvm_netlink.h>
+#include <asm/tsc.h>
 
 #include "vm.h"
 
@@ -296,6 +297,7 @@ int ringvm_vm_create(const char *name, bool anonymous,
 	if (!vm)
 		return -ENOMEM;
 	kref_init(&vm->ref);
+	vm->tsc_offset = -rdtsc();
 	vm->anonymous = anonymous;
 	vm->owner = current_euid();	/* netlink.c shows a VM to its owner */
 	vm->nr_regions = nr_regions;

@@ -109,6 +109,12 @@ struct ringvm_vm {
 	struct ringvm_vcpu **vcpus;		/* [m] written, (a) read */
 	struct ringvm_cpuid_table __rcu *cpuid;	/* [m] written, RCU read */
 	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
+	/*
+	 * The guest TSC is the host's plus this, for every vCPU: 0 at
+	 * creation.  A write of IA32_TSC by any vCPU (or SET_MSRS) moves
+	 * it for all; the others pick it up at their next load.
+	 */
+	s64 tsc_offset;				/* (a) */
 };
 
 /* A completion the next RINGVM_RUN owes the guest (vcpu->pending). */
@@ -180,6 +186,12 @@ struct ringvm_vcpu {
 
 	struct ringvm_event event;		/* [v] for the next entry */
 	bool triple_fault;			/* [v] a merge ended in one */
+	/* RINGVM_INTERRUPT / RINGVM_NMI, waiting for the guest (event.c) */
+	bool irq_pending;			/* [v] */
+	u8 irq_vector;				/* [v] */
+	bool nmi_pending;			/* [v] */
+	u8 windows_wanted;			/* [v] RINGVM_RUN_* of this RUN */
+	u8 windows_open;			/* [v] as last set_windows() */
 	bool shutdown;				/* [v] sticky until SET_SREGS */
 	u64 last_npf_gpa;			/* [v] loop guard */
 	unsigned int npf_repeats;		/* [v] */
@@ -233,6 +245,19 @@ void ringvm_queue_page_fault(struct ringvm_vcpu *vcpu, u64 la,
 void ringvm_requeue_event(struct ringvm_vcpu *vcpu,
 			  const struct ringvm_event *ev);
 void ringvm_fix_event(struct ringvm_vcpu *vcpu);
+u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu);
+void ringvm_report_events(struct ringvm_vcpu *vcpu);
+long ringvm_vcpu_interrupt(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vcpu_nmi(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vcpu_get_events(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vcpu_set_events(struct ringvm_vcpu *vcpu, unsigned long arg);
+
+/* Whether the run loop must call ringvm_prepare_events() before entry. */
+static inline bool ringvm_events_active(const struct ringvm_vcpu *vcpu)
+{
+	return vcpu->irq_pending | vcpu->nmi_pending | vcpu->windows_wanted |
+	       vcpu->windows_open;
+}
 
 /* run.c */
 int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);

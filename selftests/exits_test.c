@@ -180,6 +180,7 @@ TEST_F(exits, cpuid_table)
 TEST_F(exits, cpuid_hypervisor_leaves)
 {
 	struct ringvm_cpuid *c = calloc(1, sizeof(*c));
+	struct ringvm_caps caps = { 0 };
 	char sig[12];
 	__u32 r[4];
 
@@ -192,6 +193,14 @@ TEST_F(exits, cpuid_hypervisor_leaves)
 		TH_LOG("signature \"%.12s\"", sig);
 	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_FEATURES, 0, r);
 	EXPECT_TRUE(r[0] & RINGVM_PV_FEAT_HYPERCALL);
+	/* The TSC frequency: the host's, as GET_CAPS says */
+	ASSERT_EQ(0, __ringvm_get_caps(self->vm->devfd, &caps));
+	EXPECT_NE(0, caps.tsc_khz);
+	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_SIGNATURE, 0, r);
+	EXPECT_LE(RINGVM_CPUID_LEAF_TIMING, r[0]);
+	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_TIMING, 0, r);
+	EXPECT_EQ(caps.tsc_khz, r[0]);
+	EXPECT_EQ(0, r[1]);
 
 	/* The module answers them whatever the table says */
 	set_entry(&c->entries[0], RINGVM_CPUID_LEAF_SIGNATURE, 0, 0,
@@ -204,6 +213,51 @@ TEST_F(exits, cpuid_hypervisor_leaves)
 	guest_query(_metadata, self->vcpu, RINGVM_CPUID_LEAF_FEATURES, 0, r);
 	EXPECT_TRUE(r[0] & RINGVM_PV_FEAT_HYPERCALL);
 	free(c);
+}
+
+/*
+ * One TSC per VM: a vCPU made 100 ms after another reads the same clock
+ * (with a TSC of its own it would read 100 ms less), and a write of
+ * IA32_TSC by one vCPU moves the other's too.
+ */
+static void guest_tsc(__u64 write)
+{
+	if (write)
+		wrmsr(MSR_IA32_TSC, write);
+	GUEST_SYNC(guest_rdtsc());
+	GUEST_DONE();
+}
+
+TEST_F(exits, tsc_one_per_vm)
+{
+	const __u64 later = 1ULL << 40;
+	struct vm_opts opts = { .max_vcpus = 2 };
+	struct test_vcpu *v1;
+	struct ucall uc;
+	__u64 t0, t1;
+
+	self->vm = vm_create(&opts);
+	self->vcpu = vm_vcpu_add(self->vm, 0, guest_tsc);
+	vcpu_args_set(self->vcpu, 1, 0ULL);
+	usleep(100 * 1000);
+	v1 = vm_vcpu_add(self->vm, 1, guest_tsc);
+	vcpu_args_set(v1, 1, 0ULL);
+	ASSERT_UCALL(self->vcpu, &uc, UCALL_SYNC);
+	t0 = uc.args[0];
+	ASSERT_UCALL(v1, &uc, UCALL_SYNC);
+	t1 = uc.args[0];
+	EXPECT_LT(t0, t1) TH_LOG("vCPU 1 read %llu after vCPU 0 read %llu",
+				  (unsigned long long)t1,
+				  (unsigned long long)t0);
+
+	vcpu_reset(self->vcpu, guest_tsc);
+	vcpu_args_set(self->vcpu, 1, later);
+	ASSERT_UCALL(self->vcpu, &uc, UCALL_SYNC);
+	EXPECT_LE(later, uc.args[0]);
+	vcpu_reset(v1, guest_tsc);
+	vcpu_args_set(v1, 1, 0ULL);
+	ASSERT_UCALL(v1, &uc, UCALL_SYNC);
+	EXPECT_LE(later, uc.args[0]) TH_LOG("vCPU 1 kept its own TSC");
 }
 
 /* Leaf 1: hypervisor bit, OSXSAVE from CR4, initial APIC id = vCPU id. */

@@ -315,6 +315,13 @@ static const struct fz_ioctl fz_ioctls[] = {
 	  { EFAULT, EINTR } },
 	{ RINGVM_SET_XCRS, "SET_XCRS", K_VCPU, F_PTR,
 	  { EFAULT, EINVAL, EINTR } },
+	{ RINGVM_INTERRUPT, "INTERRUPT", K_VCPU, F_PTR,
+	  { EFAULT, EINVAL, EINTR } },
+	{ RINGVM_NMI, "NMI", K_VCPU, 0, { EINVAL, EINTR } },
+	{ RINGVM_GET_EVENTS, "GET_EVENTS", K_VCPU, F_PTR | F_OUT,
+	  { EFAULT, EINTR } },
+	{ RINGVM_SET_EVENTS, "SET_EVENTS", K_VCPU, F_PTR,
+	  { EFAULT, EINVAL, EINTR } },
 };
 
 static const int errs_enotty[] = { ENOTTY, 0 };
@@ -1416,7 +1423,7 @@ static void step_dev(void)
 		} else {
 			random_bytes(&u.caps, sizeof(u.caps));
 		}
-		want = u.caps.flags || u.caps.pad ||
+		want = u.caps.flags ||
 		       memcmp(u.caps.reserved, (__u64[6]){ 0 },
 			      sizeof(u.caps.reserved)) ? EINVAL : WANT_OK;
 		break;
@@ -1479,10 +1486,10 @@ static void step_dev(void)
 	    fz.last_pk == P_OK) {
 		const struct ringvm_caps *c = out_struct(sizeof(*c));
 
-		if (c->arch != pool.arch || c->flags || c->pad ||
+		if (c->arch != pool.arch || c->flags || !c->tsc_khz ||
 		    memcmp(c->reserved, (__u64[6]){ 0 }, sizeof(c->reserved)))
-			fz_fail("caps: arch %u flags %#x pad %#x", c->arch,
-				c->flags, c->pad);
+			fz_fail("caps: arch %u flags %#x tsc_khz %u", c->arch,
+				c->flags, c->tsc_khz);
 	}
 }
 
@@ -1638,6 +1645,7 @@ static unsigned long set_of(unsigned long get)
 	case RINGVM_GET_MSRS: return RINGVM_SET_MSRS;
 	case RINGVM_GET_XSAVE: return RINGVM_SET_XSAVE;
 	case RINGVM_GET_XCRS: return RINGVM_SET_XCRS;
+	case RINGVM_GET_EVENTS: return RINGVM_SET_EVENTS;
 	}
 	return 0;
 }
@@ -1647,6 +1655,7 @@ static unsigned long get_of(unsigned long set)
 	static const unsigned long gets[] = {
 		RINGVM_GET_REGS, RINGVM_GET_SREGS, RINGVM_GET_DEBUGREGS,
 		RINGVM_GET_MSRS, RINGVM_GET_XSAVE, RINGVM_GET_XCRS,
+		RINGVM_GET_EVENTS,
 	};
 	unsigned int i;
 
@@ -1747,6 +1756,7 @@ static int set_want(unsigned long cmd, const void *buf, bool pristine)
 	}
 	case RINGVM_SET_XSAVE:
 	case RINGVM_SET_XCRS:
+	case RINGVM_SET_EVENTS:
 		return pristine ? WANT_OK : WANT_ANY;
 	}
 	return WANT_ANY;
@@ -1856,11 +1866,36 @@ static void vcpu_set(int vi, unsigned long cmd)
 		fz_fail("SET_MSRS processed %ld of %u", ret, u.msrs.nmsrs);
 }
 
+/*
+ * RINGVM_INTERRUPT with any vector (below 32: EINVAL) or RINGVM_NMI; a
+ * second before the guest took the first is EINVAL too, so either may
+ * fail, but with nothing else.
+ */
+static void vcpu_inject(int vi, unsigned long cmd)
+{
+	struct fz_vcpu *v = &pool.vcpus[vi];
+	struct ringvm_interrupt irq = { .vector = rnd(256) };
+	char d[DESC_LEN];
+
+	if (one_in(20))
+		irq.flags = 1U << rnd(32);
+	snprintf(d, sizeof(d), " vector %u flags %#x", irq.vector, irq.flags);
+	if (cmd == RINGVM_NMI)
+		fz_ioctl(v->fd, K_VCPU, cmd, ioctl_find(cmd), NULL, 0, 0,
+			 WANT_ANY, v->vm, "");
+	else
+		fz_ioctl(v->fd, K_VCPU, cmd, ioctl_find(cmd), &irq,
+			 sizeof(irq), 0,
+			 irq.vector < 32 || irq.flags ? EINVAL : WANT_ANY,
+			 v->vm, d);
+}
+
 static void step_vcpu(void)
 {
 	static const unsigned long sets[] = {
 		RINGVM_SET_REGS, RINGVM_SET_SREGS, RINGVM_SET_DEBUGREGS,
 		RINGVM_SET_MSRS, RINGVM_SET_XSAVE, RINGVM_SET_XCRS,
+		RINGVM_SET_EVENTS, RINGVM_INTERRUPT, RINGVM_NMI,
 	};
 	__u8 raw[4096];
 	char d[DESC_LEN] = "";
@@ -1875,7 +1910,11 @@ static void step_vcpu(void)
 	fd = pool.vcpus[vi].fd;
 	slot = pool.vcpus[vi].vm;
 	if (rnd(2)) {
-		vcpu_set(vi, sets[rnd(ARRAY_SIZE(sets))]);
+		cmd = sets[rnd(ARRAY_SIZE(sets))];
+		if (cmd == RINGVM_INTERRUPT || cmd == RINGVM_NMI)
+			vcpu_inject(vi, cmd);
+		else
+			vcpu_set(vi, cmd);
 		return;
 	}
 	cmd = pick_cmd(K_VCPU, &io);
@@ -2188,7 +2227,8 @@ static void step_run(void)
 		complete_exit(v);
 		if (run) {
 			if (one_in(30)) {
-				run->flags = rnd_val(4) | 1;
+				run->flags = (rnd_val(4) & ~RINGVM_RUN_FLAGS) |
+					     (1U << 31);
 				want = EINVAL;
 			} else if (one_in(30)) {
 				run->pad0 = rnd_val(4) | 1;

@@ -277,14 +277,6 @@ static const char *l1d_auto_mode(void)
 	return "cond";
 }
 
-static __u64 guest_rdtsc(void)
-{
-	__u32 lo, hi;
-
-	asm volatile("lfence; rdtsc" : "=a" (lo), "=d" (hi));
-	return ((__u64)hi << 32) | lo;
-}
-
 /* Guest code: the TSC ticks of L1D_TIMED_EXITS CPUID exits, again and again. */
 static void guest_time_exits(void)
 {
@@ -334,7 +326,7 @@ static __u64 l1d_exit_cost(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(module, l1d_flush_policy, 600)
 {
-	static const char * const bad[] = { "", "sometimes", "not affected",
+	static const char * const bad[] = { "", "sometimes", "\"not affected\"",
 					    "always,never" };
 	char l1tf[256], params[64];
 	__u64 never, always;

@@ -221,8 +221,49 @@ static u32 svm_exit_shutdown(struct svm_vcpu *svm,
 	return RINGVM_HW_EXIT_SHUTDOWN;
 }
 
+/*
+ * The window the core opened is open (svm_set_windows()): close it, and
+ * let the core look again before the next entry.
+ */
+static u32 svm_exit_vintr(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	svm_set_windows(&svm->vcpu, 0);
+	svm->vcpu.windows_open = RINGVM_WINDOWS_UNKNOWN;
+	return RINGVM_HW_EXIT_NONE;
+}
+
+/*
+ * A guest MOV to CR8 while the window's V_IRQ is set on TCG (the quirk
+ * at svm_set_windows()): close the window and let the write run; it is
+ * not reopened at this RIP.
+ */
+static u32 svm_exit_cr8_write(struct svm_vcpu *svm,
+			      struct ringvm_hw_exit *exit)
+{
+	svm_set_windows(&svm->vcpu, 0);
+	svm->cr8_write_rip = svm->vmcb->save.rip;
+	svm->vcpu.windows_open = RINGVM_WINDOWS_UNKNOWN;
+	return RINGVM_HW_EXIT_NONE;
+}
+
+/*
+ * The guest's IRET, intercepted while NMIs are blocked: it has not run
+ * yet.  Stop intercepting, and unblock NMIs once RIP has left it.
+ */
+static u32 svm_exit_iret(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
+{
+	svm_mask_nmi(svm, true);
+	svm->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+	vmcb_mark_dirty(svm->vmcb, VMCB_CLEAN_INTERCEPTS);
+	svm->awaiting_iret = true;
+	svm->iret_rip = svm->vmcb->save.rip;
+	svm->vcpu.windows_open = RINGVM_WINDOWS_UNKNOWN;
+	return RINGVM_HW_EXIT_NONE;
+}
+
 static u32 (*const svm_exit_handlers[])(struct svm_vcpu *svm,
 					struct ringvm_hw_exit *exit) = {
+	[SVM_EXIT_WRITE_CR8]		= svm_exit_cr8_write,
 	[SVM_EXIT_READ_DR0 + 0]		= svm_exit_dr,
 	[SVM_EXIT_READ_DR0 + 1]		= svm_exit_dr,
 	[SVM_EXIT_READ_DR0 + 2]		= svm_exit_dr,
@@ -244,6 +285,8 @@ static u32 (*const svm_exit_handlers[])(struct svm_vcpu *svm,
 	[SVM_EXIT_INTR]			= svm_exit_host_event,
 	[SVM_EXIT_NMI]			= svm_exit_host_event,
 	[SVM_EXIT_SMI]			= svm_exit_host_event,
+	[SVM_EXIT_VINTR]		= svm_exit_vintr,
+	[SVM_EXIT_IRET]			= svm_exit_iret,
 	[SVM_EXIT_RDPMC]		= svm_exit_inject_gp,
 	[SVM_EXIT_CPUID]		= svm_exit_cpuid,
 	[SVM_EXIT_INVD]			= svm_exit_invd,
@@ -544,8 +587,11 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		goto report;
 	}
 	vmcb->save.rax = vcpu->gprs[RINGVM_GPR_RAX];
-	if (unlikely(vcpu->event.valid))
+	if (unlikely(vcpu->event.valid)) {
 		svm_write_event(vmcb, &vcpu->event);
+		if (vcpu->event.type == RINGVM_EVENT_NMI)
+			svm_mask_nmi(svm, true);
+	}
 	if (unlikely(svm->state_unchecked))
 		svm_save_unchecked_state(svm);
 

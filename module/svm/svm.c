@@ -199,6 +199,7 @@ static int svm_probe(struct ringvm_hw_caps *caps)
 	svm_caps.fms = cpuid_eax(1);
 	svm_caps.npt_5level = pgtable_l5_enabled();
 	svm_caps.tcg_lme_quirk = svm_host_is_qemu_tcg();
+	svm_caps.tcg_cr8_quirk = svm_caps.tcg_lme_quirk;
 	svm_probe_guest_bits();
 	return 0;
 }
@@ -394,4 +395,7 @@ const struct ringvm_arch_ops svm_arch_ops = {
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
 	.skip_instruction = svm_skip_instruction,
+	.get_intr_state = svm_get_intr_state,
+	.set_intr_state = svm_set_intr_state,
+	.set_windows = svm_set_windows,
 };

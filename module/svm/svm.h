@@ -61,6 +61,7 @@
 #define SVM_MIN_ASID			1
 
 /* EXITCODE values, APM Vol. 2 Appendix C, Table C-1 (low 32 bits) */
+#define SVM_EXIT_WRITE_CR8		0x018
 #define SVM_EXIT_READ_DR0		0x020	/* ..0x02f: DR0-15 */
 #define SVM_EXIT_WRITE_DR0		0x030	/* ..0x03f */
 #define SVM_EXIT_EXCP_BASE		0x040	/* ..0x05f: vectors 0-31 */
@@ -69,8 +70,10 @@
 #define SVM_EXIT_INTR			0x060
 #define SVM_EXIT_NMI			0x061
 #define SVM_EXIT_SMI			0x062
+#define SVM_EXIT_VINTR			0x064
 #define SVM_EXIT_RDPMC			0x06f
 #define SVM_EXIT_CPUID			0x072
+#define SVM_EXIT_IRET			0x074
 #define SVM_EXIT_INVD			0x076
 #define SVM_EXIT_HLT			0x078
 #define SVM_EXIT_INVLPGA		0x07a
@@ -127,6 +130,16 @@ struct svm_vcpu {
 	u64 host_save_pa;		/* [v] this CPU's VMSAVE area, loaded */
 	u64 debugctl;			/* [v] guest's DEBUGCTL, never loaded */
 	/*
+	 * Blocking by NMI, which the VMCB does not hold without vNMI: set
+	 * when an NMI goes in, ended by the guest's next IRET, which is
+	 * intercepted; the IRET exit comes before the IRET runs, so NMIs
+	 * stay blocked until RIP has left it (svm_nmi_masked()).
+	 */
+	bool nmi_masked;		/* [v] */
+	bool awaiting_iret;		/* [v] the IRET at iret_rip exited */
+	u64 iret_rip;			/* [v] */
+	u64 cr8_write_rip;		/* [v] no V_IRQ here: svm_set_windows() */
+	/*
 	 * User space set state that VMRUN has not accepted yet: the next
 	 * VMRUN keeps a copy to put back if it fails (svm_vcpu_run()).
 	 */
@@ -144,7 +157,8 @@ struct svm_caps {
 	bool decode_assists;	/* EXITINFO1 names the GPR of a DR access */
 	bool vmcb_clean;	/* the processor honours the clean bits */
 	bool npt_5level;	/* host in 5-level paging: so is the NPT */
-	bool tcg_lme_quirk;	/* QEMU's TCG: no VMRUN at LME without PE */
+	bool tcg_lme_quirk;	/* QEMU's TCG: no VMRUN at LME, no PG, no PAE */
+	bool tcg_cr8_quirk;	/* QEMU's TCG: no guest CR8 write with V_IRQ */
 	u32 max_asid;		/* ASIDs SVM_MIN_ASID..max_asid are ours */
 	u32 fms;		/* CPUID Fn0000_0001_EAX: EDX at reset */
 	u64 efer_allowed;	/* EFER bits a guest may set (not SVME) */
@@ -181,6 +195,12 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 u64 svm_get_dr(struct ringvm_vcpu *vcpu, int dr);
 void svm_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 void svm_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len);
+void svm_get_intr_state(struct ringvm_vcpu *vcpu,
+			struct ringvm_intr_state *st);
+void svm_set_intr_state(struct ringvm_vcpu *vcpu,
+			const struct ringvm_intr_state *st);
+void svm_set_windows(struct ringvm_vcpu *vcpu, u8 windows);
+void svm_mask_nmi(struct svm_vcpu *svm, bool masked);
 void svm_dump_vmcb(struct svm_vcpu *svm);
 void svm_forget_vmrun_state(struct svm_vcpu *svm);
 

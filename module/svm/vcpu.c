@@ -103,8 +103,8 @@ static void svm_init_control(struct svm_vcpu *svm)
 
 	c->iopm_base_pa = svm_iopm_pa;
 	c->msrpm_base_pa = svm_msrpm_pa;
-	/* The guest's TSC starts near 0 and runs with the host's. */
-	c->tsc_offset = -rdtsc();
+	/* The VM's one TSC (vm.h); svm_vcpu_load() follows later moves. */
+	c->tsc_offset = READ_ONCE(svm->vcpu.vm->tsc_offset);
 	/*
 	 * V_INTR_MASKING: the guest's IF and CR8 (now V_TPR) govern only
 	 * virtual interrupts; physical ones stay the host's (§15.21.1).
@@ -270,6 +270,13 @@ void svm_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 		__this_cpu_write(svm_last_vmcb, svm->vmcb);
 		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
 			indirect_branch_prediction_barrier();
+	}
+
+	/* Another vCPU of the VM wrote IA32_TSC: one TSC per VM. */
+	if (unlikely(svm->vmcb->control.tsc_offset !=
+		     READ_ONCE(vcpu->vm->tsc_offset))) {
+		svm->vmcb->control.tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);
+		vmcb_mark_dirty(svm->vmcb, VMCB_CLEAN_INTERCEPTS);
 	}
 
 	svm->host_save_pa = svm_host_save_pa(cpu);
@@ -657,6 +664,7 @@ int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		break;
 	case MSR_IA32_TSC:
 		vmcb->control.tsc_offset = data - rdtsc();
+		WRITE_ONCE(vcpu->vm->tsc_offset, vmcb->control.tsc_offset);
 		vmcb_mark_dirty(vmcb, VMCB_CLEAN_INTERCEPTS);
 		break;
 	case MSR_IA32_DEBUGCTLMSR:
@@ -762,4 +770,116 @@ void svm_dump_vmcb(struct svm_vcpu *svm)
 	pr_err("dr6 %#llx dr7 %#llx rflags %#llx rip %#llx rsp %#llx rax %#llx\n",
 	       s->dr6, s->dr7, s->rflags, s->rip, s->rsp, s->rax);
 	pr_err("g_pat %#llx dbgctl %#llx\n", s->g_pat, s->dbgctl);
+}
+
+/*
+ * Interruptibility (APM Vol. 2 §15.21): RFLAGS.IF, the one interrupt
+ * shadow bit of INT_STATE (STI and MOV SS alike, so it reads back as
+ * STI), and blocking by NMI, which ringvm keeps itself (svm.h).
+ */
+static bool svm_nmi_masked(struct svm_vcpu *svm)
+{
+	if (svm->awaiting_iret && svm->vmcb->save.rip != svm->iret_rip) {
+		svm->awaiting_iret = false;
+		svm->nmi_masked = false;
+	}
+	return svm->nmi_masked;
+}
+
+/* Blocking by NMI starts, or is set or cleared by user space. */
+void svm_mask_nmi(struct svm_vcpu *svm, bool masked)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+	u32 misc1 = c->intercept_misc1 & ~SVM_INTERCEPT1_IRET;
+
+	svm->nmi_masked = masked;
+	svm->awaiting_iret = false;
+	if (masked)
+		misc1 |= SVM_INTERCEPT1_IRET;
+	if (misc1 != c->intercept_misc1) {
+		c->intercept_misc1 = misc1;
+		vmcb_mark_dirty(svm->vmcb, VMCB_CLEAN_INTERCEPTS);
+	}
+}
+
+void svm_get_intr_state(struct ringvm_vcpu *vcpu, struct ringvm_intr_state *st)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+
+	st->if_flag = vmcb->save.rflags & X86_EFLAGS_IF;
+	st->nmi_masked = svm_nmi_masked(svm);
+	st->shadow = vmcb->control.int_state & SVM_INTERRUPT_SHADOW ?
+		     RINGVM_SHADOW_STI : 0;
+}
+
+void svm_set_intr_state(struct ringvm_vcpu *vcpu,
+			const struct ringvm_intr_state *st)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	c->int_state &= ~SVM_INTERRUPT_SHADOW;
+	if (st->shadow)
+		c->int_state |= SVM_INTERRUPT_SHADOW;
+	svm_mask_nmi(svm, st->nmi_masked);
+}
+
+/*
+ * The interrupt window is a virtual interrupt that is never delivered:
+ * V_IRQ at the highest priority, TPR ignored, and the VINTR intercept,
+ * which exits as soon as the guest could take it (§15.21.4, as KVM).
+ * The NMI window: blocking by NMI ends with an IRET, which is
+ * intercepted (svm_mask_nmi()); once it exited, the same VINTR exit
+ * comes right after the IRET if that sets IF.  If IF is set before the
+ * IRET, the VINTR would exit before it again and again, so the NMI then
+ * waits for the next exit of any kind instead (KVM single-steps the
+ * IRET; ringvm does not).
+ */
+void svm_set_windows(struct ringvm_vcpu *vcpu, u8 windows)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+	bool vintr = windows & RINGVM_RUN_IRQ_WINDOW;
+	u32 misc1;
+
+	u32 cr = c->intercept_cr & ~SVM_INTERCEPT_CR8_WRITE;
+
+	if ((windows & RINGVM_RUN_NMI_WINDOW) && svm->awaiting_iret &&
+	    !(vmcb->save.rflags & X86_EFLAGS_IF))
+		vintr = true;
+	/*
+	 * Quirk: QEMU's TCG (7.2) raises its virtual-interrupt request from a
+	 * guest MOV to CR8 without the lock its interrupt code asserts
+	 * (helper_write_crN(), target/i386/tcg/sysemu/misc_helper.c) when
+	 * V_IRQ is set: QEMU aborts, the test machine is gone.  KVM does not
+	 * meet it: it intercepts CR8 writes with a user-space interrupt
+	 * controller.  Detection: the hypervisor leaf says TCG.  Workaround:
+	 * while V_IRQ is set on TCG, CR8 writes exit (svm_exit_cr8_write());
+	 * the write then runs with the window closed, and the window waits
+	 * for the next exit of any other kind.
+	 */
+	if (vintr && svm_caps.tcg_cr8_quirk) {
+		if (vmcb->save.rip == svm->cr8_write_rip)
+			vintr = false;
+		else
+			cr |= SVM_INTERCEPT_CR8_WRITE;
+	}
+	svm->cr8_write_rip = vintr ? 0 : svm->cr8_write_rip;
+	if (!vintr)
+		cr &= ~SVM_INTERCEPT_CR8_WRITE;
+
+	misc1 = c->intercept_misc1 & ~SVM_INTERCEPT1_VINTR;
+	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR);
+	if (vintr) {
+		misc1 |= SVM_INTERCEPT1_VINTR;
+		c->int_ctl |= SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR;
+	}
+	vmcb_mark_dirty(vmcb, VMCB_CLEAN_TPR);
+	if (misc1 != c->intercept_misc1 || cr != c->intercept_cr) {
+		c->intercept_misc1 = misc1;
+		c->intercept_cr = cr;
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_INTERCEPTS);
+	}
 }

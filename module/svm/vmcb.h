@@ -156,8 +156,10 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
 #define SVM_INTERCEPT1_INTR		BIT(0)
 #define SVM_INTERCEPT1_NMI		BIT(1)
 #define SVM_INTERCEPT1_SMI		BIT(2)
+#define SVM_INTERCEPT1_VINTR		BIT(4)
 #define SVM_INTERCEPT1_RDPMC		BIT(15)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
+#define SVM_INTERCEPT1_IRET		BIT(20)
 #define SVM_INTERCEPT1_INVD		BIT(22)
 #define SVM_INTERCEPT1_HLT		BIT(24)
 #define SVM_INTERCEPT1_INVLPGA		BIT(26)
@@ -179,6 +181,7 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
 #define SVM_INTERCEPT2_XSETBV		BIT(13)
 
 /* intercept_dr: reads of DR0-7 in bits 7:0, writes in bits 23:16 */
+#define SVM_INTERCEPT_CR8_WRITE		BIT(16 + 8)
 #define SVM_INTERCEPT_DR0_7_READ	GENMASK(7, 0)
 #define SVM_INTERCEPT_DR0_7_WRITE	GENMASK(23, 16)
 
@@ -188,6 +191,9 @@ static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
 
 /* int_ctl, offset 060h (APM Vol. 2 §15.21.1) */
 #define SVM_V_TPR_MASK			GENMASK(3, 0)
+#define SVM_V_IRQ			BIT(8)
+#define SVM_V_INTR_PRIO_MASK		GENMASK(19, 16)
+#define SVM_V_IGN_TPR			BIT(20)
 #define SVM_V_INTR_MASKING		BIT(24)
 
 /* int_state, offset 068h */

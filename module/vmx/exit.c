@@ -237,6 +237,15 @@ VMX_HANDLER(vmx_exit_external_interrupt)
 	return RINGVM_HW_EXIT_NONE;
 }
 
+/*
+ * The interrupt or NMI window the core opened is open: nothing to do
+ * here, ringvm_prepare_events() injects or reports before the next entry.
+ */
+VMX_HANDLER(vmx_exit_window)
+{
+	return RINGVM_HW_EXIT_NONE;
+}
+
 VMX_HANDLER(vmx_exit_triple_fault)
 {
 	return RINGVM_HW_EXIT_SHUTDOWN;
@@ -463,6 +472,8 @@ static u32 (*const vmx_exit_handlers[])(struct vmx_vcpu *vmx,
 	[EXIT_REASON_EXCEPTION_NMI] = vmx_exit_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_exit_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT] = vmx_exit_triple_fault,
+	[EXIT_REASON_INTERRUPT_WINDOW] = vmx_exit_window,
+	[EXIT_REASON_NMI_WINDOW] = vmx_exit_window,
 	[EXIT_REASON_CPUID] = vmx_exit_cpuid,
 	[EXIT_REASON_GETSEC] = vmx_exit_ud,
 	[EXIT_REASON_HLT] = vmx_exit_hlt,

@@ -342,7 +342,8 @@ static void vmx_setup_vmcs(struct vmx_vcpu *vmx)
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vmx_cfg.pin);
 	if (vmx_cfg.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, vmx_cfg.preempt_timer);
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmx_cfg.proc);
+	vmx->proc_ctls = vmx_cfg.proc;
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmx->proc_ctls);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write32(VM_EXIT_CONTROLS, vmx_cfg.exit);
 	vmx->entry_ctls = vmx_cfg.entry;
@@ -452,7 +453,7 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 
 	vmx->vpid = vmx_alloc_vpid();
 	vmx->eptp = vcpu->vm->npt.root_pa | VMX_EPTP_PWL_4 | VMX_EPTP_MT_WB;
-	vmx->tsc_offset = -rdtsc();
+	vmx->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);	/* vm.h */
 
 	preempt_disable();
 	/* SDM Vol. 3C §25.11.3: VMCLEAR a new region before its VMPTRLD. */
@@ -635,6 +636,12 @@ void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 		vmx_flush_guest_tlb(vmx);
 	}
 	vmx->need_flush = false;
+
+	/* Another vCPU of the VM wrote IA32_TSC: one TSC per VM. */
+	if (unlikely(vmx->tsc_offset != READ_ONCE(vcpu->vm->tsc_offset))) {
+		vmx->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);
+		vmcs_write64(TSC_OFFSET, vmx->tsc_offset);
+	}
 
 	vmx_load_task_host_state(vmx);
 	vmx_msrs_to_guest(vmx);
@@ -1073,6 +1080,7 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		break;
 	case MSR_IA32_TSC:
 		vmx->tsc_offset = data - rdtsc();
+		WRITE_ONCE(vcpu->vm->tsc_offset, vmx->tsc_offset);
 		vmcs_write64(TSC_OFFSET, vmx->tsc_offset);
 		break;
 	default:
@@ -1158,4 +1166,73 @@ void vmx_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len)
 
 	vmx_skip(vmx, len);
 	vmx_vmcs_put(vmx, borrowed);
+}
+
+/*
+ * 8. Interruptibility (SDM Vol. 3C §25.4.2, Table 25-3): the STI and
+ * MOV SS shadows and, with virtual NMIs, blocking by NMI, all in the
+ * guest interruptibility-state field; RFLAGS.IF beside it.
+ */
+void vmx_get_intr_state(struct ringvm_vcpu *vcpu, struct ringvm_intr_state *st)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool borrowed = vmx_vmcs_get(vmx);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	st->if_flag = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF;
+	st->nmi_masked = intr & GUEST_INTR_STATE_NMI;
+	st->shadow = (intr & GUEST_INTR_STATE_STI ? RINGVM_SHADOW_STI : 0) |
+		     (intr & GUEST_INTR_STATE_MOV_SS ? RINGVM_SHADOW_MOV_SS : 0);
+	vmx_vmcs_put(vmx, borrowed);
+}
+
+/*
+ * VM entry refuses blocking by STI with RFLAGS.IF clear (§27.3.1.5), and
+ * both shadows at once: keep what VM entry accepts, MOV SS first (it
+ * also blocks what STI blocks).  Blocking by NMI needs virtual NMIs.
+ */
+void vmx_set_intr_state(struct ringvm_vcpu *vcpu,
+			const struct ringvm_intr_state *st)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool borrowed = vmx_vmcs_get(vmx);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		   ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS |
+		     GUEST_INTR_STATE_NMI);
+
+	if (st->shadow & RINGVM_SHADOW_MOV_SS)
+		intr |= GUEST_INTR_STATE_MOV_SS;
+	else if ((st->shadow & RINGVM_SHADOW_STI) &&
+		 (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF))
+		intr |= GUEST_INTR_STATE_STI;
+	if (st->nmi_masked && (vmx_cfg.pin & PIN_BASED_VIRTUAL_NMIS))
+		intr |= GUEST_INTR_STATE_NMI;
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+	vmx_vmcs_put(vmx, borrowed);
+}
+
+/*
+ * Interrupt-window exiting: an exit before any instruction with IF set
+ * and no shadow; NMI-window exiting: before any instruction without
+ * virtual-NMI blocking (§26.7.5, §26.7.6).  NMI-window exiting exists
+ * only with virtual NMIs (Appendix A.3.2); without them an NMI waits
+ * for the next exit.  The exits themselves need no handling: the core
+ * looks again before the next entry.
+ */
+void vmx_set_windows(struct ringvm_vcpu *vcpu, u8 windows)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 proc = vmx->proc_ctls &
+		   ~(CPU_BASED_INTR_WINDOW_EXITING |
+		     CPU_BASED_NMI_WINDOW_EXITING);
+
+	if (windows & RINGVM_RUN_IRQ_WINDOW)
+		proc |= CPU_BASED_INTR_WINDOW_EXITING;
+	if ((windows & RINGVM_RUN_NMI_WINDOW) &&
+	    (vmx_cfg.pin & PIN_BASED_VIRTUAL_NMIS))
+		proc |= CPU_BASED_NMI_WINDOW_EXITING;
+	if (proc != vmx->proc_ctls) {
+		vmx->proc_ctls = proc;
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+	}
 }

@@ -627,4 +627,7 @@ const struct ringvm_arch_ops vmx_arch_ops = {
 	.get_dr = vmx_get_dr,
 	.set_dr = vmx_set_dr,
 	.skip_instruction = vmx_skip_instruction,
+	.get_intr_state = vmx_get_intr_state,
+	.set_intr_state = vmx_set_intr_state,
+	.set_windows = vmx_set_windows,
 };

@@ -45,6 +45,7 @@
 #define PIN_BASED_VMX_PREEMPTION_TIMER		BIT(6)
 
 /* Primary processor-based controls, SDM Vol. 3C §25.6.2, Table 25-6 */
+#define CPU_BASED_INTR_WINDOW_EXITING		BIT(2)
 #define CPU_BASED_USE_TSC_OFFSETTING		BIT(3)
 #define CPU_BASED_HLT_EXITING			BIT(7)
 #define CPU_BASED_MWAIT_EXITING			BIT(10)
@@ -53,6 +54,7 @@
 #define CPU_BASED_CR3_STORE_EXITING		BIT(16)
 #define CPU_BASED_CR8_LOAD_EXITING		BIT(19)
 #define CPU_BASED_CR8_STORE_EXITING		BIT(20)
+#define CPU_BASED_NMI_WINDOW_EXITING		BIT(22)
 #define CPU_BASED_MOV_DR_EXITING		BIT(23)
 #define CPU_BASED_UNCOND_IO_EXITING		BIT(24)
 #define CPU_BASED_MONITOR_EXITING		BIT(29)
@@ -326,6 +328,7 @@ struct vmx_vcpu {
 	bool l1d_flush;			/* L1D may hold host data: flush */
 
 	u32 entry_ctls;			/* VM_ENTRY_CONTROLS as written */
+	u32 proc_ctls;			/* CPU_BASED_VM_EXEC_CONTROL as written */
 	unsigned long cr0_mask;		/* CR0_GUEST_HOST_MASK as written */
 
 	/* Host state vmenter.S and vcpu_put() restore (loaded). */
@@ -403,6 +406,11 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 u64 vmx_get_dr(struct ringvm_vcpu *vcpu, int dr);
 void vmx_set_dr(struct ringvm_vcpu *vcpu, int dr, u64 val);
 void vmx_skip_instruction(struct ringvm_vcpu *vcpu, unsigned int len);
+void vmx_get_intr_state(struct ringvm_vcpu *vcpu,
+			struct ringvm_intr_state *st);
+void vmx_set_intr_state(struct ringvm_vcpu *vcpu,
+			const struct ringvm_intr_state *st);
+void vmx_set_windows(struct ringvm_vcpu *vcpu, u8 windows);
 
 /* exit.c: one entry and what its exit means. */
 int vmx_vcpu_run(struct ringvm_vcpu *vcpu);

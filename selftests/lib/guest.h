@@ -130,6 +130,7 @@
 /* Exception vectors */
 #define DE_VECTOR	0
 #define DB_VECTOR	1
+#define NMI_VECTOR	2
 #define BP_VECTOR	3
 #define UD_VECTOR	6
 #define NM_VECTOR	7
@@ -484,6 +485,15 @@ static inline __u64 xgetbv(__u32 index)
 
 	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
 	return lo | ((__u64)hi << 32);
+}
+
+/* RDTSC, after everything before it (LFENCE). */
+static inline __u64 guest_rdtsc(void)
+{
+	__u32 lo, hi;
+
+	asm volatile("lfence; rdtsc" : "=a" (lo), "=d" (hi));
+	return ((__u64)hi << 32) | lo;
 }
 
 static inline __u64 read_cr0(void)

@@ -260,6 +260,8 @@ const char *vcpu_state_roundtrip(struct test_vcpu *vcpu, char *buf,
 	if (!ret)
 		ret = ROUNDTRIP(xcrs, struct ringvm_xcrs);
 	if (!ret)
+		ret = ROUNDTRIP(events, struct ringvm_events);
+	if (!ret)
 		ret = roundtrip_msrs(vcpu, buf, len);
 	return ret;
 }

@@ -60,7 +60,7 @@ struct ringvm_caps {
 	__u32 nr_asids;		/* usable VPIDs / ASIDs, 0 if untagged */
 	__u32 hw_revision;	/* VMCS revision id / SVM revision */
 	__u32 nr_cpus_enabled;	/* CPUs with VMX/SVM turned on right now */
-	__u32 pad;		/* must be 0 */
+	__u32 tsc_khz;		/* guests' TSC frequency, kHz (the host's) */
 	__u64 reserved[6];	/* must be 0 */
 };
 
@@ -130,7 +130,8 @@ struct ringvm_vm_info {
  * RINGVM_SET_CPUID (VM fd): the table CPUID answers from.  A leaf not in
  * the table reads as zeros.  The module always answers the hypervisor
  * leaves 0x40000000 (max leaf in EAX, signature "ringvm" in EBX ECX EDX
- * padded with NULs) and 0x40000001 (RINGVM_PV_FEAT_* in EAX), and in leaf
+ * padded with NULs), 0x40000001 (RINGVM_PV_FEAT_* in EAX) and 0x40000010
+ * (RINGVM_CPUID_LEAF_TIMING), and in leaf
  * 1 sets ECX bit 31 (hypervisor), ECX bit 27 (OSXSAVE) from the guest's
  * CR4 and the initial APIC id in EBX[31:24] from the vCPU id.
  */
@@ -156,6 +157,13 @@ struct ringvm_cpuid {
 #define RINGVM_CPUID_LEAF_SIGNATURE	0x40000000
 #define RINGVM_CPUID_LEAF_FEATURES	0x40000001
 #define RINGVM_PV_FEAT_HYPERCALL	_BITUL(0)	/* the ABI below */
+/*
+ * Leaf 0x40000010, as VMware and KVM lay it out: EAX the TSC frequency in
+ * kHz (every vCPU of a VM reads one TSC, which runs at the host's rate
+ * from 0 at VM creation, also while no vCPU runs), EBX the local APIC
+ * timer frequency in kHz (0: no in-kernel APIC yet).
+ */
+#define RINGVM_CPUID_LEAF_TIMING	0x40000010
 
 /*
  * Hypercalls: VMCALL (Intel) or VMMCALL (AMD) with the number in RAX and
@@ -264,6 +272,50 @@ struct ringvm_xcrs {
 };
 
 /*
+ * RINGVM_GET_EVENTS / RINGVM_SET_EVENTS: the events a vCPU owes its guest
+ * and what blocks them, so that a save and restore loses nothing.
+ * injected: the event the next entry delivers through the guest IDT (an
+ * exception user space or the module raised, or an event whose delivery
+ * an exit cut short).  irq/nmi: RINGVM_INTERRUPT / RINGVM_NMI accepted
+ * and waiting until the guest can take them.
+ */
+#define RINGVM_EVENT_TYPE_INTR		0	/* external interrupt */
+#define RINGVM_EVENT_TYPE_NMI		2
+#define RINGVM_EVENT_TYPE_EXCEPTION	3	/* hardware exception */
+#define RINGVM_EVENT_TYPE_SOFT_INTR	4	/* INT n (VMX only) */
+#define RINGVM_EVENT_TYPE_PRIV_SOFT_EXC	5	/* INT1 (VMX only) */
+#define RINGVM_EVENT_TYPE_SOFT_EXC	6	/* INT3, INTO (VMX only) */
+
+#define RINGVM_SHADOW_STI	(1U << 0)	/* after STI */
+#define RINGVM_SHADOW_MOV_SS	(1U << 1)	/* after MOV SS / POP SS */
+
+struct ringvm_events {
+	struct {
+		__u8 valid;
+		__u8 type;		/* RINGVM_EVENT_TYPE_* */
+		__u8 vector;
+		__u8 has_error_code;
+		__u32 error_code;
+		__u8 insn_len;		/* soft types: the INT's length */
+		__u8 pad[7];
+	} injected;
+	__u8 irq_pending;
+	__u8 irq_vector;		/* 32-255 */
+	__u8 nmi_pending;
+	__u8 nmi_masked;		/* the guest is in its NMI handler */
+	__u32 shadow;			/* RINGVM_SHADOW_* */
+	__u32 flags;			/* none defined, must be 0 */
+	__u32 pad;
+	__u64 reserved[4];		/* must be 0 */
+};
+
+/* RINGVM_INTERRUPT */
+struct ringvm_interrupt {
+	__u32 vector;			/* 32-255 */
+	__u32 flags;			/* none defined, must be 0 */
+};
+
+/*
  * The run page: the vCPU file descriptor's mmap at offset 0, one page,
  * shared with the kernel.  RINGVM_RUN fills in the exit; before the next
  * RINGVM_RUN user space completes it (data for an IN, an MMIO read, an
@@ -282,7 +334,14 @@ enum ringvm_exit_reason {
 	RINGVM_EXIT_EMULATION = 9,	/* an MMIO instruction not decoded */
 	RINGVM_EXIT_DESTROYED = 10,	/* the VM was destroyed */
 	RINGVM_EXIT_INTERNAL_ERROR = 11,/* guest state ringvm can't handle */
+	RINGVM_EXIT_IRQ_WINDOW = 12,	/* asked for: an interrupt can go in */
+	RINGVM_EXIT_NMI_WINDOW = 13,	/* asked for: an NMI can go in */
 };
+
+/* run->flags, set by user space before RINGVM_RUN */
+#define RINGVM_RUN_IRQ_WINDOW	(1U << 0)  /* exit when an IRQ can go in */
+#define RINGVM_RUN_NMI_WINDOW	(1U << 1)  /* exit when an NMI can go in */
+#define RINGVM_RUN_FLAGS	(RINGVM_RUN_IRQ_WINDOW | RINGVM_RUN_NMI_WINDOW)
 
 /* Raw vendor information about the exit, filled for every exit. */
 struct ringvm_exit_hw {
@@ -300,11 +359,13 @@ struct ringvm_exit_hw {
 
 struct ringvm_run {
 	/* in */
-	__u32 flags;		/* none defined, must be 0 */
+	__u32 flags;		/* RINGVM_RUN_* */
 	__u32 pad0;
 	/* out */
 	__u32 exit_reason;	/* enum ringvm_exit_reason */
-	__u32 pad1;
+	__u8 ready_for_interrupt; /* RINGVM_INTERRUPT now goes in at once */
+	__u8 if_flag;		/* guest RFLAGS.IF */
+	__u16 pad1;
 	__u64 rip;		/* guest RIP at the exit (after the insn for IO) */
 	struct ringvm_exit_hw hw;
 	union {
@@ -403,5 +464,9 @@ struct ringvm_run {
 #define RINGVM_SET_XSAVE	_IOW(RINGVMIO, 0x2a, struct ringvm_xsave)
 #define RINGVM_GET_XCRS		_IOR(RINGVMIO, 0x2b, struct ringvm_xcrs)
 #define RINGVM_SET_XCRS		_IOW(RINGVMIO, 0x2c, struct ringvm_xcrs)
+#define RINGVM_INTERRUPT	_IOW(RINGVMIO, 0x2d, struct ringvm_interrupt)
+#define RINGVM_NMI		_IO(RINGVMIO, 0x2e)	/* argument must be 0 */
+#define RINGVM_GET_EVENTS	_IOR(RINGVMIO, 0x2f, struct ringvm_events)
+#define RINGVM_SET_EVENTS	_IOW(RINGVMIO, 0x30, struct ringvm_events)
 
 #endif /* _UAPI_LINUX_RINGVM_H */

@@ -137,6 +137,13 @@ int __ringvm_get_xcrs(int vcpufd, struct ringvm_xcrs *xcrs);
 int ringvm_get_xcrs(int vcpufd, struct ringvm_xcrs *xcrs);
 int __ringvm_set_xcrs(int vcpufd, const struct ringvm_xcrs *xcrs);
 int ringvm_set_xcrs(int vcpufd, const struct ringvm_xcrs *xcrs);
+int __ringvm_get_events(int vcpufd, struct ringvm_events *events);
+int ringvm_get_events(int vcpufd, struct ringvm_events *events);
+int __ringvm_set_events(int vcpufd, const struct ringvm_events *events);
+int ringvm_set_events(int vcpufd, const struct ringvm_events *events);
+/* RINGVM_INTERRUPT with @vector, RINGVM_NMI: 0 or -errno. */
+int __ringvm_interrupt(int vcpufd, unsigned int vector);
+int __ringvm_nmi(int vcpufd);
 
 /* 2. generic netlink family "ringvm" */
 

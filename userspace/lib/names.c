@@ -51,6 +51,8 @@ static const char *const exit_reason_names[] = {
 	[RINGVM_EXIT_EMULATION]		= "emulation",
 	[RINGVM_EXIT_DESTROYED]		= "destroyed",
 	[RINGVM_EXIT_INTERNAL_ERROR]	= "internal-error",
+	[RINGVM_EXIT_IRQ_WINDOW]	= "irq-window",
+	[RINGVM_EXIT_NMI_WINDOW]	= "nmi-window",
 };
 
 static const char *const vm_event_names[] = {

@@ -147,3 +147,17 @@ VCPU_STATE(debugregs, struct ringvm_debugregs, RINGVM_GET_DEBUGREGS,
 VCPU_STATE(msrs, struct ringvm_msrs, RINGVM_GET_MSRS, RINGVM_SET_MSRS)
 VCPU_STATE(xsave, struct ringvm_xsave, RINGVM_GET_XSAVE, RINGVM_SET_XSAVE)
 VCPU_STATE(xcrs, struct ringvm_xcrs, RINGVM_GET_XCRS, RINGVM_SET_XCRS)
+VCPU_STATE(events, struct ringvm_events, RINGVM_GET_EVENTS,
+	   RINGVM_SET_EVENTS)
+
+int __ringvm_interrupt(int vcpufd, unsigned int vector)
+{
+	struct ringvm_interrupt irq = { .vector = vector };
+
+	return __ringvm_ioctl(vcpufd, RINGVM_INTERRUPT, (unsigned long)&irq);
+}
+
+int __ringvm_nmi(int vcpufd)
+{
+	return __ringvm_ioctl(vcpufd, RINGVM_NMI, 0);
+}
