@@ -152,9 +152,6 @@ int vmx_l1tf_setup(void)
 	if (vmx_l1d_mode == VMX_L1D_COND)
 		static_branch_enable(&vmx_l1d_flush_cond);
 	static_branch_enable(&vmx_l1d_should_flush);
-	pr_info("L1TF: L1D flush before VM entry: %s, %s\n",
-		vmx_l1d_mode_names[vmx_l1d_mode],
-		vmx_l1d_pages ? "by reading 64 KiB" : "by IA32_FLUSH_CMD");
 	return 0;
 }
 
