@@ -10,7 +10,9 @@
  *  3. slow handlers, preemptible: nested page faults (map RAM, or decode
  *     an MMIO access for user space), port I/O, unhandled MSRs and
  *     hypercalls, MOV DR that needs decoding, HLT, shutdown, entry
- *     failure
+ *     failure, an instruction exit of unknown length; and the fetch at
+ *     CS:RIP they share with a backend that must find an instruction's
+ *     length itself (ringvm_insn_len_at_rip(), any context)
  *  4. completion: what the next RINGVM_RUN finishes with user space's
  *     answer before entering the guest again
  *
@@ -439,12 +441,13 @@ struct ringvm_fetched {
 };
 
 /*
- * Read up to 15 bytes at CS:RIP through the guest's page tables and
- * decode them.  -EFAULT if not even the first byte is readable RAM;
- * otherwise the decoder's answer.
+ * Read up to 15 bytes at CS:RIP through the guest's page tables: 0, or
+ * -EFAULT if not even the first byte is readable RAM.  Reading guest
+ * RAM allocates nothing and takes no lock, so this also runs with
+ * interrupts off, in a backend's exit handler.
  */
-static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
-			     struct ringvm_fetched *f)
+static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
+			      struct ringvm_fetched *f)
 {
 	struct ringvm_walk_ctx ctx;
 	u64 la, gpa;
@@ -472,9 +475,42 @@ static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
 		f->nr_bytes += n;
 		la += n;
 	}
-	if (!f->nr_bytes)
-		return -EFAULT;
+	return f->nr_bytes ? 0 : -EFAULT;
+}
+
+/*
+ * The instruction at CS:RIP, decoded.  -EFAULT if not even the first
+ * byte is readable RAM; otherwise the decoder's answer.
+ */
+static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
+			     struct ringvm_fetched *f)
+{
+	int r = ringvm_fetch_bytes(vcpu, f);
+
+	if (r)
+		return r;
 	return ringvm_decode_insn(f->bytes, f->nr_bytes, f->mode, &f->insn);
+}
+
+/*
+ * The length of the instruction at CS:RIP if it is @opcode (@opcode_len
+ * bytes, without prefixes), with its prefixes counted; 0 if it cannot
+ * be read or is another instruction.  For a backend whose hardware
+ * reported an instruction exit without its length (SVM without NRIP
+ * save): one page walk and a few bytes compared, nothing allocated, no
+ * lock, so it may run in the exit handler with interrupts off.
+ */
+u8 ringvm_insn_len_at_rip(struct ringvm_vcpu *vcpu, const u8 *opcode,
+			  unsigned int opcode_len)
+{
+	struct ringvm_fetched f;
+	int len;
+
+	if (ringvm_fetch_bytes(vcpu, &f))
+		return 0;
+	len = ringvm_insn_match(f.bytes, f.nr_bytes, f.mode, opcode,
+				opcode_len);
+	return len > 0 ? len : 0;
 }
 
 static int ringvm_emulation_exit(struct ringvm_vcpu *vcpu,
@@ -853,6 +889,29 @@ static int ringvm_handle_dr_decode(struct ringvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * An instruction exit whose length neither the hardware nor the bytes at
+ * CS:RIP gave (SVM without NRIP save, svm/exit.c): they could not be
+ * read, or are not that instruction any more - another vCPU or user
+ * space rewrote the code or the guest's page tables after the exit.
+ * Skipping a guessed length would put the guest inside an instruction,
+ * so nothing is done: no result, RIP at the instruction, the guest state
+ * as the exit left it.  User space gets an EMULATION exit with the
+ * bytes there now (gpa 0, as for a MOV DR the decoder refuses), or an
+ * INTERNAL_ERROR with RINGVM_INTERNAL_ERR_INSN_FETCH if none can be
+ * read; run->hw says which instruction exited.  RUN again executes
+ * whatever is at RIP then.
+ */
+static int ringvm_handle_no_insn_len(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_fetched f;
+
+	if (ringvm_fetch_bytes(vcpu, &f))
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_INSN_FETCH, 0);
+	return ringvm_emulation_exit(vcpu, &f, 0);
+}
+
 int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_hw_exit *exit = &vcpu->exit;
@@ -878,6 +937,8 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		return ringvm_handle_hypercall_user(vcpu);
 	case RINGVM_HW_EXIT_DR:
 		return ringvm_handle_dr_decode(vcpu);
+	case RINGVM_HW_EXIT_NO_INSN_LEN:
+		return ringvm_handle_no_insn_len(vcpu);
 	case RINGVM_HW_EXIT_SHUTDOWN:
 		ringvm_clear_exit_data(vcpu);
 		vcpu->shutdown = true;

@@ -73,6 +73,8 @@ enum ringvm_hw_exit_code {
 	RINGVM_HW_EXIT_SHUTDOWN,	/* triple fault / shutdown */
 	RINGVM_HW_EXIT_FAIL_ENTRY,	/* VM entry failed; see fail */
 	RINGVM_HW_EXIT_UNHANDLED,	/* to user space as RINGVM_EXIT_UNKNOWN */
+	/* an instruction exit, but its length unknown (exit.c) */
+	RINGVM_HW_EXIT_NO_INSN_LEN,
 };
 
 struct ringvm_hw_exit {
