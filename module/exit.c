@@ -40,26 +40,23 @@
 
 /* 1. Helpers */
 
-/*
- * The length of an instruction without prefixes, for a skip when the
- * hardware did not say (SVM without NRIP save): 0F A2, 0F 32/30, VMCALL
- * 0F 01 C1 / VMMCALL 0F 01 D9, XSETBV 0F 01 D1, F4.
- */
-#define RINGVM_LEN_CPUID	2
-#define RINGVM_LEN_MSR		2
-#define RINGVM_LEN_HYPERCALL	3
-#define RINGVM_LEN_XSETBV	3
-#define RINGVM_LEN_HLT		1
-
 /* DR7 L0-3 and G0-3: a breakpoint is enabled */
 #define RINGVM_DR7_ENABLE	0xffULL
 
 /* Nested faults on one page in a row before the mapping is given up on */
 #define RINGVM_NPF_MAX_REPEATS	16
 
-static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
+/*
+ * Finish the instruction that exited.  A backend always gives the length
+ * of a CPUID, HLT, RDMSR, WRMSR, hypercall, XSETBV or IN/OUT, from the
+ * hardware or from the bytes at CS:RIP (ringvm_insn_len_at_rip()); where
+ * it can have neither, it reports RINGVM_HW_EXIT_NO_INSN_LEN instead, as
+ * a guessed length would land the guest inside the instruction.
+ */
+static void ringvm_skip(struct ringvm_vcpu *vcpu)
 {
-	ringvm_arch->skip_instruction(vcpu, vcpu->exit.insn_len ?: default_len);
+	WARN_ON_ONCE(!vcpu->exit.insn_len);
+	ringvm_arch->skip_instruction(vcpu, vcpu->exit.insn_len);
 }
 
 static void ringvm_inject_gp(struct ringvm_vcpu *vcpu)
@@ -162,7 +159,7 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 	vcpu->gprs[RINGVM_GPR_RBX] = r[1];
 	vcpu->gprs[RINGVM_GPR_RCX] = r[2];
 	vcpu->gprs[RINGVM_GPR_RDX] = r[3];
-	ringvm_skip(vcpu, RINGVM_LEN_CPUID);
+	ringvm_skip(vcpu);
 }
 
 /*
@@ -280,7 +277,7 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 		vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
 		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
 	}
-	ringvm_skip(vcpu, RINGVM_LEN_MSR);
+	ringvm_skip(vcpu);
 	return true;
 }
 
@@ -306,7 +303,7 @@ static bool ringvm_handle_hypercall_fast(struct ringvm_vcpu *vcpu)
 			return false;
 		}
 	}
-	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
+	ringvm_skip(vcpu);
 	return true;
 }
 
@@ -368,7 +365,7 @@ static void ringvm_handle_xsetbv(struct ringvm_vcpu *vcpu)
 	if (xcr0 != vcpu->xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
 	vcpu->xcr0 = xcr0;
-	ringvm_skip(vcpu, RINGVM_LEN_XSETBV);
+	ringvm_skip(vcpu);
 }
 
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
@@ -834,7 +831,7 @@ static int ringvm_handle_io(struct ringvm_vcpu *vcpu)
 		memcpy((u8 *)run + RINGVM_RUN_DATA_OFFSET,
 		       &vcpu->gprs[RINGVM_GPR_RAX], exit->io.size);
 	}
-	ringvm_skip(vcpu, 0);
+	ringvm_skip(vcpu);
 	ringvm_user_exit(vcpu, RINGVM_EXIT_IO);
 	return 1;
 }
@@ -852,7 +849,7 @@ static int ringvm_handle_msr_user(struct ringvm_vcpu *vcpu, bool write)
 				(u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
 	vcpu->pending = write ? RINGVM_PENDING_MSR_WRITE :
 				RINGVM_PENDING_MSR_READ;
-	vcpu->pending_insn_len = vcpu->exit.insn_len ?: RINGVM_LEN_MSR;
+	vcpu->pending_insn_len = vcpu->exit.insn_len;
 	ringvm_user_exit(vcpu, RINGVM_EXIT_MSR);
 	return 1;
 }
@@ -868,7 +865,7 @@ static int ringvm_handle_hypercall_user(struct ringvm_vcpu *vcpu)
 	run->hypercall.args[2] = vcpu->gprs[RINGVM_GPR_RDX];
 	run->hypercall.args[3] = vcpu->gprs[RINGVM_GPR_RSI];
 	vcpu->pending = RINGVM_PENDING_HYPERCALL;
-	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
+	ringvm_skip(vcpu);
 	ringvm_user_exit(vcpu, RINGVM_EXIT_HYPERCALL);
 	return 1;
 }
@@ -926,7 +923,7 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		return ringvm_handle_io(vcpu);
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
-		ringvm_skip(vcpu, RINGVM_LEN_HLT);
+		ringvm_skip(vcpu);
 		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
 		return 1;
 	case RINGVM_HW_EXIT_RDMSR:

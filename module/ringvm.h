@@ -79,7 +79,13 @@ enum ringvm_hw_exit_code {
 
 struct ringvm_hw_exit {
 	u32 code;		/* enum ringvm_hw_exit_code */
-	/* Length of the exiting instruction if the hardware said, else 0 */
+	/*
+	 * Length of the exiting instruction.  Always set for CPUID, HLT,
+	 * RDMSR, WRMSR, HYPERCALL, XSETBV and IO: from the hardware, or
+	 * from the bytes at CS:RIP (ringvm_insn_len_at_rip()); a backend
+	 * that has neither returns RINGVM_HW_EXIT_NO_INSN_LEN instead of
+	 * the instruction's code.  For DR, 0 means the core decodes.
+	 */
 	u8 insn_len;
 	union {
 		struct {
