@@ -7,7 +7,8 @@
  *  3. ModRM, SIB and displacement are consumed for the length and the
  *     default segment; the effective address is not computed (the exit
  *     gives the guest-physical address).
- *  4. The immediate or moffs, then struct ringvm_insn.
+ *  4. The immediate or moffs, then struct ringvm_insn; or only the
+ *     prefixes and a given opcode, for an instruction's length.
  *  5. The register side of a completed access, with MOV semantics.
  *  6. The page walker: 32-bit, PAE and 4-level paging in one loop.
  *
@@ -68,6 +69,23 @@ static int fetch(struct ringvm_decoder *d, unsigned int n, u64 *val)
 }
 
 /*
+ * A legacy prefix (Intel SDM Vol. 2A §2.1.1: LOCK, REPNE, REP, the six
+ * segment overrides, operand and address size) or, in 64-bit mode only,
+ * a REX prefix (40-4F, which are INC and DEC elsewhere).  The one list
+ * of prefix bytes for the decoder and for ringvm_insn_match().
+ */
+static bool is_prefix(u8 b, bool mode64)
+{
+	switch (b) {
+	case 0xf0: case 0xf2: case 0xf3:
+	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+	case 0x66: case 0x67:
+		return true;
+	}
+	return mode64 && (b & 0xf0) == 0x40;
+}
+
+/*
  * Read prefixes up to the opcode byte, returned in *@opcode.  A REX
  * prefix counts only if it immediately precedes the opcode; one followed
  * by a legacy prefix is ignored (§2.2.1).  In 64-bit mode the bases of
@@ -88,10 +106,13 @@ static int decode_prefixes(struct ringvm_decoder *d,
 		ret = fetch(d, 1, &b);
 		if (ret)
 			return ret;
-		if (d->mode64 && (b & 0xf0) == 0x40) {
+		if (!is_prefix(b, d->mode64))
+			break;
+		if ((b & 0xf0) == 0x40) {	/* REX, 64-bit mode only */
 			d->rex = b;
 			continue;
 		}
+		d->rex = 0;
 		if (b == 0xf0 || b == 0xf2)
 			return -EINVAL;
 		if (b == 0x66)
@@ -102,11 +123,8 @@ static int decode_prefixes(struct ringvm_decoder *d,
 			d->rep = true;
 		else if (b == 0x64 || b == 0x65)
 			d->seg = RINGVM_SEG_FS + (b & 1);
-		else if ((b & 0xe7) == 0x26)	/* 26 2E 36 3E: ES CS SS DS */
+		else				/* 26 2E 36 3E: ES CS SS DS */
 			d->seg = d->mode64 ? d->seg : (s8)((b >> 3) & 3);
-		else
-			break;
-		d->rex = 0;
 	}
 	*opcode = b;
 	d->opsize = wide != d->opsize_prefix ? 4 : 2;
@@ -366,6 +384,44 @@ int ringvm_decode_insn(const u8 *bytes, unsigned int avail,
 		ret = decode_mov(&d, opc, insn);
 	insn->len = d.pos;
 	return ret;
+}
+
+/*
+ * The length of the instruction in @bytes if it is @opcode (@opcode_len
+ * bytes) after its prefixes: for an exit whose hardware reported the
+ * instruction but not its length (SVM without NRIP save).  Every prefix
+ * byte is counted, whether it means anything to @opcode or not (a REX
+ * that a legacy prefix follows is ignored by the processor, AMD APM
+ * Vol. 3 §1.2.7, but is still part of the instruction).  -EINVAL if the
+ * bytes are another instruction or more than 15 bytes long (#GP, Intel
+ * SDM Vol. 3A §6.15: such an instruction never reaches an intercept),
+ * -ENODATA if @avail bytes end before the opcode does.
+ */
+int ringvm_insn_match(const u8 *bytes, unsigned int avail,
+		      enum ringvm_cpu_mode mode, const u8 *opcode,
+		      unsigned int opcode_len)
+{
+	struct ringvm_decoder d = {
+		.bytes = bytes,
+		.avail = avail,
+		.mode64 = mode == RINGVM_MODE_LONG64,
+	};
+	unsigned int start;
+	u64 b;
+	int ret;
+
+	do {
+		ret = fetch(&d, 1, &b);
+		if (ret)
+			return ret;
+	} while (is_prefix(b, d.mode64));
+	start = d.pos - 1;		/* the opcode's first byte */
+	ret = fetch(&d, opcode_len - 1, NULL);
+	if (ret)
+		return ret;
+	if (memcmp(bytes + start, opcode, opcode_len))
+		return -EINVAL;
+	return d.pos;
 }
 
 /* 5. The register side */

@@ -4,7 +4,9 @@
  *
  *  1. ringvm_decode_insn()      - the few instructions that reach the core
  *     with no hardware decode: MMIO loads and stores, MOV to/from DRn (SVM
- *     without decode assists) and INS/OUTS.
+ *     without decode assists) and INS/OUTS; ringvm_insn_match() - the
+ *     length of a known instruction with its prefixes (SVM without NRIP
+ *     save).
  *  2. ringvm_insn_load_result() / ringvm_insn_store_value() - MOV semantics
  *     for the register side of a decoded access.
  *  3. ringvm_gva_to_gpa()       - translate a guest linear address through
@@ -90,6 +92,16 @@ struct ringvm_insn {
  */
 int ringvm_decode_insn(const u8 *bytes, unsigned int avail,
 		       enum ringvm_cpu_mode mode, struct ringvm_insn *insn);
+
+/*
+ * The length of the instruction in @bytes if, after any legacy prefixes
+ * and (64-bit mode) REX prefixes, its opcode is the @opcode_len bytes at
+ * @opcode; -EINVAL if it is not or would pass 15 bytes, -ENODATA if
+ * @avail bytes were not enough.  Never reads beyond @avail.
+ */
+int ringvm_insn_match(const u8 *bytes, unsigned int avail,
+		      enum ringvm_cpu_mode mode, const u8 *opcode,
+		      unsigned int opcode_len);
 
 /*
  * The register side, with MOV semantics.  load_result: the new value of

@@ -10,7 +10,9 @@
  *  3. slow handlers, preemptible: nested page faults (map RAM, or decode
  *     an MMIO access for user space), port I/O, unhandled MSRs and
  *     hypercalls, MOV DR that needs decoding, HLT, shutdown, entry
- *     failure
+ *     failure, an instruction exit of unknown length; and the fetch at
+ *     CS:RIP they share with a backend that must find an instruction's
+ *     length itself (ringvm_insn_len_at_rip(), any context)
  *  4. completion: what the next RINGVM_RUN finishes with user space's
  *     answer before entering the guest again
  *
@@ -39,26 +41,23 @@
 
 /* 1. Helpers */
 
-/*
- * The length of an instruction without prefixes, for a skip when the
- * hardware did not say (SVM without NRIP save): 0F A2, 0F 32/30, VMCALL
- * 0F 01 C1 / VMMCALL 0F 01 D9, XSETBV 0F 01 D1, F4.
- */
-#define RINGVM_LEN_CPUID	2
-#define RINGVM_LEN_MSR		2
-#define RINGVM_LEN_HYPERCALL	3
-#define RINGVM_LEN_XSETBV	3
-#define RINGVM_LEN_HLT		1
-
 /* DR7 L0-3 and G0-3: a breakpoint is enabled */
 #define RINGVM_DR7_ENABLE	0xffULL
 
 /* Nested faults on one page in a row before the mapping is given up on */
 #define RINGVM_NPF_MAX_REPEATS	16
 
-static void ringvm_skip(struct ringvm_vcpu *vcpu, unsigned int default_len)
+/*
+ * Finish the instruction that exited.  A backend always gives the length
+ * of a CPUID, HLT, RDMSR, WRMSR, hypercall, XSETBV or IN/OUT, from the
+ * hardware or from the bytes at CS:RIP (ringvm_insn_len_at_rip()); where
+ * it can have neither, it reports RINGVM_HW_EXIT_NO_INSN_LEN instead, as
+ * a guessed length would land the guest inside the instruction.
+ */
+static void ringvm_skip(struct ringvm_vcpu *vcpu)
 {
-	ringvm_arch->skip_instruction(vcpu, vcpu->exit.insn_len ?: default_len);
+	WARN_ON_ONCE(!vcpu->exit.insn_len);
+	ringvm_arch->skip_instruction(vcpu, vcpu->exit.insn_len);
 }
 
 static void ringvm_inject_gp(struct ringvm_vcpu *vcpu)
@@ -164,7 +163,7 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 	vcpu->gprs[RINGVM_GPR_RBX] = r[1];
 	vcpu->gprs[RINGVM_GPR_RCX] = r[2];
 	vcpu->gprs[RINGVM_GPR_RDX] = r[3];
-	ringvm_skip(vcpu, RINGVM_LEN_CPUID);
+	ringvm_skip(vcpu);
 }
 
 /*
@@ -282,7 +281,7 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 		vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
 		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
 	}
-	ringvm_skip(vcpu, RINGVM_LEN_MSR);
+	ringvm_skip(vcpu);
 	return true;
 }
 
@@ -308,7 +307,7 @@ static bool ringvm_handle_hypercall_fast(struct ringvm_vcpu *vcpu)
 			return false;
 		}
 	}
-	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
+	ringvm_skip(vcpu);
 	return true;
 }
 
@@ -370,7 +369,7 @@ static void ringvm_handle_xsetbv(struct ringvm_vcpu *vcpu)
 	if (xcr0 != vcpu->xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
 	vcpu->xcr0 = xcr0;
-	ringvm_skip(vcpu, RINGVM_LEN_XSETBV);
+	ringvm_skip(vcpu);
 }
 
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
@@ -443,12 +442,13 @@ struct ringvm_fetched {
 };
 
 /*
- * Read up to 15 bytes at CS:RIP through the guest's page tables and
- * decode them.  -EFAULT if not even the first byte is readable RAM;
- * otherwise the decoder's answer.
+ * Read up to 15 bytes at CS:RIP through the guest's page tables: 0, or
+ * -EFAULT if not even the first byte is readable RAM.  Reading guest
+ * RAM allocates nothing and takes no lock, so this also runs with
+ * interrupts off, in a backend's exit handler.
  */
-static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
-			     struct ringvm_fetched *f)
+static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
+			      struct ringvm_fetched *f)
 {
 	struct ringvm_walk_ctx ctx;
 	u64 la, gpa;
@@ -476,9 +476,42 @@ static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
 		f->nr_bytes += n;
 		la += n;
 	}
-	if (!f->nr_bytes)
-		return -EFAULT;
+	return f->nr_bytes ? 0 : -EFAULT;
+}
+
+/*
+ * The instruction at CS:RIP, decoded.  -EFAULT if not even the first
+ * byte is readable RAM; otherwise the decoder's answer.
+ */
+static int ringvm_fetch_insn(struct ringvm_vcpu *vcpu,
+			     struct ringvm_fetched *f)
+{
+	int r = ringvm_fetch_bytes(vcpu, f);
+
+	if (r)
+		return r;
 	return ringvm_decode_insn(f->bytes, f->nr_bytes, f->mode, &f->insn);
+}
+
+/*
+ * The length of the instruction at CS:RIP if it is @opcode (@opcode_len
+ * bytes, without prefixes), with its prefixes counted; 0 if it cannot
+ * be read or is another instruction.  For a backend whose hardware
+ * reported an instruction exit without its length (SVM without NRIP
+ * save): one page walk and a few bytes compared, nothing allocated, no
+ * lock, so it may run in the exit handler with interrupts off.
+ */
+u8 ringvm_insn_len_at_rip(struct ringvm_vcpu *vcpu, const u8 *opcode,
+			  unsigned int opcode_len)
+{
+	struct ringvm_fetched f;
+	int len;
+
+	if (ringvm_fetch_bytes(vcpu, &f))
+		return 0;
+	len = ringvm_insn_match(f.bytes, f.nr_bytes, f.mode, opcode,
+				opcode_len);
+	return len > 0 ? len : 0;
 }
 
 static int ringvm_emulation_exit(struct ringvm_vcpu *vcpu,
@@ -802,7 +835,7 @@ static int ringvm_handle_io(struct ringvm_vcpu *vcpu)
 		memcpy((u8 *)run + RINGVM_RUN_DATA_OFFSET,
 		       &vcpu->gprs[RINGVM_GPR_RAX], exit->io.size);
 	}
-	ringvm_skip(vcpu, 0);
+	ringvm_skip(vcpu);
 	ringvm_user_exit(vcpu, RINGVM_EXIT_IO);
 	return 1;
 }
@@ -820,7 +853,7 @@ static int ringvm_handle_msr_user(struct ringvm_vcpu *vcpu, bool write)
 				(u64)(u32)vcpu->gprs[RINGVM_GPR_RDX] << 32;
 	vcpu->pending = write ? RINGVM_PENDING_MSR_WRITE :
 				RINGVM_PENDING_MSR_READ;
-	vcpu->pending_insn_len = vcpu->exit.insn_len ?: RINGVM_LEN_MSR;
+	vcpu->pending_insn_len = vcpu->exit.insn_len;
 	ringvm_user_exit(vcpu, RINGVM_EXIT_MSR);
 	return 1;
 }
@@ -836,7 +869,7 @@ static int ringvm_handle_hypercall_user(struct ringvm_vcpu *vcpu)
 	run->hypercall.args[2] = vcpu->gprs[RINGVM_GPR_RDX];
 	run->hypercall.args[3] = vcpu->gprs[RINGVM_GPR_RSI];
 	vcpu->pending = RINGVM_PENDING_HYPERCALL;
-	ringvm_skip(vcpu, RINGVM_LEN_HYPERCALL);
+	ringvm_skip(vcpu);
 	ringvm_user_exit(vcpu, RINGVM_EXIT_HYPERCALL);
 	return 1;
 }
@@ -857,6 +890,29 @@ static int ringvm_handle_dr_decode(struct ringvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * An instruction exit whose length neither the hardware nor the bytes at
+ * CS:RIP gave (SVM without NRIP save, svm/exit.c): they could not be
+ * read, or are not that instruction any more - another vCPU or user
+ * space rewrote the code or the guest's page tables after the exit.
+ * Skipping a guessed length would put the guest inside an instruction,
+ * so nothing is done: no result, RIP at the instruction, the guest state
+ * as the exit left it.  User space gets an EMULATION exit with the
+ * bytes there now (gpa 0, as for a MOV DR the decoder refuses), or an
+ * INTERNAL_ERROR with RINGVM_INTERNAL_ERR_INSN_FETCH if none can be
+ * read; run->hw says which instruction exited.  RUN again executes
+ * whatever is at RIP then.
+ */
+static int ringvm_handle_no_insn_len(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_fetched f;
+
+	if (ringvm_fetch_bytes(vcpu, &f))
+		return ringvm_internal_error(vcpu,
+					     RINGVM_INTERNAL_ERR_INSN_FETCH, 0);
+	return ringvm_emulation_exit(vcpu, &f, 0);
+}
+
 int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_hw_exit *exit = &vcpu->exit;
@@ -871,7 +927,7 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		return ringvm_handle_io(vcpu);
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
-		ringvm_skip(vcpu, RINGVM_LEN_HLT);
+		ringvm_skip(vcpu);
 		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
 		return 1;
 	case RINGVM_HW_EXIT_RDMSR:
@@ -882,6 +938,8 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		return ringvm_handle_hypercall_user(vcpu);
 	case RINGVM_HW_EXIT_DR:
 		return ringvm_handle_dr_decode(vcpu);
+	case RINGVM_HW_EXIT_NO_INSN_LEN:
+		return ringvm_handle_no_insn_len(vcpu);
 	case RINGVM_HW_EXIT_SHUTDOWN:
 		ringvm_clear_exit_data(vcpu);
 		vcpu->shutdown = true;

@@ -75,11 +75,19 @@ enum ringvm_hw_exit_code {
 	RINGVM_HW_EXIT_UNHANDLED,	/* to user space as RINGVM_EXIT_UNKNOWN */
 	RINGVM_HW_EXIT_IRQ_WINDOW,	/* the core's, before an entry */
 	RINGVM_HW_EXIT_NMI_WINDOW,	/* likewise */
+	/* an instruction exit, but its length unknown (exit.c) */
+	RINGVM_HW_EXIT_NO_INSN_LEN,
 };
 
 struct ringvm_hw_exit {
 	u32 code;		/* enum ringvm_hw_exit_code */
-	/* Length of the exiting instruction if the hardware said, else 0 */
+	/*
+	 * Length of the exiting instruction.  Always set for CPUID, HLT,
+	 * RDMSR, WRMSR, HYPERCALL, XSETBV and IO: from the hardware, or
+	 * from the bytes at CS:RIP (ringvm_insn_len_at_rip()); a backend
+	 * that has neither returns RINGVM_HW_EXIT_NO_INSN_LEN instead of
+	 * the instruction's code.  For DR, 0 means the core decodes.
+	 */
 	u8 insn_len;
 	union {
 		struct {

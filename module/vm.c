@@ -153,7 +153,8 @@ struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc)
 /*
  * Copy guest RAM out of (@write false) or into the VM.  -ENOENT if any
  * byte is not RAM; -ENOMEM if a page cannot be allocated for a write.
- * Unallocated pages read as zeros without being allocated.  May sleep.
+ * Unallocated pages read as zeros without being allocated, so a read
+ * never sleeps and may run with interrupts off; a write may sleep.
  */
 static int ringvm_copy_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 			     unsigned int len, bool write)

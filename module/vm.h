@@ -272,6 +272,8 @@ bool ringvm_handle_fast(struct ringvm_vcpu *vcpu);
 int ringvm_handle_slow(struct ringvm_vcpu *vcpu);
 int ringvm_complete_pending(struct ringvm_vcpu *vcpu);
 void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason);
+u8 ringvm_insn_len_at_rip(struct ringvm_vcpu *vcpu, const u8 *opcode,
+			  unsigned int opcode_len);
 int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 bool ringvm_pat_valid(u64 pat);

@@ -1553,4 +1553,215 @@ TEST_F(reset, skip_wraps_at_4g)
 	ASSERT_EQ(2, self->run->rip);
 }
 
+/*
+ * 9. Instructions with prefixes
+ *
+ * An intercepted instruction is skipped whole, prefixes and all, as on
+ * silicon: the hardware gives the length (VMX, SVM with NRIP save), or
+ * the module counts the prefixes in the bytes at CS:RIP (SVM without
+ * NRIP save: QEMU's TCG, module/svm/exit.c).  Each form below is
+ * followed by a HLT, or is one, and R8 (long mode) or the host (real
+ * mode) knows the address after that HLT: the HLT exit must be there,
+ * which a skip of the prefix-free length never reaches.
+ */
+
+#define MSR_PFX_VALUE	0xffffffff81234000ULL	/* canonical, for LSTAR */
+
+/*
+ * Guest code: run @insn (a string of instructions ending in a HLT)
+ * with RAX, RBX, RCX, RDX in and out, R8 = the address after it.
+ */
+#define PFX_RUN(insn, a, b, c, d)					\
+	asm volatile("lea 1f(%%rip), %%r8\n\t"				\
+		     insn "\n"						\
+		     "1:"						\
+		     : "+a"(a), "+b"(b), "+c"(c), "+d"(d)		\
+		     : : "r8", "memory")
+
+/* Guest code: the CPUID signature leaf's answer in RAX..RDX. */
+static void pfx_check_signature(__u64 a, __u64 b, __u64 c, __u64 d)
+{
+	__u32 sig[3] = { b, c, d };
+
+	GUEST_ASSERT_EQ(a, RINGVM_CPUID_LEAF_FEATURES);
+	GUEST_ASSERT(!guest_memcmp(sig, RINGVM_CPUID_SIGNATURE, 12));
+}
+
+/* Guest code: CPUID of the signature leaf by @insn, then SYNC(@n). */
+#define PFX_CPUID(insn, n)						\
+	do {								\
+		__u64 a = RINGVM_CPUID_LEAF_SIGNATURE, b = 0, c = 0, d = 0; \
+		PFX_RUN(insn, a, b, c, d);				\
+		pfx_check_signature(a, b, c, d);			\
+		GUEST_SYNC(n);						\
+	} while (0)
+
+static void guest_prefixed(void)
+{
+	__u64 a, b = 0, c, d;
+	bool svm = guest_arch == RINGVM_ARCH_SVM;
+
+	/* 1-4: CPUID with an operand-size, CS, REP prefix; REX.W */
+	PFX_CPUID(".byte 0x66, 0x0f, 0xa2\n\thlt", 1);
+	PFX_CPUID(".byte 0x2e, 0x0f, 0xa2\n\thlt", 2);
+	PFX_CPUID(".byte 0xf3, 0x0f, 0xa2\n\thlt", 3);
+	PFX_CPUID(".byte 0x48, 0x0f, 0xa2\n\thlt", 4);
+
+	/* 5: VMMCALL (VMCALL) with CS, handled in the kernel */
+	a = RINGVM_HC_API_VERSION;
+	c = d = 0;
+	if (svm)
+		PFX_RUN(".byte 0x2e, 0x0f, 0x01, 0xd9\n\thlt", a, b, c, d);
+	else
+		PFX_RUN(".byte 0x2e, 0x0f, 0x01, 0xc1\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(a, RINGVM_API_VERSION);
+	GUEST_SYNC(5);
+
+	/* 6: the same with DS, to user space (HC_USER, which returns 7) */
+	a = HC_USER;
+	if (svm)
+		PFX_RUN(".byte 0x3e, 0x0f, 0x01, 0xd9\n\thlt", a, b, c, d);
+	else
+		PFX_RUN(".byte 0x3e, 0x0f, 0x01, 0xc1\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(a, 7);
+	GUEST_SYNC(6);
+
+	/* 7: HLT with CS */
+	PFX_RUN(".byte 0x2e, 0xf4", a, b, c, d);
+	GUEST_SYNC(7);
+
+	/* 8: WRMSR with CS and REX.W, then RDMSR with REX.W */
+	a = (__u32)MSR_PFX_VALUE;
+	d = MSR_PFX_VALUE >> 32;
+	c = MSR_LSTAR;
+	PFX_RUN(".byte 0x2e, 0x48, 0x0f, 0x30\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), MSR_PFX_VALUE);
+	GUEST_SYNC(8);
+	a = d = 0;
+	PFX_RUN(".byte 0x48, 0x0f, 0x32\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(a | d << 32, MSR_PFX_VALUE);
+	GUEST_SYNC(9);
+
+	/* 10: RDMSR with an operand-size prefix, to user space */
+	a = d = 0;
+	c = MSR_UNKNOWN;
+	PFX_RUN(".byte 0x66, 0x0f, 0x32\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(a | d << 32, 0x1122334455667788ULL);
+	GUEST_SYNC(10);
+
+	/* 11: INVD with FS, which the backend skips itself */
+	PFX_RUN(".byte 0x64, 0x0f, 0x08\n\thlt", a, b, c, d);
+	GUEST_SYNC(11);
+	GUEST_DONE();
+}
+
+/* Run: a HLT exit must come, at the address in R8. */
+static void expect_hlt_at_r8(struct __test_metadata *_metadata,
+			     struct test_vcpu *vcpu, int n)
+{
+	struct ringvm_regs regs;
+
+	TH_LOG("form %d", n);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_HLT);
+	vcpu_regs_get(vcpu, &regs);
+	ASSERT_EQ(regs.r8, regs.rip);
+	ASSERT_EQ(regs.rip, vcpu->run->rip);
+}
+
+TEST_F(exits, prefixed_insns)
+{
+	struct ringvm_run *run;
+	struct ucall uc;
+	int n;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_prefixed);
+	run = self->vcpu->run;
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_MSR_EXIT, 1));
+	for (n = 1; n <= 11; n++) {
+		if (n == 6) {
+			vcpu_run(self->vcpu);
+			ASSERT_EXIT(self->vcpu, RINGVM_EXIT_HYPERCALL);
+			ASSERT_EQ(HC_USER, run->hypercall.nr);
+			run->hypercall.ret = 7;
+		} else if (n == 10) {
+			expect_msr_exit(_metadata, self->vcpu, MSR_UNKNOWN,
+					false, 0x1122334455667788ULL, false);
+		}
+		expect_hlt_at_r8(_metadata, self->vcpu, n);
+		ASSERT_SYNC(self->vcpu, &uc, n);
+	}
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/*
+ * The same in real mode, at F000:E000: CPUID with an operand-size
+ * prefix (which makes its operands 32-bit there), HLT with CS, and CPUID
+ * with REP, address-size and ES prefixes.
+ */
+asm(".pushsection .rodata\n"
+	".globl rm_pfx, rm_pfx_hlt1, rm_pfx_hlt2, rm_pfx_hlt3, rm_pfx_end\n"
+	".code16\n"
+	"rm_pfx:\n"
+	"	mov $0x40000000, %eax\n"
+	"	xor %ecx, %ecx\n"
+	"	.byte 0x66, 0x0f, 0xa2\n"
+	"	hlt\n"
+	"rm_pfx_hlt1:\n"
+	"	.byte 0x2e, 0xf4\n"
+	"rm_pfx_hlt2:\n"
+	"	mov $0x40000000, %eax\n"
+	"	xor %ebx, %ebx\n"
+	"	.byte 0xf3, 0x67, 0x26, 0x0f, 0xa2\n"
+	"	hlt\n"
+	"rm_pfx_hlt3:\n"
+	"	hlt\n"
+	"rm_pfx_end:\n"
+	".code64\n"
+	".popsection");
+extern const __u8 rm_pfx[], rm_pfx_hlt1[], rm_pfx_hlt2[], rm_pfx_hlt3[],
+	rm_pfx_end[];
+
+#define RM_PFX_IP(sym)	(0xe000 + (unsigned int)((sym) - rm_pfx))
+
+/* Run: a HLT exit at @ip, with the signature leaf's answer if @cpuid. */
+static void expect_rm_hlt(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(reset) *self, unsigned int ip,
+			  bool cpuid)
+{
+	struct ringvm_regs regs;
+	__u32 sig[3];
+
+	ASSERT_EQ(0, __ringvm_run(self->vcpufd));
+	ASSERT_RESET_EXIT(self, RINGVM_EXIT_HLT);
+	ASSERT_EQ(0, __ringvm_get_regs(self->vcpufd, &regs));
+	ASSERT_EQ(ip, regs.rip);
+	if (!cpuid)
+		return;
+	ASSERT_EQ(RINGVM_CPUID_LEAF_FEATURES, regs.rax);
+	sig[0] = regs.rbx;
+	sig[1] = regs.rcx;
+	sig[2] = regs.rdx;
+	ASSERT_EQ(0, memcmp(sig, RINGVM_CPUID_SIGNATURE, 12));
+}
+
+TEST_F(reset, real_mode_prefixed_insns)
+{
+	struct ringvm_sregs sregs;
+	struct ringvm_regs regs;
+
+	memcpy(self->low + 0xf0000 + RM_PFX_IP(rm_pfx), rm_pfx,
+	       rm_pfx_end - rm_pfx);
+	ASSERT_EQ(0, __ringvm_get_sregs(self->vcpufd, &sregs));
+	sregs.cs.base = 0xf0000;
+	ASSERT_EQ(0, __ringvm_set_sregs(self->vcpufd, &sregs));
+	ASSERT_EQ(0, __ringvm_get_regs(self->vcpufd, &regs));
+	regs.rip = RM_PFX_IP(rm_pfx);
+	ASSERT_EQ(0, __ringvm_set_regs(self->vcpufd, &regs));
+
+	expect_rm_hlt(_metadata, self, RM_PFX_IP(rm_pfx_hlt1), true);
+	expect_rm_hlt(_metadata, self, RM_PFX_IP(rm_pfx_hlt2), false);
+	expect_rm_hlt(_metadata, self, RM_PFX_IP(rm_pfx_hlt3), true);
+}
+
 RINGVM_GUEST_TEST_MAIN

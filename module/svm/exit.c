@@ -57,9 +57,9 @@ static u8 svm_rip_delta(u64 next_rip, u64 rip)
 }
 
 /*
- * The length of the intercepted instruction: with NRIP save the
- * processor stores the next RIP for instruction intercepts (APM Vol. 2
- * §15.7.1); without it 0, and the core uses its own default.
+ * The length of the intercepted instruction as the processor gave it:
+ * with NRIP save it stores the next RIP for instruction intercepts (APM
+ * Vol. 2 §15.7.1); without it 0.
  */
 static u8 svm_insn_len(const struct vmcb *vmcb)
 {
@@ -69,13 +69,62 @@ static u8 svm_insn_len(const struct vmcb *vmcb)
 }
 
 /*
+ * The prefix-free opcodes of the instructions skipped here or by the
+ * core (APM Vol. 3 Appendix A).
+ */
+static const u8 svm_op_cpuid[] = { 0x0f, 0xa2 };
+static const u8 svm_op_hlt[] = { 0xf4 };
+static const u8 svm_op_invd[] = { 0x0f, 0x08 };
+static const u8 svm_op_rdmsr[] = { 0x0f, 0x32 };
+static const u8 svm_op_wrmsr[] = { 0x0f, 0x30 };
+static const u8 svm_op_vmmcall[] = { 0x0f, 0x01, 0xd9 };
+static const u8 svm_op_xsetbv[] = { 0x0f, 0x01, 0xd1 };
+
+/*
+ * The length of the intercepted instruction @op, whose exit code says
+ * what it is but not how many prefixes it had.
+ *
+ * Quirk: QEMU's TCG (7.2) has no NRIP save (CPUID Fn8000_000A EDX[3]
+ * clear; every AMD processor since family 10h has it), so next_rip
+ * stays 0 and the length of a CPUID, HLT, RDMSR, VMMCALL... is not
+ * known: skipping the opcode's own length would leave the guest inside
+ * 66 0F A2, 2E F4 or 48 0F 32.
+ * Detection: svm_caps.nrips clear, or a next_rip that gives no length.
+ * Workaround: read the instruction at CS:RIP through the guest's page
+ * tables and count its prefixes (ringvm_insn_len_at_rip(), the core's
+ * fetch and decoder), which also checks that @op is what is there.
+ * With NRIP save this is one subtraction, as before.
+ */
+static u8 svm_insn_len_of(struct svm_vcpu *svm, const u8 *op,
+			  unsigned int op_len)
+{
+	u8 len = svm_insn_len(svm->vmcb);
+
+	if (likely(len))
+		return len;
+	return ringvm_insn_len_at_rip(&svm->vcpu, op, op_len);
+}
+
+/*
+ * @code for the core, with the length of @op in exit->insn_len; or, if
+ * @op cannot be found at CS:RIP, RINGVM_HW_EXIT_NO_INSN_LEN: the core
+ * then tells user space rather than skip a guess (exit.c says how).
+ */
+static u32 svm_insn_exit(struct svm_vcpu *svm, struct ringvm_hw_exit *exit,
+			 u32 code, const u8 *op, unsigned int op_len)
+{
+	exit->insn_len = svm_insn_len_of(svm, op, op_len);
+	return exit->insn_len ? code : RINGVM_HW_EXIT_NO_INSN_LEN;
+}
+
+/*
  * Exit handlers.
  *
  * Each runs right after #VMEXIT on the vCPU's CPU, with preemption and
  * interrupts off and GIF set, and may read and write the VMCB and
- * vcpu->exit but not sleep, lock or print.  vcpu->exit.raw is already
- * filled and insn_len is 0.  A handler returns an enum
- * ringvm_hw_exit_code:
+ * vcpu->exit, and read guest RAM (svm_insn_len_of()), but not sleep,
+ * lock or print.  vcpu->exit.raw is already filled and insn_len is 0.
+ * A handler returns an enum ringvm_hw_exit_code:
  *
  *   RINGVM_HW_EXIT_NONE    handled here - instruction skipped, exception
  *                          reflected or queued, or nothing to do (the
@@ -146,33 +195,37 @@ static u32 svm_exit_dr(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 
 static u32 svm_exit_cpuid(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
-	exit->insn_len = svm_insn_len(svm->vmcb);
-	return RINGVM_HW_EXIT_CPUID;
+	return svm_insn_exit(svm, exit, RINGVM_HW_EXIT_CPUID, svm_op_cpuid,
+			     sizeof(svm_op_cpuid));
 }
 
 static u32 svm_exit_hlt(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
-	exit->insn_len = svm_insn_len(svm->vmcb);
-	return RINGVM_HW_EXIT_HLT;
+	return svm_insn_exit(svm, exit, RINGVM_HW_EXIT_HLT, svm_op_hlt,
+			     sizeof(svm_op_hlt));
 }
 
 static u32 svm_exit_vmmcall(struct svm_vcpu *svm,
 			    struct ringvm_hw_exit *exit)
 {
-	exit->insn_len = svm_insn_len(svm->vmcb);
-	return RINGVM_HW_EXIT_HYPERCALL;
+	return svm_insn_exit(svm, exit, RINGVM_HW_EXIT_HYPERCALL,
+			     svm_op_vmmcall, sizeof(svm_op_vmmcall));
 }
 
 static u32 svm_exit_xsetbv(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
-	exit->insn_len = svm_insn_len(svm->vmcb);
-	return RINGVM_HW_EXIT_XSETBV;
+	return svm_insn_exit(svm, exit, RINGVM_HW_EXIT_XSETBV, svm_op_xsetbv,
+			     sizeof(svm_op_xsetbv));
 }
 
 /* INVD would discard the host's dirty cache lines: do nothing instead. */
 static u32 svm_exit_invd(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
-	svm_skip_instruction(&svm->vcpu, svm_insn_len(svm->vmcb) ?: 2);
+	u8 len = svm_insn_len_of(svm, svm_op_invd, sizeof(svm_op_invd));
+
+	if (!len)
+		return RINGVM_HW_EXIT_NO_INSN_LEN;
+	svm_skip_instruction(&svm->vcpu, len);
 	return RINGVM_HW_EXIT_NONE;
 }
 
@@ -203,9 +256,11 @@ static u32 svm_exit_io(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 /* RDMSR and WRMSR: EXITINFO1 is 0 for a read, 1 for a write (§15.11). */
 static u32 svm_exit_msr(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
-	exit->insn_len = svm_insn_len(svm->vmcb);
-	return svm->vmcb->control.exitinfo1 ? RINGVM_HW_EXIT_WRMSR :
-					      RINGVM_HW_EXIT_RDMSR;
+	if (svm->vmcb->control.exitinfo1)
+		return svm_insn_exit(svm, exit, RINGVM_HW_EXIT_WRMSR,
+				     svm_op_wrmsr, sizeof(svm_op_wrmsr));
+	return svm_insn_exit(svm, exit, RINGVM_HW_EXIT_RDMSR, svm_op_rdmsr,
+			     sizeof(svm_op_rdmsr));
 }
 
 /*
