@@ -1583,7 +1583,7 @@ static void pfx_check_signature(__u64 a, __u64 b, __u64 c, __u64 d)
 {
 	__u32 sig[3] = { b, c, d };
 
-	GUEST_ASSERT_EQ(a, RINGVM_CPUID_LEAF_FEATURES);
+	GUEST_ASSERT_EQ(a, RINGVM_CPUID_LEAF_TIMING);
 	GUEST_ASSERT(!guest_memcmp(sig, RINGVM_CPUID_SIGNATURE, 12));
 }
 
@@ -1738,7 +1738,7 @@ static void expect_rm_hlt(struct __test_metadata *_metadata,
 	ASSERT_EQ(ip, regs.rip);
 	if (!cpuid)
 		return;
-	ASSERT_EQ(RINGVM_CPUID_LEAF_FEATURES, regs.rax);
+	ASSERT_EQ(RINGVM_CPUID_LEAF_TIMING, regs.rax);
 	sig[0] = regs.rbx;
 	sig[1] = regs.rcx;
 	sig[2] = regs.rdx;
