@@ -50,21 +50,6 @@ static __u64 vm_memory(const struct ringvm_nl_vm *vm)
 	return sum;
 }
 
-/* @s as a JSON string; VM names need no escapes, but be safe. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void list_text(const struct ringvm_nl_vm *vm)
 {
 	const char *sep = "";
@@ -89,7 +74,7 @@ static void list_json(const struct ringvm_nl_vm *vm, bool first)
 	unsigned int i;
 
 	printf("%s\n\t{\"id\": %u, \"name\": ", first ? "" : ",", vm->id);
-	json_str(vm->name);
+	vmctl_json_str(stdout, vm->name);
 	printf(", \"memory\": %llu, \"mem_allocated\": %llu, \"regions\": [",
 	       (unsigned long long)vm_memory(vm),
 	       (unsigned long long)vm->mem_allocated);

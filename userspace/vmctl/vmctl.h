@@ -85,4 +85,7 @@ bool vmctl_parse_u64(const char *s, __u64 max, __u64 *out);
  */
 char *vmctl_size_str(__u64 bytes, char *buf, size_t len);
 
+/* @s as a JSON string, quoted, with '"', '\\' and control bytes escaped. */
+void vmctl_json_str(FILE *f, const char *s);
+
 #endif /* _VMCTL_H */
