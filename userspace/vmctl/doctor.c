@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -776,34 +775,16 @@ static const struct {
 
 static int doctor_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_doctor;
 	struct doctor_check checks[ARRAY_SIZE(doctor_checks)] = { };
 	struct doctor d = { .fd = -1 };
 	bool json = false;
 	unsigned int i;
-	int c;
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			vmctl_cmd_usage(cmd, stdout);
-			return VMCTL_EXIT_OK;
-		default:
-			return vmctl_bad_option(cmd, argv, c);
-		}
-	}
-	if (optind < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind]);
+	ret = vmctl_json_opts(cmd, argc, argv, &json);
+	if (ret >= 0)
+		return ret;
 
 	read_cpu(&d);
 	d.ringvm_loaded = ringvm_module_loaded(RINGVM_MODULE_NAME);

@@ -13,7 +13,6 @@
  *	 "nr_vcpus": 0, "flags": ["anonymous"]}
  * The selftests parse both; change them together.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -107,32 +106,14 @@ static int list_one(const struct ringvm_nl_vm *vm, void *arg)
 
 static int list_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_list;
 	struct list_state st = { };
 	struct ringvm_nl *nl;
-	int c, ret;
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			st.json = true;
-			break;
-		case 'h':
-			vmctl_cmd_usage(cmd, stdout);
-			return VMCTL_EXIT_OK;
-		default:
-			return vmctl_bad_option(cmd, argv, c);
-		}
-	}
-	if (optind < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind]);
+	ret = vmctl_json_opts(cmd, argc, argv, &st.json);
+	if (ret >= 0)
+		return ret;
 
 	ret = vmctl_nl_open(&nl);
 	if (ret)

@@ -47,6 +47,15 @@ int vmctl_bad_option(const struct vmctl_cmd *cmd, char **argv, int ret);
 int vmctl_usage_error(const struct vmctl_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The command line of a command whose only options are -j/--json and
+ * -h/--help, and no arguments (info, list, doctor): sets *json for
+ * --json, and returns -1 to go on, or the exit code when it printed the
+ * help or reported a bad command line.
+ */
+int vmctl_json_opts(const struct vmctl_cmd *cmd, int argc, char **argv,
+		    bool *json);
+
 /* "vmctl: MESSAGE" on stderr; VMCTL_EXIT_FAIL. */
 int vmctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
