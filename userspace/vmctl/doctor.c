@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/klog.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
@@ -619,9 +620,47 @@ static bool ringvm_installed(void)
 	return found;
 }
 
+#define SYSLOG_ACTION_READ_ALL		3
+#define SYSLOG_ACTION_SIZE_BUFFER	10
+
+/*
+ * The kernel log's last error from ringvm since it last loaded (its
+ * "enabled on N CPUs" line), without the level and time stamp: what a
+ * failed insmod said.  "" when there is none or the log is not readable
+ * (dmesg_restrict without CAP_SYSLOG).
+ */
+static void ringvm_last_error(char *buf, size_t len)
+{
+	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+	char *log, *line, *text, *save;
+
+	buf[0] = '\0';
+	if (size <= 0 || !(log = malloc(size + 1)))
+		return;
+	size = klogctl(SYSLOG_ACTION_READ_ALL, log, size);
+	log[size > 0 ? size : 0] = '\0';
+	for (line = strtok_r(log, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* "<3>[    1.234567] ringvm: ..." */
+		text = line[0] == '<' ? strchr(line, '>') : NULL;
+		if (!text)
+			continue;
+		text++;
+		if (text[0] == '[' && strstr(text, "] "))
+			text = strstr(text, "] ") + 2;
+		if (strncmp(text, "ringvm: ", 8))
+			continue;
+		if (line[1] <= '3')		/* KERN_ERR or worse */
+			snprintf(buf, len, "%s", text);
+		else
+			buf[0] = '\0';
+	}
+	free(log);
+}
+
 static void check_module(struct doctor *d, struct doctor_check *c)
 {
-	char version[64];
+	char version[64], err[200];
 
 	if (d->ringvm_loaded) {
 		if (read_line("/sys/module/ringvm/version", version,
@@ -637,7 +676,12 @@ static void check_module(struct doctor *d, struct doctor_check *c)
 		hint(c, "Boot a kernel built with CONFIG_MODULES=y (every distribution kernel is).");
 		return;
 	}
-	say(c, DOCTOR_FAIL, "ringvm is not loaded (no /sys/module/ringvm).");
+	ringvm_last_error(err, sizeof(err));
+	if (err[0])
+		say(c, DOCTOR_FAIL, "ringvm is not loaded (no /sys/module/ringvm).  The kernel log's last word from it: \"%s\".",
+		    err);
+	else
+		say(c, DOCTOR_FAIL, "ringvm is not loaded (no /sys/module/ringvm).");
 	if (ringvm_installed())
 		hint(c, "As root: modprobe ringvm.  If it fails, dmesg | grep ringvm says why; the checks above say what to fix.");
 	else
