@@ -401,7 +401,7 @@ static void check_hypervisor(struct doctor *d, struct doctor_check *c)
 	say(c, DOCTOR_WARN, "This machine is itself a VM (the hypervisor flag is set%s%s%s): ringvm works nested, but every VM exit goes through the hypervisor below, so it is slower.",
 	    sig[0] ? "; CPUID signature \"" : "", sig, sig[0] ? "\"" : "");
 	if (!strcmp(sig, "TCGTCGTCGTCG"))
-		hint(c, "Nothing to fix, but this is QEMU without KVM (TCG): everything is emulated, many times slower, and its %s has quirks that real CPUs do not (ringvm works around those it knows; see TESTING.md).  Measure performance on bare metal.",
+		hint(c, "Nothing to fix, but this is QEMU without KVM (TCG): everything is emulated, many times slower, and its %s has quirks that real CPUs do not (ringvm works around those it knows).  Measure performance on bare metal.",
 		     arch_ext(d));
 	else
 		hint(c, "Nothing to fix; measure performance on bare metal.");
