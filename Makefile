@@ -11,6 +11,9 @@
 #                   (scripts/debug-kernel.sh; the first build takes 45 minutes)
 # make modcheck     W=1 builds against 6.1 and 6.12; any warning fails
 # make checkpatch   scripts/checkpatch.pl over the module and uapi
+# make install      vmctl, its manual and bash completion under PREFIX
+#                   (default /usr/local; DESTDIR for staging); not the
+#                   module, which a kernel's modules_install or DKMS places
 
 KVER ?= 6.1
 KERNEL ?=
@@ -64,10 +67,13 @@ modcheck:
 checkpatch:
 	scripts/checkpatch.sh
 
+install: userspace
+	$(MAKE) -C userspace install
+
 clean:
 	rm -rf build/kmod-*
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
 .PHONY: all module userspace selftests debug-kernel check demo modcheck \
-	checkpatch clean
+	checkpatch install clean

@@ -5,7 +5,9 @@
  * with the example guest (userspace/guest/hello.S, $RINGVM_HELLO) and
  * with tiny images written here that each exercise one path of vmctl's
  * run loop: a mode, a device, a way to end.  What vmctl says is checked
- * against the netlink view of the same VMs.
+ * against the netlink view of the same VMs.  Last, vmctl doctor: its
+ * checks against what the test machine is (cpuinfo, sysfs), with ringvm
+ * loaded, unloaded, behind KVM and as an unprivileged user.
  *
  * Every VM made here is named "vmctl-t..."; the fixture's teardown
  * destroys any that a failed test left behind.
@@ -17,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "test_util.h"
@@ -388,6 +392,8 @@ TEST_F(vmctl, usage)
 		{ "run", VM_PREFIX "u", "--image", "x", "--mode", "bogus" },
 		{ "run", VM_PREFIX "u", "--image", "x", "--entry", "1M" },
 		{ "run", VM_PREFIX "u", "--image", "x", "--load-addr", "z" },
+		{ "doctor", "extra" },
+		{ "doctor", "--bogus" },
 	};
 	struct ringvm_nl_vm vm;
 	struct run_result res;
@@ -408,9 +414,9 @@ TEST_F(vmctl, usage)
 	}
 	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_PREFIX "u",
 					      &vm));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		static const char *const cmds[] = {
-			"create", "list", "run", "destroy",
+			"create", "list", "run", "destroy", "doctor",
 		};
 
 		vmctl(_metadata, &res, "help", cmds[i], NULL);
@@ -616,6 +622,332 @@ TEST_F_TIMEOUT(vmctl, run_destroyed, 300)
 	snprintf(script, sizeof(script), "vmctl: VM %s was destroyed\n", name);
 	EXPECT_STREQ(script, res.err);
 	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+}
+
+/* vmctl doctor */
+
+#define NOBODY		65534
+
+/* Its checks, in the order it prints them (doctor.c). */
+static const char *const doctor_names[] = {
+	"cpu", "firmware", "nested-paging", "hypervisor", "kvm",
+	"secure-boot", "headers", "module", "device", "caps",
+};
+
+struct doctor_result {
+	struct run_result run;
+	bool ready;
+	/* Per check, in doctor_names' order: status and hint, unquoted. */
+	char status[ARRAY_SIZE(doctor_names)][16];
+	char message[ARRAY_SIZE(doctor_names)][512];
+	char hint[ARRAY_SIZE(doctor_names)][512];
+};
+
+/* A JSON string member of @obj, without its quotes (no escapes in it). */
+static int json_get_str(const char *obj, const char *key, char *buf,
+			size_t len)
+{
+	int ret = json_get(obj, key, buf, len);
+	size_t n;
+
+	if (ret)
+		return ret;
+	n = strlen(buf);
+	if (n < 2 || buf[0] != '"' || buf[n - 1] != '"')
+		return -EINVAL;
+	memmove(buf, buf + 1, n - 2);
+	buf[n - 2] = '\0';
+	return 0;
+}
+
+/*
+ * vmctl doctor --json as @uid (root when 0), parsed: valid JSON, "ready"
+ * a boolean that matches the exit status, and exactly the checks of
+ * doctor_names in that order, each with a known status and a message.
+ */
+static void doctor_json(struct __test_metadata *_metadata, uid_t uid,
+			struct doctor_result *d)
+{
+	char *argv[] = { (char *)ringvm_vmctl_path(), "doctor", "--json",
+			 NULL };
+	static char checks[16384];
+	char elem[2048], name[64], ready[8];
+	unsigned int i;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	ret = uid ? run_prog_as(argv, uid, uid, &d->run) :
+		    run_prog(argv, &d->run);
+	ASSERT_EQ(0, ret) TH_LOG("run vmctl: %s", strerror(-ret));
+	EXPECT_STREQ("", d->run.err);
+	ASSERT_TRUE(json_valid(d->run.out)) TH_LOG("not JSON:\n%s", d->run.out);
+	ASSERT_EQ(0, json_get(d->run.out, "ready", ready, sizeof(ready)));
+	ASSERT_TRUE(!strcmp(ready, "true") || !strcmp(ready, "false"))
+		TH_LOG("ready: %s", ready);
+	d->ready = !strcmp(ready, "true");
+	EXPECT_EQ(d->ready ? 0 : 1, d->run.status);
+	ASSERT_EQ(0, json_get(d->run.out, "checks", checks, sizeof(checks)));
+	for (i = 0; i < ARRAY_SIZE(doctor_names); i++) {
+		ASSERT_EQ(0, json_index(checks, i, elem, sizeof(elem)))
+			TH_LOG("no check %u (%s)", i, doctor_names[i]);
+		ASSERT_EQ(0, json_get_str(elem, "name", name, sizeof(name)));
+		ASSERT_STREQ(doctor_names[i], name);
+		ASSERT_EQ(0, json_get_str(elem, "status", d->status[i],
+					  sizeof(d->status[i])));
+		EXPECT_TRUE(!strcmp(d->status[i], "ok") ||
+			    !strcmp(d->status[i], "warn") ||
+			    !strcmp(d->status[i], "fail") ||
+			    !strcmp(d->status[i], "unknown"))
+			TH_LOG("%s: status %s", name, d->status[i]);
+		ASSERT_EQ(0, json_get_str(elem, "message", d->message[i],
+					  sizeof(d->message[i])));
+		EXPECT_NE('\0', d->message[i][0]) TH_LOG("%s", name);
+		ASSERT_EQ(0, json_get_str(elem, "hint", d->hint[i],
+					  sizeof(d->hint[i])));
+	}
+	EXPECT_EQ(-ENOENT, json_index(checks, i, elem, sizeof(elem)));
+}
+
+/* Index of check @name in doctor_names. */
+static unsigned int doctor_idx(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(doctor_names) - 1; i++)
+		if (!strcmp(doctor_names[i], name))
+			break;
+	return i;
+}
+
+#define DOCTOR_STATUS(d, name)	((d)->status[doctor_idx(name)])
+#define DOCTOR_MESSAGE(d, name)	((d)->message[doctor_idx(name)])
+#define DOCTOR_HINT(d, name)	((d)->hint[doctor_idx(name)])
+
+/* The line of the text form for check @name, and its hint line if any. */
+static const char *doctor_line(const char *out, const char *name,
+			       char *buf, size_t len)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "] %s: ", name);
+	p = strstr(out, key);
+	if (!p || p - out < 6)
+		return NULL;
+	p -= 5;
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+	return buf;
+}
+
+/* The text form's lines as TAP comments: what doctor said on this machine. */
+static void doctor_print(const char *out)
+{
+	while (*out) {
+		size_t n = strcspn(out, "\n");
+
+		printf("# doctor: %.*s\n", (int)n, out);
+		out += n + (out[n] == '\n');
+	}
+}
+
+/*
+ * With ringvm loaded and KVM not: exit 0, and each check as the machine
+ * says it must be.
+ */
+TEST_F(vmctl, doctor_ready)
+{
+	struct doctor_result *d = malloc(sizeof(*d));
+	int hyp = cpuinfo_has("flags", "hypervisor");
+	char path[320], line[640];
+	struct utsname u;
+	struct stat st;
+	bool headers, msr;
+
+	ASSERT_NE(NULL, d);
+	ASSERT_EQ(0, kvm_modules_unload());
+	modprobe("msr");	/* without it the firmware check is unknown */
+	msr = access("/dev/cpu/0/msr", R_OK) == 0;
+	ASSERT_EQ(0, uname(&u));
+	snprintf(path, sizeof(path), "/lib/modules/%s/build", u.release);
+	headers = stat(path, &st) == 0;
+	ASSERT_LE(0, hyp);
+
+	doctor_json(_metadata, 0, d);
+	EXPECT_TRUE(d->ready);
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "cpu"));
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "nested-paging"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "nested-paging"));
+	EXPECT_STREQ(msr ? "ok" : "unknown", DOCTOR_STATUS(d, "firmware"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "firmware"));
+	EXPECT_STREQ(hyp ? "warn" : "ok", DOCTOR_STATUS(d, "hypervisor"));
+	if (hyp) {
+		__u32 sig[4];
+
+		/* QEMU's TCG signs CPUID 0x40000000; say it is an emulator. */
+		cpuid(0x40000000, 0, sig);
+		EXPECT_EQ(!memcmp(&sig[1], "TCGTCGTCGTCG", 12),
+			  strstr(DOCTOR_HINT(d, "hypervisor"), "(TCG)") != NULL)
+			TH_LOG("%s", DOCTOR_HINT(d, "hypervisor"));
+	}
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "kvm"));
+	EXPECT_STREQ(headers ? "ok" : "warn", DOCTOR_STATUS(d, "headers"));
+	if (!headers) {
+		EXPECT_NE(NULL, strstr(DOCTOR_HINT(d, "headers"),
+				       "linux-headers-"));
+	}
+	/* Loaded, so whatever the signature policy, it was accepted. */
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "secure-boot"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "secure-boot"));
+	if (access("/sys/firmware/efi", F_OK)) {
+		EXPECT_NE(NULL, strstr(DOCTOR_MESSAGE(d, "secure-boot"),
+				       "Not booted through EFI"));
+	}
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "module"));
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "device"));
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "caps"));
+	EXPECT_NE(NULL, strstr(DOCTOR_MESSAGE(d, "caps"),
+			       cpuinfo_arch() == RINGVM_ARCH_VMX ?
+			       "Intel VT-x" : "AMD SVM"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "caps"));
+	EXPECT_STREQ("", DOCTOR_HINT(d, "caps"));
+
+	/* The text form says the same. */
+	vmctl(_metadata, &d->run, "doctor", NULL);
+	EXPECT_EQ(0, d->run.status);
+	EXPECT_STREQ("", d->run.err);
+	EXPECT_NE(NULL, doctor_line(d->run.out, "module", line, sizeof(line)));
+	EXPECT_EQ(0, strncmp(line, "[ ok ] module: ringvm", 21))
+		TH_LOG("%s", line);
+	EXPECT_NE(NULL, doctor_line(d->run.out, "hypervisor", line,
+				    sizeof(line)));
+	EXPECT_EQ(0, strncmp(line, hyp ? "[warn]" : "[ ok ]", 6))
+		TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(d->run.out, "\n\nringvm can run VMs here.\n"))
+		TH_LOG("%s", d->run.out);
+	doctor_print(d->run.out);
+	free(d);
+}
+
+/* As nobody: the device does not open, so no VM can run; it says why. */
+TEST_F(vmctl, doctor_unprivileged)
+{
+	struct doctor_result *d = malloc(sizeof(*d));
+
+	ASSERT_NE(NULL, d);
+	modprobe("msr");
+	doctor_json(_metadata, NOBODY, d);
+	EXPECT_FALSE(d->ready);
+	EXPECT_EQ(1, d->run.status);
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "module"));
+	EXPECT_STREQ("fail", DOCTOR_STATUS(d, "device"));
+	EXPECT_NE(NULL, strstr(DOCTOR_MESSAGE(d, "device"),
+			       "does not open for uid 65534: Permission denied"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "device"));
+	EXPECT_NE(NULL, strstr(DOCTOR_HINT(d, "device"), "root"))
+		TH_LOG("%s", DOCTOR_HINT(d, "device"));
+	EXPECT_STREQ("unknown", DOCTOR_STATUS(d, "caps"));
+	if (access("/dev/cpu/0/msr", F_OK) == 0) {
+		EXPECT_STREQ("unknown", DOCTOR_STATUS(d, "firmware"));
+		EXPECT_NE(NULL, strstr(DOCTOR_MESSAGE(d, "firmware"),
+				       "needs root"))
+			TH_LOG("%s", DOCTOR_MESSAGE(d, "firmware"));
+	}
+	/* What needs no privilege is the same as for root. */
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "cpu"));
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "nested-paging"));
+	free(d);
+}
+
+/* Without ringvm: exit 1, the module and the device fail, with hints. */
+TEST(doctor_not_loaded)
+{
+	struct doctor_result *d = malloc(sizeof(*d));
+	char line[640];
+	const char *hint;
+
+	ASSERT_NE(NULL, d);
+	ASSERT_EQ(0, ringvm_ensure_unloaded());
+	doctor_json(_metadata, 0, d);
+	EXPECT_FALSE(d->ready);
+	EXPECT_STREQ("fail", DOCTOR_STATUS(d, "module"));
+	/* Then the kernel log's last ringvm error, if an earlier test made one. */
+	EXPECT_EQ(0, strncmp(DOCTOR_MESSAGE(d, "module"),
+			     "ringvm is not loaded (no /sys/module/ringvm).", 45))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "module"));
+	EXPECT_NE(NULL, strstr(DOCTOR_HINT(d, "module"), "insmod"))
+		TH_LOG("%s", DOCTOR_HINT(d, "module"));
+	EXPECT_STREQ("fail", DOCTOR_STATUS(d, "device"));
+	EXPECT_STREQ("unknown", DOCTOR_STATUS(d, "caps"));
+	/* Nothing wrong with the CPU: ringvm loads here. */
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "cpu"));
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "nested-paging"));
+
+	vmctl(_metadata, &d->run, "doctor", NULL);
+	EXPECT_EQ(1, d->run.status);
+	EXPECT_STREQ("", d->run.err);
+	ASSERT_NE(NULL, doctor_line(d->run.out, "module", line, sizeof(line)))
+		TH_LOG("%s", d->run.out);
+	EXPECT_EQ(0, strncmp(line, "[FAIL] module: ringvm is not loaded (no /sys/module/ringvm).",
+			     60)) TH_LOG("%s", line);
+	hint = strstr(d->run.out, line) + strlen(line);
+	EXPECT_EQ(0, strncmp(hint, "\n       hint: ", 14)) TH_LOG("%s", hint);
+	EXPECT_NE(NULL, strstr(d->run.out, "\nringvm cannot run VMs here yet"));
+	free(d);
+}
+
+/*
+ * A KVM VM holds the CPU: doctor says loading ringvm would fail and how
+ * to unload KVM, and after an insmod that failed, what the module logged;
+ * with KVM idle it warns (on 6.12, which turns VMX/SVM on when KVM loads,
+ * it still fails); without KVM all is well.
+ */
+TEST(doctor_kvm_holds_cpu)
+{
+	struct doctor_result *d = malloc(sizeof(*d));
+	const char *vendor = kvm_vendor_module();
+	char at_load[8] = "", unload[64];
+	int kvm_fd = -1, vm_fd, fd;
+
+	ASSERT_NE(NULL, d);
+	ASSERT_NE(NULL, vendor);
+	ASSERT_EQ(0, ringvm_ensure_unloaded());
+	ASSERT_EQ(0, modprobe(vendor));
+	vm_fd = kvm_create_vm(&kvm_fd);
+	ASSERT_LE(0, vm_fd) TH_LOG("KVM_CREATE_VM: %s", strerror(-vm_fd));
+	snprintf(unload, sizeof(unload), "modprobe -r %s kvm", vendor);
+	/* As module_test.refused_while_kvm_holds_cpu: the user's insmod. */
+	ASSERT_EQ(-EBUSY, __ringvm_load(ringvm_ko_path()));
+
+	doctor_json(_metadata, 0, d);
+	EXPECT_STREQ("fail", DOCTOR_STATUS(d, "kvm"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "kvm"));
+	EXPECT_NE(NULL, strstr(DOCTOR_MESSAGE(d, "kvm"), "EBUSY"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "kvm"));
+	EXPECT_NE(NULL, strstr(DOCTOR_HINT(d, "kvm"), unload))
+		TH_LOG("%s", DOCTOR_HINT(d, "kvm"));
+	EXPECT_STREQ("fail", DOCTOR_STATUS(d, "module"));
+	EXPECT_NE(NULL, strstr(DOCTOR_MESSAGE(d, "module"),
+			       "already enabled by another hypervisor"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "module"));
+	close(vm_fd);
+	close(kvm_fd);
+
+	fd = open("/sys/module/kvm/parameters/enable_virt_at_load", O_RDONLY);
+	if (fd >= 0) {
+		EXPECT_LT(0, read(fd, at_load, sizeof(at_load) - 1));
+		close(fd);
+	}
+	doctor_json(_metadata, 0, d);
+	EXPECT_STREQ(at_load[0] == 'Y' ? "fail" : "warn",
+		     DOCTOR_STATUS(d, "kvm"))
+		TH_LOG("%s", DOCTOR_MESSAGE(d, "kvm"));
+	EXPECT_NE(NULL, strstr(DOCTOR_HINT(d, "kvm"), unload));
+
+	ASSERT_EQ(0, kvm_modules_unload());
+	doctor_json(_metadata, 0, d);
+	EXPECT_STREQ("ok", DOCTOR_STATUS(d, "kvm"));
+	EXPECT_STREQ("", DOCTOR_HINT(d, "kvm"));
+	free(d);
 }
 
 RINGVM_TEST_MAIN

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Selftest helpers: a strict JSON checker (RFC 8259) and a lookup of a
- * top-level member, enough to test "vmctl info --json" without a JSON
- * library in the initramfs.  Recursive descent over a NUL-terminated
+ * top-level member or array element, enough to test "vmctl info --json"
+ * and "vmctl doctor --json" without a JSON library in the initramfs.  Recursive descent over a NUL-terminated
  * string; each parse function advances *p past what it accepted.
  */
 #include <errno.h>
@@ -152,6 +152,16 @@ bool json_valid(const char *doc)
 	return *p == '\0';
 }
 
+/* The value from @v to @end into @buf: 0, or -ENOSPC. */
+static int json_copy(const char *v, const char *end, char *buf, size_t len)
+{
+	if ((size_t)(end - v) >= len)
+		return -ENOSPC;
+	memcpy(buf, v, end - v);
+	buf[end - v] = '\0';
+	return 0;
+}
+
 int json_get(const char *doc, const char *key, char *buf, size_t len)
 {
 	size_t klen = strlen(key);
@@ -175,13 +185,32 @@ int json_get(const char *doc, const char *key, char *buf, size_t len)
 		json_ws(&p);
 		v = p;
 		json_value(&p, 1);
-		if (seen == klen && !strncmp(k, key, klen)) {
-			if ((size_t)(p - v) >= len)
-				return -ENOSPC;
-			memcpy(buf, v, p - v);
-			buf[p - v] = '\0';
-			return 0;
-		}
+		if (seen == klen && !strncmp(k, key, klen))
+			return json_copy(v, p, buf, len);
+		json_ws(&p);
+		if (*p++ != ',')
+			return -ENOENT;
+	}
+}
+
+int json_index(const char *doc, unsigned int index, char *buf, size_t len)
+{
+	const char *p = doc, *v;
+	unsigned int i;
+
+	if (!json_valid(doc))
+		return -EINVAL;
+	json_ws(&p);
+	if (*p++ != '[')
+		return -EINVAL;
+	for (i = 0; ; i++) {
+		json_ws(&p);
+		if (*p == ']')
+			return -ENOENT;
+		v = p;
+		json_value(&p, 1);
+		if (i == index)
+			return json_copy(v, p, buf, len);
 		json_ws(&p);
 		if (*p++ != ',')
 			return -ENOENT;

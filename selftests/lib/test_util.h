@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #include "libringvm.h"
@@ -90,6 +91,13 @@ struct run_result {
 /* Run @argv (argv[0] a path, or a name looked up in PATH): 0 or -errno. */
 int run_prog(char *const argv[], struct run_result *res);
 
+/*
+ * The same as user @uid, group @gid and no supplementary groups; the
+ * child exits 127 with a message on stderr if it cannot become them.
+ */
+int run_prog_as(char *const argv[], uid_t uid, gid_t gid,
+		struct run_result *res);
+
 /* "modprobe NAME": modprobe's exit code, or -errno if it did not run. */
 int modprobe(const char *name);
 
@@ -105,6 +113,13 @@ bool json_valid(const char *doc);
  * too small.
  */
 int json_get(const char *doc, const char *key, char *buf, size_t len);
+
+/*
+ * The text of element @index (from 0) of the top-level array @doc, the
+ * same way: 0, -ENOENT past the end, -EINVAL if @doc is not an array,
+ * -ENOSPC if @len is too small.
+ */
+int json_index(const char *doc, unsigned int index, char *buf, size_t len);
 
 /* 5. KVM */
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <grp.h>
 #include <sys/wait.h>
 
 #include "test_util.h"
@@ -41,11 +42,22 @@ int ringvm_ensure_unloaded(void)
 	return __ringvm_unload();
 }
 
-/* The child's half of run_prog(): never returns. */
-static void run_child(char *const argv[], int out, int err)
+/* No change of user: run_prog(). */
+#define SAME_ID		((uid_t)-1)
+
+/* The child's half of run_prog_as(): never returns. */
+static void run_child(char *const argv[], uid_t uid, gid_t gid, int out,
+		      int err)
 {
 	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(127);
+	if (uid != SAME_ID &&
+	    (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+	     setresuid(uid, uid, uid))) {
+		dprintf(STDERR_FILENO, "become %u:%u: %s\n", (unsigned int)uid,
+			(unsigned int)gid, strerror(errno));
+		_exit(127);
+	}
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -94,7 +106,8 @@ static void collect(int out, int err, struct run_result *res)
 	}
 }
 
-int run_prog(char *const argv[], struct run_result *res)
+int run_prog_as(char *const argv[], uid_t uid, gid_t gid,
+		struct run_result *res)
 {
 	int out[2], err[2], status, ret = 0;
 	pid_t pid;
@@ -113,7 +126,7 @@ int run_prog(char *const argv[], struct run_result *res)
 		goto close_err;
 	}
 	if (pid == 0)
-		run_child(argv, out[1], err[1]);
+		run_child(argv, uid, gid, out[1], err[1]);
 	close(out[1]);
 	close(err[1]);
 	out[1] = err[1] = -1;
@@ -133,6 +146,11 @@ close_out:
 	if (out[1] >= 0)
 		close(out[1]);
 	return ret;
+}
+
+int run_prog(char *const argv[], struct run_result *res)
+{
+	return run_prog_as(argv, SAME_ID, SAME_ID, res);
 }
 
 int modprobe(const char *name)

@@ -7,7 +7,6 @@
  * object.  Both name features and page sizes with libringvm's tables, and
  * the selftests parse both, so change them together.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,33 +95,14 @@ static void info_print_json(FILE *f, const struct ringvm_nl_caps *c)
 
 static int info_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	struct ringvm_nl_caps caps;
 	struct ringvm_nl *nl;
 	bool json = false;
-	int c, ret;
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			vmctl_cmd_usage(&vmctl_cmd_info, stdout);
-			return VMCTL_EXIT_OK;
-		default:
-			return vmctl_bad_option(&vmctl_cmd_info, argv, c);
-		}
-	}
-	if (optind < argc)
-		return vmctl_usage_error(&vmctl_cmd_info,
-					 "unexpected argument '%s'",
-					 argv[optind]);
+	ret = vmctl_json_opts(&vmctl_cmd_info, argc, argv, &json);
+	if (ret >= 0)
+		return ret;
 
 	ret = vmctl_nl_open(&nl);
 	if (ret)

@@ -13,7 +13,6 @@
  *	 "nr_vcpus": 0, "flags": ["anonymous"]}
  * The selftests parse both; change them together.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -50,21 +49,6 @@ static __u64 vm_memory(const struct ringvm_nl_vm *vm)
 	return sum;
 }
 
-/* @s as a JSON string; VM names need no escapes, but be safe. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void list_text(const struct ringvm_nl_vm *vm)
 {
 	const char *sep = "";
@@ -89,7 +73,7 @@ static void list_json(const struct ringvm_nl_vm *vm, bool first)
 	unsigned int i;
 
 	printf("%s\n\t{\"id\": %u, \"name\": ", first ? "" : ",", vm->id);
-	json_str(vm->name);
+	vmctl_json_str(stdout, vm->name);
 	printf(", \"memory\": %llu, \"mem_allocated\": %llu, \"regions\": [",
 	       (unsigned long long)vm_memory(vm),
 	       (unsigned long long)vm->mem_allocated);
@@ -122,32 +106,14 @@ static int list_one(const struct ringvm_nl_vm *vm, void *arg)
 
 static int list_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_list;
 	struct list_state st = { };
 	struct ringvm_nl *nl;
-	int c, ret;
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			st.json = true;
-			break;
-		case 'h':
-			vmctl_cmd_usage(cmd, stdout);
-			return VMCTL_EXIT_OK;
-		default:
-			return vmctl_bad_option(cmd, argv, c);
-		}
-	}
-	if (optind < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind]);
+	ret = vmctl_json_opts(cmd, argc, argv, &st.json);
+	if (ret >= 0)
+		return ret;
 
 	ret = vmctl_nl_open(&nl);
 	if (ret)

@@ -95,6 +95,35 @@ int vmctl_bad_option(const struct vmctl_cmd *cmd, char **argv, int ret)
 	return vmctl_usage_fail("%s '%s'", what, opt);
 }
 
+int vmctl_json_opts(const struct vmctl_cmd *cmd, int argc, char **argv,
+		    bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			vmctl_cmd_usage(cmd, stdout);
+			return VMCTL_EXIT_OK;
+		default:
+			return vmctl_bad_option(cmd, argv, c);
+		}
+	}
+	if (optind < argc)
+		return vmctl_usage_error(cmd, "unexpected argument '%s'",
+					 argv[optind]);
+	return -1;
+}
+
 int vmctl_fail(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmctl: parsing and printing numbers and sizes, shared by the
- * subcommands.
+ * vmctl: parsing and printing numbers, sizes and JSON strings, shared by
+ * the subcommands.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -73,4 +73,18 @@ char *vmctl_size_str(__u64 bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu%c", (unsigned long long)bytes,
 			 units[u]);
 	return buf;
+}
+
+void vmctl_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
 }

@@ -47,6 +47,15 @@ int vmctl_bad_option(const struct vmctl_cmd *cmd, char **argv, int ret);
 int vmctl_usage_error(const struct vmctl_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The command line of a command whose only options are -j/--json and
+ * -h/--help, and no arguments (info, list, doctor): sets *json for
+ * --json, and returns -1 to go on, or the exit code when it printed the
+ * help or reported a bad command line.
+ */
+int vmctl_json_opts(const struct vmctl_cmd *cmd, int argc, char **argv,
+		    bool *json);
+
 /* "vmctl: MESSAGE" on stderr; VMCTL_EXIT_FAIL. */
 int vmctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -84,5 +93,8 @@ bool vmctl_parse_u64(const char *s, __u64 max, __u64 *out);
  * "1536M", "100" (bytes).  Returns @buf; 24 bytes always suffice.
  */
 char *vmctl_size_str(__u64 bytes, char *buf, size_t len);
+
+/* @s as a JSON string, quoted, with '"', '\\' and control bytes escaped. */
+void vmctl_json_str(FILE *f, const char *s);
 
 #endif /* _VMCTL_H */
