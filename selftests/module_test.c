@@ -244,28 +244,13 @@ TEST_F_TIMEOUT(module, kvm_runs_after_unload, 300)
 /* The software flush reads 1024 lines; each is at least one instruction. */
 #define L1D_FLUSH_MIN_INSNS	1024
 
-/* The first line of @path, newline dropped, into @buf; "" if unreadable. */
-static const char *first_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (f) {
-		if (!fgets(buf, len, f))
-			buf[0] = '\0';
-		fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
 /* What vmentry_l1d_flush=auto becomes under this kernel's l1tf= option. */
 static const char *l1d_auto_mode(void)
 {
 	char cmdline[1024];
 	const char *opt;
 
-	first_line("/proc/cmdline", cmdline, sizeof(cmdline));
+	sysfs_read_line("/proc/cmdline", cmdline, sizeof(cmdline));
 	opt = strstr(cmdline, "l1tf=");
 	if (!opt)
 		return "cond";			/* the kernel's default: flush */
@@ -310,7 +295,7 @@ static __u64 l1d_exit_cost(struct __test_metadata *_metadata,
 	snprintf(params, sizeof(params), "vmentry_l1d_flush=%s", mode);
 	ret = __ringvm_finit_module(ringvm_ko_path(), params);
 	ASSERT_EQ(0, ret) TH_LOG("load with %s: %s", params, strerror(-ret));
-	EXPECT_STREQ(expect, first_line(L1D_PARAM, got, sizeof(got)))
+	EXPECT_STREQ(expect, sysfs_read_line(L1D_PARAM, got, sizeof(got)))
 		TH_LOG("loaded with %s", params);
 
 	vm = vm_create_guest(&vcpu, guest_time_exits);
@@ -342,7 +327,7 @@ TEST_F_TIMEOUT(module, l1d_flush_policy, 600)
 		assert_unloaded(_metadata);
 	}
 
-	first_line(L1TF_SYSFS, l1tf, sizeof(l1tf));
+	sysfs_read_line(L1TF_SYSFS, l1tf, sizeof(l1tf));
 	ASSERT_NE('\0', l1tf[0]) TH_LOG("%s unreadable", L1TF_SYSFS);
 	affected = strncmp(l1tf, "Not affected", 12) != 0;
 	TH_LOG("host l1tf: %s; auto here means %s", l1tf,
@@ -358,7 +343,7 @@ TEST_F_TIMEOUT(module, l1d_flush_policy, 600)
 		char got[64];
 
 		ASSERT_EQ(0, __ringvm_load(ringvm_ko_path()));
-		first_line(L1D_PARAM, got, sizeof(got));
+		sysfs_read_line(L1D_PARAM, got, sizeof(got));
 		ASSERT_EQ(0, __ringvm_unload());
 		if (!strcmp(got, "not affected"))
 			SKIP(return, "ARCH_CAPABILITIES: no flush needed");

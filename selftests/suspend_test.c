@@ -20,7 +20,6 @@
  * Skipped when the kernel has no pm_test or the machine no S3 ("mem").
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,26 +39,12 @@ FIXTURE(suspend) {
 	char delay[16];		/* pm_test_delay before the test, or "" */
 };
 
-/* The first line of @path into @buf, newline dropped; "" if unreadable. */
-static void read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	buf[0] = '\0';
-	if (f) {
-		if (!fgets(buf, len, f))
-			buf[0] = '\0';
-		fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 FIXTURE_SETUP(suspend)
 {
 	int ret;
 
 	self->fd = self->kvm_fd = self->vm_fd = -1;
-	read_line(PM_TEST_DELAY, self->delay, sizeof(self->delay));
+	sysfs_read_line(PM_TEST_DELAY, self->delay, sizeof(self->delay));
 	if (self->delay[0])
 		ASSERT_EQ(0, sysfs_write(PM_TEST_DELAY, "0"));
 	ASSERT_EQ(0, kvm_modules_unload());

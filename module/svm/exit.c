@@ -307,7 +307,6 @@ static u32 svm_exit_cr8_write(struct svm_vcpu *svm,
  */
 static u32 svm_exit_iret(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 {
-	svm_mask_nmi(svm, true);
 	svm->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
 	vmcb_mark_dirty(svm->vmcb, VMCB_CLEAN_INTERCEPTS);
 	svm->awaiting_iret = true;

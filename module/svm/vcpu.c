@@ -866,9 +866,8 @@ void svm_set_windows(struct ringvm_vcpu *vcpu, u8 windows)
 		else
 			cr |= SVM_INTERCEPT_CR8_WRITE;
 	}
-	svm->cr8_write_rip = vintr ? 0 : svm->cr8_write_rip;
-	if (!vintr)
-		cr &= ~SVM_INTERCEPT_CR8_WRITE;
+	if (vintr)
+		svm->cr8_write_rip = 0;
 
 	misc1 = c->intercept_misc1 & ~SVM_INTERCEPT1_VINTR;
 	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR);

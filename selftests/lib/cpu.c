@@ -204,3 +204,17 @@ int sysfs_write(const char *path, const char *val)
 	close(fd);
 	return ret;
 }
+
+const char *sysfs_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (!fgets(buf, len, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}

@@ -80,6 +80,9 @@ int rdmsr_cpu(int cpu, __u32 msr, __u64 *val);
 /* Write @val to the sysfs file @path: 0 or -errno. */
 int sysfs_write(const char *path, const char *val);
 
+/* The first line of @path, newline dropped, into @buf; "" if unreadable. */
+const char *sysfs_read_line(const char *path, char *buf, size_t len);
+
 /* 3. Programs */
 
 struct run_result {
