@@ -33,6 +33,20 @@
 #define VMCTL_BOOT_NR_PD	4
 #define VMCTL_BOOT_END		0x8000
 
+/* The BIOS area: the ACPI tables, found by a scan of 0xe0000-0xfffff. */
+#define VMCTL_ACPI_BASE		0xe0000
+#define VMCTL_ACPI_END		0x100000
+#define VMCTL_EBDA		0x9fc00
+
+/* dev_acpi.c's ports, as the FADT describes them. */
+#define VMCTL_ACPI_PM1A_EVT	0x600	/* 4 bytes: status, enable */
+#define VMCTL_ACPI_PM1A_CNT	0x604	/* 2 bytes */
+#define VMCTL_ACPI_PM_TMR	0x608	/* 4 bytes, 24-bit, 3.579545 MHz */
+#define VMCTL_ACPI_SCI_IRQ	9
+#define VMCTL_ACPI_RESET_PORT	0xcf9	/* the reset register, dev_reset.c */
+#define VMCTL_ACPI_RESET_VALUE	0x06
+#define VMCTL_ACPI_S5_TYP	5	/* SLP_TYP of \_S5 */
+
 /* GDT selectors, the same in every mode so that reloads work. */
 #define VMCTL_SEL_CODE32	0x08
 #define VMCTL_SEL_DATA		0x10

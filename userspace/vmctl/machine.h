@@ -24,6 +24,7 @@
 #define VMCTL_EXIT_FAIL_ENTRY	6	/* the hardware refused the state */
 #define VMCTL_EXIT_UNHANDLED	8	/* emulation, internal error, unknown */
 #define VMCTL_EXIT_DESTROYED	10	/* vmctl destroy while running */
+#define VMCTL_EXIT_RESET	12	/* the guest reset the machine */
 #define VMCTL_EXIT_SIGNAL	128	/* + the signal: 130 for SIGINT */
 
 struct vmctl_ram {
@@ -42,7 +43,46 @@ struct vmctl_machine {
 	/* Set by a device (or the loop) to end the run with @status. */
 	bool stop;
 	int status;
+	/*
+	 * Set by a device whose next update time changed (a register
+	 * write that starts a timer), or by the loop when console input
+	 * arrived: every device's update() runs before the next entry.
+	 */
+	bool update_needed;
+	__u64 next_update;	/* ns, CLOCK_MONOTONIC: the earliest asked */
 };
+
+#define VMCTL_NEVER	(~0ULL)
+
+/* CLOCK_MONOTONIC in nanoseconds: the time base of every device. */
+__u64 vmctl_now_ns(void);
+
+/*
+ * Console input (run.c): up to @max bytes the user typed, taken out of
+ * the input buffer; 0 if none waits.  The UART pulls from it in its
+ * update() while its receive FIFO has room; the loop sets
+ * update_needed when more arrives.
+ */
+size_t vmctl_console_read(struct vmctl_machine *m, __u8 *buf, size_t max);
+
+/*
+ * The interrupt lines (dev_i8259.c): ISA IRQ 0-15 into the PIC pair,
+ * IRQ 2 being the cascade.  A device drives its line: @level true while
+ * it asks for service.  An edge-triggered line (the PC default; the
+ * ELCR at 0x4d0-0x4d1 can make a line level-triggered) latches on the
+ * rising edge, so a device that pulses calls it with true then false.
+ */
+void vmctl_irq_line(struct vmctl_machine *m, unsigned int irq, bool level);
+
+/* Whether the PIC pair has an interrupt for the CPU (its INTR output). */
+bool vmctl_pic_intr(struct vmctl_machine *m);
+
+/*
+ * The interrupt acknowledge cycle: the vector the CPU gets now (the
+ * highest-priority request goes in service), or the spurious IRQ 7/15
+ * vector if the request went away.  Only when vmctl_pic_intr().
+ */
+__u8 vmctl_pic_intack(struct vmctl_machine *m);
 
 /* What the guest sees at @gpa, if [@gpa, @gpa + @len) is RAM of one region. */
 void *vmctl_gpa_to_hva(struct vmctl_machine *m, __u64 gpa, __u64 len);
@@ -62,6 +102,70 @@ enum vmctl_mode {
 int vmctl_boot_setup(struct vmctl_machine *m, enum vmctl_mode mode,
 		     __u64 entry, __u64 stack);
 
+/*
+ * memmap.c: the guest-physical memory map every loader reports (E820
+ * for Linux, the multiboot mmap), sorted by address: RAM below 0x9fc00,
+ * reserved 0x9fc00-0x9ffff (EBDA) and 0xe0000-0xfffff (the ACPI tables
+ * and the BIOS area), the VM's RAM above 1 MiB.  The VGA and option
+ * ROM hole 0xa0000-0xdffff is not listed.
+ */
+#define VMCTL_E820_RAM		1
+#define VMCTL_E820_RESERVED	2
+
+struct vmctl_mem_range {
+	__u64 addr;
+	__u64 size;
+	__u32 type;		/* VMCTL_E820_* */
+};
+
+#define VMCTL_MAX_MEM_RANGES	(2 * RINGVM_MAX_MEM_REGIONS + 4)
+
+/* Fills @r (VMCTL_MAX_MEM_RANGES entries); returns how many. */
+unsigned int vmctl_memory_map(struct vmctl_machine *m,
+			      struct vmctl_mem_range *r);
+
+/*
+ * How many bytes of RAM follow @gpa without a gap (0 if @gpa is not
+ * RAM); the memory map's holes are not taken out.
+ */
+__u64 vmctl_ram_from(struct vmctl_machine *m, __u64 gpa);
+
+/*
+ * Kernel loaders (vmctl run --kernel): the files read whole, and the
+ * options.  A loader's probe() says whether the image is its format;
+ * load() puts kernel, initrd, command line and boot information in
+ * guest RAM and sets vCPU 0's registers for the entry, or prints one
+ * "vmctl: ..." line and returns VMCTL_EXIT_FAIL.  Checked in order:
+ * multiboot first (an ELF kernel may also carry other headers), then
+ * the Linux boot protocol.
+ */
+struct vmctl_kernel {
+	const char *path;		/* for messages */
+	const __u8 *image;
+	size_t image_size;
+	const char *initrd_path;	/* NULL: none */
+	const __u8 *initrd;
+	size_t initrd_size;
+	const char *cmdline;		/* "" if none given */
+};
+
+struct vmctl_loader {
+	const char *name;
+	bool (*probe)(const struct vmctl_kernel *k);
+	int (*load)(struct vmctl_machine *m, const struct vmctl_kernel *k);
+};
+
+extern const struct vmctl_loader vmctl_loader_multiboot; /* loader_multiboot.c */
+extern const struct vmctl_loader vmctl_loader_linux;	 /* loader_linux.c */
+
+/*
+ * acpi.c: the ACPI tables (RSDP, RSDT, FADT, FACS, DSDT with \_S5) at
+ * VMCTL_ACPI_BASE, describing dev_acpi.c's PM1a event and control
+ * blocks, the PM timer and the reset register; the RSDP's address, or
+ * 0 after printing why it could not.
+ */
+__u64 vmctl_acpi_setup(struct vmctl_machine *m);
+
 /* cpuid.c: give the VM the host's CPUID, filtered.  0 or -errno. */
 int vmctl_cpuid_setup(struct vmctl_machine *m);
 
@@ -79,6 +183,17 @@ struct vmctl_io_dev {
 	bool wide;
 	void (*io)(struct vmctl_machine *m, __u16 port, bool out,
 		   __u8 *data, unsigned int size);
+	/*
+	 * Optional, for devices with time or input: bring the device up
+	 * to @now (fire its timers, take console input, drive its IRQ
+	 * line) and return the next time it must be called, or
+	 * VMCTL_NEVER.  The loop calls every update() before an entry
+	 * once the earliest time asked has come or update_needed is set,
+	 * and while the guest halts it sleeps until then.
+	 */
+	__u64 (*update)(struct vmctl_machine *m, __u64 now);
+	/* Optional: back to the power-on state (a reset with --reboot). */
+	void (*reset)(struct vmctl_machine *m);
 };
 
 #define VMCTL_DEV(name) extern const struct vmctl_io_dev vmctl_dev_##name;
