@@ -376,6 +376,11 @@ build_initramfs()
 	[ -f "$guest" ] ||
 		die "example guest missing: $guest (build it first: make)"
 	cp "$guest" "$stage/ringvm/hello.bin"
+	# Every other test guest userspace/Makefile builds (*.bin flat
+	# images, *.mb multiboot kernels) goes to /ringvm/guests.
+	mkdir -p "$stage/ringvm/guests"
+	find "$top/userspace/guest" -maxdepth 1 \( -name '*.bin' -o -name '*.mb' \) \
+		! -name hello.bin -exec cp {} "$stage/ringvm/guests/" \;
 	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
 	[ "$mode" = demo ] || install_tests "$stage"
 
