@@ -4,9 +4,9 @@
  * IRQ 4, the guest's console.  Runs on the run loop's thread, like
  * every device.
  *
- *  1. Transmit: what the guest writes to THR goes to vmctl's stdout,
- *     flushed at each newline, at once: THR and the transmitter are
- *     always empty again by the next access.  In loopback mode it goes
+ *  1. Transmit: what the guest writes to THR goes to the console
+ *     (vmctl_console_write: stdout) at once, so THR and the transmitter
+ *     are always empty again by the next access.  In loopback mode it goes
  *     to the receiver instead.
  *  2. Receive: a 16-byte FIFO (1 byte with the FIFOs off, as on the
  *     16450) filled from the console input (vmctl_console_read) in
@@ -30,8 +30,6 @@
  * never overruns it; only loopback can (LSR OE).  Without a real line
  * there are no parity, framing or break errors.
  */
-#include <stdio.h>
-
 #include "machine.h"
 
 #define UART_BASE	0x3f8
@@ -168,9 +166,7 @@ static void uart_tx(__u8 c)
 		uart_rx_push(c);
 		return;
 	}
-	putchar(c);
-	if (c == '\n')
-		fflush(stdout);
+	vmctl_console_write(c);
 }
 
 /* 3. Interrupts */
