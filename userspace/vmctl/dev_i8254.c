@@ -110,9 +110,9 @@ struct pit_channel {
 
 /* The power-on state; see i8254_reset(). */
 static struct pit_channel pit[3] = {
-	{ .rw = RW_LSB_MSB, .gate = true },
-	{ .rw = RW_LSB_MSB, .gate = true },
-	{ .rw = RW_LSB_MSB },
+	{ .mode = 3, .rw = RW_LSB_MSB, .gate = true },
+	{ .mode = 3, .rw = RW_LSB_MSB, .gate = true },
+	{ .mode = 3, .rw = RW_LSB_MSB },
 };
 static __u8 port_b;		/* the PORTB_RW_MASK bits */
 static bool refresh;
@@ -511,7 +511,9 @@ static __u64 i8254_update(struct vmctl_machine *m, __u64 now)
 }
 
 /*
- * Power-on: nothing counts until programmed, channels 0 and 1 have
+ * Power-on: nothing counts until programmed, OUT is high (mode 3 without
+ * a count, as a BIOS leaves the channels but for the count), so that
+ * programming mode 2 or 4 makes no edge on IRQ 0; channels 0 and 1 have
  * their gates tied high, channel 2's follows port B bit 0 (clear).
  */
 static void i8254_reset(struct vmctl_machine *m)
@@ -520,13 +522,14 @@ static void i8254_reset(struct vmctl_machine *m)
 
 	for (i = 0; i < 3; i++)
 		pit[i] = (struct pit_channel) {
+			.mode = 3,
 			.rw = RW_LSB_MSB,
 			.gate = i != 2,
 		};
 	port_b = 0;
 	refresh = false;
 	irq0_done = 0;
-	vmctl_irq_line(m, 0, false);
+	vmctl_irq_line(m, 0, pit_out(&pit[0], 0));
 }
 
 const struct vmctl_io_dev vmctl_dev_i8254 = {
