@@ -214,6 +214,12 @@ static volatile unsigned int uart_rx_irqs;
 static volatile char rx_buf[256];
 static volatile unsigned int rx_len;
 static bool eoi_enabled = true;
+/*
+ * Whether the handler reads the ISRs: four exits more per interrupt,
+ * which an emulator running the host takes milliseconds for; off where
+ * ticks are counted against time.
+ */
+static bool record_isr = true;
 
 static uint8_t pic_read_isr(uint16_t pic)
 {
@@ -253,8 +259,10 @@ void guest_isr(uint64_t vec)
 		for (;;)
 			asm volatile("cli; hlt");
 	}
-	isr_seen[irq][0] = pic_read_isr(PIC1);
-	isr_seen[irq][1] = pic_read_isr(PIC2);
+	if (record_isr) {
+		isr_seen[irq][0] = pic_read_isr(PIC1);
+		isr_seen[irq][1] = pic_read_isr(PIC2);
+	}
 	if (irq == 8) {
 		outb(RTC_INDEX, 0x0c);
 		rtc_c_seen = inb(RTC_DATA);
@@ -336,6 +344,29 @@ static uint16_t pit_latch(unsigned int ch)
 	return lo | inb(PIT_CH0 + ch) << 8;
 }
 
+/*
+ * Channel 2's count and the TSC at the latch, taken again while the two
+ * TSC reads around it are far apart (the vCPU was preempted there).
+ */
+static uint16_t pit_latch_timed(uint64_t *tsc)
+{
+	uint64_t a, b;
+	uint16_t v;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		a = rdtsc();
+		outb(PIT_MODE, 2 << 6);
+		b = rdtsc();
+		v = inb(PIT_CH2);
+		v |= inb(PIT_CH2) << 8;
+		if ((b - a) * 1000 / tsc_khz < 200)
+			break;
+	}
+	*tsc = a + (b - a) / 2;
+	return v;
+}
+
 /* 3. The cases */
 
 /*
@@ -358,6 +389,7 @@ static int test_pit_irq(void)
 	cli();
 	check(isr_seen[0][0] == 0x01, "IRQ 0 not in service in its handler",
 	      isr_seen[0][0]);
+	record_isr = false;
 	t0 = rdtsc();
 	n = irq_count[0];
 	while (irq_count[0] < n + 10)
@@ -420,11 +452,10 @@ static int test_pit_ch2(void)
 	puts(" us\n");
 
 	pit_program(PIT_CH2, 0xb0, 0xffff);
-	t0 = rdtsc();
-	v1 = pit_latch(2);
-	spin_ms(20);
-	v2 = pit_latch(2);
-	dt = rdtsc() - t0;
+	v1 = pit_latch_timed(&t0);
+	spin_ms(40);
+	v2 = pit_latch_timed(&dt);
+	dt -= t0;
 	puts("pit ch2: ");
 	put_dec((uint64_t)(uint16_t)(v1 - v2) * tsc_khz * 1000 / dt);
 	puts(" Hz\n");
@@ -497,17 +528,21 @@ static int test_pic(void)
 	check(inb(PIC1 + 1) == 0xff, "IMR read back", inb(PIC1 + 1));
 	outb(PIC1 + 1, 0xfb);
 
-	pit_program(PIT_CH0, 0x34, PIT_HZ / 1000);
+	pit_program(PIT_CH0, 0x34, PIT_HZ / 100);
 	sti();
-	spin_ms(20);
+	spin_ms(30);
 	cli();
 	check(irq_count[0] == 0, "masked IRQ 0 delivered", irq_count[0]);
 	v = inb(PIC1);			/* IRR, as OCW3 left it */
 	check(v & 0x01, "masked IRQ 0 not in IRR", v);
 	check(pic_read_isr(PIC1) == 0, "ISR not empty", pic_read_isr(PIC1));
 	pic_unmask(0);
-	check(wait_irq(&irq_count[0], 0, 100), "unmasked IRQ 0 not delivered",
-	      0);
+	if (!wait_irq(&irq_count[0], 0, 1000)) {
+		check(false, "unmasked IRQ 0 not delivered: IRR ISR IMR",
+		      inb(PIC1) << 16 | pic_read_isr(PIC1) << 8 |
+		      inb(PIC1 + 1));
+		check(false, "IRQ 7 count", irq_count[7]);
+	}
 	pic_mask(0);
 	outb(PIT_MODE, 0x30);		/* mode 0, no count: OUT low, quiet */
 	puts("pic: mask ok\n");
@@ -516,7 +551,7 @@ static int test_pic(void)
 	pic_unmask(8);
 	rtc_read(0x0c);
 	rtc_write(0x0b, rtc_read(0x0b) | 0x40);		/* PIE */
-	check(wait_irq(&irq_count[8], 2, 500), "IRQ 8 not delivered",
+	check(wait_irq(&irq_count[8], 2, 1000), "IRQ 8 not delivered",
 	      irq_count[8]);
 	rtc_write(0x0b, rtc_read(0x0b) & ~0x40);
 	check(isr_seen[8][0] == 0x04, "master ISR during IRQ 8", isr_seen[8][0]);
@@ -546,9 +581,7 @@ static int test_pic(void)
 	 * its IR7 without putting it in service (spurious IRQ 15), while
 	 * the master's IR2 is in service, as Linux's handler expects.
 	 */
-	sti();
-	spin_ms(5);
-	cli();
+	wait_irq(&irq_count[15], 0, 1000);
 	check(irq_count[15] == 1, "spurious IRQ 15", irq_count[15]);
 	check(isr_seen[15][1] == 0, "slave ISR in spurious IRQ 15",
 	      isr_seen[15][1]);
@@ -562,8 +595,8 @@ static int test_pic(void)
 	pic_init(true);
 	eoi_enabled = false;
 	pic_unmask(0);
-	pit_program(PIT_CH0, 0x34, PIT_HZ / 1000);
-	check(wait_irq(&irq_count[0], irq_count[0] + 2, 100),
+	pit_program(PIT_CH0, 0x34, PIT_HZ / 100);
+	check(wait_irq(&irq_count[0], irq_count[0] + 2, 1000),
 	      "IRQ 0 in auto-EOI mode", 0);
 	eoi_enabled = true;
 	check(isr_seen[0][0] == 0, "ISR in auto-EOI mode", isr_seen[0][0]);
@@ -631,7 +664,7 @@ static void rtc_print(const char *tag)
  */
 static int test_rtc(void)
 {
-	uint8_t b = rtc_read(0x0b), h24, h12;
+	uint8_t b = rtc_read(0x0b), h24, h12, v;
 	uint64_t t0;
 
 	check(rtc_read(0x0d) == 0x80, "register D", rtc_read(0x0d));
@@ -664,8 +697,10 @@ static int test_rtc(void)
 	/* The update-ended interrupt, once a second. */
 	pic_init(false);
 	pic_unmask(8);
+	/* PF goes on setting (RS is 1024 Hz), but IRQF only when enabled. */
 	rtc_read(0x0c);
-	check(rtc_read(0x0c) == 0, "register C not cleared by a read", 0);
+	v = rtc_read(0x0c);
+	check(!(v & 0x80), "IRQF without an enabled flag", v);
 	rtc_write(0x0b, 0x16);		/* UIE */
 	t0 = rdtsc();
 	while (!irq_count[8] && us_since(t0) < 3000000)
@@ -761,12 +796,15 @@ static int test_uart(void)
 	cli();
 	check(irq_count[4] == 0, "IRQ 4 without OUT2", irq_count[4]);
 	outb(COM1 + 4, 0x0b);
-	check(wait_irq(&irq_count[4], 0, 100), "IRQ 4 with OUT2", 0);
+	check(wait_irq(&irq_count[4], 0, 1000), "IRQ 4 with OUT2", 0);
 	outb(COM1 + 1, 0x00);
 	puts("uart: ready\n");
 
-	/* Echo, with the FIFO's trigger at 8: the timeout gets the rest. */
-	outb(COM1 + 2, 0x87);
+	/*
+	 * Echo, with the FIFO's trigger at 8: the timeout gets the rest.
+	 * The host writes only once it saw "uart: ready".
+	 */
+	outb(COM1 + 2, 0x81);
 	uart_rx_irqs = 0;
 	outb(COM1 + 1, 0x01);
 	for (i = 0; !done; ) {
