@@ -269,27 +269,30 @@ TEST_F_TIMEOUT(guest, fuzz, 200)
 
 static struct vmctl_machine machine;
 
+/* The device file that has @port. */
+static const struct vmctl_io_dev *port_dev(__u16 port)
+{
+	if (port >= 0x4d0)
+		return &vmctl_dev_elcr;
+	if (port >= 0xa0)
+		return &vmctl_dev_i8259_slave;
+	if (port == 0x61)
+		return &vmctl_dev_port_b;
+	if (port >= 0x40)
+		return &vmctl_dev_i8254;
+	return &vmctl_dev_i8259_master;
+}
+
 static void out8(__u16 port, __u8 v)
 {
-	const struct vmctl_io_dev *d = port >= 0x4d0 ? &vmctl_dev_elcr :
-				       port >= 0xa0 ? &vmctl_dev_i8259_slave :
-				       port == 0x61 ? &vmctl_dev_port_b :
-				       port >= 0x40 ? &vmctl_dev_i8254 :
-				       &vmctl_dev_i8259_master;
-
-	d->io(&machine, port, true, &v, 1);
+	port_dev(port)->io(&machine, port, true, &v, 1);
 }
 
 static __u8 in8(__u16 port)
 {
-	const struct vmctl_io_dev *d = port >= 0x4d0 ? &vmctl_dev_elcr :
-				       port >= 0xa0 ? &vmctl_dev_i8259_slave :
-				       port == 0x61 ? &vmctl_dev_port_b :
-				       port >= 0x40 ? &vmctl_dev_i8254 :
-				       &vmctl_dev_i8259_master;
 	__u8 v = 0;
 
-	d->io(&machine, port, false, &v, 1);
+	port_dev(port)->io(&machine, port, false, &v, 1);
 	return v;
 }
 
