@@ -59,16 +59,22 @@ drain_console()
 # Run one test binary with the environment the suite expects.  Its start
 # marker is drained first: should the test crash the kernel, the panic
 # must not overwrite the marker still queued in the tty.
+#
+# A test may need longer than $test_timeout: NAME.timeout beside it says
+# how long (selftests/Makefile, TEST_TIMEOUTS).
 run_test()
 {
 	name=$1
+	limit=$test_timeout
 
+	[ -r "/ringvm/tests/$name.timeout" ] &&
+		read -r limit <"/ringvm/tests/$name.timeout"
 	echo "# ringvm-test: $name"
 	drain_console
 	(cd /ringvm/tests &&
 	 RINGVM_KO=/ringvm/ringvm.ko RINGVM_VMCTL=/ringvm/vmctl \
 	 RINGVM_HELLO=/ringvm/hello.bin \
-		timeout "$test_timeout" "./$name")
+		timeout "$limit" "./$name")
 	rc=$?
 	echo "# ringvm-test-exit: $name $rc"
 }
