@@ -183,12 +183,11 @@ static void no_complaints(struct __test_metadata *_metadata, const char *out)
 
 TEST_F_TIMEOUT(boot, boot_and_poweroff, 700)
 {
-	const char *cmdline = getenv("RINGVM_LINUX_CMDLINE");
 	const char *line;
 	double up0 = 0, up1 = 0;
 	long long d0 = 0, d1 = 0;
 
-	boot(_metadata, self, cmdline ? cmdline : "console=ttyS0", NULL, 600);
+	boot(_metadata, self, "console=ttyS0", NULL, 600);
 	EXPECT_EQ(0, self->status) TH_LOG("vmctl run: %s", self->err);
 	ASSERT_NE(NULL, guest_line(self->out, "init"))
 		TH_LOG("the guest never reached /init");
