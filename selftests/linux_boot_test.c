@@ -12,6 +12,10 @@
  *  2. interactive_shell: with ringvm_shell=1 the guest runs a shell on
  *     its console; commands written to vmctl's stdin reach it, their
  *     output comes back, and its "poweroff -f" ends the run.
+ *  3. bad_kernels: what the Linux loader refuses, each with one
+ *     "vmctl:" line and status 1 before the guest runs: an old boot
+ *     protocol, a 32-bit-only kernel, a truncated image, a VM too small
+ *     for the kernel or for the initrd, a command line too long.
  *
  * The guest's console is copied to this test's output as "# guest: "
  * lines, so the runner scans the guest kernel's log for splats as it
@@ -239,6 +243,103 @@ TEST_F_TIMEOUT(boot, interactive_shell, 700)
 		TH_LOG("the shell's answer did not come back");
 	EXPECT_NE(NULL, strstr(self->out, "reboot: Power down"));
 	no_complaints(_metadata, self->out);
+}
+
+/* 3. Refused before the guest runs */
+
+#define BAD_FILE	"/tmp/linux_boot.bad"
+#define BIG_FILE	"/tmp/linux_boot.big"
+
+/* The first @len bytes of the guest's vmlinuz to BAD_FILE, patched. */
+static void write_patched(struct __test_metadata *_metadata, size_t len,
+			  size_t off, const void *patch, size_t plen)
+{
+	char *img = read_file(GUEST_DIR "/vmlinuz", len);
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	memcpy(img + off, patch, plen);
+	fd = open(BAD_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)len, write(fd, img, len));
+	close(fd);
+	free(img);
+}
+
+/* vmctl run with @kernel [@initrd] [@cmdline]: status 1, one line. */
+static void refused(struct __test_metadata *_metadata, const char *kernel,
+		    const char *initrd, const char *cmdline, const char *why)
+{
+	char *argv[10] = {
+		(char *)ringvm_vmctl_path(), "run", VM_NAME, "--kernel",
+		(char *)kernel,
+	};
+	unsigned int n = 5;
+	struct run_result res;
+
+	if (initrd) {
+		argv[n++] = "--initrd";
+		argv[n++] = (char *)initrd;
+	}
+	if (cmdline) {
+		argv[n++] = "--cmdline";
+		argv[n++] = (char *)cmdline;
+	}
+	ASSERT_EQ(0, run_prog(argv, &res));
+	EXPECT_EQ(1, res.status) TH_LOG("%s: %s", why, res.err);
+	EXPECT_EQ(0, strncmp(res.err, "vmctl: ", 7)) TH_LOG("%s", res.err);
+	EXPECT_EQ(strlen(res.err) - 1, strcspn(res.err, "\n"))
+		TH_LOG("%s: not one line: %s", why, res.err);
+	EXPECT_NE(NULL, strstr(res.err, why)) TH_LOG("%s", res.err);
+	EXPECT_EQ(0, res.out[0]) TH_LOG("the guest ran: %s", res.out);
+}
+
+TEST_F(boot, bad_kernels)
+{
+	static const unsigned char v201[] = { 0x01, 0x02 };
+	static const unsigned char no64[] = { 0x00, 0x00 };
+	char cmdline[4096];
+	struct run_result res;
+	char *argv[] = {
+		(char *)ringvm_vmctl_path(), "create", VM_NAME "2",
+		"--memory", "16M", NULL,
+	};
+	int fd;
+
+	write_patched(_metadata, 1 << 20, 0x206, v201, sizeof(v201));
+	refused(_metadata, BAD_FILE, NULL, NULL, "boot protocol 2.01");
+	write_patched(_metadata, 1 << 20, 0x236, no64, sizeof(no64));
+	refused(_metadata, BAD_FILE, NULL, NULL, "no 64-bit entry");
+	write_patched(_metadata, 0x300, 0, "", 0);
+	refused(_metadata, BAD_FILE, NULL, NULL, "no protected-mode kernel");
+
+	memset(cmdline, 'x', sizeof(cmdline) - 1);
+	cmdline[sizeof(cmdline) - 1] = '\0';
+	refused(_metadata, GUEST_DIR "/vmlinuz", NULL, cmdline,
+		"the command line is 4095 bytes");
+
+	/* An initrd of 255 MiB leaves no room in 256 MiB. */
+	fd = open(BIG_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 255 << 20));
+	close(fd);
+	refused(_metadata, GUEST_DIR "/vmlinuz", BIG_FILE, NULL,
+		"do not fit in the RAM");
+	unlink(BIG_FILE);
+	unlink(BAD_FILE);
+
+	/* A VM of 16 MiB is too small for the kernel itself. */
+	ASSERT_EQ(0, run_prog(argv, &res));
+	ASSERT_EQ(0, res.status) TH_LOG("vmctl create: %s", res.err);
+	argv[1] = "run";
+	argv[3] = "--kernel";
+	argv[4] = GUEST_DIR "/vmlinuz";
+	ASSERT_EQ(0, run_prog(argv, &res));
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "MiB of RAM")) TH_LOG("%s", res.err);
+	argv[1] = "destroy";
+	argv[3] = NULL;
+	run_prog(argv, &res);
 }
 
 TEST_HARNESS_MAIN
