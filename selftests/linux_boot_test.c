@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "test_util.h"
@@ -129,10 +130,11 @@ static void boot(struct __test_metadata *_metadata,
 		 FIXTURE_DATA(boot) *self, const char *cmdline,
 		 const char *input, int limit)
 {
-	char script[1024], limit_s[16];
-	char *argv[] = { "sh", "-c", script, NULL };
-	struct run_result res;
-	char *err;
+	char script[1024], *err, *line;
+	size_t shown = 0;
+	int status = 0;
+	bool done;
+	pid_t pid;
 
 	if (input) {
 		int fd = open(IN_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -142,22 +144,46 @@ static void boot(struct __test_metadata *_metadata,
 			  write(fd, input, strlen(input)));
 		close(fd);
 	}
-	snprintf(limit_s, sizeof(limit_s), "%d", limit);
 	snprintf(script, sizeof(script),
-		 "exec timeout %s %s run %s --kernel %s/vmlinuz --initrd %s/linux-initrd.gz --cmdline '%s' --stats <%s >%s 2>%s",
-		 limit_s, ringvm_vmctl_path(), VM_NAME, GUEST_DIR, GUEST_DIR,
+		 "exec timeout %d %s run %s --kernel %s/vmlinuz --initrd %s/linux-initrd.gz --cmdline '%s' --stats <%s >%s 2>%s",
+		 limit, ringvm_vmctl_path(), VM_NAME, GUEST_DIR, GUEST_DIR,
 		 cmdline, input ? IN_FILE : "/dev/null", OUT_FILE, ERR_FILE);
 	self->start = time(NULL);
-	ASSERT_EQ(0, run_prog(argv, &res));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	/*
+	 * The guest's console as it comes, a line at a time, so that the
+	 * log shows how far a guest that hangs got.
+	 */
+	do {
+		done = waitpid(pid, &status, WNOHANG) == pid;
+		free(self->out);
+		self->out = read_file(OUT_FILE, OUT_MAX);
+		ASSERT_NE(NULL, self->out);
+		while ((line = strchr(self->out + shown, '\n')) ||
+		       (done && self->out[shown])) {
+			size_t len = line ? (size_t)(line - self->out - shown) :
+					    strlen(self->out + shown);
+
+			printf("# guest: %.*s\n", (int)len, self->out + shown);
+			shown += len + (line ? 1 : 0);
+		}
+		fflush(stdout);
+		if (!done)
+			usleep(500000);
+	} while (!done);
 	self->end = time(NULL);
-	self->status = res.status;
-	self->out = read_file(OUT_FILE, OUT_MAX);
+	self->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+					   128 + WTERMSIG(status);
 	err = read_file(ERR_FILE, sizeof(self->err) - 1);
-	ASSERT_NE(NULL, self->out);
 	ASSERT_NE(NULL, err);
 	strcpy(self->err, err);
 	free(err);
-	show("guest: ", self->out);
 	show("", self->err);
 }
 
