@@ -351,8 +351,8 @@ static int mb_parse_aout(struct vmctl_machine *m,
 	struct mb_segment s = { .paddr = load_addr };
 
 	if (load_addr > header_addr || header_addr - load_addr > hdr_off)
-		return vmctl_fail("%s: multiboot load_addr 0x%x puts the file's start before its beginning (header_addr 0x%x at offset 0x%zx)",
-				  k->path, load_addr, header_addr, hdr_off);
+		return vmctl_fail("%s: multiboot load_addr 0x%x is not within 0x%zx bytes below header_addr 0x%x (the header's offset in the file)",
+				  k->path, load_addr, hdr_off, header_addr);
 	s.offset = hdr_off - (header_addr - load_addr);
 	if (!load_end)
 		s.filesz = k->image_size - s.offset;
@@ -463,14 +463,16 @@ static void mb_memory_fields(struct vmctl_machine *m, const struct mb_load *l,
 }
 
 /*
- * --initrd, as module 1 on a page of its own (header flag bit 0 asks for
- * that; it is done for every kernel): its address, or 0 after saying why.
+ * --initrd, as module 1 on pages of its own (header flag bit 0 asks for
+ * the alignment; it is done for every kernel, and a kernel that frees a
+ * module's pages frees nothing else): its address, or 0 after saying why.
  */
 static __u64 mb_place_module(struct vmctl_machine *m,
 			     const struct vmctl_kernel *k, struct mb_load *l)
 {
 	__u64 len = k->initrd_size ? k->initrd_size : 1;
-	__u64 at = mb_alloc(l, len, PAGE_SIZE);
+	__u64 at = mb_alloc(l, (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1),
+			    PAGE_SIZE);
 	void *dst = at ? vmctl_gpa_to_hva(m, at, len) : NULL;
 
 	if (!dst) {
