@@ -179,12 +179,13 @@ static bool multiboot_probe(const struct vmctl_kernel *k)
 }
 
 /*
- * §3.1.2: "If the boot loader does not understand all the requirements
- * in bits 0-15, it must notify the user and fail."  Bit 0 is met by
- * always page-aligning the module, bit 1 by always giving the memory
- * fields and the map.  Bit 2 asks for a video mode and a VBE table: a
- * VM without a display cannot give them.  Bits 16-31 are optional and
- * ignored unless understood (16 is, in 2.).
+ * §3.1.2: a loader that sees one of bits 0-15 set but does not
+ * understand it or cannot fulfil it "must notify the user and fail to
+ * load the OS image".  Bit 0 is met by always page-aligning the module,
+ * bit 1 by always giving the memory fields and the map.  Bit 2 asks for
+ * a video mode and a VBE table: a VM without a display cannot give
+ * them.  Bits 16-31 are optional and ignored unless understood (16 is,
+ * in 2.).
  */
 static int mb_check_flags(const struct vmctl_kernel *k, __u32 flags)
 {
