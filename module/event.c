@@ -250,6 +250,23 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 	return RINGVM_HW_EXIT_NONE;
 }
 
+/*
+ * HLT with an event waiting: an NMI, or an interrupt the guest accepts
+ * (RFLAGS.IF; the STI shadow ends with the HLT), ends the halt at once
+ * (SDM Vol. 2A "HLT", APM Vol. 3 "HLT"), so the vCPU runs on and takes
+ * it instead of leaving to user space.
+ */
+bool ringvm_event_wakes_hlt(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_intr_state st;
+
+	if (!vcpu->irq_pending && !vcpu->nmi_pending)
+		return false;
+	ringvm_arch->get_intr_state(vcpu, &st);
+	return (vcpu->nmi_pending && !st.nmi_masked) ||
+	       (vcpu->irq_pending && st.if_flag);
+}
+
 /* Every exit to user space: whether RINGVM_INTERRUPT would go in now. */
 void ringvm_report_events(struct ringvm_vcpu *vcpu)
 {

@@ -928,6 +928,8 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
 		ringvm_skip(vcpu);
+		if (ringvm_event_wakes_hlt(vcpu))
+			return 0;
 		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
 		return 1;
 	case RINGVM_HW_EXIT_RDMSR:

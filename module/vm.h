@@ -246,6 +246,7 @@ void ringvm_requeue_event(struct ringvm_vcpu *vcpu,
 			  const struct ringvm_event *ev);
 void ringvm_fix_event(struct ringvm_vcpu *vcpu);
 u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu);
+bool ringvm_event_wakes_hlt(struct ringvm_vcpu *vcpu);
 void ringvm_report_events(struct ringvm_vcpu *vcpu);
 long ringvm_vcpu_interrupt(struct ringvm_vcpu *vcpu, unsigned long arg);
 long ringvm_vcpu_nmi(struct ringvm_vcpu *vcpu, unsigned long arg);

@@ -25,6 +25,9 @@
  *     without one, reach the guest's handlers as given.
  *  6. set_events_checks: every malformed field of SET_EVENTS is EINVAL
  *     and changes nothing; GET/SET/GET round-trips.
+ *  7. hlt_takes_waiting_irq: "sti; hlt" with an interrupt waiting takes
+ *     it without a HLT exit, and the handler returns after the HLT; the
+ *     next HLT, with nothing waiting, exits to user space.
  */
 #include <errno.h>
 #include <string.h>
@@ -387,6 +390,47 @@ TEST_F(events, set_events_checks)
 	ASSERT_EQ(0, __ringvm_get_events(self->vcpu->fd, &back));
 	EXPECT_EQ(0, memcmp(&ev, &back, sizeof(ev)));
 	ASSERT_EQ(0, __ringvm_set_events(self->vcpu->fd, &good));
+}
+
+
+/* 7. HLT with an interrupt waiting does not leave the kernel */
+
+static void guest_hlt_with_irq(void)
+{
+	__u64 after_hlt;
+
+	asm volatile("cli");
+	GUEST_SYNC(SYNC_IF_CLEAR);
+	asm volatile("sti\n\t"
+		     "hlt\n\t"
+		     "1: lea 1b(%%rip), %0\n\t"
+		     "cli"
+		     : "=r" (after_hlt));
+	GUEST_SYNC_ARGS(SYNC_STI_DONE, irq_count, irq_vector,
+			irq_rip == after_hlt);
+	asm volatile("hlt");		/* nothing waits: to user space */
+	GUEST_DONE();
+}
+
+TEST_F(events, hlt_takes_waiting_irq)
+{
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_hlt_with_irq);
+	vm_install_exception_handler(self->vm, IRQ_VECTOR, irq_handler);
+	ASSERT_SYNC(self->vcpu, &uc, SYNC_IF_CLEAR);
+	ASSERT_EQ(0, __ringvm_interrupt(self->vcpu->fd, IRQ_VECTOR));
+
+	/* A HLT exit here would fail the ucall assertion. */
+	ASSERT_UCALL(self->vcpu, &uc, UCALL_SYNC);
+	ASSERT_EQ(SYNC_STI_DONE, uc.args[0]);
+	EXPECT_EQ(1, uc.args[1]) TH_LOG("interrupts delivered");
+	EXPECT_EQ(IRQ_VECTOR, uc.args[2]);
+	EXPECT_EQ(1, uc.args[3]) TH_LOG("handler did not return after HLT");
+
+	vcpu_run(self->vcpu);
+	EXPECT_EQ(RINGVM_EXIT_HLT, self->vcpu->run->exit_reason);
+	ASSERT_DONE(self->vcpu, &uc);
 }
 
 RINGVM_GUEST_TEST_MAIN

@@ -49,7 +49,14 @@ int ringvm_ensure_unloaded(void)
 static void run_child(char *const argv[], uid_t uid, gid_t gid, int out,
 		      int err)
 {
-	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+	int in = open("/dev/null", O_RDONLY);
+
+	/*
+	 * Not the test's stdin (the test machine's console): vmctl run
+	 * would read it and make it a raw terminal.
+	 */
+	if (in < 0 || dup2(in, STDIN_FILENO) < 0 ||
+	    dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		_exit(127);
 	if (uid != SAME_ID &&
 	    (setgroups(0, NULL) || setresgid(gid, gid, gid) ||

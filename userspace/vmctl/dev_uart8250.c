@@ -79,9 +79,7 @@ static void uart_tx(__u8 c)
 {
 	if (uart.mcr & UART_MCR_LOOP)
 		return;
-	putchar(c);
-	if (c == '\n')
-		fflush(stdout);
+	vmctl_console_write(c);
 }
 
 static __u8 uart_read(unsigned int reg)

@@ -25,6 +25,7 @@
 #define VMCTL_EXIT_UNHANDLED	8	/* emulation, internal error, unknown */
 #define VMCTL_EXIT_DESTROYED	10	/* vmctl destroy while running */
 #define VMCTL_EXIT_RESET	12	/* the guest reset the machine */
+#define VMCTL_EXIT_QUIT		14	/* Ctrl-A x on the console */
 #define VMCTL_EXIT_SIGNAL	128	/* + the signal: 130 for SIGINT */
 
 struct vmctl_ram {
@@ -50,6 +51,7 @@ struct vmctl_machine {
 	 */
 	bool update_needed;
 	__u64 next_update;	/* ns, CLOCK_MONOTONIC: the earliest asked */
+	__u64 acpi_rsdp;	/* where acpi.c put the RSDP, 0 if nowhere */
 };
 
 #define VMCTL_NEVER	(~0ULL)
@@ -58,12 +60,29 @@ struct vmctl_machine {
 __u64 vmctl_now_ns(void);
 
 /*
- * Console input (run.c): up to @max bytes the user typed, taken out of
- * the input buffer; 0 if none waits.  The UART pulls from it in its
+ * Console input (console.c): up to @max bytes the user typed, taken out
+ * of the input buffer; 0 if none waits.  The UART pulls from it in its
  * update() while its receive FIFO has room; the loop sets
  * update_needed when more arrives.
  */
 size_t vmctl_console_read(struct vmctl_machine *m, __u8 *buf, size_t max);
+
+/* Console output: one byte the guest sent, to stdout. */
+void vmctl_console_write(__u8 c);
+
+/*
+ * For the run loop: start reading stdin (raw terminal if it is one),
+ * waking the loop through @wake_fd (an eventfd) and @kick_signal sent to
+ * the calling thread; 0 or -errno.  stop() puts the terminal back.
+ * arrived() says (once) that input came since the last call, quit()
+ * that the user typed Ctrl-A x, first_output() when the guest's first
+ * byte went out (ns, 0 if none did).
+ */
+int vmctl_console_start(int wake_fd, int kick_signal);
+void vmctl_console_stop(void);
+bool vmctl_console_arrived(void);
+bool vmctl_console_quit(void);
+__u64 vmctl_console_first_output(void);
 
 /*
  * The interrupt lines (dev_i8259.c): ISA IRQ 0-15 into the PIC pair,

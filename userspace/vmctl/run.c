@@ -1,41 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmctl run: run a flat binary image in a VM made by "vmctl create", on
- * vCPU 0 of that VM, with the devices in devices.h, until the guest halts,
- * writes to the test-exit port, crashes or is interrupted.
+ * vmctl run: run a flat binary image, or boot a kernel, in a VM made by
+ * "vmctl create", on vCPU 0 of that VM, with the devices in devices.h,
+ * until the guest halts for good, powers off, resets, writes to the
+ * test-exit port, crashes or is interrupted.
  *
- *  1. Set up: open the VM by name, map its RAM, load the image, give the
- *     VM a CPUID table (cpuid.c), create vCPU 0 and start it in the mode
- *     asked for (boot.c).
- *  2. The loop: RINGVM_RUN, then complete the exit in user space: port
- *     I/O to the devices, MMIO (no devices yet), hypercalls the module
- *     left to us; stop on the others.
+ *  1. Set up: open the VM by name, map its RAM, give the VM a CPUID
+ *     table (cpuid.c), create vCPU 0; then either load the image and
+ *     start it in the mode asked for (boot.c), or let the kernel's
+ *     loader (loader_*.c) load it, with ACPI tables (acpi.c).
+ *  2. The loop: bring the devices up to date (their timers, console
+ *     input), hand the PIC's interrupt to ringvm, RINGVM_RUN, then
+ *     complete the exit in user space: port I/O to the devices, MMIO
+ *     (no devices yet), hypercalls the module left to us, HLT (sleep
+ *     until a device has something); stop on the others.  A POSIX timer
+ *     set for the devices' next deadline, and the console's input
+ *     thread, end a RUN that is in the guest with a signal.
  *  3. How it ended, as the exit status (machine.h) and, for a guest that
- *     crashed, one line on stderr with what the hardware said.
+ *     crashed, one line on stderr with what the hardware said; with
+ *     --stats, the timings and the exits on stderr.
  *
- * The guest's console (the UART) is vmctl's stdout; everything vmctl
- * says itself goes to stderr.  The vCPU lives as long as this process
- * (its fd), so the VM can be run again afterwards.
+ * The guest's console (the UART) is vmctl's stdin and stdout
+ * (console.c); everything vmctl says itself goes to stderr.  The vCPU
+ * lives as long as this process (its fd), so the VM can be run again
+ * afterwards.
  */
+#define _GNU_SOURCE		/* ppoll() */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "machine.h"
 
 #define RUN_HELP							\
-	"Runs the flat binary FILE in the VM NAME (made by vmctl create)\n" \
-	"on vCPU 0.  The guest's serial console (COM1, 0x3f8) is stdout.\n\n" \
+	"Runs the flat binary FILE, or boots the kernel KERNEL, in the VM\n" \
+	"NAME (made by vmctl create) on vCPU 0.  The guest's serial\n"	\
+	"console (COM1, 0x3f8) is stdin and stdout.\n\n"		\
 	"options:\n"							\
-	"  -i, --image FILE   the image to run (required)\n"		\
+	"  -i, --image FILE   a flat image to run (or --kernel)\n"	\
 	"  -l, --load-addr A  guest-physical address to load it at\n"	\
 	"                     (default 0x10000)\n"			\
 	"  -e, --entry A      where to start (default: the load address);\n" \
@@ -44,16 +57,33 @@
 	"  -m, --mode MODE    real (default), protected (flat 32-bit, no\n" \
 	"                     paging) or long (64-bit, the first 4 GiB\n" \
 	"                     identity mapped)\n"			\
+	"  -a, --acpi         give an image the ACPI tables too\n"	\
+	"  -k, --kernel FILE  boot a kernel: a Linux bzImage (x86 boot\n" \
+	"                     protocol 2.12 or later, 64-bit entry) or a\n" \
+	"                     multiboot (v1) kernel, told apart by their\n" \
+	"                     headers; ACPI tables included\n"		\
+	"  -r, --initrd FILE  the kernel's initrd (multiboot: module 1)\n" \
+	"  -c, --cmdline STR  the kernel's command line\n"		\
+	"  -s, --stats        at the end, print on stderr the time to the\n" \
+	"                     guest's first console byte and to its end,\n" \
+	"                     and the exits vmctl handled, by reason\n"	\
 	"  -h, --help         show this help\n\n"			\
 	"Protected and long mode use guest RAM at 0x1000-0x7fff for a GDT\n" \
 	"(0x08 code32, 0x10 data, 0x18 code64, 0x20 TSS) and the page\n" \
 	"tables; the image must not overlap it.  RSP starts at the load\n" \
 	"address; in real mode all segments are the entry's and SP is 0.\n\n" \
-	"Devices: an 8250 UART at 0x3f8 (output only), and a test-exit\n" \
-	"port at 0xf4.  Other ports read as all ones and ignore writes; so\n" \
-	"does MMIO.  Hypercalls ringvm leaves to vmctl return -ENOSYS.\n\n" \
+	"Devices: an 8250 UART at 0x3f8 (IRQ 4), an i8259 PIC pair, an\n" \
+	"i8254 PIT with port 0x61, a CMOS RTC with the host's time, port\n" \
+	"0x80, reset through 0xcf9 and the i8042 (0x64), ACPI power\n"	\
+	"management at 0x600 (S5 powers off), and a test-exit port at\n" \
+	"0xf4.  Other ports read as all ones and ignore writes; so does\n" \
+	"MMIO.  Hypercalls ringvm leaves to vmctl return -ENOSYS.\n\n"	\
+	"Console: when stdin is a terminal it is raw while the guest\n"	\
+	"runs, so keys such as Ctrl-C go to the guest.  Ctrl-A x quits,\n" \
+	"Ctrl-A Ctrl-A sends Ctrl-A.\n\n"				\
 	"exit status:\n"						\
-	"  0        the guest halted (HLT)\n"				\
+	"  0        the guest powered off (ACPI S5), or halted with\n"	\
+	"           interrupts disabled (HLT)\n"				\
 	"  odd N    the guest wrote V to port 0xf4: N = (V << 1 | 1) & 0xff\n" \
 	"           (so 1 when it wrote 0, as with QEMU's isa-debug-exit)\n" \
 	"  1        vmctl failed (message on stderr)\n"		\
@@ -63,14 +93,77 @@
 	"  8        ringvm could not handle the guest (emulation, internal\n" \
 	"           error, unknown exit)\n"				\
 	"  10       the VM was destroyed while it ran\n"		\
-	"  128+S    stopped by signal S (130: Ctrl-C)\n"
+	"  12       the guest reset the machine (reboot)\n"		\
+	"  14       Ctrl-A x on the console\n"				\
+	"  128+S    stopped by signal S (130: SIGINT)\n"
 
 /* The signal that asked us to stop, 0 if none (1. and 2.). */
 static volatile sig_atomic_t stop_signal;
 
+#define TIMER_RETRY_NS	2000000ULL
+
+static struct {
+	timer_t timer;
+	bool have_timer;
+	__u64 armed;		/* the deadline set, VMCTL_NEVER if none */
+	int wake_fd;		/* eventfd: signals and console input */
+} loop = { .armed = VMCTL_NEVER, .wake_fd = -1 };
+
+/*
+ * The signals that stop vmctl, SIGALRM (the device timer) and SIGUSR1
+ * (console input): each ends a RUN in the guest, being caught, and wakes
+ * a halt's wait through the eventfd.  write() is async-signal-safe.
+ */
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	int saved = errno;
+	__u64 one = 1;
+
+	if (sig != SIGALRM && sig != SIGUSR1)
+		stop_signal = sig;
+	if (loop.wake_fd >= 0 && write(loop.wake_fd, &one, sizeof(one)) < 0) {
+		/* full: a wake-up waits already */
+	}
+	errno = saved;
+}
+
+/* --stats */
+static struct {
+	__u64 start_ns;
+	__u64 exits[RINGVM_EXIT_NMI_WINDOW + 1];
+} stats;
+
+static void print_stats(int status)
+{
+	static const char *const names[] = {
+		[RINGVM_EXIT_UNKNOWN] = "unknown", [RINGVM_EXIT_IO] = "io",
+		[RINGVM_EXIT_MMIO] = "mmio", [RINGVM_EXIT_HLT] = "hlt",
+		[RINGVM_EXIT_HYPERCALL] = "hypercall",
+		[RINGVM_EXIT_MSR] = "msr", [RINGVM_EXIT_SHUTDOWN] = "shutdown",
+		[RINGVM_EXIT_FAIL_ENTRY] = "fail-entry",
+		[RINGVM_EXIT_INTR] = "intr",
+		[RINGVM_EXIT_EMULATION] = "emulation",
+		[RINGVM_EXIT_DESTROYED] = "destroyed",
+		[RINGVM_EXIT_INTERNAL_ERROR] = "internal-error",
+		[RINGVM_EXIT_IRQ_WINDOW] = "irq-window",
+		[RINGVM_EXIT_NMI_WINDOW] = "nmi-window",
+	};
+	__u64 first = vmctl_console_first_output(), end = vmctl_now_ns();
+	unsigned int i;
+
+	if (first)
+		fprintf(stderr, "vmctl: stats: first console byte after %.3f s\n",
+			(first - stats.start_ns) / 1e9);
+	else
+		fprintf(stderr, "vmctl: stats: no console output\n");
+	fprintf(stderr, "vmctl: stats: ended (status %d) after %.3f s\n",
+		status, (end - stats.start_ns) / 1e9);
+	fprintf(stderr, "vmctl: stats: exits to vmctl:");
+	for (i = 0; i < ARRAY_SIZE(stats.exits); i++)
+		if (stats.exits[i])
+			fprintf(stderr, " %s %llu", names[i],
+				(unsigned long long)stats.exits[i]);
+	fputc('\n', stderr);
 }
 
 void *vmctl_gpa_to_hva(struct vmctl_machine *m, __u64 gpa, __u64 len)
@@ -95,7 +188,14 @@ struct run_opts {
 	__u64 load_addr;
 	__u64 entry;
 	bool entry_set;
+	bool load_set;
+	bool mode_set;
 	enum vmctl_mode mode;
+	bool acpi;
+	bool stats;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
 };
 
 static int parse_mode(const char *s, enum vmctl_mode *mode)
@@ -123,6 +223,11 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ "load-addr", required_argument, NULL, 'l' },
 		{ "entry", required_argument, NULL, 'e' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "acpi", no_argument, NULL, 'a' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'r' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -131,7 +236,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 
 	*o = (struct run_opts) { .load_addr = VMCTL_DEFAULT_LOAD_ADDR };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:l:e:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:l:e:m:ak:r:c:sh", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			o->image = optarg;
@@ -140,6 +246,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			if (!vmctl_parse_size(optarg, &o->load_addr))
 				return vmctl_usage_error(cmd,
 					"bad load address '%s'", optarg);
+			o->load_set = true;
 			break;
 		case 'e':
 			if (!vmctl_parse_size(optarg, &o->entry))
@@ -152,6 +259,22 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 				return vmctl_usage_error(cmd,
 					"bad mode '%s': real, protected or long",
 					optarg);
+			o->mode_set = true;
+			break;
+		case 'a':
+			o->acpi = true;
+			break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'r':
+			o->initrd = optarg;
+			break;
+		case 'c':
+			o->cmdline = optarg;
+			break;
+		case 's':
+			o->stats = true;
 			break;
 		case 'h':
 			vmctl_cmd_usage(cmd, stdout);
@@ -165,9 +288,19 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	if (optind + 1 < argc)
 		return vmctl_usage_error(cmd, "unexpected argument '%s'",
 					 argv[optind + 1]);
-	if (!o->image)
-		return vmctl_usage_error(cmd, "--image is required");
 	o->name = argv[optind];
+	if (!o->image == !o->kernel)
+		return vmctl_usage_error(cmd, "give --image or --kernel");
+	if (o->kernel) {
+		if (o->load_set || o->entry_set || o->mode_set)
+			return vmctl_usage_error(cmd,
+				"--load-addr, --entry and --mode are for --image; a kernel says where it goes");
+		if (!o->cmdline)
+			o->cmdline = "";
+		return -1;
+	}
+	if (o->initrd || o->cmdline)
+		return vmctl_usage_error(cmd, "--initrd and --cmdline need --kernel");
 	if (!o->entry_set)
 		o->entry = o->load_addr;
 	if (o->mode == VMCTL_MODE_REAL && o->entry >= 0x100000)
@@ -262,6 +395,86 @@ static int load_image(struct vmctl_machine *m, const struct run_opts *o,
 	return 0;
 }
 
+/*
+ * A whole file into memory, for the loaders: *@buf (free()) and *@size.
+ * A kernel or initrd larger than 1 GiB could not fit a VM vmctl makes
+ * sense for; refusing it early keeps the allocation bounded.
+ */
+static int read_whole(const char *path, const char *what, __u8 **buf,
+		      size_t *size)
+{
+	struct stat st;
+	ssize_t n;
+	off_t off;
+	int fd;
+
+	*buf = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return vmctl_fail("%s %s: %s", what, path, strerror(err));
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > (1 << 30)) {
+		close(fd);
+		return vmctl_fail("%s %s: not a file of 1 byte to 1 GiB", what,
+				  path);
+	}
+	*buf = malloc(st.st_size);
+	if (!*buf) {
+		close(fd);
+		return vmctl_fail("%s %s: out of memory", what, path);
+	}
+	for (off = 0; off < st.st_size; off += n) {
+		n = read(fd, *buf + off, st.st_size - off);
+		if (n <= 0) {
+			close(fd);
+			return vmctl_fail("%s %s: %s", what, path,
+					  n ? strerror(errno) : "file shrank");
+		}
+	}
+	close(fd);
+	*size = st.st_size;
+	return 0;
+}
+
+static const struct vmctl_loader *const loaders[] = {
+	&vmctl_loader_multiboot,
+	&vmctl_loader_linux,
+};
+
+static int boot_kernel(struct vmctl_machine *m, const struct run_opts *o)
+{
+	struct vmctl_kernel k = {
+		.path = o->kernel, .initrd_path = o->initrd,
+		.cmdline = o->cmdline,
+	};
+	__u8 *image = NULL, *initrd = NULL;
+	unsigned int i;
+	int ret;
+
+	ret = read_whole(o->kernel, "kernel", &image, &k.image_size);
+	if (!ret && o->initrd)
+		ret = read_whole(o->initrd, "initrd", &initrd,
+				 &k.initrd_size);
+	k.image = image;
+	k.initrd = initrd;
+	for (i = 0; !ret && i < ARRAY_SIZE(loaders); i++) {
+		if (loaders[i]->probe(&k)) {
+			ret = loaders[i]->load(m, &k);
+			break;
+		}
+	}
+	if (!ret && i == ARRAY_SIZE(loaders))
+		ret = vmctl_fail("kernel %s: not a multiboot or Linux kernel image",
+				 o->kernel);
+	free(image);
+	free(initrd);
+	return ret;
+}
+
 static int setup(struct vmctl_machine *m, const struct run_opts *o)
 {
 	__u64 size = 0;
@@ -270,15 +483,26 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 	ret = open_vm(m);
 	if (ret)
 		return ret;
-	ret = load_image(m, o, &size);
-	if (ret)
-		return ret;
-	if (o->mode != VMCTL_MODE_REAL && o->load_addr < VMCTL_BOOT_END &&
-	    o->load_addr + size > VMCTL_BOOT_START)
-		return vmctl_fail("image %s at 0x%llx-0x%llx overlaps the boot data at 0x%x-0x%x (see 'vmctl help run')",
-				  o->image, (unsigned long long)o->load_addr,
-				  (unsigned long long)(o->load_addr + size - 1),
-				  VMCTL_BOOT_START, VMCTL_BOOT_END - 1);
+	if (o->image) {
+		ret = load_image(m, o, &size);
+		if (ret)
+			return ret;
+		if (o->mode != VMCTL_MODE_REAL &&
+		    o->load_addr < VMCTL_BOOT_END &&
+		    o->load_addr + size > VMCTL_BOOT_START)
+			return vmctl_fail("image %s at 0x%llx-0x%llx overlaps the boot data at 0x%x-0x%x (see 'vmctl help run')",
+					  o->image,
+					  (unsigned long long)o->load_addr,
+					  (unsigned long long)(o->load_addr + size - 1),
+					  VMCTL_BOOT_START, VMCTL_BOOT_END - 1);
+		if (o->acpi && o->load_addr < VMCTL_ACPI_END &&
+		    o->load_addr + size > VMCTL_ACPI_BASE)
+			return vmctl_fail("image %s at 0x%llx-0x%llx overlaps the ACPI tables at 0x%x-0x%x",
+					  o->image,
+					  (unsigned long long)o->load_addr,
+					  (unsigned long long)(o->load_addr + size - 1),
+					  VMCTL_ACPI_BASE, VMCTL_ACPI_END - 1);
+	}
 	ret = vmctl_cpuid_setup(m);
 	if (ret < 0)
 		return vmctl_fail("RINGVM_SET_CPUID: %s", strerror(-ret));
@@ -292,6 +516,13 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 	m->run = ringvm_map_run(m->vcpufd);
 	if (!m->run)
 		return vmctl_fail("mmap of the run page: %s", strerror(errno));
+	if (o->kernel || o->acpi) {
+		m->acpi_rsdp = vmctl_acpi_setup(m);
+		if (!m->acpi_rsdp)
+			return VMCTL_EXIT_FAIL;
+	}
+	if (o->kernel)
+		return boot_kernel(m, o);
 	return vmctl_boot_setup(m, o->mode, o->entry, o->load_addr);
 }
 
@@ -350,6 +581,140 @@ static int handle_io(struct vmctl_machine *m)
 		port_io(m, run->io.port, run->io.direction == RINGVM_IO_OUT,
 			data + i * size, size);
 	return 0;
+}
+
+/*
+ * Time.  Devices ask, through their update(), to be called again at a
+ * time; a POSIX timer at the earliest of those times sends SIGALRM,
+ * which ends a RUN in the guest (a guest in a busy loop waiting for the
+ * timer interrupt exits nowhere else).  The timer repeats every
+ * TIMER_RETRY_NS until the loop sets it anew: a signal that lands just
+ * before RINGVM_RUN is entered is gone before the RUN could see it, and
+ * the next one ends that RUN.
+ */
+__u64 vmctl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static struct timespec ns_to_timespec(__u64 ns)
+{
+	return (struct timespec) {
+		.tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL,
+	};
+}
+
+static void arm_timer(__u64 deadline)
+{
+	struct itimerspec its = { 0 };
+
+	if (!loop.have_timer || deadline == loop.armed)
+		return;
+	if (deadline != VMCTL_NEVER) {
+		its.it_value = ns_to_timespec(deadline ? deadline : 1);
+		its.it_interval = ns_to_timespec(TIMER_RETRY_NS);
+	}
+	timer_settime(loop.timer, TIMER_ABSTIME, &its, NULL);
+	loop.armed = deadline;
+}
+
+/*
+ * Every device's update(), when the earliest time one asked for has
+ * come or something changed (a register write, console input).
+ */
+static void update_devices(struct vmctl_machine *m)
+{
+	__u64 now, next = VMCTL_NEVER, t;
+	unsigned int i;
+
+	if (vmctl_console_arrived())
+		m->update_needed = true;
+	if (!m->update_needed) {
+		if (m->next_update == VMCTL_NEVER)
+			return;
+		now = vmctl_now_ns();
+		if (now < m->next_update)
+			return;
+	} else {
+		now = vmctl_now_ns();
+	}
+	m->update_needed = false;
+	for (i = 0; i < ARRAY_SIZE(devices); i++) {
+		if (!devices[i]->update)
+			continue;
+		t = devices[i]->update(m, now);
+		if (t < next)
+			next = t;
+	}
+	m->next_update = next;
+	arm_timer(next);
+}
+
+/*
+ * The PIC's interrupt goes to ringvm when the guest can take it: the
+ * interrupt acknowledge happens then, as the CPU's would.  Otherwise ask
+ * for an exit when it can (the interrupt window).  ringvm takes vectors
+ * 32-255 only: a guest that sets the PIC's base below 32 (a real-mode
+ * BIOS convention) cannot get its interrupts, and vmctl says so.
+ */
+static int deliver_interrupt(struct vmctl_machine *m)
+{
+	struct ringvm_run *run = m->run;
+	__u8 vector;
+	int ret;
+
+	run->flags &= ~RINGVM_RUN_IRQ_WINDOW;
+	if (!vmctl_pic_intr(m))
+		return 0;
+	if (!run->ready_for_interrupt) {
+		run->flags |= RINGVM_RUN_IRQ_WINDOW;
+		return 0;
+	}
+	vector = vmctl_pic_intack(m);
+	ret = __ringvm_interrupt(m->vcpufd, vector);
+	if (ret < 0)
+		return vmctl_fail("RINGVM_INTERRUPT vector %u: %s%s", vector,
+				  strerror(-ret), vector < 32 ?
+				  " (the guest set the PIC's vectors below 32, which ringvm cannot inject)" :
+				  "");
+	/* The run page says ready again only after the next exit. */
+	run->ready_for_interrupt = 0;
+	return 0;
+}
+
+/*
+ * HLT with interrupts enabled: sleep until a device has an interrupt
+ * for the CPU (its timer came, input arrived) or vmctl must stop.  The
+ * vCPU is already past the HLT, so the next RUN takes the interrupt.
+ */
+static void halt_wait(struct vmctl_machine *m)
+{
+	struct pollfd pfd = { .fd = loop.wake_fd, .events = POLLIN };
+	__u64 drain;
+
+	for (;;) {
+		struct timespec ts, *timeout = NULL;
+		__u64 now;
+
+		update_devices(m);
+		if (m->stop || vmctl_pic_intr(m) || stop_signal ||
+		    vmctl_console_quit())
+			return;
+		if (m->next_update != VMCTL_NEVER) {
+			now = vmctl_now_ns();
+			if (now >= m->next_update)
+				continue;
+			ts = ns_to_timespec(m->next_update - now);
+			timeout = &ts;
+		}
+		if (ppoll(&pfd, 1, timeout, NULL) > 0 &&
+		    read(loop.wake_fd, &drain, sizeof(drain)) < 0) {
+			/* EAGAIN: someone drained it first */
+		}
+	}
 }
 
 /* 3. Reporting how a guest ended */
@@ -438,6 +803,11 @@ static int handle_exit(struct vmctl_machine *m)
 	struct ringvm_run *run = m->run;
 	int ret;
 
+	if (run->exit_reason < ARRAY_SIZE(stats.exits))
+		stats.exits[run->exit_reason]++;
+	else
+		stats.exits[0]++;
+
 	switch (run->exit_reason) {
 	case RINGVM_EXIT_IO:
 		ret = handle_io(m);
@@ -457,8 +827,13 @@ static int handle_exit(struct vmctl_machine *m)
 		run->msr.error = 1;
 		break;
 	case RINGVM_EXIT_HLT:
-		/* Nothing can wake it: no interrupts exist yet. */
-		return VMCTL_EXIT_OK;
+		/* With interrupts off nothing wakes it: the guest is done. */
+		if (!run->if_flag)
+			return VMCTL_EXIT_OK;
+		halt_wait(m);
+		break;
+	case RINGVM_EXIT_IRQ_WINDOW:
+		break;		/* the loop injects the interrupt */
 	case RINGVM_EXIT_INTR:
 		/*
 		 * A signal we catch, or one the kernel dealt with on the
@@ -504,6 +879,17 @@ static int run_loop(struct vmctl_machine *m)
 	for (;;) {
 		if (stop_signal)
 			return stopped_by_signal(stop_signal);
+		if (vmctl_console_quit()) {
+			fflush(stdout);
+			fprintf(stderr, "\nvmctl: quit (Ctrl-A x)\n");
+			return VMCTL_EXIT_QUIT;
+		}
+		update_devices(m);
+		if (m->stop)
+			return m->status;
+		ret = deliver_interrupt(m);
+		if (ret)
+			return ret;
 		ret = __ringvm_run(m->vcpufd);
 		if (ret == -EINTR)
 			continue;
@@ -517,16 +903,31 @@ static int run_loop(struct vmctl_machine *m)
 	}
 }
 
-static void catch_signals(void)
+/* The signals, the wake-up eventfd, the device timer, the console. */
+static int loop_setup(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGUSR1 };
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM,
+	};
 	unsigned int i;
+	int ret;
 
+	loop.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (loop.wake_fd < 0)
+		return vmctl_fail("eventfd: %s", strerror(errno));
 	/* No SA_RESTART: RINGVM_RUN must come back to us. */
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &loop.timer))
+		return vmctl_fail("timer_create: %s", strerror(errno));
+	loop.have_timer = true;
+	ret = vmctl_console_start(loop.wake_fd, SIGUSR1);
+	if (ret)
+		return vmctl_fail("console: %s", strerror(-ret));
+	return 0;
 }
 
 static int run_run(int argc, char **argv)
@@ -540,11 +941,19 @@ static int run_run(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	m.name = o.name;
-	catch_signals();
-	ret = setup(&m, &o);
+	m.next_update = VMCTL_NEVER;
+	m.update_needed = true;
+	stats.start_ns = vmctl_now_ns();
+	ret = loop_setup();
+	if (!ret)
+		ret = setup(&m, &o);
 	if (!ret)
 		ret = run_loop(&m);
-	fflush(stdout);
+	vmctl_console_stop();
+	if (o.stats)
+		print_stats(ret);
+	if (loop.have_timer)
+		timer_delete(loop.timer);
 
 	if (m.run)
 		munmap(m.run, RINGVM_RUN_PAGE_SIZE);
@@ -555,13 +964,15 @@ static int run_run(int argc, char **argv)
 			munmap(m.ram[i].hva, m.ram[i].size);
 	if (m.vmfd >= 0)
 		close(m.vmfd);
+	if (loop.wake_fd >= 0)
+		close(loop.wake_fd);
 	return ret;
 }
 
 const struct vmctl_cmd vmctl_cmd_run = {
 	.name = "run",
-	.args = "NAME -i|--image FILE [-l|--load-addr A] [-e|--entry A] [-m|--mode real|protected|long]",
-	.summary = "run a flat binary image in a VM",
+	.args = "NAME -i|--image FILE [-l|--load-addr A] [-e|--entry A] [-m|--mode real|protected|long] [-a|--acpi] | -k|--kernel FILE [-r|--initrd FILE] [-c|--cmdline STR]; [-s|--stats]",
+	.summary = "run a flat binary image, or boot a kernel, in a VM",
 	.help = RUN_HELP,
 	.run = run_run,
 };
