@@ -227,6 +227,12 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 			MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL;
 		return 0;
 	case MSR_IA32_UCODE_REV:
+	/*
+	 * AMD's interrupt-pending message register, which Linux reads on
+	 * family 0xf/0x10 parts to see whether C1E is on (AMD BKDG for
+	 * family 10h, MSRC001_0055): no C1E, no messages.
+	 */
+	case MSR_K8_INT_PENDING_MSG:
 		*data = 0;
 		return 0;
 	}
@@ -253,6 +259,8 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		return data == cur ? 0 : -EINVAL;
 	case MSR_IA32_UCODE_REV:
 		return 0;	/* a write asks for an update: there is none */
+	case MSR_K8_INT_PENDING_MSG:
+		return data ? -EINVAL : 0;
 	}
 	return -ENOENT;
 }

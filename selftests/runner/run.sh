@@ -354,6 +354,25 @@ install_tests()
 		die "tests.list names no test"
 }
 
+# The Linux guest that vmctl boots inside the test machine: the machine's
+# own kernel, and an initramfs of busybox and guest-init.sh.
+build_guest_linux()
+{
+	local stage=$work/guest-initramfs applet
+
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,dev,proc,sys}
+	cp /bin/busybox "$stage/bin/"
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
+	done
+	ln -s bin "$stage/sbin"
+	install -m 755 "$runner_dir/guest-init.sh" "$stage/init"
+	(cd "$stage" && find . | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$1/linux-initrd.gz"
+	cp "$kernel_dir/boot/vmlinuz-$guest_ver" "$1/vmlinuz"
+}
+
 # Pack the initramfs for $mode into $work/initrd.gz.
 build_initramfs()
 {
@@ -382,6 +401,7 @@ build_initramfs()
 	find "$top/userspace/guest" -maxdepth 1 \( -name '*.bin' -o -name '*.mb' \) \
 		! -name hello.bin -exec cp {} "$stage/ringvm/guests/" \;
 	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
+	build_guest_linux "$stage/ringvm/guests"
 	[ "$mode" = demo ] || install_tests "$stage"
 
 	(cd "$stage" && find . | LC_ALL=C sort |
