@@ -32,6 +32,7 @@
 
 #include "kselftest_harness.h"
 #include "test_util.h"
+#include "guest.h"
 
 #define VM_NAME		"linux-t"
 #define GUEST_DIR	"/ringvm/guests"
@@ -198,14 +199,41 @@ static const char *guest_line(const char *out, const char *key)
 	return p ? p + strlen(want) : NULL;
 }
 
+/*
+ * Quirk: under QEMU's TCG the emulated CPU is slow against its TSC, which
+ * runs at the host's rate: a port read (even one ringvm answers in the
+ * kernel, RINGVM_ENABLE_PM_TIMER) takes longer than the 131072 TSC cycles
+ * Linux allows around a PIT or PM timer sample, so it cannot calibrate
+ * the TSC and marks it unstable.  Detection: the test machine is TCG and
+ * the guest said both calibrations failed.  Workaround: accept that one
+ * complaint there, and say so; everywhere else (Bochs counts TSC cycles
+ * in instructions, silicon is fast) it fails the test.
+ */
+static bool tcg_tsc_calibration(const char *out)
+{
+	return host_is_tcg() &&
+	       strstr(out, "tsc: Unable to calibrate against PIT") &&
+	       strstr(out, "tsc: HPET/PMTIMER calibration failed");
+}
+
 static void no_complaints(struct __test_metadata *_metadata, const char *out)
 {
+	bool tcg_tsc = tcg_tsc_calibration(out);
 	unsigned int i, spurious = 0;
-	const char *p;
+	const char *p, *hit;
 
-	for (i = 0; i < ARRAY_SIZE(complaints); i++)
-		EXPECT_EQ(NULL, strstr(out, complaints[i]))
-			TH_LOG("the guest kernel said \"%s\"", complaints[i]);
+	if (tcg_tsc)
+		printf("# note: TCG: the guest could not calibrate its TSC against the PIT or the PM timer (emulator speed); its \"TSC unstable\" is accepted\n");
+	for (i = 0; i < ARRAY_SIZE(complaints); i++) {
+		const char *what = complaints[i];
+
+		hit = strstr(out, what);
+		if (hit && tcg_tsc && strstr(what, "TSC unstable"))
+			continue;
+		EXPECT_EQ(NULL, hit) {
+			TH_LOG("the guest kernel said \"%s\"", what);
+		}
+	}
 	for (p = out; (p = strstr(p, "spurious 8259A interrupt")); p++)
 		spurious++;
 	EXPECT_GE(1, spurious) TH_LOG("%u spurious PIC interrupts", spurious);
@@ -246,7 +274,8 @@ TEST_F_TIMEOUT(boot, boot_and_poweroff, 700)
 	ASSERT_NE(NULL, line);
 	ASSERT_EQ(2, sscanf(line, "%lf %lf", &up0, &up1));
 	EXPECT_LE(1.9, up1 - up0) TH_LOG("sleep 2 took %.2f s", up1 - up0);
-	EXPECT_GE(3.0, up1 - up0) TH_LOG("sleep 2 took %.2f s", up1 - up0);
+	/* ... and the fork and exec of sleep, slow on an emulated CPU */
+	EXPECT_GE(4.0, up1 - up0) TH_LOG("sleep 2 took %.2f s", up1 - up0);
 
 	no_complaints(_metadata, self->out);
 }
