@@ -12,6 +12,10 @@
  *  2. interactive_shell: with ringvm_shell=1 the guest runs a shell on
  *     its console; commands written to vmctl's stdin reach it, their
  *     output comes back, and its "poweroff -f" ends the run.
+ *  3. bad_kernels: what the Linux loader refuses, each with one
+ *     "vmctl:" line and status 1 before the guest runs: an old boot
+ *     protocol, a 32-bit-only kernel, a truncated image, a VM too small
+ *     for the kernel or for the initrd, a command line too long.
  *
  * The guest's console is copied to this test's output as "# guest: "
  * lines, so the runner scans the guest kernel's log for splats as it
@@ -24,9 +28,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "test_util.h"
+#include "guest.h"
 
 #define VM_NAME		"linux-t"
 #define GUEST_DIR	"/ringvm/guests"
@@ -125,10 +131,11 @@ static void boot(struct __test_metadata *_metadata,
 		 FIXTURE_DATA(boot) *self, const char *cmdline,
 		 const char *input, int limit)
 {
-	char script[1024], limit_s[16];
-	char *argv[] = { "sh", "-c", script, NULL };
-	struct run_result res;
-	char *err;
+	char script[1024], *err, *line;
+	size_t shown = 0;
+	int status = 0;
+	bool done;
+	pid_t pid;
 
 	if (input) {
 		int fd = open(IN_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -138,22 +145,46 @@ static void boot(struct __test_metadata *_metadata,
 			  write(fd, input, strlen(input)));
 		close(fd);
 	}
-	snprintf(limit_s, sizeof(limit_s), "%d", limit);
 	snprintf(script, sizeof(script),
-		 "exec timeout %s %s run %s --kernel %s/vmlinuz --initrd %s/linux-initrd.gz --cmdline '%s' --stats <%s >%s 2>%s",
-		 limit_s, ringvm_vmctl_path(), VM_NAME, GUEST_DIR, GUEST_DIR,
+		 "exec timeout %d %s run %s --kernel %s/vmlinuz --initrd %s/linux-initrd.gz --cmdline '%s' --stats <%s >%s 2>%s",
+		 limit, ringvm_vmctl_path(), VM_NAME, GUEST_DIR, GUEST_DIR,
 		 cmdline, input ? IN_FILE : "/dev/null", OUT_FILE, ERR_FILE);
 	self->start = time(NULL);
-	ASSERT_EQ(0, run_prog(argv, &res));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	/*
+	 * The guest's console as it comes, a line at a time, so that the
+	 * log shows how far a guest that hangs got.
+	 */
+	do {
+		done = waitpid(pid, &status, WNOHANG) == pid;
+		free(self->out);
+		self->out = read_file(OUT_FILE, OUT_MAX);
+		ASSERT_NE(NULL, self->out);
+		while ((line = strchr(self->out + shown, '\n')) ||
+		       (done && self->out[shown])) {
+			size_t len = line ? (size_t)(line - self->out - shown) :
+					    strlen(self->out + shown);
+
+			printf("# guest: %.*s\n", (int)len, self->out + shown);
+			shown += len + (line ? 1 : 0);
+		}
+		fflush(stdout);
+		if (!done)
+			usleep(500000);
+	} while (!done);
 	self->end = time(NULL);
-	self->status = res.status;
-	self->out = read_file(OUT_FILE, OUT_MAX);
+	self->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+					   128 + WTERMSIG(status);
 	err = read_file(ERR_FILE, sizeof(self->err) - 1);
-	ASSERT_NE(NULL, self->out);
 	ASSERT_NE(NULL, err);
 	strcpy(self->err, err);
 	free(err);
-	show("guest: ", self->out);
 	show("", self->err);
 }
 
@@ -168,14 +199,41 @@ static const char *guest_line(const char *out, const char *key)
 	return p ? p + strlen(want) : NULL;
 }
 
+/*
+ * Quirk: under QEMU's TCG the emulated CPU is slow against its TSC, which
+ * runs at the host's rate: a port read (even one ringvm answers in the
+ * kernel, RINGVM_ENABLE_PM_TIMER) takes longer than the 131072 TSC cycles
+ * Linux allows around a PIT or PM timer sample, so it cannot calibrate
+ * the TSC and marks it unstable.  Detection: the test machine is TCG and
+ * the guest said both calibrations failed.  Workaround: accept that one
+ * complaint there, and say so; everywhere else (Bochs counts TSC cycles
+ * in instructions, silicon is fast) it fails the test.
+ */
+static bool tcg_tsc_calibration(const char *out)
+{
+	return host_is_tcg() &&
+	       strstr(out, "tsc: Unable to calibrate against PIT") &&
+	       strstr(out, "tsc: HPET/PMTIMER calibration failed");
+}
+
 static void no_complaints(struct __test_metadata *_metadata, const char *out)
 {
+	bool tcg_tsc = tcg_tsc_calibration(out);
 	unsigned int i, spurious = 0;
-	const char *p;
+	const char *p, *hit;
 
-	for (i = 0; i < ARRAY_SIZE(complaints); i++)
-		EXPECT_EQ(NULL, strstr(out, complaints[i]))
-			TH_LOG("the guest kernel said \"%s\"", complaints[i]);
+	if (tcg_tsc)
+		printf("# note: TCG: the guest could not calibrate its TSC against the PIT or the PM timer (emulator speed); its \"TSC unstable\" is accepted\n");
+	for (i = 0; i < ARRAY_SIZE(complaints); i++) {
+		const char *what = complaints[i];
+
+		hit = strstr(out, what);
+		if (hit && tcg_tsc && strstr(what, "TSC unstable"))
+			continue;
+		EXPECT_EQ(NULL, hit) {
+			TH_LOG("the guest kernel said \"%s\"", what);
+		}
+	}
 	for (p = out; (p = strstr(p, "spurious 8259A interrupt")); p++)
 		spurious++;
 	EXPECT_GE(1, spurious) TH_LOG("%u spurious PIC interrupts", spurious);
@@ -216,7 +274,8 @@ TEST_F_TIMEOUT(boot, boot_and_poweroff, 700)
 	ASSERT_NE(NULL, line);
 	ASSERT_EQ(2, sscanf(line, "%lf %lf", &up0, &up1));
 	EXPECT_LE(1.9, up1 - up0) TH_LOG("sleep 2 took %.2f s", up1 - up0);
-	EXPECT_GE(3.0, up1 - up0) TH_LOG("sleep 2 took %.2f s", up1 - up0);
+	/* ... and the fork and exec of sleep, slow on an emulated CPU */
+	EXPECT_GE(4.0, up1 - up0) TH_LOG("sleep 2 took %.2f s", up1 - up0);
 
 	no_complaints(_metadata, self->out);
 }
@@ -239,6 +298,103 @@ TEST_F_TIMEOUT(boot, interactive_shell, 700)
 		TH_LOG("the shell's answer did not come back");
 	EXPECT_NE(NULL, strstr(self->out, "reboot: Power down"));
 	no_complaints(_metadata, self->out);
+}
+
+/* 3. Refused before the guest runs */
+
+#define BAD_FILE	"/tmp/linux_boot.bad"
+#define BIG_FILE	"/tmp/linux_boot.big"
+
+/* The first @len bytes of the guest's vmlinuz to BAD_FILE, patched. */
+static void write_patched(struct __test_metadata *_metadata, size_t len,
+			  size_t off, const void *patch, size_t plen)
+{
+	char *img = read_file(GUEST_DIR "/vmlinuz", len);
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	memcpy(img + off, patch, plen);
+	fd = open(BAD_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)len, write(fd, img, len));
+	close(fd);
+	free(img);
+}
+
+/* vmctl run with @kernel [@initrd] [@cmdline]: status 1, one line. */
+static void refused(struct __test_metadata *_metadata, const char *kernel,
+		    const char *initrd, const char *cmdline, const char *why)
+{
+	char *argv[10] = {
+		(char *)ringvm_vmctl_path(), "run", VM_NAME, "--kernel",
+		(char *)kernel,
+	};
+	unsigned int n = 5;
+	struct run_result res;
+
+	if (initrd) {
+		argv[n++] = "--initrd";
+		argv[n++] = (char *)initrd;
+	}
+	if (cmdline) {
+		argv[n++] = "--cmdline";
+		argv[n++] = (char *)cmdline;
+	}
+	ASSERT_EQ(0, run_prog(argv, &res));
+	EXPECT_EQ(1, res.status) TH_LOG("%s: %s", why, res.err);
+	EXPECT_EQ(0, strncmp(res.err, "vmctl: ", 7)) TH_LOG("%s", res.err);
+	EXPECT_EQ(strlen(res.err) - 1, strcspn(res.err, "\n"))
+		TH_LOG("%s: not one line: %s", why, res.err);
+	EXPECT_NE(NULL, strstr(res.err, why)) TH_LOG("%s", res.err);
+	EXPECT_EQ(0, res.out[0]) TH_LOG("the guest ran: %s", res.out);
+}
+
+TEST_F(boot, bad_kernels)
+{
+	static const unsigned char v201[] = { 0x01, 0x02 };
+	static const unsigned char no64[] = { 0x00, 0x00 };
+	char cmdline[4096];
+	struct run_result res;
+	char *argv[] = {
+		(char *)ringvm_vmctl_path(), "create", VM_NAME "2",
+		"--memory", "16M", NULL,
+	};
+	int fd;
+
+	write_patched(_metadata, 1 << 20, 0x206, v201, sizeof(v201));
+	refused(_metadata, BAD_FILE, NULL, NULL, "boot protocol 2.01");
+	write_patched(_metadata, 1 << 20, 0x236, no64, sizeof(no64));
+	refused(_metadata, BAD_FILE, NULL, NULL, "no 64-bit entry");
+	write_patched(_metadata, 0x300, 0, "", 0);
+	refused(_metadata, BAD_FILE, NULL, NULL, "no protected-mode kernel");
+
+	memset(cmdline, 'x', sizeof(cmdline) - 1);
+	cmdline[sizeof(cmdline) - 1] = '\0';
+	refused(_metadata, GUEST_DIR "/vmlinuz", NULL, cmdline,
+		"the command line is 4095 bytes");
+
+	/* An initrd of 255 MiB leaves no room in 256 MiB. */
+	fd = open(BIG_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 255 << 20));
+	close(fd);
+	refused(_metadata, GUEST_DIR "/vmlinuz", BIG_FILE, NULL,
+		"do not fit in the RAM");
+	unlink(BIG_FILE);
+	unlink(BAD_FILE);
+
+	/* A VM of 16 MiB is too small for the kernel itself. */
+	ASSERT_EQ(0, run_prog(argv, &res));
+	ASSERT_EQ(0, res.status) TH_LOG("vmctl create: %s", res.err);
+	argv[1] = "run";
+	argv[3] = "--kernel";
+	argv[4] = GUEST_DIR "/vmlinuz";
+	ASSERT_EQ(0, run_prog(argv, &res));
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "MiB of RAM")) TH_LOG("%s", res.err);
+	argv[1] = "destroy";
+	argv[3] = NULL;
+	run_prog(argv, &res);
 }
 
 TEST_HARNESS_MAIN

@@ -7,3 +7,4 @@
  */
 VMCTL_DEV(uart8250)	/* COM1, 0x3f8-0x3ff: the guest's console */
 VMCTL_DEV(test_exit)	/* 0xf4: ends the run, like QEMU's isa-debug-exit */
+VMCTL_DEV(acpi)		/* 0x600-0x60b: PM1a event and control, PM timer */

@@ -521,6 +521,16 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 		if (!m->acpi_rsdp)
 			return VMCTL_EXIT_FAIL;
 	}
+	/*
+	 * The PM timer's reads are answered in the kernel, fast enough for
+	 * the guest to calibrate its TSC against them; dev_acpi.c's model
+	 * of the same clock serves a module without it.  Port 0 turns off
+	 * what an earlier run of this VM may have left on.
+	 */
+	ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_PM_TIMER,
+			      m->acpi_rsdp ? VMCTL_ACPI_PM_TMR : 0);
+	if (ret < 0 && ret != -EINVAL)
+		return vmctl_fail("RINGVM_ENABLE_PM_TIMER: %s", strerror(-ret));
 	if (o->kernel)
 		return boot_kernel(m, o);
 	return vmctl_boot_setup(m, o->mode, o->entry, o->load_addr);
