@@ -87,7 +87,8 @@ usage()
 	cat <<EOF
 usage: $0 [options]
   --kver 6.1|6.12     kernel series the module was built for (default 6.1)
-  --kmod PATH         ringvm.ko (default build/kmod-KVER/ringvm.ko)
+  --kmod PATH         ringvm.ko for KVER's machines (default
+                      build/kmod-KVER/ringvm.ko)
   --kernel-dir DIR    boot DIR/boot/vmlinuz-RELEASE with the modules in
                       DIR/lib/modules/RELEASE (and modules.dep) instead of
                       Debian's kernel for KVER; --kmod must be built for
