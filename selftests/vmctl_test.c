@@ -480,7 +480,7 @@ static const __u8 real_lsr_scratch[] = {
 	0xe6, 0xf4,			/* 2: out %al, $0xf4 */
 };
 static const __u8 real_unclaimed_port[] = {
-	0xe4, 0x80,			/* in $0x80, %al: all ones */
+	0xe4, 0x81,			/* in $0x81, %al: all ones */
 	0xe6, 0xf4,			/* -> exit (0xff << 1 | 1) & 0xff */
 };
 static const __u8 prot_test_exit_wide[] = {

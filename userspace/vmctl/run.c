@@ -640,7 +640,7 @@ static void update_devices(struct vmctl_machine *m)
 	__u64 now, next = VMCTL_NEVER, t;
 	unsigned int i;
 
-	if (vmctl_console_arrived())
+	if (vmctl_console_arrived() || vmctl_console_pending())
 		m->update_needed = true;
 	if (!m->update_needed) {
 		if (m->next_update == VMCTL_NEVER)

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmctl_devices_test: the legacy PC devices of vmctl run (PIC, PIT and
+ * port 0x61, RTC, the reset ports, the UART's receiver), two ways.
+ *
+ *  1. In a guest: the test guest userspace/guest/devices.c, one case an
+ *     entry point, run by vmctl in a VM made here.  It programs the
+ *     devices as Linux does, checks what it can itself ("FAIL: ..."
+ *     lines) and prints the times, dates and echoes judged here.
+ *  2. Without a VM: the PIC and PIT files of vmctl compiled into this
+ *     test, with a clock the test sets, for what a guest cannot make
+ *     happen on purpose or cannot time exactly: a request that vanishes
+ *     before the acknowledge, many timer periods missed at once, the
+ *     count at an exact tick, and any port value in any order.
+ *
+ * The guest is $RINGVM_GUESTS/devices.bin, /ringvm/guests by default.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * 2. The device files themselves, against a clock of the test's own;
+ * first, as vmctl.h and the harness both define ARRAY_SIZE.
+ */
+#include "../userspace/vmctl/dev_i8259.c"
+#include "../userspace/vmctl/dev_i8254.c"
+#undef ARRAY_SIZE
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+static __u64 fake_now = 1000000000ULL;
+
+__u64 vmctl_now_ns(void)
+{
+	return fake_now;
+}
+
+#define VM_NAME		"vmctl-tdev"
+#define LOAD_ADDR	0x10000
+#define RUN_TIMEOUT	"120"
+
+/* Entry points of devices.c's guest_main(), 16 bytes apart. */
+enum guest_case {
+	CASE_PIT_IRQ, CASE_PIT_CH2, CASE_PIC, CASE_RTC, CASE_RESET_CF9,
+	CASE_RESET_KBD, CASE_UART, CASE_FUZZ,
+};
+
+#define GUEST_OK	1	/* guest_main() returned 0 */
+#define RUN_RESET	12	/* VMCTL_EXIT_RESET */
+
+static const char *guest_path(void)
+{
+	static char path[256];
+	const char *dir = getenv("RINGVM_GUESTS");
+
+	snprintf(path, sizeof(path), "%s/devices.bin",
+		 dir && dir[0] ? dir : "/ringvm/guests");
+	return path;
+}
+
+/* 1. In a guest */
+
+FIXTURE(guest) {
+	bool created;
+};
+
+FIXTURE_SETUP(guest)
+{
+	char *argv[] = { (char *)ringvm_vmctl_path(), "create", VM_NAME,
+			 "--memory", "16M", NULL };
+	struct run_result res;
+	int ret = ringvm_ensure_loaded();
+
+	self->created = false;
+	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
+				 strerror(-ret));
+	ASSERT_EQ(0, access(guest_path(), R_OK))
+		TH_LOG("%s: %s", guest_path(), strerror(errno));
+	ASSERT_EQ(0, run_prog(argv, &res));
+	ASSERT_EQ(0, res.status) TH_LOG("create: %s", res.err);
+	self->created = true;
+}
+
+FIXTURE_TEARDOWN(guest)
+{
+	char *argv[] = { (char *)ringvm_vmctl_path(), "destroy", VM_NAME,
+			 NULL };
+	struct run_result res;
+
+	if (self->created)
+		EXPECT_EQ(0, run_prog(argv, &res));
+	EXPECT_EQ(0, ringvm_ensure_unloaded());
+}
+
+/*
+ * Run case @c of the guest under timeout(1).  With @input, vmctl's stdin
+ * is a FIFO that gets @input once the guest printed "uart: ready" (so
+ * that its loopback checks see no input).  No "FAIL" may appear in what
+ * it printed.
+ */
+static void run_case(struct __test_metadata *_metadata, enum guest_case c,
+		     const char *input, struct run_result *res)
+{
+	char script[2048], cmd[512];
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+
+	snprintf(cmd, sizeof(cmd),
+		 "timeout %s %s run %s --image %s --mode long --entry 0x%x",
+		 RUN_TIMEOUT, ringvm_vmctl_path(), VM_NAME, guest_path(),
+		 LOAD_ADDR + 16 * c);
+	if (!input)
+		snprintf(script, sizeof(script), "%s </dev/null", cmd);
+	else
+		snprintf(script, sizeof(script),
+			 "d=$(mktemp -d) || exit 99; mkfifo $d/in; "
+			 "%s <$d/in >$d/out 2>$d/err & pid=$!; exec 3>$d/in; "
+			 "n=0; until grep -q 'uart: ready' $d/out || [ $n -ge 1200 ]; "
+			 "do sleep 0.1; n=$((n + 1)); done; "
+			 "printf '%s' >&3; exec 3>&-; wait $pid; st=$?; "
+			 "cat $d/out; cat $d/err >&2; rm -rf $d; exit $st",
+			 cmd, input);
+	ASSERT_EQ(0, run_prog(argv, res));
+	EXPECT_EQ(NULL, strstr(res->out, "FAIL")) TH_LOG("%s", res->out);
+	TH_LOG("guest said:\n%s%s", res->out, res->err);
+}
+
+/* The number after @key in @out, or -1. */
+static long number_after(const char *out, const char *key)
+{
+	const char *p = strstr(out, key);
+
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* IRQ 0 at 100 Hz with HLT between ticks, then a 20 ms one shot. */
+TEST_F_TIMEOUT(guest, pit_irq, 200)
+{
+	struct run_result res;
+	long ms;
+
+	run_case(_metadata, CASE_PIT_IRQ, NULL, &res);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	ms = number_after(res.out, "pit periodic: 10 ticks in ");
+	EXPECT_LE(80, ms);
+	EXPECT_GE(200, ms);
+	ms = number_after(res.out, "pit oneshot: ");
+	EXPECT_LE(15, ms);
+	EXPECT_GE(100, ms);
+}
+
+/* Channel 2 and port 0x61 as Linux's TSC calibration uses them. */
+TEST_F_TIMEOUT(guest, pit_channel2, 200)
+{
+	struct run_result res;
+	long v;
+
+	run_case(_metadata, CASE_PIT_CH2, NULL, &res);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	/* At least 10 ms; more only when the emulator was slow to poll. */
+	v = number_after(res.out, "pit ch2: 10 ms in ");
+	EXPECT_LE(9000, v);
+	EXPECT_GE(500000, v);
+	v = number_after(res.out, " us\npit ch2: ");
+	EXPECT_LE(1193182 * 90 / 100, v);
+	EXPECT_GE(1193182 * 110 / 100, v);
+}
+
+/* Masks, the cascade, poll, spurious IRQ 15, auto-EOI, the ELCR. */
+TEST_F_TIMEOUT(guest, pic, 200)
+{
+	struct run_result res;
+
+	run_case(_metadata, CASE_PIC, NULL, &res);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, "pic: spurious ok\npic: done\n"));
+}
+
+/* "TAG: YYYY-MM-DD HH:MM:SS" in @out as seconds since 1970, or -1. */
+static long long guest_time(const char *out, const char *tag)
+{
+	struct tm tm = { 0 };
+	const char *p = strstr(out, tag);
+
+	if (!p || sscanf(p + strlen(tag), ": %d-%d-%d %d:%d:%d", &tm.tm_year,
+			 &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+			 &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* The RTC against time(), setting it, its update interrupt. */
+TEST_F_TIMEOUT(guest, rtc, 200)
+{
+	struct run_result res;
+	long long before = time(NULL), after, t;
+	long ms;
+
+	run_case(_metadata, CASE_RTC, NULL, &res);
+	after = time(NULL);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	t = guest_time(res.out, "rtc bcd");
+	EXPECT_LE(before - 2, t);
+	EXPECT_GE(after + 2, t);
+	t = guest_time(res.out, "rtc bin");
+	EXPECT_LE(before - 2, t);
+	EXPECT_GE(after + 2, t);
+	/* 1999-12-31 23:59:58 and two and a half seconds */
+	t = guest_time(res.out, "rtc set");
+	EXPECT_LE(946684800LL, t);
+	EXPECT_GE(946684801LL, t);
+	ms = number_after(res.out, "rtc update irq: ");
+	EXPECT_LE(0, ms);
+	EXPECT_GE(1200, ms);
+}
+
+/* Linux's reboot through 0xcf9 (0x02, then 0x06): status 12. */
+TEST_F_TIMEOUT(guest, reset_cf9, 200)
+{
+	struct run_result res;
+
+	run_case(_metadata, CASE_RESET_CF9, NULL, &res);
+	EXPECT_EQ(RUN_RESET, res.status) TH_LOG("%s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, "reset: PCI probe survived\n"));
+}
+
+/* Linux's reboot through the 8042: kb_wait(), 0xfe to 0x64: status 12. */
+TEST_F_TIMEOUT(guest, reset_kbd, 200)
+{
+	struct run_result res;
+
+	run_case(_metadata, CASE_RESET_KBD, NULL, &res);
+	EXPECT_EQ(RUN_RESET, res.status) TH_LOG("%s", res.err);
+}
+
+/* stdin to the guest by the receive interrupt, echoed to stdout. */
+TEST_F_TIMEOUT(guest, uart_echo, 200)
+{
+	static const char line1[] = "hello\n";
+	static const char line2[] = "a line longer than the sixteen bytes of the FIFO\n";
+	struct run_result res;
+	char input[256], want[256];
+
+	snprintf(input, sizeof(input), "%s%s.", line1, line2);
+	snprintf(want, sizeof(want), "uart: ready\n%s%suart: rx interrupts ",
+		 line1, line2);
+	run_case(_metadata, CASE_UART, input, &res);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, want)) TH_LOG("%s", res.out);
+}
+
+/* Random values to every device port: vmctl lives, the guest ends. */
+TEST_F_TIMEOUT(guest, fuzz, 200)
+{
+	struct run_result res;
+
+	run_case(_metadata, CASE_FUZZ, NULL, &res);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, "fuzz: 20000 accesses\n"));
+}
+
+/* 2. Without a VM */
+
+static struct vmctl_machine machine;
+
+static void out8(__u16 port, __u8 v)
+{
+	const struct vmctl_io_dev *d = port >= 0x4d0 ? &vmctl_dev_elcr :
+				       port >= 0xa0 ? &vmctl_dev_i8259_slave :
+				       port == 0x61 ? &vmctl_dev_port_b :
+				       port >= 0x40 ? &vmctl_dev_i8254 :
+				       &vmctl_dev_i8259_master;
+
+	d->io(&machine, port, true, &v, 1);
+}
+
+static __u8 in8(__u16 port)
+{
+	const struct vmctl_io_dev *d = port >= 0x4d0 ? &vmctl_dev_elcr :
+				       port >= 0xa0 ? &vmctl_dev_i8259_slave :
+				       port == 0x61 ? &vmctl_dev_port_b :
+				       port >= 0x40 ? &vmctl_dev_i8254 :
+				       &vmctl_dev_i8259_master;
+	__u8 v = 0;
+
+	d->io(&machine, port, false, &v, 1);
+	return v;
+}
+
+/* Power-on, then init_8259A() with everything unmasked. */
+static void pic_linux_init(void)
+{
+	vmctl_dev_i8259_master.reset(&machine);
+	vmctl_dev_i8254.reset(&machine);
+	out8(0x21, 0xff);
+	out8(0xa1, 0xff);
+	out8(0x20, 0x11);
+	out8(0x21, 0x20);
+	out8(0x21, 0x04);
+	out8(0x21, 0x01);
+	out8(0xa0, 0x11);
+	out8(0xa1, 0x28);
+	out8(0xa1, 0x02);
+	out8(0xa1, 0x01);
+	out8(0x21, 0x00);
+	out8(0xa1, 0x00);
+}
+
+static __u8 isr_of(__u16 pic)
+{
+	__u8 v;
+
+	out8(pic, 0x0b);
+	v = in8(pic);
+	out8(pic, 0x0a);
+	return v;
+}
+
+TEST(pic_priority_and_nesting)
+{
+	pic_linux_init();
+	ASSERT_FALSE(vmctl_pic_intr(&machine));
+	vmctl_irq_line(&machine, 4, true);
+	vmctl_irq_line(&machine, 3, true);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x23, vmctl_pic_intack(&machine));
+	/* IRQ 4 waits while IRQ 3 is in service; IRQ 1 does not. */
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+	vmctl_irq_line(&machine, 1, true);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x21, vmctl_pic_intack(&machine));
+	EXPECT_EQ(0x0a, isr_of(0x20));
+	out8(0x20, 0x20);		/* non-specific EOI: IRQ 1 */
+	EXPECT_EQ(0x08, isr_of(0x20));
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+	out8(0x20, 0x63);		/* specific EOI: IRQ 3 */
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x24, vmctl_pic_intack(&machine));
+	out8(0x20, 0x64);
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+	/* Edges: a line still high requests nothing new. */
+	vmctl_irq_line(&machine, 4, true);
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+	/* Set priority: IR3 lowest, so IR4 first, then IR1. */
+	vmctl_irq_line(&machine, 1, false);
+	vmctl_irq_line(&machine, 1, true);
+	vmctl_irq_line(&machine, 4, false);
+	vmctl_irq_line(&machine, 4, true);
+	out8(0x20, 0xc3);
+	EXPECT_EQ(0x24, vmctl_pic_intack(&machine));
+	out8(0x20, 0x20);
+	EXPECT_EQ(0x21, vmctl_pic_intack(&machine));
+	out8(0x20, 0x20);
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+}
+
+/* A request gone before INTA: IRQ 7 / IRQ 15, not in service. */
+TEST(pic_spurious)
+{
+	pic_linux_init();
+	out8(0x4d0, 0x20);		/* IRQ 5 level-triggered */
+	vmctl_irq_line(&machine, 5, true);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	vmctl_irq_line(&machine, 5, false);
+	EXPECT_EQ(0x27, vmctl_pic_intack(&machine));
+	EXPECT_EQ(0x00, isr_of(0x20));
+
+	/* Masked between INTR and INTA, and delivered once unmasked. */
+	vmctl_irq_line(&machine, 3, true);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	out8(0x21, 0x08);
+	EXPECT_EQ(0x27, vmctl_pic_intack(&machine));
+	EXPECT_EQ(0x08, in8(0x20) & 0x08);	/* still in IRR */
+	out8(0x21, 0x00);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x23, vmctl_pic_intack(&machine));
+	out8(0x20, 0x20);
+
+	/* On the slave: IRQ 15, with the master's IR2 in service. */
+	out8(0x4d1, 0x04);		/* IRQ 10 level-triggered */
+	vmctl_irq_line(&machine, 10, true);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	vmctl_irq_line(&machine, 10, false);
+	EXPECT_EQ(0x2f, vmctl_pic_intack(&machine));
+	EXPECT_EQ(0x04, isr_of(0x20));
+	EXPECT_EQ(0x00, isr_of(0xa0));
+	/* mask_and_ack_8259A(15): specific EOIs to both */
+	out8(0xa0, 0x67);
+	out8(0x20, 0x62);
+	EXPECT_EQ(0x00, isr_of(0x20));
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+
+	/* A real slave interrupt: vector 0x2a, both in service. */
+	vmctl_irq_line(&machine, 10, true);
+	EXPECT_EQ(0x2a, vmctl_pic_intack(&machine));
+	EXPECT_EQ(0x04, isr_of(0x20));
+	EXPECT_EQ(0x04, isr_of(0xa0));
+	/* Level: still high after the EOIs, so it asks again. */
+	out8(0xa0, 0x20);
+	out8(0x20, 0x20);
+	EXPECT_TRUE(vmctl_pic_intr(&machine));
+	out8(0x4d1, 0x00);
+	out8(0x4d0, 0x00);
+}
+
+#define TICK_NS(n)	((__u64)(n) * 1000000000ULL / 1193182)
+
+/* Mode 2 at 100 Hz: an edge each period, one after a long absence. */
+TEST(pit_periodic_no_storm)
+{
+	__u64 next;
+	unsigned int n = 0;
+
+	pic_linux_init();
+	fake_now = 1000000000ULL;
+	out8(0x43, 0x34);
+	out8(0x40, 11932 & 0xff);
+	out8(0x40, 11932 >> 8);
+	next = vmctl_dev_i8254.update(&machine, fake_now);
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+	ASSERT_NE(VMCTL_NEVER, next);
+	EXPECT_GE(TICK_NS(11932) + 1000, next - fake_now);
+	EXPECT_LE(TICK_NS(11932) - 1000, next - fake_now);
+	fake_now = next;
+	vmctl_dev_i8254.update(&machine, fake_now);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x20, vmctl_pic_intack(&machine));
+	out8(0x20, 0x20);
+	/* A second of no updates: one edge, not a hundred. */
+	fake_now += 1000000000ULL;
+	vmctl_dev_i8254.update(&machine, fake_now);
+	while (vmctl_pic_intr(&machine)) {
+		EXPECT_EQ(0x20, vmctl_pic_intack(&machine));
+		out8(0x20, 0x20);
+		n++;
+		vmctl_dev_i8254.update(&machine, fake_now);
+	}
+	EXPECT_EQ(1, n);
+}
+
+/* Mode 4 one shot: an edge after N + 1 ticks, and never again. */
+TEST(pit_oneshot)
+{
+	__u64 next, start;
+
+	pic_linux_init();
+	fake_now = 2000000000ULL;
+	start = fake_now;
+	out8(0x43, 0x38);
+	out8(0x40, 100);
+	out8(0x40, 0);
+	next = vmctl_dev_i8254.update(&machine, fake_now);
+	EXPECT_LE(TICK_NS(100), next - start);
+	EXPECT_GE(TICK_NS(102), next - start);
+	fake_now = next - 1;
+	vmctl_dev_i8254.update(&machine, fake_now);
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+	fake_now = next;
+	next = vmctl_dev_i8254.update(&machine, fake_now);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x20, vmctl_pic_intack(&machine));
+	out8(0x20, 0x20);
+	EXPECT_EQ(VMCTL_NEVER, next);
+	fake_now += 1000000000ULL;
+	vmctl_dev_i8254.update(&machine, fake_now);
+	EXPECT_FALSE(vmctl_pic_intr(&machine));
+}
+
+/* Channel 2 mode 0 as quick_pit_calibrate and pit_calibrate_tsc see it. */
+TEST(pit_channel2_counts)
+{
+	__u64 t0;
+	unsigned int k;
+
+	pic_linux_init();
+	vmctl_dev_i8254.reset(&machine);
+	fake_now = 3000000000ULL;
+	/* Start on a tick: the count then moves exactly every tick. */
+	fake_now = TICK_NS(ns_to_tick(fake_now) + 1);
+	t0 = fake_now;
+	out8(0x61, (in8(0x61) & ~0x02) | 0x01);
+	out8(0x43, 0xb0);
+	out8(0x42, 0xff);
+	out8(0x42, 0xff);
+	for (k = 0; k < 40; k++) {
+		fake_now = t0 + TICK_NS(256 * k + 128);
+		in8(0x42);
+		EXPECT_EQ(0xff - k, in8(0x42)) TH_LOG("after %u x 256", k);
+	}
+	/* OUT2 in port 0x61: low until terminal count. */
+	out8(0x43, 0xb0);
+	out8(0x42, 11932 & 0xff);
+	out8(0x42, 11932 >> 8);
+	t0 = fake_now;
+	fake_now = t0 + TICK_NS(11930);
+	EXPECT_EQ(0, in8(0x61) & 0x20);
+	fake_now = t0 + TICK_NS(11933);
+	EXPECT_EQ(0x20, in8(0x61) & 0x20);
+	/* The latch holds while time goes on; status says null count. */
+	out8(0x43, 0x80);		/* latch channel 2 */
+	k = in8(0x42) | in8(0x42) << 8;
+	out8(0x43, 0x80);
+	fake_now += TICK_NS(5000);
+	EXPECT_EQ(k, in8(0x42) | in8(0x42) << 8);
+	EXPECT_NE(k, in8(0x42) | in8(0x42) << 8);
+	out8(0x43, 0xb0);
+	out8(0x43, 0xe8);
+	EXPECT_EQ(0x70, in8(0x42));	/* null count, lohi, mode 0 */
+}
+
+/* Any value to any port, any order, any time: nothing breaks. */
+TEST(hostile_ports)
+{
+	static const __u16 ports[] = {
+		0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1, 0x40, 0x41, 0x42,
+		0x43, 0x61,
+	};
+	unsigned int i, seed = 1;
+
+	pic_linux_init();
+	for (i = 0; i < 200000; i++) {
+		unsigned int r = rand_r(&seed);
+		__u16 port = ports[r % ARRAY_SIZE(ports)];
+
+		if (r & 0x100)
+			out8(port, r >> 16);
+		else
+			in8(port);
+		if (!(r & 0x1e00)) {
+			fake_now += r >> 20;
+			vmctl_dev_i8254.update(&machine, fake_now);
+		}
+		vmctl_irq_line(&machine, (r >> 24) & 15, r & 0x200);
+		if (vmctl_pic_intr(&machine))
+			vmctl_pic_intack(&machine);
+	}
+}
+
+TEST_HARNESS_MAIN
