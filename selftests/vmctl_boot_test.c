@@ -120,23 +120,11 @@ FIXTURE_TEARDOWN(boot)
 	EXPECT_EQ(0, ringvm_ensure_unloaded());
 }
 
-/* Run vmctl with the arguments given, up to a NULL. */
-static void __attribute__((sentinel))
-vmctl(struct __test_metadata *_metadata, struct run_result *res, ...)
-{
-	char *argv[16] = { (char *)ringvm_vmctl_path() };
-	unsigned int n = 1;
-	va_list ap;
-	int ret;
-
-	va_start(ap, res);
-	while (n < ARRAY_SIZE(argv) - 1 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	ret = run_prog(argv, res);
-	ASSERT_EQ(0, ret) TH_LOG("run %s: %s", argv[0], strerror(-ret));
-}
+/* Run vmctl with the arguments given, up to a NULL; it must start. */
+#define vmctl(_metadata, res, ...)					\
+	do {								\
+		ASSERT_EQ(0, run_vmctl(res, __VA_ARGS__));		\
+	} while (0)
 
 /* vmctl create NAME --memory SIZE, which must work. */
 static void create_vm(struct __test_metadata *_metadata, const char *name,

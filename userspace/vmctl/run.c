@@ -135,19 +135,6 @@ static struct {
 
 static void print_stats(int status)
 {
-	static const char *const names[] = {
-		[RINGVM_EXIT_UNKNOWN] = "unknown", [RINGVM_EXIT_IO] = "io",
-		[RINGVM_EXIT_MMIO] = "mmio", [RINGVM_EXIT_HLT] = "hlt",
-		[RINGVM_EXIT_HYPERCALL] = "hypercall",
-		[RINGVM_EXIT_MSR] = "msr", [RINGVM_EXIT_SHUTDOWN] = "shutdown",
-		[RINGVM_EXIT_FAIL_ENTRY] = "fail-entry",
-		[RINGVM_EXIT_INTR] = "intr",
-		[RINGVM_EXIT_EMULATION] = "emulation",
-		[RINGVM_EXIT_DESTROYED] = "destroyed",
-		[RINGVM_EXIT_INTERNAL_ERROR] = "internal-error",
-		[RINGVM_EXIT_IRQ_WINDOW] = "irq-window",
-		[RINGVM_EXIT_NMI_WINDOW] = "nmi-window",
-	};
 	__u64 first = vmctl_console_first_output(), end = vmctl_now_ns();
 	unsigned int i;
 
@@ -161,7 +148,8 @@ static void print_stats(int status)
 	fprintf(stderr, "vmctl: stats: exits to vmctl:");
 	for (i = 0; i < ARRAY_SIZE(stats.exits); i++)
 		if (stats.exits[i])
-			fprintf(stderr, " %s %llu", names[i],
+			fprintf(stderr, " %s %llu",
+				ringvm_exit_reason_name(i),
 				(unsigned long long)stats.exits[i]);
 	fputc('\n', stderr);
 }
