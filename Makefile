@@ -5,6 +5,11 @@
 # make KDIR=DIR     the module against any kernel build tree
 # make demo         boot the svm test machine, load ringvm, run vmctl info
 # make check        the whole suite on every test machine this host can run
+#                   (svm, vmx, vmx-smp, kvm) with KVER's kernel, and on svm
+#                   with 6.12's as well (svm@6.12, its module built into
+#                   build/kmod-6.12); one line of totals over them all
+# make check MACHINES="svm svm@6.12"
+#                   only these machines (MACHINE@SERIES: another kernel)
 # make check KERNEL=debug
 #                   the whole suite on the svm machine, booting a kernel
 #                   built here with KASAN, lockdep, kmemleak, UBSAN
@@ -18,6 +23,12 @@
 KVER ?= 6.1
 KERNEL ?=
 MACHINES ?=
+# What make check boots.  With KVER=6.12, svm@6.12 is svm itself.
+CHECK_MACHINES := svm vmx vmx-smp kvm svm@6.12
+
+# The kernel series other than KVER that the machines $(1) name (svm@6.12).
+other_series = $(filter-out $(KVER),$(sort $(foreach m,$(1),\
+	$(if $(findstring @,$(m)),$(lastword $(subst @, ,$(m)))))))
 
 ifeq ($(KERNEL),debug)
 # The debug kernel's cache directory (the kernel need not be built yet).
@@ -28,13 +39,18 @@ KMOD_OUT := build/kmod-debug
 # slower than on the Debian kernel (525 s for the suite).
 KERNEL_ARGS := --kernel-dir $(DEBUG_KERNEL)/root --memory 2048
 CHECK_ARGS := $(KERNEL_ARGS) --timeout 1800 --machines "$(or $(MACHINES),svm)"
+EXTRA_KMODS :=
+DEMO_KMODS :=
 else ifneq ($(KERNEL),)
 $(error KERNEL=$(KERNEL): only KERNEL=debug is known)
 else
 KDIR ?= $(shell scripts/kdir.sh $(KVER))
 KMOD_OUT ?= build/kmod-$(KVER)
 KERNEL_ARGS :=
-CHECK_ARGS := $(if $(MACHINES),--machines "$(MACHINES)")
+CHECK_ARGS := --machines "$(or $(MACHINES),$(CHECK_MACHINES))"
+# The modules for the other series the machines boot: build/kmod-SERIES.
+EXTRA_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),$(CHECK_MACHINES))))
+DEMO_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),svm)))
 endif
 
 all: module userspace selftests
@@ -53,11 +69,15 @@ selftests: userspace
 debug-kernel:
 	scripts/debug-kernel.sh
 
-check: all
+# The module for another series, where run.sh looks for it (make check).
+module-%:
+	$(MAKE) module KVER=$* KDIR="$$(scripts/kdir.sh $*)" KMOD_OUT=build/kmod-$*
+
+check: all $(EXTRA_KMODS)
 	selftests/runner/run.sh --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(CHECK_ARGS)
 
-demo: all
+demo: all $(DEMO_KMODS)
 	selftests/runner/run.sh --demo --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(KERNEL_ARGS) --machines "$(or $(MACHINES),svm)"
 

@@ -25,9 +25,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/io.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/ringvm_netlink.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
@@ -227,6 +229,12 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 			MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL;
 		return 0;
 	case MSR_IA32_UCODE_REV:
+	/*
+	 * AMD's interrupt-pending message register, which Linux reads on
+	 * family 0xf/0x10 parts to see whether C1E is on (AMD BKDG for
+	 * family 10h, MSRC001_0055): no C1E, no messages.
+	 */
+	case MSR_K8_INT_PENDING_MSG:
 		*data = 0;
 		return 0;
 	}
@@ -253,6 +261,8 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		return data == cur ? 0 : -EINVAL;
 	case MSR_IA32_UCODE_REV:
 		return 0;	/* a write asks for an update: there is none */
+	case MSR_K8_INT_PENDING_MSG:
+		return data ? -EINVAL : 0;
 	}
 	return -ENOENT;
 }
@@ -372,6 +382,42 @@ static void ringvm_handle_xsetbv(struct ringvm_vcpu *vcpu)
 	ringvm_skip(vcpu);
 }
 
+/*
+ * IN from the ACPI PM timer (RINGVM_ENABLE_PM_TIMER): a free-running
+ * 24-bit count at 3.579545 MHz (ACPI 6.5 §4.8.3.3) of CLOCK_MONOTONIC,
+ * the clock a user-space model of the same timer would read.  It is the
+ * reference Linux calibrates the TSC against, reading it between two
+ * RDTSCs that must be close together; a trip to user space per read is
+ * too slow for that on an emulated CPU.  A narrower IN gets the low
+ * bytes, as from the hardware register.
+ */
+static bool ringvm_handle_pm_timer(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_hw_exit *exit = &vcpu->exit;
+	u16 port = READ_ONCE(vcpu->vm->pm_timer_port);
+	unsigned long *rax = &vcpu->gprs[RINGVM_GPR_RAX];
+	u32 ticks;
+
+	if (!port || exit->io.port != port || !exit->io.in ||
+	    exit->io.string || !exit->insn_len)
+		return false;
+	ticks = mul_u64_u32_div(ktime_get_ns(), RINGVM_PM_TIMER_HZ,
+				NSEC_PER_SEC) & RINGVM_PM_TIMER_MASK;
+	switch (exit->io.size) {
+	case 1:
+		*rax = (*rax & ~0xffUL) | (u8)ticks;
+		break;
+	case 2:
+		*rax = (*rax & ~0xffffUL) | (u16)ticks;
+		break;
+	default:
+		*rax = ticks;	/* a 32-bit IN zero-extends into RAX */
+		break;
+	}
+	ringvm_skip(vcpu);
+	return true;
+}
+
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_hw_exit *exit = &vcpu->exit;
@@ -397,6 +443,8 @@ bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
 	case RINGVM_HW_EXIT_XSETBV:
 		ringvm_handle_xsetbv(vcpu);
 		return true;
+	case RINGVM_HW_EXIT_IO:
+		return ringvm_handle_pm_timer(vcpu);
 	default:
 		return false;
 	}

@@ -149,7 +149,11 @@ void ringvm_fpu_load(struct ringvm_vcpu *vcpu)
  * Quirk: QEMU's TCG (7.2) ignores the SVM XSETBV intercept, so a guest's
  * XSETBV changes the (emulated) host XCR0 behind ringvm's back.
  * Detection: XGETBV here, once per stretch of guest execution, not per
- * exit.  Workaround: restore the host's value whenever it differs.
+ * exit: a value other than the one ringvm_fpu_load() left is the
+ * guest's own.  Workaround: take it as the guest's XCR0 (the next entry
+ * must load it again, or the guest's XSAVE and XRSTOR disagree with
+ * what it set: Linux then fails every rt_sigreturn), and restore the
+ * host's value whenever it differs.
  *
  * Quirk: QEMU's TCG (7.2) lets a guest's LDMXCSR (and FXRSTOR/XRSTOR)
  * set reserved MXCSR bits, where silicon raises #GP (SDM Vol. 1
@@ -163,9 +167,12 @@ void ringvm_fpu_save(struct ringvm_vcpu *vcpu)
 {
 	u8 *mxcsr = (u8 *)vcpu->fpu->region + XSAVE_MXCSR;
 	u64 mask = ringvm_guest_xfeatures;
+	u64 xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	u32 val;
 
-	if (xgetbv(XCR_XFEATURE_ENABLED_MASK) != ringvm_host_xcr0)
+	if (unlikely(xcr0 != vcpu->xcr0) && ringvm_xcr0_ok(xcr0))
+		vcpu->xcr0 = xcr0;
+	if (xcr0 != ringvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, ringvm_host_xcr0);
 	asm volatile("xsave64 %[img]"
 		     : [img] "+m" (*vcpu->fpu)

@@ -483,6 +483,13 @@ static long ringvm_vm_ioctl_enable(struct ringvm_vm *vm, unsigned long arg)
 			return -EINVAL;
 		WRITE_ONCE(vm->msr_exit, en.args[0]);
 		return 0;
+	case RINGVM_ENABLE_PM_TIMER:
+		/* args[0]: the port, 0 for none; nothing else. */
+		if (en.args[0] > 0xffff || en.args[1] || en.args[2] ||
+		    en.args[3])
+			return -EINVAL;
+		WRITE_ONCE(vm->pm_timer_port, en.args[0]);
+		return 0;
 	default:
 		return -EINVAL;
 	}

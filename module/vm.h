@@ -109,6 +109,7 @@ struct ringvm_vm {
 	struct ringvm_vcpu **vcpus;		/* [m] written, (a) read */
 	struct ringvm_cpuid_table __rcu *cpuid;	/* [m] written, RCU read */
 	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
+	u16 pm_timer_port;			/* [m] RINGVM_ENABLE_PM_TIMER */
 	/*
 	 * The guest TSC is the host's plus this, for every vCPU: 0 at
 	 * creation.  A write of IA32_TSC by any vCPU (or SET_MSRS) moves

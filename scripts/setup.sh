@@ -13,6 +13,7 @@ PKGS=(
 	qemu-system-x86 bochs bochs-x bochsbios vgabios xvfb xauth
 	busybox-static cpio isolinux syslinux-common xorriso kmod
 	xz-utils python3 python3-yaml linux-source-6.1
+	acpica-tools
 )
 
 missing=()

@@ -382,16 +382,12 @@ static const char *json_member(struct __test_metadata *_metadata,
 	return buf;
 }
 
-static void run_vmctl(struct __test_metadata *_metadata,
-		      struct run_result *res, const char *arg1,
-		      const char *arg2)
-{
-	char *argv[] = { (char *)ringvm_vmctl_path(), (char *)arg1,
-			 (char *)arg2, NULL };
-	int ret = run_prog(argv, res);
-
-	ASSERT_EQ(0, ret) TH_LOG("run %s: %s", argv[0], strerror(-ret));
-}
+/* vmctl ARG1 [ARG2] (ARG2 may be NULL); it must start. */
+#define vmctl(_metadata, res, arg1, arg2)				\
+	do {								\
+		ASSERT_EQ(0, run_vmctl(res, (char *)(arg1),		\
+				       (char *)(arg2), NULL));		\
+	} while (0)
 
 TEST_F(caps, vmctl_info_text)
 {
@@ -401,7 +397,7 @@ TEST_F(caps, vmctl_info_text)
 	bool bad = false;
 
 #define FIELD(label) text_field(_metadata, res.out, label, val, sizeof(val))
-	run_vmctl(_metadata, &res, "info", NULL);
+	vmctl(_metadata, &res, "info", NULL);
 	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
 	ASSERT_STREQ("", res.err);
 
@@ -429,7 +425,7 @@ TEST_F(caps, vmctl_info_json)
 	bool bad = false;
 
 #define MEMBER(key) json_member(_metadata, res.out, key, val, sizeof(val))
-	run_vmctl(_metadata, &res, "info", "--json");
+	vmctl(_metadata, &res, "info", "--json");
 	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
 	ASSERT_STREQ("", res.err);
 	ASSERT_TRUE(json_valid(res.out)) TH_LOG("not JSON:\n%s", res.out);
@@ -465,7 +461,7 @@ TEST(vmctl_not_loaded)
 
 	ASSERT_EQ(0, ringvm_ensure_unloaded());
 	for (i = 0; i < ARRAY_SIZE(args); i++) {
-		run_vmctl(_metadata, &res, args[i][0], args[i][1]);
+		vmctl(_metadata, &res, args[i][0], args[i][1]);
 		EXPECT_EQ(1, res.status);
 		EXPECT_STREQ("", res.out);
 		EXPECT_STREQ("vmctl: ringvm module not loaded (insmod ringvm.ko)\n",
@@ -502,7 +498,7 @@ TEST(vmctl_usage)
 		snprintf(cmd, sizeof(cmd), "vmctl %s %s",
 			 calls[i].arg1 ? calls[i].arg1 : "",
 			 calls[i].arg2 ? calls[i].arg2 : "");
-		run_vmctl(_metadata, &res, calls[i].arg1, calls[i].arg2);
+		vmctl(_metadata, &res, calls[i].arg1, calls[i].arg2);
 		EXPECT_EQ(calls[i].status, res.status) TH_LOG("%s", cmd);
 		EXPECT_NE(NULL, strstr(to_stdout ? res.out : res.err,
 				       "usage: vmctl"))

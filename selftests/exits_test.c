@@ -412,6 +412,81 @@ TEST_F(exits, pio)
 	ASSERT_DONE(self->vcpu, &uc);
 }
 
+/*
+ * The in-kernel ACPI PM timer (RINGVM_ENABLE_PM_TIMER): reads at its port
+ * never reach user space, count at 3.579545 MHz with the TSC, and an
+ * 8-bit read leaves the rest of RAX alone; with the port set to 0 they
+ * exit again, and writes always do.
+ */
+#define PM_PORT		0x608
+
+static void guest_pm_timer(__u64 spin)
+{
+	__u64 t0, t1, rax = 0xdeadbeefcafe1234ULL;
+	__u32 a, b;
+
+	t0 = guest_rdtsc();
+	a = inl(PM_PORT);
+	while (guest_rdtsc() - t0 < spin)
+		;
+	b = inl(PM_PORT);
+	t1 = guest_rdtsc();
+	GUEST_SYNC_ARGS(1, a, b, t1 - t0);
+	asm volatile("inb %%dx, %%al" : "+a"(rax) : "d"(PM_PORT));
+	GUEST_SYNC_ARGS(2, rax);
+	outl(PM_PORT, 0x1234);		/* not a register that takes writes */
+	GUEST_SYNC_ARGS(3, inl(PM_PORT));
+	GUEST_DONE();
+}
+
+TEST_F(exits, pm_timer)
+{
+	struct ringvm_caps caps = { };
+	double pm_ns, tsc_ns;
+	struct ucall uc;
+	__u64 spin;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_pm_timer);
+	ASSERT_EQ(0, __ringvm_get_caps(self->vm->devfd, &caps));
+	ASSERT_NE(0, caps.tsc_khz);
+	EXPECT_EQ(-EINVAL, __ringvm_enable(self->vm->fd,
+					   RINGVM_ENABLE_PM_TIMER, 0x10000));
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_PM_TIMER,
+				     PM_PORT));
+	spin = caps.tsc_khz * 20ULL;	/* 20 ms */
+	vcpu_args_set(self->vcpu, 1, spin);
+
+	/* Both reads stay in the kernel: the next exit is the ucall. */
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	pm_ns = (double)((uc.args[2] - uc.args[1]) & RINGVM_PM_TIMER_MASK) *
+		1e9 / RINGVM_PM_TIMER_HZ;
+	tsc_ns = (double)uc.args[3] * 1e6 / caps.tsc_khz;
+	EXPECT_LT(uc.args[1], 1U << 24);
+	EXPECT_LT(uc.args[2], 1U << 24);
+	EXPECT_LT(pm_ns, tsc_ns * 1.1 + 1e5)
+		TH_LOG("PM timer %.0f ns, TSC %.0f ns", pm_ns, tsc_ns);
+	EXPECT_GT(pm_ns, tsc_ns * 0.9 - 1e5)
+		TH_LOG("PM timer %.0f ns, TSC %.0f ns", pm_ns, tsc_ns);
+	ASSERT_SYNC(self->vcpu, &uc, 2);
+	EXPECT_EQ(0xdeadbeefcafe1200ULL, uc.args[1] & ~0xffULL);
+
+	/* A write goes to user space; so does a read once the port is 0. */
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_IO);
+	EXPECT_EQ(RINGVM_IO_OUT, self->vcpu->run->io.direction);
+	EXPECT_EQ(PM_PORT, self->vcpu->run->io.port);
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_PM_TIMER, 0));
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_IO);
+	EXPECT_EQ(RINGVM_IO_IN, self->vcpu->run->io.direction);
+	EXPECT_EQ(PM_PORT, self->vcpu->run->io.port);
+	*(__u32 *)((__u8 *)self->vcpu->run + self->vcpu->run->io.data_offset) =
+		0x5a5a5a;
+	ASSERT_SYNC(self->vcpu, &uc, 3);
+	EXPECT_EQ(0x5a5a5a, uc.args[1]);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
 /* INS/OUTS with and without REP, both directions, across a page. */
 static __u8 outs_src[8] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7 };
 static __u8 ins_dst[16];

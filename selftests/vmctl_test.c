@@ -106,23 +106,11 @@ FIXTURE_TEARDOWN(vmctl)
 	EXPECT_EQ(0, ringvm_ensure_unloaded());
 }
 
-/* Run vmctl with the arguments given, up to a NULL. */
-static void __attribute__((sentinel))
-vmctl(struct __test_metadata *_metadata, struct run_result *res, ...)
-{
-	char *argv[16] = { (char *)ringvm_vmctl_path() };
-	unsigned int n = 1;
-	va_list ap;
-	int ret;
-
-	va_start(ap, res);
-	while (n < ARRAY_SIZE(argv) - 1 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	ret = run_prog(argv, res);
-	ASSERT_EQ(0, ret) TH_LOG("run %s: %s", argv[0], strerror(-ret));
-}
+/* Run vmctl with the arguments given, up to a NULL; it must start. */
+#define vmctl(_metadata, res, ...)					\
+	do {								\
+		ASSERT_EQ(0, run_vmctl(res, __VA_ARGS__));		\
+	} while (0)
 
 /* "sh -c SCRIPT": for what needs vmctl in the background. */
 static void shell(struct __test_metadata *_metadata, struct run_result *res,
@@ -480,7 +468,7 @@ static const __u8 real_lsr_scratch[] = {
 	0xe6, 0xf4,			/* 2: out %al, $0xf4 */
 };
 static const __u8 real_unclaimed_port[] = {
-	0xe4, 0x80,			/* in $0x80, %al: all ones */
+	0xe4, 0x81,			/* in $0x81, %al: all ones */
 	0xe6, 0xf4,			/* -> exit (0xff << 1 | 1) & 0xff */
 };
 static const __u8 prot_test_exit_wide[] = {

@@ -101,6 +101,12 @@ int run_prog(char *const argv[], struct run_result *res);
 int run_prog_as(char *const argv[], uid_t uid, gid_t gid,
 		struct run_result *res);
 
+/*
+ * vmctl ($RINGVM_VMCTL, or /ringvm/vmctl) with the arguments given, a
+ * NULL after the last (at most 14): run_prog()'s 0 or -errno.
+ */
+int run_vmctl(struct run_result *res, ...) __attribute__((sentinel));
+
 /* "modprobe NAME": modprobe's exit code, or -errno if it did not run. */
 int modprobe(const char *name);
 

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,20 @@ close_out:
 int run_prog(char *const argv[], struct run_result *res)
 {
 	return run_prog_as(argv, SAME_ID, SAME_ID, res);
+}
+
+int run_vmctl(struct run_result *res, ...)
+{
+	char *argv[16] = { (char *)ringvm_vmctl_path() };
+	unsigned int n = 1;
+	va_list ap;
+
+	va_start(ap, res);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_prog(argv, res);
 }
 
 int modprobe(const char *name)

@@ -6,7 +6,8 @@
 # Mounts the pseudo file systems, then in "tests" mode runs every test named
 # in /ringvm/tests/$ringvm_list, one after the other, and dumps the kernel
 # log; in "demo" mode loads ringvm, creates a VM with vmctl, runs the
-# example guest /ringvm/hello.bin in it, destroys it and unloads ringvm.
+# example guest /ringvm/hello.bin in it, then boots this machine's own
+# kernel in another (/ringvm/guests), destroys them and unloads ringvm.
 # Everything goes to the console (ttyS0), framed by markers that
 # selftests/runner/run.sh parses:
 #
@@ -59,16 +60,22 @@ drain_console()
 # Run one test binary with the environment the suite expects.  Its start
 # marker is drained first: should the test crash the kernel, the panic
 # must not overwrite the marker still queued in the tty.
+#
+# A test may need longer than $test_timeout: NAME.timeout beside it says
+# how long (selftests/Makefile, TEST_TIMEOUTS).
 run_test()
 {
 	name=$1
+	limit=$test_timeout
 
+	[ -r "/ringvm/tests/$name.timeout" ] &&
+		read -r limit <"/ringvm/tests/$name.timeout"
 	echo "# ringvm-test: $name"
 	drain_console
 	(cd /ringvm/tests &&
 	 RINGVM_KO=/ringvm/ringvm.ko RINGVM_VMCTL=/ringvm/vmctl \
 	 RINGVM_HELLO=/ringvm/hello.bin \
-		timeout "$test_timeout" "./$name")
+		timeout "$limit" "./$name")
 	rc=$?
 	echo "# ringvm-test-exit: $name $rc"
 }
@@ -99,7 +106,7 @@ demo_step()
 	check=$2
 	shift 2
 	echo "# ringvm-demo: $*"
-	timeout 120 "$@" >/tmp/demo.out 2>/tmp/demo.err
+	timeout "${demo_limit:-120}" "$@" </dev/null >/tmp/demo.out 2>/tmp/demo.err
 	rc=$?
 	cat /tmp/demo.out /tmp/demo.err
 	[ "$check" = - ] || "$check" /tmp/demo.out
@@ -130,6 +137,14 @@ demo_check_hello()
 		echo "# ringvm-demo-fail: vmctl run did not print the four lines of hello.bin"
 }
 
+# The Linux guest (guest-init.sh) booted to /init and powered off.
+demo_check_linux()
+{
+	grep -q '^ringvm-guest: poweroff' "$1" &&
+		grep -q 'reboot: Power down' "$1" ||
+		echo "# ringvm-demo-fail: the Linux guest did not boot to /init and power off"
+}
+
 # The exit code hello.bin asks for: it writes 0 to port 0xf4, and vmctl
 # exits with (0 << 1) | 1 = 1, like QEMU's isa-debug-exit.
 run_demo()
@@ -140,6 +155,14 @@ run_demo()
 	demo_step 0 demo_check_list vmctl list
 	demo_step 1 demo_check_hello vmctl run demo --image /ringvm/hello.bin
 	demo_step 0 - vmctl destroy demo
+	# This machine's own kernel as a guest, with a busybox initramfs
+	# whose /init prints a few facts and powers off.
+	demo_step 0 demo_check_id vmctl create linux --memory 256M
+	demo_limit=900 demo_step 0 demo_check_linux vmctl run linux \
+		--kernel /ringvm/guests/vmlinuz \
+		--initrd /ringvm/guests/linux-initrd.gz \
+		--cmdline console=ttyS0 --stats
+	demo_step 0 - vmctl destroy linux
 	demo_step 0 - rmmod ringvm
 	echo "# ringvm-demo-done"
 }

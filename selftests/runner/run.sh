@@ -23,8 +23,11 @@
 # wall-clock limit, keeping its console in build/logs/MACHINE-KVER.log;
 # 4. judge each console with parse.awk and print "MACHINE: N passed, N
 # failed, N skipped" with the reasons for any failure, and last the sum over
-# the machines.  With --kernel-dir the guest runs a kernel built here
-# instead (scripts/debug-kernel.sh: make check KERNEL=debug).  Exits
+# the machines.  A machine named MACHINE@SERIES (svm@6.12) boots the
+# kernel of that series with build/kmod-SERIES/ringvm.ko and an initramfs
+# of its own, in the same run and the same sum: make check adds svm@6.12
+# to the 6.1 machines.  With --kernel-dir the guest runs a kernel built
+# here instead (scripts/debug-kernel.sh: make check KERNEL=debug).  Exits
 # non-zero on any failed test, crash, hang or kernel splat, or when no
 # machine ran.  README.md in this directory has the details and the
 # emulator quirks.
@@ -54,6 +57,12 @@ guest_modules="kvm kvm_amd kvm_intel msr"
 
 kver=6.1
 kmod=
+# The kernel series the machines boot, and per series the module, the
+# guest kernel's version and the directory holding that kernel; the one
+# the functions below work on (use_series).
+series_list=
+cur_series=
+declare -A series_kmod=() series_ver=() series_dir=()
 kernel_dir_arg=
 memory=1024
 machines=$all_machines
@@ -78,7 +87,8 @@ usage()
 	cat <<EOF
 usage: $0 [options]
   --kver 6.1|6.12     kernel series the module was built for (default 6.1)
-  --kmod PATH         ringvm.ko (default build/kmod-KVER/ringvm.ko)
+  --kmod PATH         ringvm.ko for KVER's machines (default
+                      build/kmod-KVER/ringvm.ko)
   --kernel-dir DIR    boot DIR/boot/vmlinuz-RELEASE with the modules in
                       DIR/lib/modules/RELEASE (and modules.dep) instead of
                       Debian's kernel for KVER; --kmod must be built for
@@ -87,7 +97,10 @@ usage: $0 [options]
   --memory MB         memory of the QEMU machines (default $memory)
   --machines "LIST"   machines to boot, of: $all_machines
                       (default: all; a machine that cannot run here says
-                      why and is not counted)
+                      why and is not counted); MACHINE@SERIES (svm@6.12)
+                      boots SERIES's kernel instead of KVER's, with
+                      build/kmod-SERIES/ringvm.ko; the lines then name
+                      each machine's kernel: 'svm (6.12): ...'
   --demo              load ringvm; vmctl info, create, list, run the example
                       guest, destroy; unload ringvm
   --only "NAMES"      run only these tests, in the order of the lists
@@ -147,22 +160,69 @@ parse_args()
 	done
 	kmod=${kmod:-$top/build/kmod-$kver/ringvm.ko}
 	[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a number, not '$jobs'"
-	local m
+	parse_machines
+}
+
+# Check the --machines specs; write each as MACHINE (on --kver) or
+# MACHINE@SERIES (another series), once; list the series they boot.
+parse_machines()
+{
+	local m name series list='' seen=' '
+
 	for m in $machines; do
-		[ -n "${machine_timeout[$m]:-}" ] ||
-			die "unknown machine '$m' (of: $all_machines)"
+		name=${m%%@*} series=$kver
+		[[ "$m" != *@* ]] || series=${m#*@}
+		[ -n "${machine_timeout[$name]:-}" ] ||
+			die "unknown machine '$name' (of: $all_machines)"
+		[[ "$series" =~ ^[0-9]+\.[0-9]+$ ]] ||
+			die "$m: '$series' is no kernel series (6.1, 6.12)"
+		[ -z "$kernel_dir_arg" ] || [ "$series" = "$kver" ] ||
+			die "$m: --kernel-dir boots one kernel, not $series"
+		[ "$series" = "$kver" ] || name=$name@$series
+		[[ "$seen" != *" $name "* ]] || continue
+		seen+="$name "
+		list+="${list:+ }$name"
+		[[ " $series_list " == *" $series "* ]] ||
+			series_list+="${series_list:+ }$series"
 	done
+	machines=$list
+	series_list=${series_list:-$kver}
+	for series in $series_list; do
+		series_kmod[$series]=$top/build/kmod-$series/ringvm.ko
+	done
+	series_kmod[$kver]=$kmod
+}
+
+# The kernel series machine spec $1 boots.
+series_of()
+{
+	if [[ "$1" == *@* ]]; then
+		echo "${1#*@}"
+	else
+		echo "$kver"
+	fi
+}
+
+# How the lines name machine spec $1: 'svm', or 'svm (6.12)' when the run
+# boots another series than --kver's (alone or beside it).
+label_of()
+{
+	if [ "$series_list" != "$kver" ]; then
+		echo "${1%%@*} ($(series_of "$1"))"
+	else
+		echo "${1%%@*}"
+	fi
 }
 
 # --- 1. The guest kernel ----------------------------------------------------
 
-# The kernel version of the headers for series $kver: the guest must run
+# The kernel version of the headers for series $1: the guest must run
 # exactly the kernel the module was built against.
 guest_version()
 {
 	local kdir
 
-	kdir=$("$top/scripts/kdir.sh" "$kver") || die "no headers for $kver"
+	kdir=$("$top/scripts/kdir.sh" "$1") || die "no headers for $1"
 	basename "$kdir" | sed 's/^linux-headers-//'
 }
 
@@ -284,7 +344,8 @@ check_vermagic()
 {
 	local magic
 
-	[ -f "$kmod" ] || die "module missing: $kmod (build it first: make)"
+	[ -f "$kmod" ] ||
+		die "module missing: $kmod (build it first: make module KVER=$cur_series)"
 	magic=$(/sbin/modinfo -F vermagic "$kmod" 2>/dev/null) || magic=
 	[ "${magic%% *}" = "$guest_ver" ] ||
 		die "$kmod is built for '${magic%% *}', the guest runs $guest_ver"
@@ -354,6 +415,25 @@ install_tests()
 		die "tests.list names no test"
 }
 
+# The Linux guest that vmctl boots inside the test machine: the machine's
+# own kernel, and an initramfs of busybox and guest-init.sh.
+build_guest_linux()
+{
+	local stage=$work/guest-initramfs applet
+
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,dev,proc,sys}
+	cp /bin/busybox "$stage/bin/"
+	for applet in $(/bin/busybox --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$stage/bin/$applet"
+	done
+	ln -s bin "$stage/sbin"
+	install -m 755 "$runner_dir/guest-init.sh" "$stage/init"
+	(cd "$stage" && find . | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$1/linux-initrd.gz"
+	cp "$kernel_dir/boot/vmlinuz-$guest_ver" "$1/vmlinuz"
+}
+
 # Pack the initramfs for $mode into $work/initrd.gz.
 build_initramfs()
 {
@@ -382,6 +462,7 @@ build_initramfs()
 	find "$top/userspace/guest" -maxdepth 1 \( -name '*.bin' -o -name '*.mb' \) \
 		! -name hello.bin -exec cp {} "$stage/ringvm/guests/" \;
 	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
+	build_guest_linux "$stage/ringvm/guests"
 	[ "$mode" = demo ] || install_tests "$stage"
 
 	(cd "$stage" && find . | LC_ALL=C sort |
@@ -417,7 +498,7 @@ choose_vmx_cpus()
 	vmx_cpus=2
 	if [ "$mode" = demo ]; then
 		vmx_cpus=1
-	elif [[ " $machines " == *" vmx-smp "* ]] &&
+	elif [[ " $machines " == *" vmx-smp"[@\ ]* ]] &&
 	     [ -z "$(machine_unusable vmx-smp)" ]; then
 		vmx_cpus=1
 	fi
@@ -442,7 +523,7 @@ qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$console" \
 		-kernel "$kernel_dir/boot/vmlinuz-$guest_ver" \
-		-initrd "$work/initrd.gz" -append "$(cmdline "$machine")" \
+		-initrd "$initrd" -append "$(cmdline "$machine")" \
 		</dev/null >"$emulog" 2>&1 &
 	emu_pid=$!
 }
@@ -453,7 +534,7 @@ qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
 bochs_start()	# MACHINE CONSOLE EMULOG CPUS
 {
 	local machine=$1 console=$2 emulog=$3 cpus=$4
-	local dir=$work/$machine tool
+	local dir=$work/$machine-$cur_series tool
 
 	for tool in bochs xvfb-run xorriso; do
 		command -v "$tool" >/dev/null ||
@@ -464,7 +545,7 @@ bochs_start()	# MACHINE CONSOLE EMULOG CPUS
 	cp /usr/lib/ISOLINUX/isolinux.bin \
 		/usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/iso/isolinux/"
 	cp "$kernel_dir/boot/vmlinuz-$guest_ver" "$dir/iso/vmlinuz"
-	cp "$work/initrd.gz" "$dir/iso/initrd.gz"
+	cp "$initrd" "$dir/iso/initrd.gz"
 	cat >"$dir/iso/isolinux/isolinux.cfg" <<-EOF
 	DEFAULT linux
 	PROMPT 0
@@ -610,59 +691,62 @@ watch_machine()	# MACHINE TIMEOUT CONSOLE
 	kill_emulator
 }
 
-# Boot one machine and judge its console; add to the totals.
+# Boot one machine (a spec: svm, svm@6.12) and judge its console; leave
+# its counts in $work/SPEC.result.
 run_machine()
 {
-	local machine=$1 suffix='' console emulog lockfd limit result
-	local p f s bad
+	local spec=$1 machine=${1%%@*} suffix='' console emulog lockfd limit
+	local label result p f s bad
 
+	use_series "$(series_of "$spec")"
+	label=$(label_of "$spec")
 	[ -z "$kernel_dir_arg" ] || suffix=-debug
 	[ "$mode" = tests ] || suffix=$suffix-$mode
 	mkdir -p "$top/build/logs"
-	console=$top/build/logs/$machine-$kver$suffix.log
-	emulog=$top/build/logs/$machine-$kver$suffix.emulator.log
+	console=$top/build/logs/$machine-$cur_series$suffix.log
+	emulog=$top/build/logs/$machine-$cur_series$suffix.emulator.log
 	limit=${timeout:-${machine_timeout[$machine]}}
 
 	# Two runs in one tree must not write one log at once.
-	exec {lockfd}>"$top/build/runner/$machine-$kver$suffix.lock"
+	exec {lockfd}>"$top/build/runner/$machine-$cur_series$suffix.lock"
 	if ! flock -n "$lockfd"; then
-		log "$machine: waiting for another run of $machine-$kver$suffix"
+		log "$label: waiting for another run of $machine-$cur_series$suffix"
 		flock "$lockfd"
 	fi
 	rm -f "$console" "$emulog" "$emulog.stdout"
 	: >"$console"
 
-	echo "$machine: booting $guest_ver on $(machine_cpus "$machine") CPU(s)" \
+	echo "$label: booting $guest_ver on $(machine_cpus "$machine") CPU(s)" \
 		"(limit ${limit}s, log ${console#"$top"/})"
 	start_machine "$machine" "$console" "$emulog"
-	watch_machine "$machine" "$limit" "$console"
+	watch_machine "$label" "$limit" "$console"
 	exec {lockfd}>&-
 
-	result=$(awk -v machine="$machine" -v mode="$mode" \
+	result=$(awk -v machine="$label" -v mode="$mode" \
 		-f "$runner_dir/parse.awk" "$console")
 	read -r _ p f s bad <<<"$(tail -n 1 <<<"$result")"
 	sed '$d' <<<"$result"
 	if [ -n "$watch_note" ]; then
-		echo "$machine: $watch_note"
+		echo "$label: $watch_note"
 		case "$watch_note" in
 		"did not power off"*) ;;
 		*) bad=1 ;;
 		esac
 	fi
 	if [ "$bad" = 1 ] && ! grep -aq '^# ringvm-runner: start' "$console"; then
-		echo "$machine: the last lines the emulator wrote:"
+		echo "$label: the last lines the emulator wrote:"
 		tail -n 10 "$emulog" "$emulog.stdout" 2>/dev/null | sed 's/^/    /'
 	fi
-	echo "$machine: reached /init after ${boot_secs}s, end marker after" \
+	echo "$label: reached /init after ${boot_secs}s, end marker after" \
 		"${end_secs}s, stopped after ${watch_secs}s"
 
 	if [ "$mode" = demo ]; then
-		[ "$bad" = 1 ] && echo "$machine: demo failed" ||
-			echo "$machine: demo passed"
+		[ "$bad" = 1 ] && echo "$label: demo failed" ||
+			echo "$label: demo passed"
 	else
-		echo "$machine: $p passed, $f failed, $s skipped"
+		echo "$label: $p passed, $f failed, $s skipped"
 	fi
-	echo "$p $f $s $bad" >"$work/$machine.result"
+	echo "$p $f $s $bad" >"$work/$spec.result"
 }
 
 # Run machines $@ one after another, in a subshell of their own: it stops
@@ -680,16 +764,18 @@ run_lane()	# MACHINE...
 
 # Split the usable machines into $jobs lanes and run the lanes side by side.
 # Bochs is single-threaded and the vmx machine runs longest, so it has a
-# lane of its own; the others share the rest.  Under Bochs (clock sync=none)
-# the guest's time follows its instruction count, so a busy host slows the
-# vmx machines down but cannot make a guest timeout fire early.
+# lane of its own (vmx on any series); the others share the rest, in the
+# order given (make check: svm, vmx-smp, kvm, svm@6.12).  Under Bochs
+# (clock sync=none) the guest's time follows its instruction count, so a
+# busy host slows the vmx machines down but cannot make a guest timeout
+# fire early.
 run_lanes()	# MACHINE...
 {
 	local -a lane=() pids=()
 	local machine i n=0
 
 	for machine in "$@"; do
-		if [ "$jobs" -gt 1 ] && [ "$machine" = vmx ]; then
+		if [ "$jobs" -gt 1 ] && [ "${machine%%@*}" = vmx ]; then
 			i=0
 		else
 			i=$(( jobs > 1 ? 1 + n++ % (jobs - 1) : 0 ))
@@ -708,9 +794,39 @@ run_lanes()	# MACHINE...
 	lane_pids=
 }
 
+# Make series $1 the one the functions above work on: cur_series, kmod,
+# guest_ver, kernel_dir and initrd (set by prepare_series).
+use_series()
+{
+	cur_series=$1
+	kmod=${series_kmod[$1]}
+	guest_ver=${series_ver[$1]:-}
+	kernel_dir=${series_dir[$1]:-}
+	initrd=$work/initrd-$1.gz
+}
+
+# Find the guest kernel of series $1, check that its module is built for
+# it, and pack its initramfs.
+prepare_series()
+{
+	use_series "$1"
+	if [ -n "$kernel_dir_arg" ]; then
+		kernel_dir=$(cd "$kernel_dir_arg" && pwd)
+		guest_ver=$(kernel_dir_release "$kernel_dir")
+	else
+		guest_ver=$(guest_version "$1")
+		kernel_dir=$(guest_kernel "$guest_ver")
+	fi
+	check_vermagic
+	build_initramfs
+	mv "$work/initrd.gz" "$initrd"
+	series_ver[$1]=$guest_ver
+	series_dir[$1]=$kernel_dir
+}
+
 main()
 {
-	local machine why p f s bad
+	local machine series label why p f s bad
 
 	parse_args "$@"
 	trap cleanup EXIT
@@ -718,23 +834,17 @@ main()
 	mkdir -p "$top/build/runner"
 	work=$(mktemp -d "$top/build/runner/run.XXXXXX")
 
-	if [ -n "$kernel_dir_arg" ]; then
-		kernel_dir=$(cd "$kernel_dir_arg" && pwd)
-		guest_ver=$(kernel_dir_release "$kernel_dir")
-		check_vermagic
-	else
-		guest_ver=$(guest_version)
-		kernel_dir=$(guest_kernel "$guest_ver")
-	fi
-	build_initramfs
+	for series in $series_list; do
+		prepare_series "$series"
+	done
 	choose_vmx_cpus
 
 	total_p=0 total_f=0 total_s=0 any_bad=0 ran=0
 	local -a usable=()
 	for machine in $machines; do
-		why=$(machine_unusable "$machine")
+		why=$(machine_unusable "${machine%%@*}")
 		if [ -n "$why" ]; then
-			echo "$machine: skipped ($why)"
+			echo "$(label_of "$machine"): skipped ($why)"
 			continue
 		fi
 		usable+=("$machine")
@@ -742,14 +852,15 @@ main()
 	run_lanes "${usable[@]}"
 
 	for machine in "${usable[@]}"; do
+		label=$(label_of "$machine")
 		if [ ! -f "$work/$machine.result" ]; then
-			echo "$machine: no result (its run stopped early)"
+			echo "$label: no result (its run stopped early)"
 			any_bad=1
 			continue
 		fi
 		read -r p f s bad <"$work/$machine.result"
 		[ "$mode" = demo ] ||
-			echo "$machine: $p passed, $f failed, $s skipped"
+			echo "$label: $p passed, $f failed, $s skipped"
 		total_p=$((total_p + p))
 		total_f=$((total_f + f))
 		total_s=$((total_s + s))

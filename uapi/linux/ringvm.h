@@ -181,7 +181,13 @@ struct ringvm_cpuid {
 enum ringvm_enable_cap {
 	/* MSRs the module does not handle exit to user space instead of #GP */
 	RINGVM_ENABLE_MSR_EXIT = 1,
+	/* an ACPI PM timer at port args[0] (0: none), read in the kernel */
+	RINGVM_ENABLE_PM_TIMER = 2,
 };
+
+/* The ACPI PM timer's rate (ACPI 6.5 §4.8.3.3): 3.579545 MHz, 24 bits. */
+#define RINGVM_PM_TIMER_HZ	3579545
+#define RINGVM_PM_TIMER_MASK	0xffffff
 
 struct ringvm_enable {
 	__u32 cap;		/* enum ringvm_enable_cap */

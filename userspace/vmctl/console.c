@@ -46,7 +46,8 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t room;
 	__u8 buf[INPUT_SIZE];
-	size_t head, len;		/* under lock */
+	size_t head;			/* under lock */
+	atomic_size_t len;		/* changed under lock, read anywhere */
 	atomic_bool arrived;		/* new bytes since the last look */
 	atomic_bool quit;		/* Ctrl-A x */
 	bool escape;			/* the thread saw Ctrl-A */
@@ -176,6 +177,16 @@ bool vmctl_console_arrived(void)
 {
 	return atomic_load_explicit(&con.arrived, memory_order_relaxed) &&
 	       atomic_exchange(&con.arrived, false);
+}
+
+/*
+ * Whether typed bytes wait here: the UART takes them only as its FIFO
+ * drains, so the loop keeps asking it while any wait, not only when
+ * they arrive.
+ */
+bool vmctl_console_pending(void)
+{
+	return atomic_load_explicit(&con.len, memory_order_relaxed);
 }
 
 bool vmctl_console_quit(void)

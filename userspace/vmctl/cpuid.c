@@ -16,6 +16,7 @@
  *	0x80000001	extended features, filtered
  *	0x80000002-4	the brand string
  *	0x80000005-6	cache descriptions (AMD; zeros on Intel hosts)
+ *	0x80000007	the invariant TSC bit alone, as the host has it
  *	0x80000008	address sizes; no feature bits, one core
  *
  * Taken out, by group:
@@ -23,8 +24,9 @@
  *  - devices and MSRs that do not exist yet in a ringvm guest: the
  *    local APIC, x2APIC, TSC deadline, MCE/MCA, MTRR, debug store,
  *    thermal and power management (ACPI, TM, TM2, EST, PBE, leaf
- *    0x80000007), performance counters and PDCM, MONITOR/MWAIT and
- *    MONITORX, WAITPKG, the AMD extended APIC space, IBS, LWP, OSVW;
+ *    0x80000007 but for its invariant TSC bit), performance counters
+ *    and PDCM, MONITOR/MWAIT and MONITORX, WAITPKG, the AMD extended
+ *    APIC space, IBS, LWP, OSVW;
  *  - speculation-control and capability MSRs the guest would read and
  *    #GP on (IA32_ARCH_CAPABILITIES, SPEC_CTRL, core capabilities...);
  *  - RDTSCP and RDPID: the module makes RDTSCP #UD, and both read
@@ -183,6 +185,18 @@ static void add_extended(struct ringvm_cpuid *t)
 
 	for (fn = 0x80000002; fn <= max && fn <= 0x80000006; fn++)
 		add(t, fn, 0, false);
+	if (max >= 0x80000007) {
+		/*
+		 * EDX bit 8, invariant TSC: the guest's TSC is the host's
+		 * plus an offset, so it runs at a constant rate through
+		 * every guest power state if the host's does.  Without it
+		 * Linux keeps watching the TSC against other clocks.  The
+		 * rest (power management, APM) is not offered.
+		 */
+		e = add(t, 0x80000007, 0, false);
+		e->eax = e->ebx = e->ecx = 0;
+		e->edx &= BIT(8);
+	}
 	if (max >= 0x80000008) {
 		e = add(t, 0x80000008, 0, false);
 		e->eax &= 0xffff;	/* physical and linear address bits */

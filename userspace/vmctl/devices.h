@@ -18,3 +18,4 @@ VMCTL_DEV(port80)	/* 0x80: POST codes, Linux's delay port */
 VMCTL_DEV(reset)	/* dev_reset.c: 0xcf9 reset control (0xcf8-0xcf9) */
 VMCTL_DEV(i8042_data)	/* dev_reset.c: 8042 data 0x60 */
 VMCTL_DEV(i8042_cmd)	/* dev_reset.c: 8042 command 0x64, 0xfe resets */
+VMCTL_DEV(acpi)		/* 0x600-0x60b: PM1a event and control, PM timer */

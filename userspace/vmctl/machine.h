@@ -74,13 +74,15 @@ void vmctl_console_write(__u8 c);
  * For the run loop: start reading stdin (raw terminal if it is one),
  * waking the loop through @wake_fd (an eventfd) and @kick_signal sent to
  * the calling thread; 0 or -errno.  stop() puts the terminal back.
- * arrived() says (once) that input came since the last call, quit()
+ * arrived() says (once) that input came since the last call, pending()
+ * that some waits for the UART to take it, quit()
  * that the user typed Ctrl-A x, first_output() when the guest's first
  * byte went out (ns, 0 if none did).
  */
 int vmctl_console_start(int wake_fd, int kick_signal);
 void vmctl_console_stop(void);
 bool vmctl_console_arrived(void);
+bool vmctl_console_pending(void);
 bool vmctl_console_quit(void);
 __u64 vmctl_console_first_output(void);
 

@@ -52,12 +52,15 @@ __u64 vmctl_ram_from(struct vmctl_machine *m, __u64 gpa)
 	unsigned int i;
 
 	do {
+		__u64 at = gpa + len;
+
 		found = false;
+		if (at < gpa)		/* wrapped: nothing is above 2^64 */
+			break;
 		for (i = 0; i < m->nr_ram; i++) {
 			const struct vmctl_ram *r = &m->ram[i];
 
-			if (gpa + len >= r->gpa &&
-			    gpa + len - r->gpa < r->size) {
+			if (at >= r->gpa && at - r->gpa < r->size) {
 				len = r->gpa + r->size - gpa;
 				found = true;
 			}

@@ -135,19 +135,6 @@ static struct {
 
 static void print_stats(int status)
 {
-	static const char *const names[] = {
-		[RINGVM_EXIT_UNKNOWN] = "unknown", [RINGVM_EXIT_IO] = "io",
-		[RINGVM_EXIT_MMIO] = "mmio", [RINGVM_EXIT_HLT] = "hlt",
-		[RINGVM_EXIT_HYPERCALL] = "hypercall",
-		[RINGVM_EXIT_MSR] = "msr", [RINGVM_EXIT_SHUTDOWN] = "shutdown",
-		[RINGVM_EXIT_FAIL_ENTRY] = "fail-entry",
-		[RINGVM_EXIT_INTR] = "intr",
-		[RINGVM_EXIT_EMULATION] = "emulation",
-		[RINGVM_EXIT_DESTROYED] = "destroyed",
-		[RINGVM_EXIT_INTERNAL_ERROR] = "internal-error",
-		[RINGVM_EXIT_IRQ_WINDOW] = "irq-window",
-		[RINGVM_EXIT_NMI_WINDOW] = "nmi-window",
-	};
 	__u64 first = vmctl_console_first_output(), end = vmctl_now_ns();
 	unsigned int i;
 
@@ -161,7 +148,8 @@ static void print_stats(int status)
 	fprintf(stderr, "vmctl: stats: exits to vmctl:");
 	for (i = 0; i < ARRAY_SIZE(stats.exits); i++)
 		if (stats.exits[i])
-			fprintf(stderr, " %s %llu", names[i],
+			fprintf(stderr, " %s %llu",
+				ringvm_exit_reason_name(i),
 				(unsigned long long)stats.exits[i]);
 	fputc('\n', stderr);
 }
@@ -521,6 +509,16 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 		if (!m->acpi_rsdp)
 			return VMCTL_EXIT_FAIL;
 	}
+	/*
+	 * The PM timer's reads are answered in the kernel, fast enough for
+	 * the guest to calibrate its TSC against them; dev_acpi.c's model
+	 * of the same clock serves a module without it.  Port 0 turns off
+	 * what an earlier run of this VM may have left on.
+	 */
+	ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_PM_TIMER,
+			      m->acpi_rsdp ? VMCTL_ACPI_PM_TMR : 0);
+	if (ret < 0 && ret != -EINVAL)
+		return vmctl_fail("RINGVM_ENABLE_PM_TIMER: %s", strerror(-ret));
 	if (o->kernel)
 		return boot_kernel(m, o);
 	return vmctl_boot_setup(m, o->mode, o->entry, o->load_addr);
@@ -630,7 +628,7 @@ static void update_devices(struct vmctl_machine *m)
 	__u64 now, next = VMCTL_NEVER, t;
 	unsigned int i;
 
-	if (vmctl_console_arrived())
+	if (vmctl_console_arrived() || vmctl_console_pending())
 		m->update_needed = true;
 	if (!m->update_needed) {
 		if (m->next_update == VMCTL_NEVER)

@@ -41,6 +41,8 @@ _vmctl_takes_value()
 	create:-m | create:--memory | create:-c | create:--vcpus) return 0 ;;
 	run:-i | run:--image | run:-l | run:--load-addr) return 0 ;;
 	run:-e | run:--entry | run:-m | run:--mode) return 0 ;;
+	run:-k | run:--kernel | run:-r | run:--initrd) return 0 ;;
+	run:-c | run:--cmdline) return 0 ;;
 	esac
 	return 1
 }
@@ -68,7 +70,7 @@ _vmctl()
 	# The value of an option.
 	if _vmctl_takes_value "$cmd" "$prev"; then
 		case $prev in
-		-i | --image)
+		-i | --image | -k | --kernel | -r | --initrd)
 			compopt -o filenames 2>/dev/null
 			COMPREPLY=($(compgen -f -- "$cur")) ;;
 		--mode | -m)
@@ -76,7 +78,7 @@ _vmctl()
 				COMPREPLY=($(compgen -W "real protected long" \
 					-- "$cur")) ;;
 		esac
-		return		# sizes, counts and addresses: nothing to offer
+		return		# sizes, counts, addresses, command lines
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_vmctl_options "$vmctl" "$cmd")" \
