@@ -145,9 +145,14 @@ TEST_F_TIMEOUT(guest, pit_irq, 200)
 
 	run_case(_metadata, CASE_PIT_IRQ, NULL, &res);
 	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	/*
+	 * Never faster than the PIT; slower when ticks came late and merged
+	 * (one edge however many periods went by, no catch-up storm): an
+	 * exit costs about a millisecond under a busy TCG.  Bochs: 100.
+	 */
 	ms = number_after(res.out, "pit periodic: 10 ticks in ");
 	EXPECT_LE(80, ms);
-	EXPECT_GE(200, ms);
+	EXPECT_GE(400, ms);
 	ms = number_after(res.out, "pit oneshot: ");
 	EXPECT_LE(15, ms);
 	EXPECT_GE(100, ms);
