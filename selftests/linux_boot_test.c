@@ -39,9 +39,13 @@
 #define ERR_FILE	"/tmp/linux_boot.err"
 #define OUT_MAX		(1 << 20)
 
-/* The guest kernel's complaints about its machine (issue 8). */
+/*
+ * The guest kernel's complaints about its machine (issue 8).  As in the
+ * runner's scan of the test machine, a warning splat is "WARNING: CPU:";
+ * the boot-time "RETBleed: WARNING: ..." notice is about the CPU model.
+ */
 static const char *const complaints[] = {
-	"WARNING:", "BUG:", "Oops", "Call Trace:", "TSC unstable",
+	"WARNING: CPU:", "BUG:", "Oops", "Call Trace:", "TSC unstable",
 	"Marking TSC unstable", "clocksource watchdog", "ACPI Error",
 	"ACPI BIOS Error", "ACPI Warning", "unchecked MSR access",
 	"Kernel panic", "soft lockup", "hung_task",
