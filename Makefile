@@ -73,7 +73,9 @@ debug-kernel:
 module-%:
 	$(MAKE) module KVER=$* KDIR="$$(scripts/kdir.sh $*)" KMOD_OUT=build/kmod-$*
 
+# The ACPI tables are checked on the host first (iasl, acpiexec): seconds.
 check: all $(EXTRA_KMODS)
+	$(MAKE) -C userspace acpicheck
 	selftests/runner/run.sh --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(CHECK_ARGS)
 
