@@ -1579,15 +1579,23 @@ static void step_vm(void)
 		want = u.info.flags ? EINVAL : WANT_OK;
 		break;
 	case RINGVM_ENABLE:
-		u.en.cap = RINGVM_ENABLE_MSR_EXIT;
-		u.en.args[0] = rnd(2);
+		if (rnd(2)) {
+			u.en.cap = RINGVM_ENABLE_MSR_EXIT;
+			u.en.args[0] = rnd(2);
+		} else {
+			u.en.cap = RINGVM_ENABLE_PM_TIMER;
+			u.en.args[0] = rnd(2) ? 0x608 : rnd_val(2);
+		}
 		if (mode >= 5 && mode < 9)
 			mutate(&u.en, sizeof(u.en), NULL, 0, d, sizeof(d));
 		else if (mode == 9)
 			random_bytes(&u.en, sizeof(u.en));
-		want = u.en.flags || u.en.cap != RINGVM_ENABLE_MSR_EXIT ||
-		       u.en.args[0] > 1 || u.en.args[1] || u.en.args[2] ||
-		       u.en.args[3] ? EINVAL : WANT_OK;
+		want = u.en.flags || u.en.args[1] || u.en.args[2] ||
+		       u.en.args[3] ||
+		       (u.en.cap == RINGVM_ENABLE_MSR_EXIT ?
+			u.en.args[0] > 1 :
+			u.en.cap == RINGVM_ENABLE_PM_TIMER ?
+			u.en.args[0] > 0xffff : true) ? EINVAL : WANT_OK;
 		break;
 	default:
 		random_bytes(u.raw, sizeof(u.raw));

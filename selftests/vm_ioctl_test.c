@@ -743,12 +743,19 @@ TEST_F(vmio, enable_valid)
 				0, 0));
 	EXPECT_EQ(0, enable_raw(self->vmfd, RINGVM_ENABLE_MSR_EXIT, 0, 0, 0,
 				0, 0));
+	EXPECT_EQ(0, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER, 0, 0x608,
+				0, 0, 0));
+	EXPECT_EQ(0, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER, 0, 0xffff,
+				0, 0, 0));
+	EXPECT_EQ(0, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER, 0, 0, 0,
+				0, 0));
 }
 
 TEST_F(vmio, enable_unknown_cap)
 {
 	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, 0, 0, 1, 0, 0, 0));
-	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, 2, 0, 1, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER + 1,
+				      0, 1, 0, 0, 0));
 	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, 0xffffffff, 0, 1, 0, 0, 0));
 }
 
@@ -772,6 +779,13 @@ TEST_F(vmio, enable_args)
 				      1, 0, 1, 0));
 	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_MSR_EXIT, 0,
 				      1, 0, 0, 1ULL << 63));
+	/* PM timer: a 16-bit port, nothing else */
+	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER, 0,
+				      0x10000, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER, 0,
+				      0x608, 1, 0, 0));
+	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER, 0,
+				      0x608, 0, 0, 1));
 }
 
 TEST_F(vmio, enable_bad_pointer)
