@@ -53,20 +53,6 @@ FIXTURE(acpi) {
 	struct ringvm_nl *nl;
 };
 
-static int del_test_vm(const struct ringvm_nl_vm *vm, void *arg)
-{
-	char (*names)[RINGVM_NAME_MAX] = arg;
-	unsigned int i;
-
-	if (strncmp(vm->name, VM_PREFIX, strlen(VM_PREFIX)))
-		return 0;
-	for (i = 0; i < 8 && names[i][0]; i++)
-		;
-	if (i < 8)
-		strcpy(names[i], vm->name);
-	return 0;
-}
-
 FIXTURE_SETUP(acpi)
 {
 	int ret = ringvm_ensure_loaded();
@@ -80,13 +66,8 @@ FIXTURE_SETUP(acpi)
 
 FIXTURE_TEARDOWN(acpi)
 {
-	char names[8][RINGVM_NAME_MAX] = { };
-	unsigned int i;
-
 	if (self->nl) {
-		__ringvm_nl_vm_dump(self->nl, del_test_vm, names);
-		for (i = 0; i < 8 && names[i][0]; i++)
-			__ringvm_nl_vm_del(self->nl, 0, names[i]);
+		delete_test_vms(self->nl, VM_PREFIX, false);
 		ringvm_nl_close(self->nl);
 	}
 	EXPECT_EQ(0, ringvm_ensure_unloaded());

@@ -54,31 +54,6 @@ FIXTURE(boot) {
 	char initrd[64];
 };
 
-/* Destroy every VM named VM_PREFIX... */
-static int del_test_vm(const struct ringvm_nl_vm *vm, void *arg)
-{
-	char (*names)[RINGVM_NAME_MAX] = arg;
-	unsigned int i;
-
-	if (strncmp(vm->name, VM_PREFIX, strlen(VM_PREFIX)))
-		return 0;
-	for (i = 0; i < 16 && names[i][0]; i++)
-		;
-	if (i < 16)
-		strcpy(names[i], vm->name);
-	return 0;
-}
-
-static void del_test_vms(struct ringvm_nl *nl)
-{
-	char names[16][RINGVM_NAME_MAX] = { };
-	unsigned int i;
-
-	__ringvm_nl_vm_dump(nl, del_test_vm, names);
-	for (i = 0; i < 16 && names[i][0]; i++)
-		__ringvm_nl_vm_del(nl, 0, names[i]);
-}
-
 static int make_temp(char *path, size_t len)
 {
 	int fd;
@@ -114,7 +89,7 @@ FIXTURE_TEARDOWN(boot)
 	if (self->initrd[0])
 		unlink(self->initrd);
 	if (self->nl) {
-		del_test_vms(self->nl);
+		delete_test_vms(self->nl, VM_PREFIX, false);
 		ringvm_nl_close(self->nl);
 	}
 	EXPECT_EQ(0, ringvm_ensure_unloaded());

@@ -53,31 +53,6 @@ FIXTURE(vmctl) {
 	char image[64];		/* a file for test images, "" if none */
 };
 
-/* Destroy every VM named VM_PREFIX... */
-static int del_test_vm(const struct ringvm_nl_vm *vm, void *arg)
-{
-	char (*names)[RINGVM_NAME_MAX] = arg;
-	unsigned int i;
-
-	if (strncmp(vm->name, VM_PREFIX, strlen(VM_PREFIX)))
-		return 0;
-	for (i = 0; i < 16 && names[i][0]; i++)
-		;
-	if (i < 16)
-		strcpy(names[i], vm->name);
-	return 0;
-}
-
-static void del_test_vms(struct ringvm_nl *nl)
-{
-	char names[16][RINGVM_NAME_MAX] = { };
-	unsigned int i;
-
-	__ringvm_nl_vm_dump(nl, del_test_vm, names);
-	for (i = 0; i < 16 && names[i][0]; i++)
-		__ringvm_nl_vm_del(nl, 0, names[i]);
-}
-
 FIXTURE_SETUP(vmctl)
 {
 	int ret = ringvm_ensure_loaded();
@@ -100,7 +75,7 @@ FIXTURE_TEARDOWN(vmctl)
 	if (self->image[0])
 		unlink(self->image);
 	if (self->nl) {
-		del_test_vms(self->nl);
+		delete_test_vms(self->nl, VM_PREFIX, false);
 		ringvm_nl_close(self->nl);
 	}
 	EXPECT_EQ(0, ringvm_ensure_unloaded());
@@ -304,7 +279,7 @@ TEST_F(vmctl, list_empty_json)
 {
 	struct run_result res;
 
-	del_test_vms(self->nl);
+	delete_test_vms(self->nl, VM_PREFIX, false);
 	vmctl(_metadata, &res, "list", "--json", NULL);
 	ASSERT_EQ(0, res.status);
 	ASSERT_TRUE(json_valid(res.out)) TH_LOG("%s", res.out);

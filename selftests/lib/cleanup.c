@@ -15,6 +15,7 @@
 #include "guest.h"
 
 struct leftovers {
+	const char *prefix;
 	unsigned int nr;
 	__u32 ids[64];
 };
@@ -25,37 +26,45 @@ static int collect(const struct ringvm_nl_vm *vm, void *arg)
 
 	if (vm->flags & RINGVM_VM_FLAGS_ANONYMOUS)
 		return 0;
-	if (strncmp(vm->name, GUEST_TEST_VM_PREFIX,
-		    strlen(GUEST_TEST_VM_PREFIX)))
+	if (strncmp(vm->name, l->prefix, strlen(l->prefix)))
 		return 0;
 	if (l->nr < 64)
 		l->ids[l->nr++] = vm->id;
 	return 0;
 }
 
-int guest_test_cleanup(void)
+int delete_test_vms(struct ringvm_nl *nl, const char *prefix, bool report)
 {
-	struct leftovers l = { 0 };
-	struct ringvm_nl *nl;
+	struct leftovers l = { .prefix = prefix };
 	unsigned int i;
 	int ret, first = 0;
+
+	ret = __ringvm_nl_vm_dump(nl, collect, &l);
+	for (i = 0; i < l.nr; i++) {
+		int r = __ringvm_nl_vm_del(nl, l.ids[i], NULL);
+
+		if (report)
+			fprintf(stderr, "# deleted a VM a test left behind: id %u%s\n",
+				l.ids[i], r ? " (failed)" : "");
+		if (r && r != -ENOENT && !first)
+			first = r;
+	}
+	return ret ? ret : first;
+}
+
+int guest_test_cleanup(void)
+{
+	struct ringvm_nl *nl;
+	int ret;
 
 	if (!ringvm_module_loaded(RINGVM_MODULE_NAME))
 		return 0;
 	ret = __ringvm_nl_open(&nl);
 	if (ret)
 		return ret;
-	ret = __ringvm_nl_vm_dump(nl, collect, &l);
-	for (i = 0; i < l.nr; i++) {
-		int r = __ringvm_nl_vm_del(nl, l.ids[i], NULL);
-
-		fprintf(stderr, "# deleted a VM a test left behind: id %u%s\n",
-			l.ids[i], r ? " (failed)" : "");
-		if (r && r != -ENOENT && !first)
-			first = r;
-	}
+	ret = delete_test_vms(nl, GUEST_TEST_VM_PREFIX, true);
 	ringvm_nl_close(nl);
-	return ret ? ret : first;
+	return ret;
 }
 
 void guest_test_atexit(void)

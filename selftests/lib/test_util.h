@@ -107,6 +107,13 @@ int run_prog_as(char *const argv[], uid_t uid, gid_t gid,
  */
 int run_vmctl(struct run_result *res, ...) __attribute__((sentinel));
 
+/*
+ * Delete every named VM whose name starts with @prefix (at most 64), as
+ * tests do with what a failed test left behind; with @report, a line on
+ * stderr for each.  0, or the first error (cleanup.c).
+ */
+int delete_test_vms(struct ringvm_nl *nl, const char *prefix, bool report);
+
 /* "modprobe NAME": modprobe's exit code, or -errno if it did not run. */
 int modprobe(const char *name);
 
