@@ -837,6 +837,115 @@ TEST_F(exits, msr_unknown_gp)
 	ASSERT_DONE(self->vcpu, &uc);
 }
 
+/*
+ * Speculation-control MSRs (module/spec.c): the CPUID bits that announce
+ * them survive the VM's table only where the host kernel has the MSR, and
+ * the guest's accesses agree with the bits it sees.  Both emulators lack
+ * most of them, so there the test shows the bits cleared and the #GPs;
+ * on silicon, the MSRs working.
+ */
+#define MSR_SPEC_CTRL		0x48
+#define MSR_PRED_CMD		0x49
+#define MSR_ARCH_CAPS		0x10a
+#define MSR_FLUSH_CMD		0x10b
+#define L7_SPEC_BITS		(0xbU << 28 | 0x3U << 26)	/* 26-29, 31 */
+#define LX8_SPEC_BITS		(1U << 12 | 1U << 14 | 1U << 15 | \
+				 1U << 24 | 1U << 25)
+
+enum { SPEC_CTRL, PRED_CMD, ARCH_CAPS, FLUSH_CMD, SPEC_NR };
+
+static void guest_spec_msrs(void)
+{
+	__u64 v[SPEC_NR] = { };
+	__u8 vec[SPEC_NR];
+	__u32 d7, b8, r[4];
+
+	guest_cpuid(7, 0, r);
+	d7 = r[3];
+	guest_cpuid(0x80000008, 0, r);
+	b8 = r[1];
+	vec[SPEC_CTRL] = rdmsr_safe(MSR_SPEC_CTRL, &v[SPEC_CTRL]);
+	vec[ARCH_CAPS] = rdmsr_safe(MSR_ARCH_CAPS, &v[ARCH_CAPS]);
+	vec[PRED_CMD] = wrmsr_safe(MSR_PRED_CMD, 1);
+	vec[FLUSH_CMD] = wrmsr_safe(MSR_FLUSH_CMD, 1);
+	GUEST_SYNC_ARGS(1, d7, b8, vec[SPEC_CTRL] | vec[PRED_CMD] << 8 |
+			vec[ARCH_CAPS] << 16 | (__u64)vec[FLUSH_CMD] << 24,
+			v[ARCH_CAPS]);
+	if (!vec[SPEC_CTRL]) {
+		/* every bit outside those offered is a #GP */
+		GUEST_ASSERT_EQ(wrmsr_safe(MSR_SPEC_CTRL, 1ULL << 63),
+				GP_VECTOR);
+		GUEST_ASSERT_EQ(wrmsr_safe(MSR_SPEC_CTRL, 0), 0);
+		GUEST_ASSERT_EQ(rdmsr_safe(MSR_SPEC_CTRL, &v[0]), 0);
+		GUEST_ASSERT_EQ(v[0], 0);
+	}
+	if (!vec[PRED_CMD]) {
+		GUEST_ASSERT_EQ(wrmsr_safe(MSR_PRED_CMD, 2), GP_VECTOR);
+		GUEST_ASSERT_EQ(rdmsr_safe(MSR_PRED_CMD, &v[0]), GP_VECTOR);
+	}
+	GUEST_DONE();
+}
+
+TEST_F(exits, spec_ctrl_msrs)
+{
+	struct ringvm_cpuid *c = calloc(1, sizeof(*c));
+	struct ringvm_msrs *m = calloc(1, sizeof(*m));
+	bool ibpb, ibrs, stibp, flush, arch;
+	__u32 d7, b8, vecs;
+	struct ucall uc;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, m);
+	self->vm = vm_create_guest(&self->vcpu, guest_spec_msrs);
+	/* A table that claims every speculation-control bit. */
+	set_entry(&c->entries[0], 7, 0, RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX, 0);
+	c->entries[0].edx = L7_SPEC_BITS;
+	set_entry(&c->entries[1], 0x80000008, 0, 0, 0);
+	c->entries[1].ebx = LX8_SPEC_BITS;
+	c->nent = 2;
+	ASSERT_EQ(0, __ringvm_set_cpuid(self->vm->fd, c));
+
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	d7 = uc.args[1];
+	b8 = uc.args[2];
+	vecs = uc.args[3];
+	TH_LOG("guest sees 7.EDX %#x 0x80000008.EBX %#x, MSR vectors %#x",
+	       d7, b8, vecs);
+	/* What the host kernel says it has (its X86_FEATURE flags). */
+	ibpb = cpuinfo_has("flags", "ibpb") > 0;
+	ibrs = cpuinfo_has("flags", "ibrs") > 0;
+	stibp = cpuinfo_has("flags", "stibp") > 0;
+	flush = cpuinfo_has("flags", "flush_l1d") > 0;
+	arch = cpuinfo_has("flags", "arch_capabilities") > 0;
+	EXPECT_EQ(ibpb, !!(b8 & 1U << 12));
+	EXPECT_EQ(ibrs, !!(b8 & 1U << 14));
+	EXPECT_EQ(stibp, !!(b8 & 1U << 15));
+	EXPECT_EQ(0, b8 & 1U << 25);		/* VIRT_SSBD: never */
+	EXPECT_EQ(ibrs && ibpb, !!(d7 & 1U << 26));
+	EXPECT_EQ(stibp, !!(d7 & 1U << 27));
+	EXPECT_EQ(flush, !!(d7 & 1U << 28));
+	EXPECT_EQ(arch, !!(d7 & 1U << 29));
+	EXPECT_EQ(!!(d7 & 1U << 31), !!(b8 & 1U << 24));
+	/* Each MSR works exactly where its bit is shown. */
+	EXPECT_EQ(ibrs ? 0 : GP_VECTOR, vecs & 0xff);
+	EXPECT_EQ(ibpb ? 0 : GP_VECTOR, (vecs >> 8) & 0xff);
+	EXPECT_EQ(arch ? 0 : GP_VECTOR, (vecs >> 16) & 0xff);
+	EXPECT_EQ(flush ? 0 : GP_VECTOR, (vecs >> 24) & 0xff);
+
+	/* State: SPEC_CTRL round-trips where it exists, else stops GET. */
+	m->nmsrs = 1;
+	m->entries[0].index = MSR_SPEC_CTRL;
+	EXPECT_EQ(ibrs ? 1 : 0, __ringvm_get_msrs(self->vcpu->fd, m));
+	if (ibrs) {
+		EXPECT_EQ(0, m->entries[0].data);
+		m->entries[0].data = 1ULL << 40;	/* reserved */
+		EXPECT_EQ(0, __ringvm_set_msrs(self->vcpu->fd, m));
+	}
+	ASSERT_DONE(self->vcpu, &uc);
+	free(m);
+	free(c);
+}
+
 /* An unknown MSR with no handler installed: the IDT reports #GP. */
 static void guest_unknown_msr_unhandled(void)
 {
