@@ -27,9 +27,9 @@
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
-#include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
-#include <asm/percpu.h>
+
+#include "../spec_asm.h"	/* Kbuild gives .S files no -I */
 
 /* Byte offsets in vcpu->gprs[], in enum ringvm_gpr order (exit.c checks). */
 #define GPR_RCX		(1 * 8)
@@ -140,25 +140,10 @@ SYM_FUNC_START(__svm_vcpu_run)
 	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
 
 	/*
-	 * SPEC_CTRL (module/spec.h): the host's value back, before the
-	 * first RET, where the guest ran with more bits; the LFENCE keeps
-	 * a mispredicted skip from running on into a RET (KVM's
-	 * RESTORE_HOST_SPEC_CTRL in the same place).  RCX and RDX are
-	 * stored already and cleared below.
+	 * The host's SPEC_CTRL, before the first RET, as KVM's
+	 * RESTORE_HOST_SPEC_CTRL in the same place; RCX and RDX are stored.
 	 */
-	ALTERNATIVE "jmp .Lspec_ctrl_done", "", X86_FEATURE_MSR_SPEC_CTRL
-	mov	PER_CPU_VAR(x86_spec_ctrl_current), %eax
-	mov	PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
-	cmp	STK_SPEC_CTRL(%rsp), %eax
-	jne	.Lspec_ctrl_write
-	cmp	STK_SPEC_CTRL + 4(%rsp), %edx
-	je	.Lspec_ctrl_fence
-.Lspec_ctrl_write:
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
-	wrmsr
-.Lspec_ctrl_fence:
-	lfence
-.Lspec_ctrl_done:
+	RINGVM_RESTORE_HOST_SPEC_CTRL STK_SPEC_CTRL(%rsp)
 
 #ifdef UNTRAIN_RET_VM
 	UNTRAIN_RET_VM

@@ -26,6 +26,7 @@
 #include <asm/unwind_hints.h>
 
 #include "vmcs.h"	/* Kbuild gives .S files no -I */
+#include "../spec_asm.h"
 
 /* Offsets in vcpu->gprs[], enum ringvm_gpr (x86 encoding order). */
 #define GPR_RAX		(0 * 8)
@@ -193,33 +194,8 @@ SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
 	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
 			   X86_FEATURE_RSB_VMEXIT_LITE
 
-	/*
-	 * SPEC_CTRL (module/spec.h): the host's value back before the
-	 * first RET where the guest ran with more bits (@spec_ctrl, on the
-	 * stack), and always with legacy IBRS (X86_FEATURE_KERNEL_IBRS,
-	 * Skylake-era parts without eIBRS): IBRS only restricts predictions
-	 * made before it was written from a less privileged predictor mode,
-	 * and the guest was one.  As KVM's vmx_spec_ctrl_restore_host()
-	 * (module/MITIGATIONS.md row 4); the LFENCE keeps a mispredicted
-	 * skip from running on into the RET.
-	 */
-	ALTERNATIVE "jmp .Lspec_ctrl_done", "", X86_FEATURE_MSR_SPEC_CTRL
-	mov	PER_CPU_VAR(x86_spec_ctrl_current), %eax
-	mov	PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
-	ALTERNATIVE "", "jmp .Lspec_ctrl_write", X86_FEATURE_KERNEL_IBRS
-	cmp	(%rsp), %eax
-	jne	.Lspec_ctrl_write
-	cmp	4(%rsp), %edx
-	je	.Lspec_ctrl_fence
-.Lspec_ctrl_write:
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
-	wrmsr
-.Lspec_ctrl_fence:
-	lfence
-	xor	%eax, %eax
-	xor	%ecx, %ecx
-	xor	%edx, %edx
-.Lspec_ctrl_done:
+	/* The host's SPEC_CTRL, before the first RET (@spec_ctrl on top) */
+	RINGVM_RESTORE_HOST_SPEC_CTRL 0(%rsp)
 	add	$8, %rsp		/* @spec_ctrl */
 
 	CLEAR_BRANCH_HISTORY_VMEXIT
