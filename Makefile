@@ -14,6 +14,13 @@
 #                   the whole suite on the svm machine, booting a kernel
 #                   built here with KASAN, lockdep, kmemleak, UBSAN
 #                   (scripts/debug-kernel.sh; the first build takes 45 minutes)
+# make deb          the Debian packages ringvm-dkms and vmctl in build/deb
+#                   (dpkg-buildpackage -us -uc -b), their contents checked
+# make dkms-check   make deb, then dkms builds the module from the
+#                   ringvm-dkms package for the 6.1 and 6.12 headers, in
+#                   scratch trees (build/dkms): same sources as the tree's
+#                   build, signed with dkms's MOK key; make check runs it
+#                   and ships those modules to the machines (install_test)
 # make modcheck     W=1 builds against 6.1 and 6.12; any warning fails
 # make checkpatch   scripts/checkpatch.pl over the module and uapi
 # make install      vmctl, its manual and bash completion under PREFIX
@@ -39,6 +46,8 @@ KMOD_OUT := build/kmod-debug
 # slower than on the Debian kernel (525 s for the suite).
 KERNEL_ARGS := --kernel-dir $(DEBUG_KERNEL)/root --memory 2048
 CHECK_ARGS := $(KERNEL_ARGS) --timeout 1800 --machines "$(or $(MACHINES),svm)"
+# dkms builds for Debian's kernels only.
+CHECK_DKMS :=
 EXTRA_KMODS :=
 DEMO_KMODS :=
 else ifneq ($(KERNEL),)
@@ -47,7 +56,8 @@ else
 KDIR ?= $(shell scripts/kdir.sh $(KVER))
 KMOD_OUT ?= build/kmod-$(KVER)
 KERNEL_ARGS :=
-CHECK_ARGS := --machines "$(or $(MACHINES),$(CHECK_MACHINES))"
+CHECK_ARGS := --machines "$(or $(MACHINES),$(CHECK_MACHINES))" --dkms build/dkms
+CHECK_DKMS := dkms-check
 # The modules for the other series the machines boot: build/kmod-SERIES.
 EXTRA_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),$(CHECK_MACHINES))))
 DEMO_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),svm)))
@@ -73,9 +83,24 @@ debug-kernel:
 module-%:
 	$(MAKE) module KVER=$* KDIR="$$(scripts/kdir.sh $*)" KMOD_OUT=build/kmod-$*
 
-# The ACPI tables are checked on the host first (iasl, acpiexec): seconds.
+# The packages: built from the working tree, their contents checked.
+deb:
+	scripts/deb.sh
+
+# dkms compares its modules with the tree's builds of both series, which
+# are made first, one after the other (a parallel make must not build one
+# directory twice at once).
+dkms-check:
+	$(MAKE) module-6.1
+	$(MAKE) module-6.12
+	$(MAKE) deb
+	scripts/dkms-check.sh
+
+# The ACPI tables are checked on the host first (iasl, acpiexec): seconds;
+# then the packages and dkms (about 3 minutes), before any machine boots.
 check: all $(EXTRA_KMODS)
 	$(MAKE) -C userspace acpicheck
+	$(if $(CHECK_DKMS),$(MAKE) $(CHECK_DKMS))
 	selftests/runner/run.sh --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(CHECK_ARGS)
 
@@ -93,9 +118,9 @@ install: userspace
 	$(MAKE) -C userspace install
 
 clean:
-	rm -rf build/kmod-*
+	rm -rf build/kmod-* build/deb build/dkms
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
 .PHONY: all module userspace selftests debug-kernel check demo modcheck \
-	checkpatch install clean
+	checkpatch install clean deb dkms-check

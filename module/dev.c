@@ -7,7 +7,9 @@
  * or foreign binary gets -ENOTTY rather than a misread struct.  VMs are
  * created (anonymous) or opened here; their own ioctls are in vm.c.  Handlers
  * run in process context with no lock held.  The device is root-only
- * (mode 0600); every open file holds a reference on the module.
+ * (mode 0600) unless udev gives it a group: the vmctl package's rule
+ * makes it root:ringvm 0660, as /dev/kvm is kvm's.  Every open file holds
+ * a reference on the module.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -155,3 +155,8 @@ module_exit(ringvm_exit);
 
 MODULE_DESCRIPTION("ringvm: a hypervisor driving Intel VT-x and AMD SVM");
 MODULE_LICENSE("GPL");
+/*
+ * The release (debian/changelog, dkms.conf).  It also gives the module a
+ * srcversion, by which a DKMS build is known to be of the same sources.
+ */
+MODULE_VERSION("0.1.0");

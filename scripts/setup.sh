@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install every Debian package ringvm needs to build the module, vmctl and
-# the selftests, and to boot the emulated test machines (QEMU for SVM,
-# Bochs for VMX).  Idempotent: re-running it only installs what is missing.
+# the selftests, to build the Debian packages and run dkms on them (make
+# deb, make dkms-check), and to boot the emulated test machines (QEMU for
+# SVM, Bochs for VMX).  Idempotent: re-running it only installs what is missing.
 set -euo pipefail
 
 PKGS=(
@@ -14,6 +15,7 @@ PKGS=(
 	busybox-static cpio isolinux syslinux-common xorriso kmod
 	xz-utils python3 python3-yaml linux-source-6.1
 	acpica-tools
+	debhelper dh-dkms dkms fakeroot dpkg-dev groff-base
 )
 
 missing=()

@@ -62,6 +62,7 @@ guest_modules="kvm kvm_amd kvm_intel msr"
 
 kver=6.1
 kmod=
+dkms_dir=
 # The kernel series the machines boot, and per series the module, the
 # guest kernel's version and the directory holding that kernel; the one
 # the functions below work on (use_series).
@@ -94,6 +95,9 @@ usage: $0 [options]
   --kver 6.1|6.12     kernel series the module was built for (default 6.1)
   --kmod PATH         ringvm.ko for KVER's machines (default
                       build/kmod-KVER/ringvm.ko)
+  --dkms DIR          ship DIR/ringvm-SERIES.ko, the module dkms built
+                      from the ringvm-dkms package (scripts/dkms-check.sh),
+                      as /ringvm/dkms/ringvm.ko, which install_test loads
   --kernel-dir DIR    boot DIR/boot/vmlinuz-RELEASE with the modules in
                       DIR/lib/modules/RELEASE (and modules.dep) instead of
                       Debian's kernel for KVER; --kmod must be built for
@@ -147,6 +151,7 @@ parse_args()
 		case "$1" in
 		--kver)		kver=$2; shift ;;
 		--kmod)		kmod=$2; shift ;;
+		--dkms)		dkms_dir=$2; shift ;;
 		--kernel-dir)	kernel_dir_arg=$2; shift ;;
 		--memory)	memory=$2; shift ;;
 		--machines)	machines=$2; shift ;;
@@ -359,6 +364,20 @@ check_vermagic()
 
 # --- 2. The initramfs -------------------------------------------------------
 
+# The DKMS-built module of the current series into directory $1, if --dkms
+# was given: it too must be built for the guest's kernel.
+ship_dkms_module()
+{
+	local ko=$dkms_dir/ringvm-$cur_series.ko magic
+
+	[ -f "$ko" ] || die "--dkms: no $ko (make dkms-check)"
+	magic=$(/sbin/modinfo -F vermagic "$ko" 2>/dev/null) || magic=
+	[ "${magic%% *}" = "$guest_ver" ] ||
+		die "$ko is built for '${magic%% *}', the guest runs $guest_ver"
+	mkdir -p "$1"
+	cp "$ko" "$1/ringvm.ko"
+}
+
 # Check an executable the guest will run; $2 says what it is.  The guest
 # has no libc, so ELF binaries must be static.
 check_binary()
@@ -460,6 +479,7 @@ build_initramfs()
 
 	[ -f "$kmod" ] || die "module missing: $kmod (build it first: make)"
 	cp "$kmod" "$stage/ringvm/ringvm.ko"
+	[ -z "$dkms_dir" ] || ship_dkms_module "$stage/ringvm/dkms"
 	check_binary "$vmctl" vmctl
 	cp "$vmctl" "$stage/ringvm/vmctl"
 	[ -f "$guest" ] ||
