@@ -109,11 +109,11 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 				break;
 			}
 		}
+		trace_ringvm_inj_event(vcpu);
+		trace_ringvm_entry(vcpu);
 		if (vcpu->dr_active)
 			ringvm_load_guest_db(vcpu);
 
-		trace_ringvm_inj_event(vcpu);
-		trace_ringvm_entry(vcpu);
 		ringvm_arch->vcpu_run(vcpu);
 
 		WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);

@@ -6,7 +6,7 @@
  *
  *  1. VMs and vCPUs: ringvm_vm_create, ringvm_vm_destroy,
  *     ringvm_vcpu_create, ringvm_vcpu_destroy (vm.c, vcpu.c)
- *  2. the run loop: ringvm_entry, ringvm_inj_event, ringvm_exit,
+ *  2. the run loop: ringvm_inj_event, ringvm_entry, ringvm_exit,
  *     ringvm_userspace_exit (run.c, exit.c)
  *  3. nested page faults: ringvm_npf (exit.c)
  *
@@ -244,7 +244,7 @@ TRACE_EVENT(ringvm_exit,
 	TP_STRUCT__entry(
 		__field(u32, vm)
 		__field(u32, vcpu)
-		__field(u32, code)
+		__field(u32, reason)
 		__field(u32, arch)
 		__field(u32, hw_reason)
 		__field(u64, rip)
@@ -257,7 +257,7 @@ TRACE_EVENT(ringvm_exit,
 	TP_fast_assign(
 		__entry->vm = vcpu->vm->id;
 		__entry->vcpu = vcpu->id;
-		__entry->code = vcpu->exit.code;
+		__entry->reason = vcpu->exit.code;
 		__entry->arch = vcpu->exit.raw.arch;
 		__entry->hw_reason = vcpu->exit.raw.reason;
 		__entry->rip = ringvm_arch->get_reg(vcpu, RINGVM_REG_RIP);
@@ -269,7 +269,7 @@ TRACE_EVENT(ringvm_exit,
 
 	TP_printk("vm %u vcpu %u reason %s arch %s hw_reason 0x%x rip 0x%llx qual 0x%llx info1 0x%llx info2 0x%llx gpa 0x%llx",
 		  __entry->vm, __entry->vcpu,
-		  __print_symbolic(__entry->code,
+		  __print_symbolic(__entry->reason,
 				   { RINGVM_HW_EXIT_NONE, "none" },
 				   { RINGVM_HW_EXIT_CPUID, "cpuid" },
 				   { RINGVM_HW_EXIT_HLT, "hlt" },

@@ -180,9 +180,9 @@ static bool parse_line(char *line, __u32 vm, struct trace_event *e)
 	*p++ = '\0';
 	memset(e, 0, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	for (k = strtok_r(p, " \n", &save); k && e->nr < MAX_FIELDS;
-	     k = strtok_r(NULL, " \n", &save)) {
-		v = strtok_r(NULL, " \n", &save);
+	for (k = strtok_r(p, "\n ", &save); k && e->nr < MAX_FIELDS;
+	     k = strtok_r(NULL, "\n ", &save)) {
+		v = strtok_r(NULL, "\n ", &save);
 		if (!v)
 			break;
 		snprintf(e->key[e->nr], sizeof(e->key[0]), "%s", k);
