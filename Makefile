@@ -5,7 +5,7 @@
 # make KDIR=DIR     the module against any kernel build tree
 # make demo         boot the svm test machine, load ringvm, run vmctl info
 # make check        the whole suite on every test machine this host can run
-#                   (svm, vmx, vmx-smp, kvm) with KVER's kernel, and on svm
+#                   (svm, vmx, vmx-smp, vmx-long, kvm) with KVER's kernel, and on svm
 #                   with 6.12's as well (svm@6.12, its module built into
 #                   build/kmod-6.12); one line of totals over them all
 # make check MACHINES="svm svm@6.12"
@@ -24,7 +24,7 @@ KVER ?= 6.1
 KERNEL ?=
 MACHINES ?=
 # What make check boots.  With KVER=6.12, svm@6.12 is svm itself.
-CHECK_MACHINES := svm vmx vmx-smp kvm svm@6.12
+CHECK_MACHINES := svm vmx vmx-smp vmx-long kvm svm@6.12
 
 # The kernel series other than KVER that the machines $(1) name (svm@6.12).
 other_series = $(filter-out $(KVER),$(sort $(foreach m,$(1),\

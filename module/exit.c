@@ -39,6 +39,7 @@
 #include <asm/fpu/xcr.h>
 
 #include "fpu.h"
+#include "spec.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -162,6 +163,8 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 		if (ringvm_arch->get_reg(vcpu, RINGVM_REG_CR4) & X86_CR4_OSXSAVE)
 			r[2] |= BIT(27);
 		r[1] = (r[1] & 0x00ffffff) | (vcpu->id << 24);
+	} else if (unlikely(fn == 7 || fn == 0x80000008)) {
+		ringvm_spec_cpuid(fn, index, r);
 	}
 	vcpu->gprs[RINGVM_GPR_RAX] = r[0];
 	vcpu->gprs[RINGVM_GPR_RBX] = r[1];
@@ -214,6 +217,8 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	int r = ringvm_arch->get_msr(vcpu, index, data);
 
+	if (r == -ENOENT)
+		r = ringvm_spec_get_msr(vcpu, index, data);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {
@@ -248,6 +253,8 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 	u64 cur;
 	int r = ringvm_arch->set_msr(vcpu, index, data);
 
+	if (r == -ENOENT)
+		r = ringvm_spec_set_msr(vcpu, index, data);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {

@@ -21,6 +21,7 @@
 #include <asm/tsc.h>
 
 #include "fpu.h"
+#include "spec.h"
 #include "vm.h"
 
 unsigned int ringvm_max_vms = 64;
@@ -110,6 +111,7 @@ static int __init ringvm_init(void)
 	r = ringvm_fpu_setup();
 	if (r)
 		return r;
+	ringvm_spec_setup();
 
 	r = ringvm_arch->hardware_setup();
 	if (r)

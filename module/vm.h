@@ -184,6 +184,7 @@ struct ringvm_vcpu {
 
 	/* MSRs the core keeps. */
 	u64 tsc_aux;				/* [v] */
+	u64 spec_ctrl;				/* [v] as the guest wrote it */
 
 	struct ringvm_event event;		/* [v] for the next entry */
 	bool triple_fault;			/* [v] a merge ended in one */

@@ -28,6 +28,7 @@
 #include <asm/trapnr.h>
 
 #include "ringvm.h"
+#include "spec.h"
 #include "vm.h"
 #include "svm/svm.h"
 
@@ -627,6 +628,7 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 	struct vmcb_control *c = &vmcb->control;
 	struct ringvm_hw_exit *exit = &vcpu->exit;
 	int cpu = smp_processor_id();
+	u64 spec_ctrl;
 	u32 code;
 
 	/* Another CPU or an ended generation: a fresh ASID, nothing clean. */
@@ -650,9 +652,22 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu)
 		svm_save_unchecked_state(svm);
 
 	svm_clgi();
+	/*
+	 * SPEC_CTRL (module/spec.h).  With V_SPEC_CTRL the processor keeps
+	 * a guest value, loaded by VMRUN from the VMCB, beside the host's,
+	 * and the guest runs with the OR of the two (APM Vol. 2, "SPEC_CTRL
+	 * Virtualization"): the policy of spec.h with no WRMSR, and
+	 * vmenter.S, given the host's own value, writes none either.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_V_SPEC_CTRL)) {
+		vmcb->save.spec_ctrl = vcpu->spec_ctrl;
+		spec_ctrl = this_cpu_read(x86_spec_ctrl_current);
+	} else {
+		spec_ctrl = ringvm_spec_ctrl_enter(vcpu);
+	}
 	/* Zen1: leave no host quotient in the divider for the guest. */
 	amd_clear_divider();
-	__svm_vcpu_run(svm->vmcb_pa, vcpu->gprs, svm->host_save_pa);
+	__svm_vcpu_run(svm->vmcb_pa, vcpu->gprs, svm->host_save_pa, spec_ctrl);
 	svm_stgi();
 
 	code = c->exitcode;

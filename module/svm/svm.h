@@ -212,7 +212,8 @@ int svm_vcpu_run(struct ringvm_vcpu *vcpu);
  * the host's from @host_save_pa; GPRs other than RAX and RSP come from
  * and go to @gprs.  Called with GIF clear and interrupts off.
  */
-void __svm_vcpu_run(u64 vmcb_pa, unsigned long *gprs, u64 host_save_pa);
+void __svm_vcpu_run(u64 vmcb_pa, unsigned long *gprs, u64 host_save_pa,
+		    u64 spec_ctrl);
 
 /* Tell the processor ringvm changed a group of VMCB fields. */
 static inline void vmcb_mark_dirty(struct vmcb *vmcb, u32 clean_bits)

@@ -116,7 +116,9 @@ struct vmcb_save {
 	u64 br_to;			/* 280h */
 	u64 lastexcpfrom;		/* 288h */
 	u64 lastexcpto;			/* 290h */
-	u8 reserved_298[0xc00 - 0x298];
+	u8 reserved_298[0x2e0 - 0x298];
+	u64 spec_ctrl;			/* 2E0h: with V_SPEC_CTRL */
+	u8 reserved_2e8[0xc00 - 0x2e8];
 };
 
 struct vmcb {
@@ -151,6 +153,7 @@ static_assert(offsetof(struct vmcb_save, sysenter_eip) == 0x238);
 static_assert(offsetof(struct vmcb_save, cr2) == 0x240);
 static_assert(offsetof(struct vmcb_save, g_pat) == 0x268);
 static_assert(offsetof(struct vmcb_save, lastexcpto) == 0x290);
+static_assert(offsetof(struct vmcb_save, spec_ctrl) == 0x2e0);
 
 /* intercept_misc1, offset 00Ch (Table B-1) */
 #define SVM_INTERCEPT1_INTR		BIT(0)

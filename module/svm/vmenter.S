@@ -27,7 +27,9 @@
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
+#include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
+#include <asm/percpu.h>
 
 /* Byte offsets in vcpu->gprs[], in enum ringvm_gpr order (exit.c checks). */
 #define GPR_RCX		(1 * 8)
@@ -49,12 +51,17 @@
 #define STK_VMCB	0
 #define STK_GPRS	8
 #define STK_HOST_SAVE	16
+#define STK_SPEC_CTRL	24
+#define STK_SIZE	32
 
 /* Not instrumentable: a probe between VMRUN and VMLOAD would see guest GS. */
 .section .noinstr.text, "ax"
 
 /*
- * void __svm_vcpu_run(u64 vmcb_pa, unsigned long *gprs, u64 host_save_pa)
+ * void __svm_vcpu_run(u64 vmcb_pa, unsigned long *gprs, u64 host_save_pa,
+ *		       u64 spec_ctrl)
+ *
+ * @spec_ctrl: the SPEC_CTRL the guest runs with (ringvm_spec_ctrl_enter())
  */
 SYM_FUNC_START(__svm_vcpu_run)
 	push	%rbp
@@ -64,6 +71,7 @@ SYM_FUNC_START(__svm_vcpu_run)
 	push	%r12
 	push	%rbx
 
+	push	%rcx			/* STK_SPEC_CTRL */
 	push	%rdx			/* STK_HOST_SAVE */
 	push	%rsi			/* STK_GPRS */
 	push	%rdi			/* STK_VMCB */
@@ -130,6 +138,28 @@ SYM_FUNC_START(__svm_vcpu_run)
 	 * before interrupts, whose handlers return into this code).
 	 */
 	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
+
+	/*
+	 * SPEC_CTRL (module/spec.h): the host's value back, before the
+	 * first RET, where the guest ran with more bits; the LFENCE keeps
+	 * a mispredicted skip from running on into a RET (KVM's
+	 * RESTORE_HOST_SPEC_CTRL in the same place).  RCX and RDX are
+	 * stored already and cleared below.
+	 */
+	ALTERNATIVE "jmp .Lspec_ctrl_done", "", X86_FEATURE_MSR_SPEC_CTRL
+	mov	PER_CPU_VAR(x86_spec_ctrl_current), %eax
+	mov	PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
+	cmp	STK_SPEC_CTRL(%rsp), %eax
+	jne	.Lspec_ctrl_write
+	cmp	STK_SPEC_CTRL + 4(%rsp), %edx
+	je	.Lspec_ctrl_fence
+.Lspec_ctrl_write:
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	wrmsr
+.Lspec_ctrl_fence:
+	lfence
+.Lspec_ctrl_done:
+
 #ifdef UNTRAIN_RET_VM
 	UNTRAIN_RET_VM
 #else
@@ -153,7 +183,7 @@ SYM_FUNC_START(__svm_vcpu_run)
 	xor	%r14d, %r14d
 	xor	%r15d, %r15d
 
-	add	$24, %rsp
+	add	$STK_SIZE, %rsp
 	pop	%rbx
 	pop	%r12
 	pop	%r13

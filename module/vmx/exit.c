@@ -31,6 +31,7 @@
 #include <asm/tlbflush.h>
 #include <asm/trapnr.h>
 
+#include "spec.h"
 #include "vm.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
@@ -599,8 +600,8 @@ int vmx_vcpu_run(struct ringvm_vcpu *vcpu)
 		vmx_write_event(&vcpu->event);
 	vmx_l1d_flush(vmx);
 
-	if (unlikely(__vmx_vcpu_run(vcpu->gprs, &vmx->host_rsp,
-				    vmx->launched))) {
+	if (unlikely(__vmx_vcpu_run(vcpu->gprs, &vmx->host_rsp, vmx->launched,
+				    ringvm_spec_ctrl_enter(vcpu)))) {
 		vmx->cr2 = native_read_cr2();
 		if (vmx->host_debugctl)
 			update_debugctlmsr(vmx->host_debugctl);

@@ -9,7 +9,8 @@
  *  3. load the guest's GPRs (RSP is the VMCS's) and VMLAUNCH or VMRESUME;
  *  4. the VM exit lands at vmx_vmexit (HOST_RIP) with RSP = HOST_RSP:
  *     store the guest's GPRs, scrub them from the registers, refill the
- *     return stack buffer, and return 0; a VM-Fail returns 1.
+ *     return stack buffer, put the host's SPEC_CTRL back, and return 0;
+ *     a VM-Fail returns 1.
  *
  * Context: called from vmx_vcpu_run() with the vCPU's VMCS current on
  * this CPU, preemption and interrupts off.  No C is called between the
@@ -48,11 +49,12 @@
 
 /*
  * int __vmx_vcpu_run(unsigned long *gprs, unsigned long *host_rsp,
- *		      bool launched)
+ *		      bool launched, u64 spec_ctrl)
  *
  * @gprs:	vcpu->gprs[], loaded before entry and stored after exit
  * @host_rsp:	what HOST_RSP holds; updated here when it changes
  * @launched:	VMRESUME if true, VMLAUNCH if false
+ * @spec_ctrl:	the SPEC_CTRL the guest runs with (ringvm_spec_ctrl_enter())
  *
  * Returns 0 after a VM exit (including an exit for a failed entry, whose
  * exit reason has bit 31 set), 1 if VMLAUNCH/VMRESUME itself failed
@@ -67,7 +69,8 @@ SYM_FUNC_START(__vmx_vcpu_run)
 	push	%r12
 	push	%rbx
 
-	/* @gprs, for after the exit; RSP here is what HOST_RSP must be. */
+	/* @spec_ctrl and @gprs, for after the exit; then RSP is HOST_RSP. */
+	push	%rcx
 	push	%rdi
 
 	/*
@@ -191,24 +194,33 @@ SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
 			   X86_FEATURE_RSB_VMEXIT_LITE
 
 	/*
-	 * Legacy IBRS (the host set X86_FEATURE_KERNEL_IBRS, Skylake-era
-	 * parts without eIBRS): IBRS only restricts predictions made before
-	 * it was written from a less privileged predictor mode, and the
-	 * guest was one.  Write SPEC_CTRL again, same value, before the
-	 * first RET, as KVM's vmx_spec_ctrl_restore_host() does
-	 * (module/MITIGATIONS.md row 4).  The guest cannot write SPEC_CTRL
-	 * (MSR exits), so the host's value is the one it ran with.
+	 * SPEC_CTRL (module/spec.h): the host's value back before the
+	 * first RET where the guest ran with more bits (@spec_ctrl, on the
+	 * stack), and always with legacy IBRS (X86_FEATURE_KERNEL_IBRS,
+	 * Skylake-era parts without eIBRS): IBRS only restricts predictions
+	 * made before it was written from a less privileged predictor mode,
+	 * and the guest was one.  As KVM's vmx_spec_ctrl_restore_host()
+	 * (module/MITIGATIONS.md row 4); the LFENCE keeps a mispredicted
+	 * skip from running on into the RET.
 	 */
-	ALTERNATIVE "jmp .Lspec_ctrl_done", "", X86_FEATURE_KERNEL_IBRS
-	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	ALTERNATIVE "jmp .Lspec_ctrl_done", "", X86_FEATURE_MSR_SPEC_CTRL
 	mov	PER_CPU_VAR(x86_spec_ctrl_current), %eax
 	mov	PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
+	ALTERNATIVE "", "jmp .Lspec_ctrl_write", X86_FEATURE_KERNEL_IBRS
+	cmp	(%rsp), %eax
+	jne	.Lspec_ctrl_write
+	cmp	4(%rsp), %edx
+	je	.Lspec_ctrl_fence
+.Lspec_ctrl_write:
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
 	wrmsr
+.Lspec_ctrl_fence:
 	lfence
 	xor	%eax, %eax
 	xor	%ecx, %ecx
 	xor	%edx, %edx
 .Lspec_ctrl_done:
+	add	$8, %rsp		/* @spec_ctrl */
 
 	CLEAR_BRANCH_HISTORY_VMEXIT
 

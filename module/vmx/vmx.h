@@ -367,7 +367,7 @@ static inline struct vmx_vcpu *to_vmx(struct ringvm_vcpu *vcpu)
 
 /* vmenter.S: 0 after a VM exit, 1 if VMLAUNCH/VMRESUME failed. */
 int __vmx_vcpu_run(unsigned long *gprs, unsigned long *host_rsp,
-		   bool launched);
+		   bool launched, u64 spec_ctrl);
 void vmx_vmexit(void);
 /* vmenter.S: IRET to self, which ends blocking by NMI (exit.c says why). */
 void vmx_unblock_nmis(void);

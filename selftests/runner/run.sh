@@ -9,10 +9,13 @@
 #
 #	svm	QEMU TCG -cpu max, 2 CPUs (AMD SVM + NPT): the whole suite
 #	vmx	Bochs corei7_skylake_x (Intel VT-x + EPT): the whole suite, on
-#		1 CPU when vmx-smp runs, else on 2
+#		1 CPU when vmx-smp runs, else on 2; without the tests of
+#		tests-long.list when vmx-long runs
 #	vmx-smp	the same Bochs with 2 CPUs, only the tests in tests-smp.list
 #		(when the suite installs one): a 2-CPU Bochs takes 2-3 times
 #		as long as a 1-CPU one for the same tests
+#	vmx-long the same Bochs with 1 CPU, only the tests in tests-long.list
+#		(the Linux boot): they would make vmx the run's longest lane
 #	kvm	QEMU -enable-kvm -cpu host: real silicon, only where the host has
 #		VT-x or SVM and a /dev/kvm that opens
 #
@@ -36,20 +39,22 @@ set -euo pipefail
 runner_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$runner_dir/../.." && pwd)
 
-all_machines="svm vmx vmx-smp kvm"
+all_machines="svm vmx vmx-smp vmx-long kvm"
 # Wall-clock limit per machine in seconds (--timeout overrides them all).
-declare -A machine_timeout=([svm]=900 [vmx]=3600 [vmx-smp]=1500 [kvm]=600)
+declare -A machine_timeout=([svm]=900 [vmx]=3000 [vmx-smp]=1500
+	[vmx-long]=1200 [kvm]=600)
 # Kernel parameters a machine needs (README.md, "Quirks", says why).
 declare -A machine_params=(
 	[svm]=""
 	[vmx]="clearcpuid=xsavec,xsaves,ht"
 	[vmx-smp]="clearcpuid=xsavec,xsaves,ht"
+	[vmx-long]="clearcpuid=xsavec,xsaves,ht"
 	[kvm]=""
 )
-# Which list in /ringvm/tests a machine runs.
+# Which list in /ringvm/tests a machine runs (vmx: choose_vmx_setup).
 declare -A machine_list=(
 	[svm]=tests.list [vmx]=tests.list [vmx-smp]=tests-smp.list
-	[kvm]=tests.list
+	[vmx-long]=tests-long.list [kvm]=tests.list
 )
 
 # Guest modules the suite loads: KVM as a reference, msr for /dev/cpu/N/msr.
@@ -105,7 +110,8 @@ usage: $0 [options]
                       guest, destroy; unload ringvm
   --only "NAMES"      run only these tests, in the order of the lists
   --tests DIR         take the installed tests (DIR/tests.list, optionally
-                      DIR/tests-smp.list, and the binaries) from DIR instead
+                      DIR/tests-smp.list, tests-long.list and tests-vmx.list,
+                      and the binaries) from DIR instead
                       of 'make -C selftests install'
   --vmctl PATH        vmctl binary (default userspace/vmctl/vmctl)
   --guest PATH        example guest for vmctl run, /ringvm/hello.bin in the
@@ -379,8 +385,10 @@ filter_list()
 	printf '%s\n' "$names" | sed '/^$/d' >"$1"
 }
 
-# Put the selftests into $1/ringvm/tests: tests.list and the binaries, and
-# tests-smp.list if the suite has tests that need two CPUs.
+# Put the selftests into $1/ringvm/tests: tests.list and the binaries;
+# tests-smp.list if the suite has tests that need two CPUs, tests-long.list
+# if it has tests that take most of a Bochs run, and tests-vmx.list, the
+# rest, which vmx runs when vmx-long runs those.
 install_tests()
 {
 	local dest=$1/ringvm/tests name list
@@ -404,7 +412,8 @@ install_tests()
 				die "--only: $name is in no test list"
 		done
 	fi
-	for list in "$dest"/tests.list "$dest"/tests-smp.list; do
+	for list in "$dest"/tests.list "$dest"/tests-smp.list \
+		    "$dest"/tests-long.list "$dest"/tests-vmx.list; do
 		[ -f "$list" ] || continue
 		[ -z "$only" ] || filter_list "$list"
 		for name in $(list_names "$list"); do
@@ -501,24 +510,31 @@ machine_unusable()
 		echo "/dev/kvm does not open"
 	elif [ "$mode" = demo ]; then
 		return 0
-	elif [ "$1" = vmx-smp ] && [ ! -f "$list" ]; then
-		echo "the suite installs no tests-smp.list"
+	elif [[ "$1" = vmx-smp || "$1" = vmx-long ]] && [ ! -f "$list" ]; then
+		echo "the suite installs no ${machine_list[$1]}"
 	elif [ -z "$(list_names "$list")" ]; then
 		echo "${machine_list[$1]} names no test${only:+ of --only}"
 	fi
 }
 
+# Whether machine $1 runs in this run (named, on any series, and usable).
+machine_runs()
+{
+	[[ " $machines " == *" $1"[@\ ]* ]] && [ -z "$(machine_unusable "$1")" ]
+}
+
 # The CPUs of the vmx machine, unless RINGVM_VMX_CPUS says: the CPU hotplug
 # tests need two, but a 2-CPU Bochs is slow, so vmx has one CPU only when
-# vmx-smp runs the tests that need two (tests-smp.list).
-choose_vmx_cpus()
+# vmx-smp runs the tests that need two (tests-smp.list).  And its list:
+# without the long tests (tests-vmx.list) when vmx-long runs them.
+choose_vmx_setup()
 {
+	if [ "$mode" = tests ] && machine_runs vmx-long; then
+		machine_list[vmx]=tests-vmx.list
+	fi
 	[ -z "$vmx_cpus" ] || return 0
 	vmx_cpus=2
-	if [ "$mode" = demo ]; then
-		vmx_cpus=1
-	elif [[ " $machines " == *" vmx-smp"[@\ ]* ]] &&
-	     [ -z "$(machine_unusable vmx-smp)" ]; then
+	if [ "$mode" = demo ] || machine_runs vmx-smp; then
 		vmx_cpus=1
 	fi
 }
@@ -608,6 +624,8 @@ machine_cpus()
 {
 	if [ "$1" = vmx ]; then
 		echo "$vmx_cpus"
+	elif [ "$1" = vmx-long ]; then
+		echo 1
 	else
 		echo 2
 	fi
@@ -785,7 +803,7 @@ run_lane()	# MACHINE...
 # Split the usable machines into $jobs lanes and run the lanes side by side.
 # Bochs is single-threaded and the vmx machine runs longest, so it has a
 # lane of its own (vmx on any series); the others share the rest, in the
-# order given (make check: svm, vmx-smp, kvm, svm@6.12).  Under Bochs
+# order given (make check: svm, vmx-smp, vmx-long, kvm, svm@6.12).  Under Bochs
 # (clock sync=none) the guest's time follows its instruction count, so a
 # busy host slows the vmx machines down but cannot make a guest timeout
 # fire early.
@@ -858,7 +876,7 @@ main()
 	for series in $series_list; do
 		prepare_series "$series"
 	done
-	choose_vmx_cpus
+	choose_vmx_setup
 
 	total_p=0 total_f=0 total_s=0 any_bad=0 ran=0
 	local -a usable=()

@@ -17,7 +17,8 @@
  *	0x80000002-4	the brand string
  *	0x80000005-6	cache descriptions (AMD; zeros on Intel hosts)
  *	0x80000007	the invariant TSC bit alone, as the host has it
- *	0x80000008	address sizes; no feature bits, one core
+ *	0x80000008	address sizes; of the feature bits only the
+ *			speculation-control ones; one core
  *
  * Taken out, by group:
  *  - virtualization: VMX, SMX, SVM, SKINIT (ringvm does not nest);
@@ -27,8 +28,11 @@
  *    0x80000007 but for its invariant TSC bit), performance counters
  *    and PDCM, MONITOR/MWAIT and MONITORX, WAITPKG, the AMD extended
  *    APIC space, IBS, LWP, OSVW;
- *  - speculation-control and capability MSRs the guest would read and
- *    #GP on (IA32_ARCH_CAPABILITIES, SPEC_CTRL, core capabilities...);
+ *  - IA32_CORE_CAPABILITIES, which the guest would read and #GP on;
+ *    the speculation-control bits (IBRS/IBPB, STIBP, L1D_FLUSH,
+ *    ARCH_CAPABILITIES, SSBD) stay: the module offers those MSRs where
+ *    the host kernel has them and clears the bits where it does not
+ *    (module/spec.c);
  *  - RDTSCP and RDPID: the module makes RDTSCP #UD, and both read
  *    IA32_TSC_AUX;
  *  - XSAVES and XSAVEC (the module keeps XSAVE state in the standard
@@ -61,16 +65,22 @@
 /*
  * Leaf 7.0.  EBX: TSC_ADJUST SGX HLE INVPCID RTM RDT-M MPX RDT-A PT.
  * ECX: PKU OSPKE WAITPKG CET_SS TME LA57 RDPID SGX_LC PKS.
- * EDX: hybrid PCONFIG arch-LBR IBT AMX-BF16 AMX-TILE AMX-INT8 IBRS/IBPB
- * STIBP L1D_FLUSH ARCH_CAPABILITIES CORE_CAPABILITIES SSBD.
+ * EDX: hybrid PCONFIG arch-LBR IBT AMX-BF16 AMX-TILE AMX-INT8
+ * CORE_CAPABILITIES.
  */
 #define L7_EBX_DROP	(BIT(1) | BIT(2) | BIT(4) | BIT(10) | BIT(11) |	\
 			 BIT(12) | BIT(14) | BIT(15) | BIT(25))
 #define L7_ECX_DROP	(BIT(3) | BIT(4) | BIT(5) | BIT(7) | BIT(13) |	\
 			 BIT(16) | BIT(22) | BIT(30) | BIT(31))
 #define L7_EDX_DROP	(BIT(15) | BIT(18) | BIT(19) | BIT(20) |	\
-			 BIT(22) | BIT(24) | BIT(25) | BIT(26) | BIT(27) | \
-			 BIT(28) | BIT(29) | BIT(30) | BIT(31))
+			 BIT(22) | BIT(24) | BIT(25) | BIT(30))
+
+/*
+ * Leaf 0x80000008 EBX: IBPB, IBRS, STIBP, IBRS/STIBP always on, IBRS
+ * preferred and same-mode, SSBD and SSB_NO (AMD APM Vol. 3, E.4.7).
+ */
+#define LX8_EBX_KEEP	(BIT(12) | BIT(14) | BIT(15) | BIT(16) | BIT(17) | \
+			 BIT(18) | BIT(19) | BIT(24) | BIT(26))
 
 /*
  * Leaf 0x80000001.  ECX: CmpLegacy SVM ExtApicSpace OSVW IBS SKINIT WDT
@@ -200,7 +210,8 @@ static void add_extended(struct ringvm_cpuid *t)
 	if (max >= 0x80000008) {
 		e = add(t, 0x80000008, 0, false);
 		e->eax &= 0xffff;	/* physical and linear address bits */
-		e->ebx = e->ecx = e->edx = 0;
+		e->ebx &= LX8_EBX_KEEP;
+		e->ecx = e->edx = 0;
 	}
 }
 
