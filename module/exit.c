@@ -40,6 +40,7 @@
 
 #include "fpu.h"
 #include "spec.h"
+#include "trace.h"
 #include "vm.h"
 
 /* 1. Helpers */
@@ -93,6 +94,7 @@ void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason)
 	run->hw = vcpu->exit.raw;
 	ringvm_report_events(vcpu);
 	vcpu->nr_user_exits++;
+	trace_ringvm_userspace_exit(vcpu, reason, run->rip);
 }
 
 static void ringvm_clear_exit_data(struct ringvm_vcpu *vcpu)
@@ -658,10 +660,14 @@ static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
 static int ringvm_handle_npf(struct ringvm_vcpu *vcpu)
 {
 	u64 gpa = vcpu->exit.npf.gpa;
+	int r;
 
 	if (ringvm_gpa_is_ram(vcpu->vm, gpa))
-		return ringvm_map_ram(vcpu, gpa);
-	return ringvm_handle_mmio(vcpu, gpa);
+		r = ringvm_map_ram(vcpu, gpa);
+	else
+		r = ringvm_handle_mmio(vcpu, gpa);
+	trace_ringvm_npf(vcpu, r);
+	return r;
 }
 
 static u64 ringvm_addr_mask(unsigned int addr_size)

@@ -32,6 +32,9 @@
 #include "fpu.h"
 #include "vm.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 /*
  * VMSCAPE: the guest may have trained the branch predictors that this
  * task's user space, the VMM, uses next.  Where the host asks for it, the
@@ -106,6 +109,8 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 				break;
 			}
 		}
+		trace_ringvm_inj_event(vcpu);
+		trace_ringvm_entry(vcpu);
 		if (vcpu->dr_active)
 			ringvm_load_guest_db(vcpu);
 
@@ -118,6 +123,7 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 			hw_breakpoint_restore();
 		vcpu->nr_exits++;
 		local_irq_enable();
+		trace_ringvm_exit(vcpu);
 
 		if (!ringvm_handle_fast(vcpu))
 			break;

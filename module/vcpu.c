@@ -29,6 +29,7 @@
 #include <asm/processor-flags.h>
 
 #include "fpu.h"
+#include "trace.h"
 #include "vm.h"
 
 static_assert(sizeof(struct ringvm_regs) == 144);
@@ -433,6 +434,8 @@ int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id)
 	}
 	WRITE_ONCE(vm->vcpus[id], vcpu);
 	vm->nr_vcpus++;
+	/* before the unlock: a close of the new fd frees it only after */
+	trace_ringvm_vcpu_create(vcpu);
 	mutex_unlock(&vm->lock);
 	return fd;
 
@@ -449,6 +452,7 @@ void ringvm_vcpu_free(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_vm *vm = vcpu->vm;
 
+	trace_ringvm_vcpu_destroy(vcpu);
 	mutex_lock(&vm->lock);
 	WRITE_ONCE(vm->vcpus[vcpu->id], NULL);
 	vm->nr_vcpus--;

@@ -35,6 +35,7 @@
 #include <linux/ringvm_netlink.h>
 #include <asm/tsc.h>
 
+#include "trace.h"
 #include "vm.h"
 
 static_assert(sizeof(struct ringvm_create_vm) == 208);
@@ -339,6 +340,7 @@ int ringvm_vm_create(const char *name, bool anonymous,
 	mutex_unlock(&ringvm_vm_lock);
 
 	ringvm_nl_vm_event(vm, RINGVM_VM_EVENT_CREATED);
+	trace_ringvm_vm_create(vm);
 	*out = vm;
 	return 0;
 
@@ -380,6 +382,7 @@ int ringvm_vm_destroy(struct ringvm_vm *vm)
 	mutex_unlock(&vm->lock);
 
 	ringvm_nl_vm_event(vm, RINGVM_VM_EVENT_DESTROYED);
+	trace_ringvm_vm_destroy(vm);
 	ringvm_vm_put(vm);
 	return 0;
 }
