@@ -6,6 +6,7 @@
  *
  *	ynl --spec ringvm.yaml --do caps-get
  *	ynl --spec ringvm.yaml --do vm-new --json '{"name": ...}'
+ *	ynl --spec ringvm.yaml --do vm-get --json '{"name": ...}'
  *	ynl --spec ringvm.yaml --dump vm-get
  *	ynl --spec ringvm.yaml --do vm-del --json '{"name": ...}'
  *	ynl --spec ringvm.yaml --subscribe events --sleep 2
@@ -40,7 +41,7 @@
 #define VM_NEW_JSON							\
 	"{\"name\": \"" VM_NAME "\", \"mem-region\": " VM_REGIONS	\
 	", \"max-vcpus\": 2}"
-#define VM_DEL_JSON	"{\"name\": \"" VM_NAME "\"}"
+#define VM_BY_NAME	"{\"name\": \"" VM_NAME "\"}"
 
 /* x86-64 syscall numbers: where a sleeping python3 waits. */
 #define NR_NANOSLEEP		35
@@ -60,8 +61,8 @@ static const char *spec_path(void)
 static const char *ynl_missing(void)
 {
 	if (access(ynl_path(), X_OK))
-		return "no ynl client in this initramfs (the runner adds "
-		       "ynl_test.root only where ynl_test is listed)";
+		/* the runner adds ynl_test.root where ynl_test is listed */
+		return "no ynl client in this machine (ynl_test.root)";
 	if (access(spec_path(), R_OK))
 		return "no ringvm.yaml beside the ynl client";
 	return NULL;
@@ -269,7 +270,7 @@ TEST_F_TIMEOUT(ynl, caps_get, 120)
 }
 
 /*
- * vm-new, vm-get (dump), vm-del, each a ynl run, while another ynl has
+ * vm-new, vm-get (do and dump), vm-del, each a ynl run, while another ynl has
  * subscribed to the events group: it must see created, then destroyed,
  * for this VM and nothing else.  The subscriber is stopped while the
  * others run, so its --sleep cannot run out before the last event: a
@@ -321,6 +322,16 @@ TEST_F_TIMEOUT(ynl, vm_lifecycle_events, 300)
 	EXPECT_EQ(0x10000, v.regions[1].size);
 	EXPECT_EQ(2, v.max_vcpus);
 
+	/* vm-get by name: the same VM. */
+	ASSERT_EQ(0, run_ynl(&self->res, "--do", "vm-get", VM_BY_NAME));
+	EXPECT_EQ(0, self->res.status)
+		TH_LOG("ynl: %s%s", out, self->res.err);
+	ASSERT_EQ(0, json_u64(out, "id", &n));
+	EXPECT_EQ(id, n);
+	ASSERT_EQ(0, json_get(out, "mem-region", self->buf,
+			      sizeof(self->buf)));
+	EXPECT_STREQ(VM_REGIONS, self->buf);
+
 	/* The same name again: EEXIST, no event. */
 	ASSERT_EQ(0, run_ynl(&self->res, "--do", "vm-new", VM_NEW_JSON));
 	EXPECT_EQ(1, self->res.status) TH_LOG("ynl: %s%s", out,
@@ -351,7 +362,7 @@ TEST_F_TIMEOUT(ynl, vm_lifecycle_events, 300)
 	EXPECT_TRUE(found) TH_LOG("vm-get dump: %s", out);
 
 	/* vm-del by name: gone for the kernel and for the dump. */
-	ASSERT_EQ(0, run_ynl(&self->res, "--do", "vm-del", VM_DEL_JSON));
+	ASSERT_EQ(0, run_ynl(&self->res, "--do", "vm-del", VM_BY_NAME));
 	EXPECT_EQ(0, self->res.status)
 		TH_LOG("ynl: %s%s", out, self->res.err);
 	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_NAME, &v));
