@@ -4,9 +4,9 @@
 # Extract the kernel's ynl netlink client (tools/net/ynl: cli.py and its
 # lib/) and the netlink spec schemas (Documentation/netlink/*.yaml) from
 # Debian's linux-source-6.12 into build/cache/ynl-VERSION, once per
-# package version (decompressing the tarball takes about 30 s).  Linux
-# 6.1's ynl is too young for ringvm's spec: it has no --output-json and no
-# --subscribe of a genetlink family's group by name.  Prints the directory.
+# package version (decompressing the tarball takes about 30 s).
+# linux-source-6.1 has neither: no tools/net/ynl, and no schema beside
+# Documentation/netlink/specs.  Prints the directory.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 tarball=/usr/src/linux-source-6.12.tar.xz
