@@ -431,7 +431,9 @@ install_tests()
 	for root in "$dest"/*.root; do
 		[ -d "$root" ] || continue
 		name=$(basename "$root" .root)
-		if cat "$dest"/tests*.list | list_names | grep -qxF "$name"; then
+		# not grep -q: with pipefail, an early exit can fail sed
+		if list_names "$dest"/tests*.list |
+		   grep -xF "$name" >/dev/null; then
 			mv "$root" "$work/roots/$name"
 		else
 			rm -rf "$root"
