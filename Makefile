@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# make              module (against Debian's 6.1 headers), vmctl, selftests
+# make              module (against Debian's 6.1 headers), vmctl, selftests,
+#                   after checking uapi/ringvm.yaml (make spec)
+# make spec         uapi/ringvm.yaml against its C header and against the
+#                   kernel's genetlink schema (jsonschema), and a self-test
+#                   that broken copies of the spec fail the schema check
 # make KVER=6.12    the same against the 6.12 headers
 # make KDIR=DIR     the module against any kernel build tree
 # make demo         boot the svm test machine, load ringvm, run vmctl info
@@ -63,7 +67,16 @@ EXTRA_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),$(CHECK_
 DEMO_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),svm)))
 endif
 
-all: module userspace selftests
+all: spec module userspace selftests
+
+# The schema is Documentation/netlink/genetlink.yaml of linux-source-6.12
+# (scripts/ynl.sh), the one the kernel's ynl client validates
+# "protocol: genetlink" specs with.
+spec:
+	python3 scripts/check-spec.py uapi/ringvm.yaml uapi/linux/ringvm_netlink.h
+	scripts/check-spec-schema.py --selftest \
+		"$$(scripts/ynl.sh)/Documentation/netlink/genetlink.yaml" \
+		uapi/ringvm.yaml
 
 module: $(if $(filter debug,$(KERNEL)),debug-kernel)
 	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/setup.sh"; exit 1; }
@@ -122,5 +135,5 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module userspace selftests debug-kernel check demo modcheck \
+.PHONY: all spec module userspace selftests debug-kernel check demo modcheck \
 	checkpatch install clean deb dkms-check

@@ -13,7 +13,8 @@ PKGS=(
 	libnl-3-dev libnl-genl-3-dev pkg-config
 	qemu-system-x86 bochs bochs-x bochsbios vgabios xvfb xauth
 	busybox-static cpio isolinux syslinux-common xorriso kmod
-	xz-utils python3 python3-yaml linux-source-6.1
+	xz-utils python3 python3-yaml python3-jsonschema
+	linux-source-6.1 linux-source-6.12
 	acpica-tools
 	debhelper dh-dkms dkms fakeroot dpkg-dev groff-base
 )

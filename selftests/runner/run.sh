@@ -410,7 +410,7 @@ filter_list()
 # rest, which vmx runs when vmx-long runs those.
 install_tests()
 {
-	local dest=$1/ringvm/tests name list
+	local dest=$1/ringvm/tests name list root
 
 	if [ -n "$tests_dir" ]; then
 		[ -f "$tests_dir/tests.list" ] || die "no tests.list in $tests_dir"
@@ -441,6 +441,23 @@ install_tests()
 	done
 	[ -n "$(list_names "$dest/tests.list")" ] || [ -n "$only" ] ||
 		die "tests.list names no test"
+
+	# A test's NAME.root (a tree for the initramfs root, such as the
+	# python3 the ynl test runs) leaves the stage: it is packed apart
+	# and added only for the machines that run NAME (machine_initrd).
+	rm -rf "$work/roots"
+	mkdir -p "$work/roots"
+	for root in "$dest"/*.root; do
+		[ -d "$root" ] || continue
+		name=$(basename "$root" .root)
+		# not grep -q: with pipefail, an early exit can fail sed
+		if list_names "$dest"/tests*.list |
+		   grep -xF "$name" >/dev/null; then
+			mv "$root" "$work/roots/$name"
+		else
+			rm -rf "$root"
+		fi
+	done
 }
 
 # The Linux guest that vmctl boots inside the test machine: the machine's
@@ -501,20 +518,49 @@ build_initramfs()
 	rm "$stage/ringvm/guests/vmlinuz" "$stage/ringvm/guests/linux-initrd.gz"
 	(cd "$stage" && find . | LC_ALL=C sort |
 		cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$work/initrd-lite.gz"
+	# Each test's root tree, a segment of its own: the kernel unpacks
+	# concatenated compressed archives one after the other.
+	rm -f "$work"/root-*.gz
+	for root in "$work"/roots/*; do
+		[ -d "$root" ] || continue
+		(cd "$root" && find . | LC_ALL=C sort |
+			cpio -o -H newc -R 0:0 --quiet) |
+			gzip -1 >"$work/root-$(basename "$root").gz"
+	done
 }
 
 # The initramfs for machine $1: the one without the Linux guest when its
-# test list does not name linux_boot_test (the demo boots the guest).
+# test list does not name linux_boot_test (the demo boots the guest),
+# followed by the root segment of each test in its list that has one.
 machine_initrd()
 {
 	local list=$work/initramfs/ringvm/tests/${machine_list[$1]}
+	local base=$initrd seg out
 
 	if [ "$mode" = tests ] && [ -f "$list" ] &&
 	   ! grep -qx linux_boot_test "$list"; then
-		echo "${initrd%.gz}-lite.gz"
-	else
-		echo "$initrd"
+		base=${initrd%.gz}-lite.gz
 	fi
+	out=$base
+	if [ "$mode" = tests ] && [ -f "$list" ]; then
+		for seg in "$work"/root-*.gz; do
+			[ -f "$seg" ] || continue
+			seg=$(basename "$seg" .gz)
+			grep -qx "${seg#root-}" "$list" || continue
+			out=${out%.gz}+${seg#root-}.gz
+		done
+	fi
+	if [ "$out" != "$base" ] && [ ! -f "$out" ]; then
+		cp "$base" "$out.tmp"
+		for seg in "$work"/root-*.gz; do
+			[ -f "$seg" ] || continue
+			seg=$(basename "$seg" .gz)
+			grep -qx "${seg#root-}" "$list" || continue
+			cat "$work/$seg.gz" >>"$out.tmp"
+		done
+		mv "$out.tmp" "$out"
+	fi
+	echo "$out"
 }
 
 # --- 3. The machines --------------------------------------------------------
