@@ -746,7 +746,7 @@ static void device_open_failed(struct doctor_check *c, const struct stat *st,
 		hint(c, "Add yourself to group %s (usermod -aG %s $USER), then log in again; or run as root.",
 		     group, group);
 	else
-		hint(c, "Run as root, or give a group access with a udev rule: KERNEL==\"ringvm\", GROUP=\"kvm\", MODE=\"0660\" (then usermod -aG kvm $USER).");
+		hint(c, "Run as root, or install the vmctl package, whose udev rule (60-ringvm.rules: KERNEL==\"ringvm\", GROUP=\"ringvm\", MODE=\"0660\") opens it to group ringvm (then usermod -aG ringvm $USER).");
 }
 
 static void check_device(struct doctor *d, struct doctor_check *c)
