@@ -652,8 +652,10 @@ static int ringvm_handle_npf(struct ringvm_vcpu *vcpu)
 {
 	u64 gpa = vcpu->exit.npf.gpa;
 
-	if (ringvm_gpa_is_ram(vcpu->vm, gpa))
+	if (ringvm_gpa_is_ram(vcpu->vm, gpa)) {
+		vcpu->nr_npf_ram++;	/* stats.c */
 		return ringvm_map_ram(vcpu, gpa);
+	}
 	return ringvm_handle_mmio(vcpu, gpa);
 }
 
