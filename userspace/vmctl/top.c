@@ -179,8 +179,8 @@ static void top_print(const struct top_sample *cur,
 	       cur->n == 1 ? "" : "s", dt);
 	for (i = 0; i < cur->n; i++) {
 		putchar('\n');
-		top_print_vm(&cur->vms[i], top_find(prev, cur->vms[i].sum.vm_id),
-			     dt);
+		top_print_vm(&cur->vms[i],
+			     top_find(prev, cur->vms[i].sum.vm_id), dt);
 	}
 	fflush(stdout);
 }
