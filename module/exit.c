@@ -662,10 +662,12 @@ static int ringvm_handle_npf(struct ringvm_vcpu *vcpu)
 	u64 gpa = vcpu->exit.npf.gpa;
 	int r;
 
-	if (ringvm_gpa_is_ram(vcpu->vm, gpa))
+	if (ringvm_gpa_is_ram(vcpu->vm, gpa)) {
+		vcpu->nr_npf_ram++;	/* stats.c */
 		r = ringvm_map_ram(vcpu, gpa);
-	else
+	} else {
 		r = ringvm_handle_mmio(vcpu, gpa);
+	}
 	trace_ringvm_npf(vcpu, r);
 	return r;
 }

@@ -85,6 +85,19 @@ static const struct nla_policy ringvm_vm_id_nl_policy[RINGVM_A_VM_MAX + 1] = {
 			       .len = RINGVM_NAME_MAX - 1 },
 };
 
+/* vcpu-stats-get: which VM, by id or by name, or neither for all. */
+#define STATS_REJECT { .type = NLA_REJECT,				\
+	.reject_message = "attribute not accepted: give a vm-id or a vm-name" }
+static const struct nla_policy
+ringvm_vcpu_stats_nl_policy[RINGVM_A_VCPU_STATS_MAX + 1] = {
+	[RINGVM_A_VCPU_STATS_PAD] = STATS_REJECT,
+	[RINGVM_A_VCPU_STATS_VCPU_ID ... RINGVM_A_VCPU_STATS_MAX] = STATS_REJECT,
+	/* 0 is checked in the dump, as for vm-get */
+	[RINGVM_A_VCPU_STATS_VM_ID] = { .type = NLA_U32 },
+	[RINGVM_A_VCPU_STATS_VM_NAME] = { .type = NLA_NUL_STRING,
+					  .len = RINGVM_NAME_MAX - 1 },
+};
+
 /* The events group tells of every VM: for CAP_NET_ADMIN only. */
 #ifndef GENL_MCAST_CAP_NET_ADMIN
 #error "needs GENL_MCAST_CAP_NET_ADMIN (Linux 6.7 or a stable backport)"
@@ -431,6 +444,243 @@ static int ringvm_nl_vm_get_dumpit(struct sk_buff *skb,
 	return skb->len ?: r;
 }
 
+/*
+ * vcpu-stats-get.  The exit-reasons nest gives each vendor-neutral exit
+ * code its attribute; the codes no hardware exit has (the windows the
+ * core opens itself) have none.
+ */
+static const u16 ringvm_nl_exit_attr[RINGVM_HW_EXIT_NR] = {
+	[RINGVM_HW_EXIT_NONE] = RINGVM_A_EXIT_REASONS_OTHER,
+	[RINGVM_HW_EXIT_CPUID] = RINGVM_A_EXIT_REASONS_CPUID,
+	[RINGVM_HW_EXIT_HLT] = RINGVM_A_EXIT_REASONS_HLT,
+	[RINGVM_HW_EXIT_IO] = RINGVM_A_EXIT_REASONS_IO,
+	[RINGVM_HW_EXIT_NPF] = RINGVM_A_EXIT_REASONS_NPF,
+	[RINGVM_HW_EXIT_RDMSR] = RINGVM_A_EXIT_REASONS_RDMSR,
+	[RINGVM_HW_EXIT_WRMSR] = RINGVM_A_EXIT_REASONS_WRMSR,
+	[RINGVM_HW_EXIT_HYPERCALL] = RINGVM_A_EXIT_REASONS_HYPERCALL,
+	[RINGVM_HW_EXIT_DR] = RINGVM_A_EXIT_REASONS_MOV_DR,
+	[RINGVM_HW_EXIT_XSETBV] = RINGVM_A_EXIT_REASONS_XSETBV,
+	[RINGVM_HW_EXIT_SHUTDOWN] = RINGVM_A_EXIT_REASONS_SHUTDOWN,
+	[RINGVM_HW_EXIT_FAIL_ENTRY] = RINGVM_A_EXIT_REASONS_FAIL_ENTRY,
+	[RINGVM_HW_EXIT_UNHANDLED] = RINGVM_A_EXIT_REASONS_UNHANDLED,
+	[RINGVM_HW_EXIT_NO_INSN_LEN] = RINGVM_A_EXIT_REASONS_NO_INSN_LEN,
+};
+
+static int ringvm_nl_put_exit_reasons(struct sk_buff *msg,
+				      const struct ringvm_vcpu_stats *st)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	nest = nla_nest_start(msg, RINGVM_A_VCPU_STATS_EXIT_REASONS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < RINGVM_HW_EXIT_NR; i++) {
+		if (!ringvm_nl_exit_attr[i])
+			continue;
+		if (nla_put_u64_64bit(msg, ringvm_nl_exit_attr[i],
+				      st->exits_by_code[i],
+				      RINGVM_A_EXIT_REASONS_PAD))
+			return -EMSGSIZE;
+	}
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int ringvm_nl_put_vcpu_stats(struct sk_buff *skb,
+				    struct netlink_callback *cb,
+				    struct ringvm_vm *vm, u32 vcpu_id,
+				    const struct ringvm_vcpu_stats *st)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &ringvm_nl_family, NLM_F_MULTI,
+			  RINGVM_CMD_VCPU_STATS_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, RINGVM_A_VCPU_STATS_VM_ID, vm->id) ||
+	    nla_put_string(skb, RINGVM_A_VCPU_STATS_VM_NAME, vm->name) ||
+	    nla_put_u32(skb, RINGVM_A_VCPU_STATS_VCPU_ID, vcpu_id) ||
+	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_EXITS, st->exits,
+			      RINGVM_A_VCPU_STATS_PAD) ||
+	    ringvm_nl_put_exit_reasons(skb, st) ||
+	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_USER_EXITS,
+			      st->user_exits, RINGVM_A_VCPU_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_NESTED_PAGE_FAULTS,
+			      st->npf_ram, RINGVM_A_VCPU_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_INJECTED_EVENTS,
+			      st->injections, RINGVM_A_VCPU_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_HALT_NS, st->halt_ns,
+			      RINGVM_A_VCPU_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_RUN_NS, st->run_ns,
+			      RINGVM_A_VCPU_STATS_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * One message per vCPU of @vm from *@next on; *@next is left at the
+ * first one that did not fit (-EMSGSIZE).  vm->lock keeps each vCPU
+ * from being freed while its counters are read (ringvm_vcpu_free()).
+ */
+static int ringvm_nl_dump_vcpus(struct sk_buff *skb,
+				struct netlink_callback *cb,
+				struct ringvm_vm *vm, long *next)
+{
+	struct ringvm_vcpu_stats st;
+	struct ringvm_vcpu *vcpu;
+	int r;
+
+	for (; *next < vm->max_vcpus; (*next)++) {
+		mutex_lock(&vm->lock);
+		vcpu = vm->vcpus[*next];
+		if (vcpu)
+			ringvm_vcpu_stats_read(vcpu, &st);
+		mutex_unlock(&vm->lock);
+		if (!vcpu)
+			continue;
+		r = ringvm_nl_put_vcpu_stats(skb, cb, vm, *next, &st);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* What a vcpu-stats-get dump keeps in cb->args[] between rounds. */
+enum {
+	RINGVM_STATS_DUMP_ADMIN,	/* the requester sees every VM */
+	RINGVM_STATS_DUMP_UID,		/* else only those of this euid */
+	RINGVM_STATS_DUMP_STATE,	/* below; 0 when the dump starts */
+	RINGVM_STATS_DUMP_VM_ID,	/* the VM being dumped, or the last */
+	RINGVM_STATS_DUMP_NEXT_VCPU,	/* the next vCPU id in it */
+};
+
+/* RINGVM_STATS_DUMP_STATE */
+enum {
+	RINGVM_STATS_DUMP_NEW,		/* first round: check the request */
+	RINGVM_STATS_DUMP_ALL,		/* every VM, between two */
+	RINGVM_STATS_DUMP_ALL_IN_VM,	/* every VM, inside one */
+	RINGVM_STATS_DUMP_ONE_IN_VM,	/* the VM asked for */
+	RINGVM_STATS_DUMP_DONE,
+};
+
+/* In the requester's context: note who asks, as vm-get does. */
+static int ringvm_nl_vcpu_stats_start(struct netlink_callback *cb)
+{
+	cb->args[RINGVM_STATS_DUMP_ADMIN] = ringvm_nl_capable(cb->skb);
+	cb->args[RINGVM_STATS_DUMP_UID] = __kuid_val(current_euid());
+	return 0;
+}
+
+/*
+ * First round: the request names one VM (vm-id or vm-name, not both) or
+ * none; the policy has refused every other attribute.  Errors end the
+ * dump with an extack message in its NLMSG_DONE (on 6.1 the start
+ * callback's extack is lost).
+ */
+static int ringvm_nl_stats_dump_begin(struct netlink_callback *cb)
+{
+	kuid_t uid = KUIDT_INIT((uid_t)cb->args[RINGVM_STATS_DUMP_UID]);
+	struct nlattr *tb[RINGVM_A_VCPU_STATS_MAX + 1];
+	bool admin = cb->args[RINGVM_STATS_DUMP_ADMIN];
+	struct nlattr *id, *name;
+	struct ringvm_vm *vm;
+	int r;
+
+	r = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, RINGVM_A_VCPU_STATS_MAX,
+			ringvm_vcpu_stats_nl_policy, cb->extack);
+	if (r)
+		return r;
+	id = tb[RINGVM_A_VCPU_STATS_VM_ID];
+	name = tb[RINGVM_A_VCPU_STATS_VM_NAME];
+	if (id && name) {
+		NL_SET_ERR_MSG(cb->extack, "give at most one of vm-id and vm-name");
+		return -EINVAL;
+	}
+	if (!id && !name) {
+		cb->args[RINGVM_STATS_DUMP_STATE] = RINGVM_STATS_DUMP_ALL;
+		return 0;
+	}
+	if (id && !nla_get_u32(id)) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, id, "VM ids start at 1");
+		return -EINVAL;
+	}
+	vm = ringvm_vm_find(id ? nla_get_u32(id) : 0,
+			    name ? nla_data(name) : "");
+	if (vm && !ringvm_nl_may_see(vm, admin, uid)) {
+		ringvm_vm_put(vm);
+		vm = NULL;
+	}
+	if (!vm) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, id ?: name, "no such VM");
+		return -ENOENT;
+	}
+	cb->args[RINGVM_STATS_DUMP_VM_ID] = vm->id;
+	cb->args[RINGVM_STATS_DUMP_STATE] = RINGVM_STATS_DUMP_ONE_IN_VM;
+	ringvm_vm_put(vm);
+	return 0;
+}
+
+/*
+ * The VM to dump next, with a reference: the one a full skb stopped
+ * in, as long as it lives (ids are never reused, so its id finds it or
+ * nothing), else, for a dump of all, the next by id.  NULL: the end.
+ */
+static struct ringvm_vm *ringvm_nl_stats_next_vm(struct netlink_callback *cb)
+{
+	long *state = &cb->args[RINGVM_STATS_DUMP_STATE];
+	u32 id = cb->args[RINGVM_STATS_DUMP_VM_ID];
+	struct ringvm_vm *vm = NULL;
+
+	if (*state == RINGVM_STATS_DUMP_ALL_IN_VM ||
+	    *state == RINGVM_STATS_DUMP_ONE_IN_VM)
+		vm = ringvm_vm_find(id, "");
+	if (vm || *state == RINGVM_STATS_DUMP_ONE_IN_VM)
+		return vm;
+	vm = ringvm_vm_find_next(id);
+	if (vm) {
+		cb->args[RINGVM_STATS_DUMP_VM_ID] = vm->id;
+		cb->args[RINGVM_STATS_DUMP_NEXT_VCPU] = 0;
+		*state = RINGVM_STATS_DUMP_ALL_IN_VM;
+	}
+	return vm;
+}
+
+static int ringvm_nl_vcpu_stats_dumpit(struct sk_buff *skb,
+				       struct netlink_callback *cb)
+{
+	kuid_t uid = KUIDT_INIT((uid_t)cb->args[RINGVM_STATS_DUMP_UID]);
+	bool admin = cb->args[RINGVM_STATS_DUMP_ADMIN];
+	long *state = &cb->args[RINGVM_STATS_DUMP_STATE];
+	long *next = &cb->args[RINGVM_STATS_DUMP_NEXT_VCPU];
+	struct ringvm_vm *vm;
+	int r = 0;
+
+	if (*state == RINGVM_STATS_DUMP_NEW) {
+		r = ringvm_nl_stats_dump_begin(cb);
+		if (r)
+			return r;
+	}
+	while (*state != RINGVM_STATS_DUMP_DONE &&
+	       (vm = ringvm_nl_stats_next_vm(cb))) {
+		if (ringvm_nl_may_see(vm, admin, uid))
+			r = ringvm_nl_dump_vcpus(skb, cb, vm, next);
+		ringvm_vm_put(vm);
+		if (r)
+			break;
+		*state = *state == RINGVM_STATS_DUMP_ONE_IN_VM ?
+			 RINGVM_STATS_DUMP_DONE : RINGVM_STATS_DUMP_ALL;
+	}
+	if (!r)
+		*state = RINGVM_STATS_DUMP_DONE;
+	/* A full skb ends this round; one vCPU too big for it is an error. */
+	return skb->len ?: r;
+}
+
 /* Tell the events group what happened to @vm.  Process context. */
 void ringvm_nl_vm_event(struct ringvm_vm *vm, u32 event)
 {
@@ -478,6 +728,13 @@ static const struct genl_ops ringvm_nl_ops[] = {
 		.dumpit = ringvm_nl_vm_get_dumpit,
 		.policy = ringvm_vm_id_nl_policy,
 		.maxattr = RINGVM_A_VM_MAX,
+	},
+	{
+		.cmd = RINGVM_CMD_VCPU_STATS_GET,
+		.start = ringvm_nl_vcpu_stats_start,
+		.dumpit = ringvm_nl_vcpu_stats_dumpit,
+		.policy = ringvm_vcpu_stats_nl_policy,
+		.maxattr = RINGVM_A_VCPU_STATS_MAX,
 	},
 };
 

@@ -77,6 +77,7 @@ enum ringvm_hw_exit_code {
 	RINGVM_HW_EXIT_NMI_WINDOW,	/* likewise */
 	/* an instruction exit, but its length unknown (exit.c) */
 	RINGVM_HW_EXIT_NO_INSN_LEN,
+	RINGVM_HW_EXIT_NR		/* the number of codes (statistics) */
 };
 
 struct ringvm_hw_exit {

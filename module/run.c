@@ -113,6 +113,7 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 		trace_ringvm_entry(vcpu);
 		if (vcpu->dr_active)
 			ringvm_load_guest_db(vcpu);
+		vcpu->nr_injections += vcpu->event.valid;	/* stats.c */
 
 		ringvm_arch->vcpu_run(vcpu);
 
@@ -122,6 +123,8 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 		if (vcpu->dr_active || hw_breakpoint_active())
 			hw_breakpoint_restore();
 		vcpu->nr_exits++;
+		if (likely(vcpu->exit.code < RINGVM_HW_EXIT_NR))
+			vcpu->nr_exits_by_code[vcpu->exit.code]++;
 		local_irq_enable();
 		trace_ringvm_exit(vcpu);
 

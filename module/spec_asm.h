@@ -20,21 +20,23 @@
 #include <asm/percpu.h>
 
 .macro RINGVM_RESTORE_HOST_SPEC_CTRL guest:req
-	ALTERNATIVE "jmp 903f", "", X86_FEATURE_MSR_SPEC_CTRL
+	ALTERNATIVE "jmp .Lspec_done\@", "", X86_FEATURE_MSR_SPEC_CTRL
 	mov	PER_CPU_VAR(x86_spec_ctrl_current), %eax
 	mov	PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
-	ALTERNATIVE "", "jmp 901f", X86_FEATURE_KERNEL_IBRS
+	ALTERNATIVE "", "jmp .Lspec_write\@", X86_FEATURE_KERNEL_IBRS
 	cmp	\guest, %eax
-	jne	901f
+	jne	.Lspec_write\@
 	cmp	4+\guest, %edx
-	je	902f
-901:	mov	$MSR_IA32_SPEC_CTRL, %ecx
+	je	.Lspec_fence\@
+.Lspec_write\@:
+	mov	$MSR_IA32_SPEC_CTRL, %ecx
 	wrmsr
-902:	lfence
+.Lspec_fence\@:
+	lfence
 	xor	%eax, %eax
 	xor	%ecx, %ecx
 	xor	%edx, %edx
-903:
+.Lspec_done\@:
 .endm
 
 #endif /* RINGVM_SPEC_ASM_H */

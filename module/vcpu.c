@@ -113,11 +113,21 @@ static bool ringvm_sregs_ok(struct ringvm_vcpu *vcpu,
 
 /* 3. ioctls */
 
+/*
+ * Run time and halt time (stats.c) are kept here, around the run loop:
+ * a RUN that returns 0 with a HLT code left the guest halted in user
+ * space's hands (every other way out of the loop sets another code).
+ */
 static long ringvm_vcpu_ioctl_run(struct ringvm_vcpu *vcpu, unsigned long arg)
 {
+	int r;
+
 	if (arg)
 		return -EINVAL;
-	return ringvm_vcpu_run(vcpu);
+	ringvm_stats_run_begin(vcpu);
+	r = ringvm_vcpu_run(vcpu);
+	ringvm_stats_run_end(vcpu, !r && vcpu->exit.code == RINGVM_HW_EXIT_HLT);
+	return r;
 }
 
 static long ringvm_vcpu_get_regs(struct ringvm_vcpu *vcpu, unsigned long arg)

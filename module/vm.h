@@ -14,6 +14,9 @@
  *   [p]  vm->npt.lock (a spinlock: table updates only)
  *   [v]  vcpu->mutex: held by every vCPU ioctl, RINGVM_RUN included
  *   (a)  atomic or READ_ONCE/WRITE_ONCE
+ *   (s)  a statistic: written only by the thread in RINGVM_RUN, with
+ *        plain stores (no lock, no atomic), read with READ_ONCE by
+ *        vcpu-stats-get under vm->lock (stats.c)
  */
 #ifndef RINGVM_VM_H
 #define RINGVM_VM_H
@@ -207,9 +210,14 @@ struct ringvm_vcpu {
 	u8 pending_split;			/* [v] bytes at [0], rest at [1] */
 	struct ringvm_insn pending_insn;	/* [v] MMIO load / INS */
 
-	/* Statistics. */
-	u64 nr_exits;				/* [v] */
-	u64 nr_user_exits;			/* [v] */
+	/* Statistics (stats.c). */
+	u64 nr_exits;				/* (s) every hardware exit */
+	u64 nr_user_exits;			/* (s) RUNs that returned */
+	u64 nr_exits_by_code[RINGVM_HW_EXIT_NR];	/* (s) */
+	u64 nr_npf_ram;				/* (s) NPFs on guest RAM */
+	u64 nr_injections;			/* (s) entries with an event */
+	u64 run_clock;				/* (s) ringvm_stat_clock */
+	u64 halt_clock;				/* (s) ringvm_stat_clock */
 };
 
 /* vm.c */
@@ -306,5 +314,21 @@ static inline u64 ringvm_canonicalize(u64 addr)
 
 /* netlink.c */
 void ringvm_nl_vm_event(struct ringvm_vm *vm, u32 event);
+
+/* stats.c: a snapshot of a vCPU's counters, as vcpu-stats-get gives it */
+struct ringvm_vcpu_stats {
+	u64 exits;
+	u64 exits_by_code[RINGVM_HW_EXIT_NR];
+	u64 user_exits;
+	u64 npf_ram;
+	u64 injections;
+	u64 run_ns;
+	u64 halt_ns;
+};
+
+void ringvm_stats_run_begin(struct ringvm_vcpu *vcpu);
+void ringvm_stats_run_end(struct ringvm_vcpu *vcpu, bool halted);
+void ringvm_vcpu_stats_read(const struct ringvm_vcpu *vcpu,
+			    struct ringvm_vcpu_stats *st);
 
 #endif /* RINGVM_VM_H */

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #include <sys/utsname.h>
 
 #include "kselftest_harness.h"
-#include "test_util.h"
+#include "guest.h"
 
 #define VM_PREFIX	"vmctl-t"
 #define SZ_16M		(16ULL << 20)
@@ -51,6 +52,7 @@ static const char *hello_path(void)
 FIXTURE(vmctl) {
 	struct ringvm_nl *nl;
 	char image[64];		/* a file for test images, "" if none */
+	struct test_vm *vm;	/* a guest VM, NULL if none */
 };
 
 FIXTURE_SETUP(vmctl)
@@ -59,6 +61,7 @@ FIXTURE_SETUP(vmctl)
 	int fd;
 
 	self->nl = NULL;
+	self->vm = NULL;
 	self->image[0] = '\0';
 	ASSERT_EQ(0, ret) TH_LOG("load %s: %s", ringvm_ko_path(),
 				 strerror(-ret));
@@ -72,6 +75,7 @@ FIXTURE_SETUP(vmctl)
 
 FIXTURE_TEARDOWN(vmctl)
 {
+	vm_destroy(self->vm);
 	if (self->image[0])
 		unlink(self->image);
 	if (self->nl) {
@@ -357,6 +361,15 @@ TEST_F(vmctl, usage)
 		{ "run", VM_PREFIX "u", "--image", "x", "--load-addr", "z" },
 		{ "doctor", "extra" },
 		{ "doctor", "--bogus" },
+		{ "stat", NULL },
+		{ "stat", "a", "b" },
+		{ "stat", "a", "--bogus" },
+		{ "top", "extra" },
+		{ "top", "--iterations", "0" },
+		{ "top", "--iterations", "x" },
+		{ "top", "--interval", "0.01" },
+		{ "top", "--interval", "1s" },
+		{ "top", "--interval" },
 	};
 	struct ringvm_nl_vm vm;
 	struct run_result res;
@@ -377,14 +390,226 @@ TEST_F(vmctl, usage)
 	}
 	EXPECT_EQ(-ENOENT, __ringvm_nl_vm_get(self->nl, 0, VM_PREFIX "u",
 					      &vm));
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 7; i++) {
 		static const char *const cmds[] = {
-			"create", "list", "run", "destroy", "doctor",
+			"create", "list", "run", "destroy", "doctor", "stat",
+			"top",
 		};
 
 		vmctl(_metadata, &res, "help", cmds[i], NULL);
 		EXPECT_EQ(0, res.status);
 		EXPECT_NE(NULL, strstr(res.out, "usage: vmctl"));
+	}
+}
+
+/*
+ * vmctl stat and top, on a named VM whose vCPU this test runs: a guest
+ * that makes 7 CPUID exits, reports, then spins on CPUID until told.
+ */
+#define STAT_VM		VM_PREFIX "stat"
+
+static volatile __u64 stat_stop;
+
+static void guest_stat(void)
+{
+	unsigned int i;
+	__u32 r[4];
+
+	for (i = 0; i < 7; i++)
+		guest_cpuid(0, 0, r);
+	GUEST_SYNC(1);
+	while (!stat_stop)
+		guest_cpuid(0, 0, r);
+	GUEST_DONE();
+}
+
+/* The named VM STAT_VM with vCPU 0 at guest_stat, run to its SYNC. */
+static struct test_vcpu *stat_vm(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(vmctl) *self)
+{
+	struct ringvm_mem_region r = { 0, vm_guest_ram_size() };
+	struct test_vcpu *vcpu;
+	struct ringvm_nl_vm nv;
+	int devfd, vmfd;
+	struct ucall uc;
+
+	ASSERT_EQ(0, __ringvm_nl_vm_new(self->nl, STAT_VM, &r, 1, 1, &nv))
+		TH_LOG("%s", ringvm_nl_extack(self->nl));
+	devfd = __ringvm_open();
+	ASSERT_LE(0, devfd);
+	vmfd = __ringvm_open_vm(devfd, 0, STAT_VM);
+	close(devfd);
+	ASSERT_LE(0, vmfd);
+	ASSERT_EQ(0, __vm_adopt(&self->vm, vmfd));
+	vcpu = vm_vcpu_add(self->vm, 0, guest_stat);
+	ASSERT_SYNC(vcpu, &uc, 1);
+	return vcpu;
+}
+
+static int stat_cb(const struct ringvm_nl_vcpu_stats *st, void *arg)
+{
+	memcpy(arg, st, sizeof(*st));
+	return 0;
+}
+
+/* Member @key of the JSON object @obj as a number. */
+static unsigned long long json_u64(struct __test_metadata *_metadata,
+				   const char *obj, const char *key)
+{
+	char buf[64];
+	int ret = json_get(obj, key, buf, sizeof(buf));
+
+	EXPECT_EQ(0, ret) TH_LOG("no \"%s\" in %s", key, obj);
+	if (ret)
+		return ~0ULL;
+	return strtoull(buf, NULL, 10);
+}
+
+/* A vCPU object of vmctl stat --json against the netlink counters. */
+static void stat_json_check(struct __test_metadata *_metadata,
+			    const char *obj,
+			    const struct ringvm_nl_vcpu_stats *st)
+{
+	char reasons[1024];
+	const char *name;
+	unsigned int i;
+
+	EXPECT_EQ(st->exits, json_u64(_metadata, obj, "exits"));
+	EXPECT_EQ(st->user_exits, json_u64(_metadata, obj, "user_exits"));
+	EXPECT_EQ(st->nested_page_faults,
+		  json_u64(_metadata, obj, "nested_page_faults"));
+	EXPECT_EQ(st->injected_events,
+		  json_u64(_metadata, obj, "injected_events"));
+	EXPECT_EQ(st->run_ns, json_u64(_metadata, obj, "run_ns"));
+	EXPECT_EQ(st->halt_ns, json_u64(_metadata, obj, "halt_ns"));
+	ASSERT_EQ(0, json_get(obj, "exit_reasons", reasons,
+			      sizeof(reasons)));
+	for (i = 1; i <= RINGVM_A_EXIT_REASONS_MAX; i++) {
+		name = ringvm_exit_stat_name(i);
+		if (name) {
+			EXPECT_EQ(st->exit_reasons[i],
+				  json_u64(_metadata, reasons, name))
+				TH_LOG("reason %s", name);
+		}
+	}
+}
+
+/*
+ * vmctl stat --json is valid JSON and says what the netlink dump says
+ * (the vCPU is stopped, so even the times agree); the text form has the
+ * same cpuid count; an unknown VM is exit 1.
+ */
+TEST_F(vmctl, stat)
+{
+	char vm[128], vcpus[4096], vcpu0[2048], total[2048], want[64];
+	struct ringvm_nl_vcpu_stats st;
+	unsigned long long v0, tot;
+	struct run_result res;
+	const char *line;
+
+	stat_vm(_metadata, self);
+	ASSERT_EQ(0, __ringvm_nl_vcpu_stats_dump(self->nl, self->vm->id,
+						 NULL, stat_cb, &st));
+	ASSERT_LE(7, st.exit_reasons[RINGVM_A_EXIT_REASONS_CPUID]);
+
+	vmctl(_metadata, &res, "stat", STAT_VM, "--json", NULL);
+	ASSERT_EQ(0, res.status) TH_LOG("%s", res.err);
+	ASSERT_TRUE(json_valid(res.out)) TH_LOG("%s", res.out);
+	ASSERT_EQ(0, json_get(res.out, "vm", vm, sizeof(vm)));
+	EXPECT_EQ(self->vm->id, json_u64(_metadata, vm, "id"));
+	ASSERT_EQ(0, json_get(vm, "name", want, sizeof(want)));
+	EXPECT_STREQ("\"" STAT_VM "\"", want);
+	ASSERT_EQ(0, json_get(res.out, "vcpus", vcpus, sizeof(vcpus)));
+	ASSERT_EQ(0, json_index(vcpus, 0, vcpu0, sizeof(vcpu0)));
+	EXPECT_EQ(-ENOENT, json_index(vcpus, 1, total, sizeof(total)));
+	EXPECT_EQ(0, json_u64(_metadata, vcpu0, "id"));
+	stat_json_check(_metadata, vcpu0, &st);
+	ASSERT_EQ(0, json_get(res.out, "total", total, sizeof(total)));
+	stat_json_check(_metadata, total, &st);
+
+	vmctl(_metadata, &res, "stat", STAT_VM, NULL);
+	ASSERT_EQ(0, res.status) TH_LOG("%s", res.err);
+	line = strstr(res.out, "\n  cpuid ");
+	ASSERT_NE(NULL, line) TH_LOG("%s", res.out);
+	ASSERT_EQ(2, sscanf(line, " cpuid %llu %llu", &v0, &tot));
+	EXPECT_EQ(st.exit_reasons[RINGVM_A_EXIT_REASONS_CPUID], v0);
+	EXPECT_EQ(v0, tot);
+	EXPECT_NE(NULL, strstr(res.out, "vcpu0"));
+
+	vmctl(_metadata, &res, "stat", VM_PREFIX "nosuch", NULL);
+	EXPECT_EQ(1, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "no such VM")) TH_LOG("%s", res.err);
+	EXPECT_STREQ("", res.out);
+}
+
+struct stat_runner {
+	struct test_vcpu *vcpu;
+	int ret;
+};
+
+static void *stat_run_thread(void *arg)
+{
+	struct stat_runner *r = arg;
+
+	r->ret = __vcpu_run(r->vcpu);
+	return NULL;
+}
+
+/*
+ * The rate on a "  LABEL TOTAL RATE" line of @snap (up to the next
+ * "vmctl top:"), -1 if there is none.
+ */
+static double top_rate(const char *snap, const char *label)
+{
+	char key[64];
+	const char *p, *end = strstr(snap + 1, "vmctl top:");
+	unsigned long long total;
+	double rate;
+
+	snprintf(key, sizeof(key), "\n  %s ", label);
+	p = strstr(snap, key);
+	if (!p || (end && p > end) ||
+	    sscanf(p + strlen(key), "%llu %lf", &total, &rate) != 2)
+		return -1;
+	return rate;
+}
+
+/*
+ * vmctl top --iterations 2 while the guest spins on CPUID: two
+ * snapshots, each with the VM, its CPUID exits and a rate above 0.
+ */
+TEST_F(vmctl, top)
+{
+	struct stat_runner r = { };
+	const char *snap[2];
+	struct run_result res;
+	char head[96];
+	pthread_t thread;
+	int i;
+
+	r.vcpu = stat_vm(_metadata, self);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, stat_run_thread, &r));
+	vmctl(_metadata, &res, "top", "--iterations", "2", "--interval",
+	      "0.3", NULL);
+	write_guest_global(self->vm, stat_stop, 1);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, r.ret);
+
+	ASSERT_EQ(0, res.status) TH_LOG("%s", res.err);
+	snap[0] = strstr(res.out, "vmctl top:");
+	ASSERT_NE(NULL, snap[0]) TH_LOG("%s", res.out);
+	snap[1] = strstr(snap[0] + 1, "vmctl top:");
+	ASSERT_NE(NULL, snap[1]) TH_LOG("%s", res.out);
+	EXPECT_EQ(NULL, strstr(snap[1] + 1, "vmctl top:"));
+	snprintf(head, sizeof(head), "VM %u %s: 1 vCPU, run ", self->vm->id,
+		 STAT_VM);
+	for (i = 0; i < 2; i++) {
+		snap[i] = strstr(snap[i], head);
+		ASSERT_NE(NULL, snap[i]) TH_LOG("%s", res.out);
+		EXPECT_LT(0, top_rate(snap[i], "exit cpuid"))
+			TH_LOG("snapshot %d: %s", i, res.out);
+		EXPECT_LT(0, top_rate(snap[i], "exits"));
+		EXPECT_LE(0, top_rate(snap[i], "user-exits"));
 	}
 }
 

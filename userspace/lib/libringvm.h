@@ -20,6 +20,7 @@
  *     b. VMs, vCPUs, guest memory, the run page  (vm.c)
  *  2. the "ringvm" generic netlink family        (netlink.c)
  *     b. VM operations and events                (netlink.c)
+ *     c. vCPU statistics                         (netlink.c)
  *  3. loading and unloading kernel modules       (module.c)
  *  4. the kernel log, /dev/kmsg                  (kmsg.c)
  *  5. names for the numbers in the ABI           (names.c)
@@ -256,6 +257,41 @@ int __ringvm_nl_events_open(struct ringvm_nl **nlp);
 int __ringvm_nl_event_wait(struct ringvm_nl *nl, int timeout_ms,
 			   struct ringvm_nl_vm *out);
 
+/* 2c. vCPU statistics (vcpu-stats-get dump) */
+
+/* One vCPU's counters; exit_reasons[] is indexed by RINGVM_A_EXIT_REASONS_*. */
+struct ringvm_nl_vcpu_stats {
+	__u32 attrs;	/* bit n: attribute RINGVM_A_VCPU_STATS_n was present */
+	__u32 vm_id, vcpu_id;
+	char vm_name[RINGVM_NAME_MAX];
+	__u64 exits, user_exits, nested_page_faults, injected_events;
+	__u64 halt_ns, run_ns;
+	__u64 exit_reasons[RINGVM_A_EXIT_REASONS_MAX + 1];
+};
+
+/* Every attribute a vcpu-stats-get message carries. */
+#define RINGVM_NL_VCPU_STATS_ATTRS_ALL					\
+	(((1U << (RINGVM_A_VCPU_STATS_MAX + 1)) - 1) &			\
+	 ~((1U << RINGVM_A_VCPU_STATS_PAD) | 1U))
+
+/*
+ * vcpu-stats-get dump: of the VM @vm_id (when not 0) and/or @vm_name
+ * (when not NULL), sent as given for the kernel to judge, or of every
+ * VM when neither.  @cb once per vCPU, in the kernel's order; a negative
+ * errno from it stops the calls and is returned once the dump has been
+ * read.  0 or -errno (extack in ringvm_nl_extack()).
+ */
+int __ringvm_nl_vcpu_stats_dump(struct ringvm_nl *nl, __u32 vm_id,
+				const char *vm_name,
+				int (*cb)(const struct ringvm_nl_vcpu_stats *st,
+					  void *arg),
+				void *arg);
+int ringvm_nl_vcpu_stats_dump(struct ringvm_nl *nl, __u32 vm_id,
+			      const char *vm_name,
+			      int (*cb)(const struct ringvm_nl_vcpu_stats *st,
+					void *arg),
+			      void *arg);
+
 /* 3. kernel modules */
 
 #define RINGVM_MODULE_NAME	"ringvm"
@@ -321,5 +357,11 @@ const char *ringvm_exit_reason_name(__u32 reason);
 
 /* RINGVM_VM_EVENT_*: "created", "destroyed", "shutdown", "fail-entry". */
 const char *ringvm_vm_event_name(__u32 event);
+
+/*
+ * RINGVM_A_EXIT_REASONS_* as the spec names them ("cpuid", "io",
+ * "mov-dr", ...); NULL for pad and for a number without a name.
+ */
+const char *ringvm_exit_stat_name(unsigned int attr);
 
 #endif /* _LIBRINGVM_H */

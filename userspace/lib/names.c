@@ -122,3 +122,26 @@ const char *ringvm_vm_event_name(__u32 event)
 	snprintf(buf, sizeof(buf), "event-%u", event);
 	return buf;
 }
+
+static const char *const exit_stat_names[] = {
+	[RINGVM_A_EXIT_REASONS_OTHER]		= "other",
+	[RINGVM_A_EXIT_REASONS_CPUID]		= "cpuid",
+	[RINGVM_A_EXIT_REASONS_HLT]		= "hlt",
+	[RINGVM_A_EXIT_REASONS_IO]		= "io",
+	[RINGVM_A_EXIT_REASONS_NPF]		= "npf",
+	[RINGVM_A_EXIT_REASONS_RDMSR]		= "rdmsr",
+	[RINGVM_A_EXIT_REASONS_WRMSR]		= "wrmsr",
+	[RINGVM_A_EXIT_REASONS_HYPERCALL]	= "hypercall",
+	[RINGVM_A_EXIT_REASONS_MOV_DR]		= "mov-dr",
+	[RINGVM_A_EXIT_REASONS_XSETBV]		= "xsetbv",
+	[RINGVM_A_EXIT_REASONS_SHUTDOWN]	= "shutdown",
+	[RINGVM_A_EXIT_REASONS_FAIL_ENTRY]	= "fail-entry",
+	[RINGVM_A_EXIT_REASONS_UNHANDLED]	= "unhandled",
+	[RINGVM_A_EXIT_REASONS_NO_INSN_LEN]	= "no-insn-len",
+};
+
+const char *ringvm_exit_stat_name(unsigned int attr)
+{
+	return attr < ARRAY_SIZE(exit_stat_names) ? exit_stat_names[attr] :
+						    NULL;
+}

@@ -8,7 +8,8 @@
  *    the kernel's ACK (or NLMSG_DONE, or an error), keeping the extack
  *    message of the answer.
  * 3. Commands built on that: caps-get.
- * 4. VM operations: vm-new, vm-del, vm-get (do and dump).
+ * 4. VM operations: vm-new, vm-del, vm-get (do and dump); vCPU
+ *    statistics (the vcpu-stats-get dump).
  * 5. Events: a socket in the "events" group, one vm-event at a time.
  *
  * About extended ACK in libnl 3.7 (checked against its lib/nl.c, tag
@@ -583,6 +584,134 @@ int ringvm_nl_vm_dump(struct ringvm_nl *nl,
 {
 	return ringvm_report(__ringvm_nl_vm_dump(nl, cb, arg), "vm-get dump",
 			     nl->extack);
+}
+
+/* 4c. vCPU statistics */
+
+static int stats_parse_reasons(struct nlattr *nest,
+			       struct ringvm_nl_vcpu_stats *out)
+{
+	struct nlattr *nla;
+	int rem, type;
+
+	nla_for_each_nested(nla, nest, rem) {
+		type = nla_type(nla);
+		if (type == RINGVM_A_EXIT_REASONS_PAD ||
+		    type > RINGVM_A_EXIT_REASONS_MAX)
+			continue;	/* pad, or a reason newer than us */
+		if (nla_len(nla) != sizeof(__u64))
+			return -EBADMSG;
+		out->exit_reasons[type] = nla_get_u64(nla);
+	}
+	return 0;
+}
+
+/* Where each u64 attribute of a vcpu-stats message goes. */
+static __u64 *stats_u64_field(struct ringvm_nl_vcpu_stats *st, int type)
+{
+	switch (type) {
+	case RINGVM_A_VCPU_STATS_EXITS:
+		return &st->exits;
+	case RINGVM_A_VCPU_STATS_USER_EXITS:
+		return &st->user_exits;
+	case RINGVM_A_VCPU_STATS_NESTED_PAGE_FAULTS:
+		return &st->nested_page_faults;
+	case RINGVM_A_VCPU_STATS_INJECTED_EVENTS:
+		return &st->injected_events;
+	case RINGVM_A_VCPU_STATS_HALT_NS:
+		return &st->halt_ns;
+	case RINGVM_A_VCPU_STATS_RUN_NS:
+		return &st->run_ns;
+	}
+	return NULL;
+}
+
+static int stats_parse(struct nl_msg *msg, struct ringvm_nl_vcpu_stats *out)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *nla;
+	int rem, type, ret;
+	__u64 *field;
+
+	memset(out, 0, sizeof(*out));
+	if (!genlmsg_valid_hdr(nlh, 0))
+		return -EBADMSG;
+	nla_for_each_attr(nla, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		type = nla_type(nla);
+		field = stats_u64_field(out, type);
+		if (field) {
+			if (nla_len(nla) != sizeof(__u64))
+				return -EBADMSG;
+			*field = nla_get_u64(nla);
+		} else if (type == RINGVM_A_VCPU_STATS_VM_ID ||
+			   type == RINGVM_A_VCPU_STATS_VCPU_ID) {
+			if (nla_len(nla) != sizeof(__u32))
+				return -EBADMSG;
+			if (type == RINGVM_A_VCPU_STATS_VM_ID)
+				out->vm_id = nla_get_u32(nla);
+			else
+				out->vcpu_id = nla_get_u32(nla);
+		} else if (type == RINGVM_A_VCPU_STATS_VM_NAME) {
+			nla_strlcpy(out->vm_name, nla, sizeof(out->vm_name));
+		} else if (type == RINGVM_A_VCPU_STATS_EXIT_REASONS) {
+			ret = stats_parse_reasons(nla, out);
+			if (ret < 0)
+				return ret;
+		} else {
+			continue;	/* pad, or an attribute newer than us */
+		}
+		if (type < 32)
+			out->attrs |= 1U << type;
+	}
+	return 0;
+}
+
+struct stats_dump {
+	int (*cb)(const struct ringvm_nl_vcpu_stats *st, void *arg);
+	void *arg;
+};
+
+static int stats_dump_one(struct nl_msg *msg, void *arg)
+{
+	struct stats_dump *d = arg;
+	struct ringvm_nl_vcpu_stats st;
+	int ret = stats_parse(msg, &st);
+
+	return ret < 0 ? ret : d->cb(&st, d->arg);
+}
+
+int __ringvm_nl_vcpu_stats_dump(struct ringvm_nl *nl, __u32 vm_id,
+				const char *vm_name,
+				int (*cb)(const struct ringvm_nl_vcpu_stats *st,
+					  void *arg),
+				void *arg)
+{
+	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VCPU_STATS_GET);
+	struct stats_dump d = { .cb = cb, .arg = arg };
+
+	nl->extack[0] = '\0';
+	if (!msg)
+		return -ENOMEM;
+	if ((vm_id && nla_put_u32(msg, RINGVM_A_VCPU_STATS_VM_ID, vm_id) < 0) ||
+	    (vm_name &&
+	     nla_put_string(msg, RINGVM_A_VCPU_STATS_VM_NAME, vm_name) < 0)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_DUMP;
+	return __ringvm_nl_transact(nl, msg, stats_dump_one, &d);
+}
+
+int ringvm_nl_vcpu_stats_dump(struct ringvm_nl *nl, __u32 vm_id,
+			      const char *vm_name,
+			      int (*cb)(const struct ringvm_nl_vcpu_stats *st,
+					void *arg),
+			      void *arg)
+{
+	return ringvm_report(__ringvm_nl_vcpu_stats_dump(nl, vm_id, vm_name,
+							 cb, arg),
+			     "vcpu-stats-get dump", nl->extack);
 }
 
 /* 5. Events */

@@ -43,6 +43,7 @@ _vmctl_takes_value()
 	run:-e | run:--entry | run:-m | run:--mode) return 0 ;;
 	run:-k | run:--kernel | run:-r | run:--initrd) return 0 ;;
 	run:-c | run:--cmdline) return 0 ;;
+	top:-d | top:--interval | top:-n | top:--iterations) return 0 ;;
 	esac
 	return 1
 }
@@ -99,7 +100,7 @@ _vmctl()
 	help)
 		COMPREPLY=($(compgen -W "$(_vmctl_commands "$vmctl")" \
 			-- "$cur")) ;;
-	run | destroy)
+	run | destroy | stat)
 		COMPREPLY=($(compgen -W "$(_vmctl_vms "$vmctl")" -- "$cur")) ;;
 	esac
 }

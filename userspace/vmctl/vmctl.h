@@ -94,6 +94,10 @@ bool vmctl_parse_u64(const char *s, __u64 max, __u64 *out);
  */
 char *vmctl_size_str(__u64 bytes, char *buf, size_t len);
 
+/* Add @st's counters (not its ids) to @sum's: vmctl stat and top (stat.c). */
+void vmctl_stats_add(struct ringvm_nl_vcpu_stats *sum,
+		     const struct ringvm_nl_vcpu_stats *st);
+
 /* @s as a JSON string, quoted, with '"', '\\' and control bytes escaped. */
 void vmctl_json_str(FILE *f, const char *s);
 
