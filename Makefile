@@ -14,6 +14,10 @@
 #                   the whole suite on the svm machine, booting a kernel
 #                   built here with KASAN, lockdep, kmemleak, UBSAN
 #                   (scripts/debug-kernel.sh; the first build takes 45 minutes)
+# make bench        ringvm against KVM in the svm machine (QEMU -icount
+#                   shift=0, so the TSC counts instructions): one table,
+#                   also in build/logs/bench-svm-KVER.txt (MACHINES=vmx:
+#                   Bochs)
 # make modcheck     W=1 builds against 6.1 and 6.12; any warning fails
 # make checkpatch   scripts/checkpatch.pl over the module and uapi
 # make install      vmctl, its manual and bash completion under PREFIX
@@ -83,6 +87,11 @@ demo: all $(DEMO_KMODS)
 	selftests/runner/run.sh --demo --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(KERNEL_ARGS) --machines "$(or $(MACHINES),svm)"
 
+bench: all $(DEMO_KMODS)
+	selftests/runner/run.sh --bench --kver $(KVER) \
+		--kmod $(KMOD_OUT)/ringvm.ko $(KERNEL_ARGS) \
+		--machines "$(or $(MACHINES),svm)"
+
 modcheck:
 	scripts/modcheck.sh
 
@@ -97,5 +106,5 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all module userspace selftests debug-kernel check demo modcheck \
+.PHONY: all module userspace selftests debug-kernel check demo bench modcheck \
 	checkpatch install clean
