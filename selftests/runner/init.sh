@@ -192,16 +192,18 @@ run_bench()
 
 	demo_step 0 - /ringvm/bench check
 	demo_step 0 - insmod /ringvm/ringvm.ko
-	bench_side=ringvm demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
+	bench_side=ringvm
+	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
 	demo_step 0 - rmmod ringvm
 	demo_step 0 - modprobe "$kvm_mod"
-	bench_side=kvm demo_step 0 bench_keep /ringvm/bench run kvm KVM
+	bench_side=kvm
+	demo_step 0 bench_keep /ringvm/bench run kvm KVM
 	sides="$sides /tmp/bench.kvm"
 	demo_step 0 - rmmod "$kvm_mod" kvm
 	if [ "$kvm_mod" = kvm_intel ]; then
 		demo_step 0 - modprobe kvm_intel vmentry_l1d_flush=never
-		bench_side=kvm-never demo_step 0 bench_keep \
-			/ringvm/bench run kvm KVM-l1d-never
+		bench_side=kvm-never
+		demo_step 0 bench_keep /ringvm/bench run kvm KVM-l1d-never
 		sides="$sides /tmp/bench.kvm-never"
 		demo_step 0 - rmmod kvm_intel kvm
 	fi

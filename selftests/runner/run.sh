@@ -647,17 +647,16 @@ machine_cpus()
 	fi
 }
 
-# The benchmark's method: QEMU advances the TSC one tick per instruction
-# (icount, shift 0: one instruction a nanosecond) on one CPU.
-machine_icount()
-{
-	[ "$mode" != bench ] || echo "-icount shift=0"
-}
-
 start_machine()	# MACHINE CONSOLE EMULOG
 {
 	case "$1" in
-	svm)	qemu_start "$@" -accel tcg -cpu max $(machine_icount) ;;
+	# The benchmark's method: QEMU advances the TSC one tick per
+	# instruction (icount, shift 0: an instruction a nanosecond).
+	svm)	if [ "$mode" = bench ]; then
+			qemu_start "$@" -accel tcg -cpu max -icount shift=0
+		else
+			qemu_start "$@" -accel tcg -cpu max
+		fi ;;
 	kvm)	qemu_start "$@" -enable-kvm -cpu host ;;
 	vmx*)	bochs_start "$@" "$(machine_cpus "$1")" ;;
 	esac
