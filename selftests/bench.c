@@ -139,7 +139,7 @@ static __u64 three_insn_loop(__u64 n)
 }
 
 /*
- * Whether the TSC counts instructions here: the smallest of three runs
+ * Whether the TSC counts instructions here: the smallest
  * of BENCH_REPS runs of three_insn_loop(CHECK_N) within 1 % of
  * 3 * CHECK_N.
  */
