@@ -100,16 +100,16 @@ GUEST_LOOP(loop_compute, COMPUTE_BODY);
 
 /* The same compute loop in this process: bench_compute_native(n). */
 asm(".pushsection .text\n"
-    ".globl bench_compute_native\n"
-    ".type bench_compute_native, @function\n"
-    "bench_compute_native:\n\t"
-    "mov %rdi, %r8\n"
-    "1:\n\t" COMPUTE_BODY "\n\t"
-    "dec %r8\n\t"
-    "jnz 1b\n\t"
-    "ret\n"
-    ".size bench_compute_native, . - bench_compute_native\n"
-    ".popsection\n");
+	".globl bench_compute_native\n"
+	".type bench_compute_native, @function\n"
+	"bench_compute_native:\n\t"
+	"mov %rdi, %r8\n"
+	"1:\n\t" COMPUTE_BODY "\n\t"
+	"dec %r8\n\t"
+	"jnz 1b\n\t"
+	"ret\n"
+	".size bench_compute_native, . - bench_compute_native\n"
+	".popsection\n");
 void bench_compute_native(__u64 n);
 
 /* 1. The TSC and the method check */
@@ -479,7 +479,7 @@ static int cmd_run(const char *backend, const char *label)
 	}
 	printf("%s empty %llu\n", label,
 	       (unsigned long long)(base / BENCH_N));
-	for (i = 0; i < sizeof(trips) / sizeof(trips[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(trips); i++) {
 		ticks = bench_best(&b, &trips[i], BENCH_N);
 		if (!ticks) {
 			fprintf(stderr, "bench: %s: %s: %s\n", label,
@@ -633,7 +633,7 @@ static int cmd_table(int argc, char **argv)
 	for (i = 0; i < 2 * nk + 1; i++)
 		printf("---:|");
 	printf("\n");
-	for (i = 0; i < sizeof(trips) / sizeof(trips[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(trips); i++)
 		row(trips[i].what, trips[i].key, r, k, nk);
 	printf("\nguest compute loop, %u x 5 instructions, one entry and exit"
 	       " (native: %lld ticks)\n\n", COMPUTE_N, side_get(r, "native"));
