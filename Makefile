@@ -25,6 +25,10 @@
 #                   scratch trees (build/dkms): same sources as the tree's
 #                   build, signed with dkms's MOK key; make check runs it
 #                   and ships those modules to the machines (install_test)
+# make bench        ringvm against KVM in the svm machine (QEMU -icount
+#                   shift=0, so the TSC counts instructions): one table,
+#                   also in build/logs/bench-svm-KVER.txt (MACHINES=vmx:
+#                   Bochs)
 # make modcheck     W=1 builds against 6.1 and 6.12; any warning fails
 # make checkpatch   scripts/checkpatch.pl over the module and uapi
 # make install      vmctl, its manual and bash completion under PREFIX
@@ -121,6 +125,11 @@ demo: all $(DEMO_KMODS)
 	selftests/runner/run.sh --demo --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(KERNEL_ARGS) --machines "$(or $(MACHINES),svm)"
 
+bench: all $(DEMO_KMODS)
+	selftests/runner/run.sh --bench --kver $(KVER) \
+		--kmod $(KMOD_OUT)/ringvm.ko $(KERNEL_ARGS) \
+		--machines "$(or $(MACHINES),svm)"
+
 modcheck:
 	scripts/modcheck.sh
 
@@ -135,5 +144,5 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests clean
 
-.PHONY: all spec module userspace selftests debug-kernel check demo modcheck \
-	checkpatch install clean deb dkms-check
+.PHONY: all spec module userspace selftests debug-kernel check demo bench \
+	modcheck checkpatch install clean deb dkms-check

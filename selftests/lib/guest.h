@@ -196,6 +196,14 @@ int __vm_adopt(struct test_vm **vmp, int vmfd);
 int __vm_create_guest(struct test_vm **vmp, struct test_vcpu **vcpup,
 		      void *guest_code);
 
+/*
+ * Lay out a guest as __vm_create() does (binary, page tables, GDT, TSS,
+ * IDT) in @mem, guest-physical 0 to @ram_size, for another hypervisor
+ * (the benchmark runs the same guest under KVM): 0 or -errno.  A vCPU
+ * gets vm_sregs_long_mode() of a test_vm with xcr0 0.
+ */
+int guest_image_build(void *mem, __u64 ram_size);
+
 /* Close the vCPUs and the VM and free @vm (NULL is fine). */
 void vm_destroy(struct test_vm *vm);
 

@@ -7,13 +7,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/kvm.h>
 
-#include "test_util.h"
+#include "guest.h"
 
 const char *kvm_vendor_module(void)
 {
@@ -159,4 +160,109 @@ int kvm_guest_run(struct kvm_guest *g)
 	if (ioctl(g->vcpu_fd, KVM_RUN, 0) < 0)
 		return -errno;
 	return g->run->exit_reason;
+}
+
+/* 64-bit guests: the selftests' guest image, run by KVM (the benchmark) */
+
+static void kvm_seg(struct kvm_segment *k, const struct ringvm_segment *r)
+{
+	memset(k, 0, sizeof(*k));
+	k->base = r->base;
+	k->limit = r->limit;
+	k->selector = r->selector;
+	k->type = r->type;
+	k->present = r->present;
+	k->dpl = r->dpl;
+	k->db = r->db;
+	k->s = r->s;
+	k->l = r->l;
+	k->g = r->g;
+	k->avl = r->avl;
+	k->unusable = r->unusable;
+}
+
+/* The long-mode state vm_sregs_long_mode() gives a ringvm vCPU. */
+static int kvm_guest_long_mode(struct kvm_guest *g)
+{
+	const struct test_vm novm = { .xcr0 = 0 };
+	struct ringvm_sregs r;
+	struct kvm_sregs k;
+
+	if (ioctl(g->vcpu_fd, KVM_GET_SREGS, &k) < 0)
+		return -errno;
+	memset(&r, 0, sizeof(r));
+	vm_sregs_long_mode(&novm, &r);
+	kvm_seg(&k.cs, &r.cs);
+	kvm_seg(&k.ds, &r.ds);
+	kvm_seg(&k.es, &r.es);
+	kvm_seg(&k.fs, &r.fs);
+	kvm_seg(&k.gs, &r.gs);
+	kvm_seg(&k.ss, &r.ss);
+	kvm_seg(&k.tr, &r.tr);
+	kvm_seg(&k.ldt, &r.ldt);
+	k.gdt.base = r.gdt.base;
+	k.gdt.limit = r.gdt.limit;
+	k.idt.base = r.idt.base;
+	k.idt.limit = r.idt.limit;
+	k.cr0 = r.cr0;
+	k.cr2 = r.cr2;
+	k.cr3 = r.cr3;
+	k.cr4 = r.cr4;
+	k.cr8 = r.cr8;
+	k.efer = r.efer;
+	if (ioctl(g->vcpu_fd, KVM_SET_SREGS, &k) < 0)
+		return -errno;
+	return 0;
+}
+
+/* KVM_SET_CPUID2 with all KVM supports, as a VMM would give a guest. */
+static int kvm_guest_cpuid(struct kvm_guest *g)
+{
+	const unsigned int max = 256;
+	struct kvm_cpuid2 *c;
+	int ret = 0;
+
+	c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
+	if (!c)
+		return -ENOMEM;
+	c->nent = max;
+	if (ioctl(g->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 ||
+	    ioctl(g->vcpu_fd, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
+int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size)
+{
+	struct kvm_userspace_memory_region slot = { .slot = 0 };
+	int ret;
+
+	kvm_guest_init(g);
+	ret = kvm_create_vm(&g->kvm_fd);
+	if (ret < 0)
+		return ret;
+	g->vm_fd = ret;
+	g->mem = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (g->mem == MAP_FAILED) {
+		g->mem = NULL;
+		return -errno;
+	}
+	g->mem_size = ram_size;
+	/* 4 KiB pages only, as ringvm's guest RAM has today. */
+	madvise(g->mem, ram_size, MADV_NOHUGEPAGE);
+	ret = guest_image_build(g->mem, ram_size);
+	if (ret)
+		return ret;
+	slot.memory_size = ram_size;
+	slot.userspace_addr = (unsigned long)g->mem;
+	if (ioctl(g->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		return -errno;
+	ret = kvm_guest_vcpu(g);
+	if (!ret)
+		ret = kvm_guest_cpuid(g);
+	if (!ret)
+		ret = kvm_guest_long_mode(g);
+	return ret;
 }

@@ -171,6 +171,14 @@ void kvm_guest_init(struct kvm_guest *g);
 int kvm_guest_create(struct kvm_guest *g, const void *code, size_t len,
 		     __u64 gpa);
 void kvm_guest_destroy(struct kvm_guest *g);
+/*
+ * Create the VM with @ram_size bytes of RAM from guest-physical 0 (4 KiB
+ * pages: no transparent huge pages) laid out as a ringvm test guest
+ * (guest_image_build(), guest.h), the CPUID KVM supports, and one vCPU
+ * in the library's long mode; set RIP and RSP with KVM_SET_REGS.  No
+ * in-kernel irqchip.  0 or -errno; kvm_guest_destroy() cleans up.
+ */
+int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size);
 
 /* KVM_RUN once: run->exit_reason, or -errno. */
 int kvm_guest_run(struct kvm_guest *g);

@@ -190,6 +190,27 @@ static void build_descriptor_tables(struct test_vm *vm)
 	}
 }
 
+/*
+ * The same guest image in RAM that is not a ringvm VM's (the benchmark's
+ * KVM guest): the binary, page tables and descriptor tables.
+ */
+int guest_image_build(void *mem, __u64 ram_size)
+{
+	struct test_vm vm = { .mem = mem, .ram_size = ram_size };
+	struct segments s;
+	int ret;
+
+	ret = get_segments(&s);
+	if (ret)
+		return ret;
+	if (ram_size < ALIGN_UP(s.end, GUEST_LARGE_PAGE))
+		return -ERANGE;
+	copy_binary(&vm, &s);
+	build_page_tables(&vm);
+	build_descriptor_tables(&vm);
+	return 0;
+}
+
 /* 3. CPUID and XCR0 */
 
 bool host_has_xsave(void)

@@ -7,7 +7,9 @@
 # in /ringvm/tests/$ringvm_list, one after the other, and dumps the kernel
 # log; in "demo" mode loads ringvm, creates a VM with vmctl, runs the
 # example guest /ringvm/hello.bin in it, then boots this machine's own
-# kernel in another (/ringvm/guests), destroys them and unloads ringvm.
+# kernel in another (/ringvm/guests), destroys them and unloads ringvm;
+# in "bench" mode runs /ringvm/bench under ringvm, then under KVM, and
+# prints its table.
 # Everything goes to the console (ttyS0), framed by markers that
 # selftests/runner/run.sh parses:
 #
@@ -24,10 +26,13 @@
 #	# ringvm-demo-fail: WHY			output that is not right
 #	# ringvm-demo-exit: RC WANT CMD		its exit code, the one wanted
 #	# ringvm-demo-done
+# and in bench mode, demo steps too, the last one's output (the table)
+# between
+#	# ringvm-bench-table-begin / # ringvm-bench-table-end
 #
 # The host passes its choices on the kernel command line; the kernel hands
 # unknown NAME=VALUE words to init as environment variables:
-#	ringvm_mode=tests|demo	 what to do (default tests)
+#	ringvm_mode=tests|demo|bench what to do (default tests)
 #	ringvm_list=FILE	 test list in /ringvm/tests (default tests.list)
 #	ringvm_test_timeout=SECS limit for one test binary, in guest time
 #				 (default 300; the host's wall-clock limit on
@@ -167,6 +172,48 @@ run_demo()
 	echo "# ringvm-demo-done"
 }
 
+# Keep what a benchmark step printed (a demo_step check) in
+# /tmp/bench.$bench_side, for the table.
+bench_keep()
+{
+	cp "$1" "/tmp/bench.$bench_side"
+}
+
+# The benchmark (selftests/bench.c, make bench): the method check, the
+# round trips under ringvm, then under KVM in the same boot: with its
+# default parameters and, on Intel, with vmentry_l1d_flush=never as well
+# (ringvm's default today, module/MITIGATIONS.md).  One table at the end.
+run_bench()
+{
+	kvm_mod=kvm_amd
+	grep -qw vmx /proc/cpuinfo && kvm_mod=kvm_intel
+	sides=/tmp/bench.ringvm
+	demo_limit=600
+
+	demo_step 0 - /ringvm/bench check
+	demo_step 0 - insmod /ringvm/ringvm.ko
+	bench_side=ringvm
+	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
+	demo_step 0 - rmmod ringvm
+	demo_step 0 - modprobe "$kvm_mod"
+	bench_side=kvm
+	demo_step 0 bench_keep /ringvm/bench run kvm KVM
+	sides="$sides /tmp/bench.kvm"
+	demo_step 0 - rmmod "$kvm_mod" kvm
+	if [ "$kvm_mod" = kvm_intel ]; then
+		demo_step 0 - modprobe kvm_intel vmentry_l1d_flush=never
+		bench_side=kvm-never
+		demo_step 0 bench_keep /ringvm/bench run kvm KVM-l1d-never
+		sides="$sides /tmp/bench.kvm-never"
+		demo_step 0 - rmmod kvm_intel kvm
+	fi
+	echo "# ringvm-bench-table-begin"
+	# shellcheck disable=SC2086 # a list of files
+	demo_step 0 - /ringvm/bench table $sides
+	echo "# ringvm-bench-table-end"
+	echo "# ringvm-demo-done"
+}
+
 # On a kernel with kmemleak (make check KERNEL=debug): scan for leaks now
 # that every test has run and unloaded ringvm, and dump the report.
 # kmemleak lists no object younger than 5 s; the second scan drops what
@@ -204,6 +251,7 @@ echo "# ringvm-runner: start $mode cpus=$(nproc) kernel=$(uname -r)"
 print_vulnerabilities
 case "$mode" in
 demo)	run_demo ;;
+bench)	run_bench ;;
 *)	run_tests; kmemleak_report ;;
 esac
 echo "# ringvm-dmesg-begin"

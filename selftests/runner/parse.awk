@@ -3,7 +3,7 @@
 # Read one test machine's console log (as written by selftests/runner/init.sh)
 # and judge the run.  Called by run.sh as
 #
-#	awk -v machine=NAME -v mode=tests|demo -f parse.awk LOG
+#	awk -v machine=NAME -v mode=tests|demo|bench -f parse.awk LOG
 #
 # Prints what went wrong (one "MACHINE: reason" line each, with offending
 # lines indented under it) and, as the last line, "@result P F S BAD" where P,
@@ -105,6 +105,8 @@ function kmemleak_close(	i)
 BEGIN {
 	passed = failed = skipped = 0
 	cur = ""
+	# The benchmark (run.sh --bench) is a row of demo steps too.
+	demo_like = mode == "demo" || mode == "bench"
 }
 
 {
@@ -214,19 +216,19 @@ cur != "" && /^ok [0-9]+/ {
 
 # Demo mode: show each step and what it printed, remember failing steps:
 # an exit code other than the one wanted, or output a check refused.
-mode == "demo" && /^# ringvm-demo: / {
+demo_like && /^# ringvm-demo: / {
 	sub(/^# ringvm-demo: /, "")
 	demo_out[++ndemo] = "$ " $0
 	next
 }
 
-mode == "demo" && /^# ringvm-demo-fail: / {
+demo_like && /^# ringvm-demo-fail: / {
 	sub(/^# ringvm-demo-fail: /, "")
 	demo_failed[++ndemo_failed] = $0
 	next
 }
 
-mode == "demo" && /^# ringvm-demo-exit: / {
+demo_like && /^# ringvm-demo-exit: / {
 	ndemo_steps++
 	rc = $3
 	want = $4
@@ -240,17 +242,21 @@ mode == "demo" && /^# ringvm-demo-exit: / {
 	next
 }
 
-mode == "demo" && /^# ringvm-demo-done/ {
+demo_like && /^# ringvm-demo-done/ {
 	demo_done = 1
 	next
 }
 
-mode == "demo" && started && !ended {
+demo_like && /^# ringvm-bench-table-(begin|end)/ {
+	next
+}
+
+demo_like && started && !ended {
 	demo_out[++ndemo] = $0
 }
 
 END {
-	if (mode == "demo") {
+	if (demo_like) {
 		for (i = 1; i <= ndemo; i++)
 			print demo_out[i]
 		if (started && !demo_done)
@@ -264,7 +270,7 @@ END {
 	else if (!ended)
 		fail_reason("no end marker: the guest crashed or hung" \
 			    (cur != "" ? " in test " cur : ""))
-	if (mode != "demo" && started && ntests == 0)
+	if (!demo_like && started && ntests == 0)
 		fail_reason("no test ran")
 	if (failed)
 		fail_reason(failed " test case(s) failed")

@@ -19,6 +19,11 @@
 #	kvm	QEMU -enable-kvm -cpu host: real silicon, only where the host has
 #		VT-x or SVM and a /dev/kvm that opens
 #
+# --bench (make bench) boots one machine on 1 CPU, svm under QEMU with
+# -icount shift=0 so that the TSC counts instructions (Bochs's already
+# does), and runs selftests/bench against ringvm and then against KVM in
+# the same boot; the table goes to stdout and build/logs/bench-*.txt.
+#
 # Steps: 1. find the guest kernel (exactly the version of the headers the
 # module was built against) and cache it with the KVM modules; 2. pack one
 # initramfs (busybox, init.sh as /init, ringvm.ko, vmctl, the installed
@@ -112,6 +117,10 @@ usage: $0 [options]
                       each machine's kernel: 'svm (6.12): ...'
   --demo              load ringvm; vmctl info, create, list, run the example
                       guest, destroy; unload ringvm
+  --bench             on 1 CPU (svm: QEMU -icount shift=0), run
+                      selftests/bench under ringvm, then under KVM
+                      (kvm_intel: also with vmentry_l1d_flush=never), and
+                      print its table (kept in build/logs/bench-*.txt)
   --only "NAMES"      run only these tests, in the order of the lists
   --tests DIR         take the installed tests (DIR/tests.list, optionally
                       DIR/tests-smp.list, tests-long.list and tests-vmx.list,
@@ -156,6 +165,7 @@ parse_args()
 		--memory)	memory=$2; shift ;;
 		--machines)	machines=$2; shift ;;
 		--demo)		mode=demo ;;
+		--bench)	mode=bench ;;
 		--only)		only=$2; shift ;;
 		--tests)	tests_dir=$2; shift ;;
 		--vmctl)	vmctl=$2; shift ;;
@@ -509,7 +519,11 @@ build_initramfs()
 		! -name hello.bin -exec cp {} "$stage/ringvm/guests/" \;
 	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
 	build_guest_linux "$stage/ringvm/guests"
-	[ "$mode" = demo ] || install_tests "$stage"
+	[ "$mode" != tests ] || install_tests "$stage"
+	if [ "$mode" = bench ]; then
+		check_binary "$top/selftests/bench" "the benchmark (selftests/bench)"
+		cp "$top/selftests/bench" "$stage/ringvm/bench"
+	fi
 
 	(cd "$stage" && find . | LC_ALL=C sort |
 		cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$work/initrd.gz"
@@ -537,8 +551,8 @@ machine_initrd()
 	local list=$work/initramfs/ringvm/tests/${machine_list[$1]}
 	local base=$initrd seg out
 
-	if [ "$mode" = tests ] && [ -f "$list" ] &&
-	   ! grep -qx linux_boot_test "$list"; then
+	if [ "$mode" = bench ] || { [ "$mode" = tests ] && [ -f "$list" ] &&
+	   ! grep -qx linux_boot_test "$list"; }; then
 		base=${initrd%.gz}-lite.gz
 	fi
 	out=$base
@@ -574,7 +588,7 @@ machine_unusable()
 		echo "host has no VMX/SVM"
 	elif [ "$1" = kvm ] && ! { : <>/dev/kvm; } 2>/dev/null; then
 		echo "/dev/kvm does not open"
-	elif [ "$mode" = demo ]; then
+	elif [ "$mode" != tests ]; then
 		return 0
 	elif [[ "$1" = vmx-smp || "$1" = vmx-long ]] && [ ! -f "$list" ]; then
 		echo "the suite installs no ${machine_list[$1]}"
@@ -600,7 +614,7 @@ choose_vmx_setup()
 	fi
 	[ -z "$vmx_cpus" ] || return 0
 	vmx_cpus=2
-	if [ "$mode" = demo ] || machine_runs vmx-smp; then
+	if [ "$mode" != tests ] || machine_runs vmx-smp; then
 		vmx_cpus=1
 	fi
 }
@@ -688,7 +702,9 @@ bochs_start()	# MACHINE CONSOLE EMULOG CPUS
 
 machine_cpus()
 {
-	if [ "$1" = vmx ]; then
+	if [ "$mode" = bench ]; then
+		echo 1
+	elif [ "$1" = vmx ]; then
 		echo "$vmx_cpus"
 	elif [ "$1" = vmx-long ]; then
 		echo 1
@@ -700,7 +716,13 @@ machine_cpus()
 start_machine()	# MACHINE CONSOLE EMULOG
 {
 	case "$1" in
-	svm)	qemu_start "$@" -accel tcg -cpu max ;;
+	# The benchmark's method: QEMU advances the TSC one tick per
+	# instruction (icount, shift 0: an instruction a nanosecond).
+	svm)	if [ "$mode" = bench ]; then
+			qemu_start "$@" -accel tcg -cpu max -icount shift=0
+		else
+			qemu_start "$@" -accel tcg -cpu max
+		fi ;;
 	kvm)	qemu_start "$@" -enable-kvm -cpu host ;;
 	vmx*)	bochs_start "$@" "$(machine_cpus "$1")" ;;
 	esac
@@ -844,13 +866,31 @@ run_machine()
 	echo "$label: reached /init after ${boot_secs}s, end marker after" \
 		"${end_secs}s, stopped after ${watch_secs}s"
 
-	if [ "$mode" = demo ]; then
-		[ "$bad" = 1 ] && echo "$label: demo failed" ||
-			echo "$label: demo passed"
+	if [ "$mode" = bench ]; then
+		bench_table "$console" "$top/build/logs/bench-$machine-$cur_series.txt"
+		[ -s "$top/build/logs/bench-$machine-$cur_series.txt" ] || bad=1
+	fi
+	if [ "$mode" != tests ]; then
+		[ "$bad" = 1 ] && echo "$label: $mode failed" ||
+			echo "$label: $mode passed"
 	else
 		echo "$label: $p passed, $f failed, $s skipped"
 	fi
 	echo "$p $f $s $bad" >"$work/$spec.result"
+}
+
+# Keep the benchmark's table from console $1 in $2 (nothing when there is
+# none) and say where it is.
+bench_table()
+{
+	sed -n '/^# ringvm-bench-table-begin/,/^# ringvm-bench-table-end/p' "$1" |
+		grep -av '^# ringvm-' | tr -d '\r' >"$2" || true
+	if [ -s "$2" ]; then
+		echo "$label: the table is in ${2#"$top"/}"
+	else
+		rm -f "$2"
+		echo "$label: the benchmark printed no table"
+	fi
 }
 
 # Run machines $@ one after another, in a subshell of their own: it stops
@@ -964,7 +1004,7 @@ main()
 			continue
 		fi
 		read -r p f s bad <"$work/$machine.result"
-		[ "$mode" = demo ] ||
+		[ "$mode" != tests ] ||
 			echo "$label: $p passed, $f failed, $s skipped"
 		total_p=$((total_p + p))
 		total_f=$((total_f + f))
@@ -974,8 +1014,8 @@ main()
 	done
 
 	[ "$ran" -gt 0 ] || { echo "no machine ran"; any_bad=1; }
-	if [ "$mode" = demo ]; then
-		[ "$any_bad" = 0 ] && echo "demo passed" || echo "demo failed"
+	if [ "$mode" != tests ]; then
+		[ "$any_bad" = 0 ] && echo "$mode passed" || echo "$mode failed"
 	else
 		echo "$total_p passed, $total_f failed, $total_s skipped"
 	fi

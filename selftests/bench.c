@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench: ringvm against KVM on the same CPU, one round trip at a time
+ * (issue 10).  Not a test: it asserts no timing, and the runner's bench
+ * mode (run.sh --bench, make bench) calls it, not tests.list.
+ *
+ *   bench check               the method: a loop of N iterations of 3
+ *                             instructions must read 3N TSC ticks (1 %)
+ *   bench run ringvm|kvm LABEL
+ *                             measure every round trip through /dev/ringvm
+ *                             or /dev/kvm (the module already loaded);
+ *                             prints "LABEL NAME TICKS" lines
+ *   bench table FILE...       check the method again, then print one
+ *                             table from the outputs of run: the first
+ *                             file is ringvm's, the others KVM's
+ *
+ * The method.  In the svm machine under QEMU -icount shift=0 (and under
+ * Bochs, whose TSC counts instructions) the TSC advances one tick per
+ * retired instruction, so the TSC read in this process (LFENCE; RDTSC;
+ * LFENCE) around a loop of N round trips counts every instruction the
+ * round trips execute: this process, the outer kernel, the hypervisor
+ * and the guest.  Each figure is the smallest of BENCH_REPS runs, less
+ * the same loop with nothing in it (the guest's DEC/JNZ and the one
+ * entry and exit), divided by N.
+ *
+ * The guest is the same for both: this binary laid out in guest RAM by
+ * the selftest library (lib/vm.c, guest_image_build() for KVM), one vCPU
+ * in long mode, and for each round trip a loop in assembly below, whose
+ * registers are R8 = N and R9 = an address; it ends with an OUT to
+ * DONE_PORT.  KVM runs without an in-kernel irqchip, so HLT, port I/O
+ * and MMIO reach user space as they do with ringvm.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+
+#include "guest.h"
+
+#define BENCH_REPS	5
+#define BENCH_N		1000		/* round trips per measurement */
+#define BENCH_PAGES	BENCH_N		/* fresh pages per measurement */
+/*
+ * Iterations of the method check: 300,000 ticks, well inside the 4
+ * million between two timer ticks at HZ=250 and a 1 GHz icount TSC, so
+ * that most runs see no interrupt.
+ */
+#define CHECK_N		100000
+#define COMPUTE_N	1000000		/* iterations of the compute loop */
+
+#define BENCH_PORT	0xe0		/* the port of the I/O round trips */
+#define DONE_PORT	0xe4		/* the guest's loop is over */
+#define MSR_MISC_ENABLE	0x1a0		/* both keep it in ring 0 */
+#define KVM_HC_NOP	1		/* KVM_HC_VAPIC_POLL_IRQ returns 0 */
+
+#define __str(x)	#x
+#define str(x)		__str(x)
+
+/*
+ * Guest code: "1: BODY; dec %r8; jnz 1b", then OUT to DONE_PORT.  BODY
+ * must leave R8 alone.
+ */
+#define GUEST_LOOP(name, body)						\
+	asm(".pushsection .text\n"					\
+	    ".globl " #name "\n"					\
+	    ".type " #name ", @function\n"				\
+	    #name ":\n"							\
+	    "1:\n\t" body "\n\t"					\
+	    "dec %r8\n\t"						\
+	    "jnz 1b\n\t"						\
+	    "mov $" str(DONE_PORT) ", %edx\n\t"				\
+	    "out %al, %dx\n"						\
+	    "2:\n\t"							\
+	    "hlt\n\t"							\
+	    "jmp 2b\n"							\
+	    ".size " #name ", . - " #name "\n"				\
+	    ".popsection\n");						\
+	extern char name[]
+
+/* The compute loop: with DEC/JNZ, five instructions an iteration. */
+#define COMPUTE_BODY	"imul %r8, %rax\n\tadd $7, %rax\n\txor %rax, %r11"
+
+GUEST_LOOP(loop_empty, "");
+GUEST_LOOP(loop_cpuid, "xor %eax, %eax\n\txor %ecx, %ecx\n\tcpuid");
+GUEST_LOOP(loop_vmmcall, "mov %r10, %rax\n\tvmmcall");
+GUEST_LOOP(loop_vmcall, "mov %r10, %rax\n\tvmcall");
+GUEST_LOOP(loop_rdmsr, "mov $" str(MSR_MISC_ENABLE) ", %ecx\n\trdmsr");
+GUEST_LOOP(loop_out, "mov $" str(BENCH_PORT) ", %edx\n\tout %al, %dx");
+GUEST_LOOP(loop_in, "mov $" str(BENCH_PORT) ", %edx\n\tin %dx, %al");
+GUEST_LOOP(loop_mmio_write, "mov %eax, (%r9)");
+GUEST_LOOP(loop_mmio_read, "mov (%r9), %eax");
+GUEST_LOOP(loop_hlt, "hlt");
+GUEST_LOOP(loop_fresh_page, "mov %eax, (%r9)\n\tadd $4096, %r9");
+GUEST_LOOP(loop_compute, COMPUTE_BODY);
+
+/* The same compute loop in this process: bench_compute_native(n). */
+asm(".pushsection .text\n"
+	".globl bench_compute_native\n"
+	".type bench_compute_native, @function\n"
+	"bench_compute_native:\n\t"
+	"mov %rdi, %r8\n"
+	"1:\n\t" COMPUTE_BODY "\n\t"
+	"dec %r8\n\t"
+	"jnz 1b\n\t"
+	"ret\n"
+	".size bench_compute_native, . - bench_compute_native\n"
+	".popsection\n");
+void bench_compute_native(__u64 n);
+
+/* 1. The TSC and the method check */
+
+static inline __u64 tsc(void)
+{
+	__u32 lo, hi;
+
+	asm volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)
+		     : : "memory");
+	return (__u64)hi << 32 | lo;
+}
+
+/* N iterations of exactly three instructions: INC, DEC, JNZ. */
+static __u64 three_insn_loop(__u64 n)
+{
+	__u64 t0, t1, x = 0;
+
+	t0 = tsc();
+	asm volatile("1:\n\t"
+		     "inc %0\n\t"
+		     "dec %1\n\t"
+		     "jnz 1b"
+		     : "+r"(x), "+r"(n) : : "cc");
+	t1 = tsc();
+	return t1 - t0;
+}
+
+/*
+ * Whether the TSC counts instructions here: the smallest
+ * of BENCH_REPS runs of three_insn_loop(CHECK_N) within 1 % of
+ * 3 * CHECK_N.
+ */
+static bool method_check(void)
+{
+	__u64 best = ~0ULL, want = 3ULL * CHECK_N, t, back;
+	unsigned int i;
+	bool ok;
+
+	back = tsc();
+	back = tsc() - back;
+	for (i = 0; i < BENCH_REPS; i++) {
+		t = three_insn_loop(CHECK_N);
+		printf("method: %u x 3 instructions: %llu TSC ticks\n",
+		       CHECK_N, (unsigned long long)t);
+		if (t < best)
+			best = t;
+	}
+	ok = best >= want - want / 100 && best <= want + want / 100;
+	printf("method: back-to-back TSC reads: %llu ticks; loop: %llu, "
+	       "want %llu +-1%%: %s\n", (unsigned long long)back,
+	       (unsigned long long)best, (unsigned long long)want,
+	       ok ? "the TSC counts instructions" :
+	       "the TSC does NOT count instructions here");
+	return ok;
+}
+
+/* 2. Two hypervisors behind one interface */
+
+enum bexit {
+	BX_DONE,		/* OUT to DONE_PORT: the loop is over */
+	BX_OUT,			/* OUT to BENCH_PORT */
+	BX_IN,			/* IN from BENCH_PORT (answered 0x5a) */
+	BX_MMIO_WRITE,
+	BX_MMIO_READ,		/* answered 0x5a5a5a5a */
+	BX_HLT,
+	BX_OTHER,		/* anything else: the measurement fails */
+};
+
+struct bench {
+	bool kvm;
+	__u32 arch;		/* RINGVM_ARCH_VMX / _SVM */
+	__u64 ram_size;
+	__u64 fresh_gpa;	/* never touched: BENCH_REPS * BENCH_PAGES */
+	/* ringvm */
+	struct test_vm *vm;
+	struct test_vcpu *vcpu;
+	/* KVM */
+	struct kvm_guest kg;
+	char why[160];		/* what the last BX_OTHER was */
+};
+
+static int bench_setup(struct bench *b, bool kvm)
+{
+	__u64 base = vm_guest_ram_size();
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	kvm_guest_init(&b->kg);
+	b->kvm = kvm;
+	b->arch = cpuinfo_arch();
+	b->fresh_gpa = base;
+	b->ram_size = base + BENCH_REPS * BENCH_PAGES * GUEST_PAGE_SIZE;
+	if (kvm)
+		return kvm_guest_create_long(&b->kg, b->ram_size);
+	{
+		struct vm_opts opts = { .ram_size = b->ram_size };
+
+		ret = __vm_create(&b->vm, &opts);
+		if (ret)
+			return ret;
+		return __vm_vcpu_add(b->vm, 0, loop_empty, &b->vcpu);
+	}
+}
+
+static void bench_teardown(struct bench *b)
+{
+	if (b->kvm)
+		kvm_guest_destroy(&b->kg);
+	else
+		vm_destroy(b->vm);
+}
+
+/* Point the vCPU at @code with R8 = @n, R9 = @r9, R10 = @r10. */
+static int bench_start(struct bench *b, void *code, __u64 n, __u64 r9,
+		       __u64 r10)
+{
+	__u64 rsp = GUEST_STACKS_GPA + GUEST_STACK_SIZE - 8;
+
+	if (b->kvm) {
+		struct kvm_regs regs = {
+			.rip = (uintptr_t)code, .rsp = rsp, .rflags = 2,
+			.r8 = n, .r9 = r9, .r10 = r10,
+		};
+
+		return ioctl(b->kg.vcpu_fd, KVM_SET_REGS, &regs) < 0 ?
+			-errno : 0;
+	} else {
+		struct ringvm_regs regs = {
+			.rip = (uintptr_t)code, .rsp = rsp, .rflags = 2,
+			.r8 = n, .r9 = r9, .r10 = r10,
+		};
+
+		return __ringvm_set_regs(b->vcpu->fd, &regs);
+	}
+}
+
+static enum bexit io_exit(bool in, __u16 port, __u8 size, void *data)
+{
+	if (port == DONE_PORT && !in)
+		return BX_DONE;
+	if (port != BENCH_PORT || size != 1)
+		return BX_OTHER;
+	if (!in)
+		return BX_OUT;
+	*(__u8 *)data = 0x5a;
+	return BX_IN;
+}
+
+static enum bexit mmio_exit(bool write, __u64 gpa, __u32 len, __u8 *data)
+{
+	if (gpa != GUEST_MMIO_GPA || len != 4)
+		return BX_OTHER;
+	if (write)
+		return BX_MMIO_WRITE;
+	memset(data, 0x5a, 4);
+	return BX_MMIO_READ;
+}
+
+static enum bexit kvm_step(struct bench *b)
+{
+	struct kvm_run *run = b->kg.run;
+
+	if (ioctl(b->kg.vcpu_fd, KVM_RUN, 0) < 0) {
+		snprintf(b->why, sizeof(b->why), "KVM_RUN: %s",
+			 strerror(errno));
+		return BX_OTHER;
+	}
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (run->io.count == 1)
+			return io_exit(run->io.direction == KVM_EXIT_IO_IN,
+				       run->io.port, run->io.size,
+				       (char *)run + run->io.data_offset);
+		break;
+	case KVM_EXIT_MMIO:
+		return mmio_exit(run->mmio.is_write, run->mmio.phys_addr,
+				 run->mmio.len, run->mmio.data);
+	case KVM_EXIT_HLT:
+		return BX_HLT;
+	}
+	snprintf(b->why, sizeof(b->why), "KVM exit %u", run->exit_reason);
+	return BX_OTHER;
+}
+
+static enum bexit ringvm_step(struct bench *b)
+{
+	struct ringvm_run *run = b->vcpu->run;
+	int ret = __ringvm_run(b->vcpu->fd);
+
+	if (ret) {
+		snprintf(b->why, sizeof(b->why), "RINGVM_RUN: %s",
+			 strerror(-ret));
+		return BX_OTHER;
+	}
+	switch (run->exit_reason) {
+	case RINGVM_EXIT_IO:
+		if (run->io.count == 1)
+			return io_exit(run->io.direction == RINGVM_IO_IN,
+				       run->io.port, run->io.size,
+				       ringvm_run_io_data(run));
+		break;
+	case RINGVM_EXIT_MMIO:
+		return mmio_exit(run->mmio.is_write, run->mmio.gpa,
+				 run->mmio.len, run->mmio.data);
+	case RINGVM_EXIT_HLT:
+		return BX_HLT;
+	}
+	vcpu_exit_str(b->vcpu, b->why, sizeof(b->why));
+	return BX_OTHER;
+}
+
+/*
+ * Run @code once (R8 = @n, R9 = @r9, R10 = @r10): every exit until the
+ * one to DONE_PORT must be @want, and there must be @n of them unless
+ * @want is BX_DONE.  The TSC ticks it took, or 0 on failure (b->why).
+ */
+static __u64 bench_once(struct bench *b, void *code, __u64 n, __u64 r9,
+			__u64 r10, enum bexit want)
+{
+	__u64 t0, t1, exits = 0;
+	enum bexit e;
+	int ret;
+
+	ret = bench_start(b, code, n, r9, r10);
+	if (ret) {
+		snprintf(b->why, sizeof(b->why), "set regs: %s",
+			 strerror(-ret));
+		return 0;
+	}
+	t0 = tsc();
+	for (;;) {
+		e = b->kvm ? kvm_step(b) : ringvm_step(b);
+		if (e == BX_DONE)
+			break;
+		if (e != want) {
+			if (e != BX_OTHER)
+				snprintf(b->why, sizeof(b->why),
+					 "exit kind %d, not %d", e, want);
+			return 0;
+		}
+		exits++;
+	}
+	t1 = tsc();
+	if (want != BX_DONE && exits != n) {
+		snprintf(b->why, sizeof(b->why), "%llu exits, not %llu",
+			 (unsigned long long)exits, (unsigned long long)n);
+		return 0;
+	}
+	return t1 - t0;
+}
+
+/* 3. The round trips */
+
+enum { ARG_NONE, ARG_MMIO, ARG_FRESH, ARG_HC };
+
+struct trip {
+	const char *key;	/* one word, for the run files */
+	const char *what;	/* the table's first column */
+	void *code;
+	enum bexit want;
+	int arg;
+};
+
+static const struct trip trips[] = {
+	{ "cpuid", "CPUID (leaf 0), in the kernel", loop_cpuid,
+	  BX_DONE, ARG_NONE },
+	{ "hypercall", "no-op hypercall, in the kernel", NULL,
+	  BX_DONE, ARG_HC },
+	{ "rdmsr", "RDMSR MISC_ENABLE, in the kernel", loop_rdmsr,
+	  BX_DONE, ARG_NONE },
+	{ "out", "OUT to user space and back", loop_out,
+	  BX_OUT, ARG_NONE },
+	{ "in", "IN from user space and back", loop_in,
+	  BX_IN, ARG_NONE },
+	{ "mmio_write", "MMIO write to user space and back",
+	  loop_mmio_write, BX_MMIO_WRITE, ARG_MMIO },
+	{ "mmio_read", "MMIO read from user space and back",
+	  loop_mmio_read, BX_MMIO_READ, ARG_MMIO },
+	{ "hlt", "HLT to user space and back", loop_hlt, BX_HLT, ARG_NONE },
+	{ "fresh_page", "first write to a fresh 4 KiB page",
+	  loop_fresh_page, BX_DONE, ARG_FRESH },
+};
+
+/*
+ * The smallest of BENCH_REPS runs of @code, each with @n iterations;
+ * ARG_FRESH gets pages no one has touched in every run.  0 on failure.
+ */
+static __u64 bench_best(struct bench *b, const struct trip *t, __u64 n)
+{
+	void *code = t->code;
+	__u64 best = ~0ULL, ticks, r9 = 0, r10 = 0;
+	unsigned int i;
+
+	if (t->arg == ARG_HC) {
+		code = b->arch == RINGVM_ARCH_SVM ? loop_vmmcall :
+						    loop_vmcall;
+		r10 = b->kvm ? KVM_HC_NOP : RINGVM_HC_NOP;
+	}
+	for (i = 0; i < BENCH_REPS; i++) {
+		if (t->arg == ARG_MMIO)
+			r9 = GUEST_MMIO_GPA;
+		else if (t->arg == ARG_FRESH)
+			r9 = b->fresh_gpa + i * BENCH_PAGES * GUEST_PAGE_SIZE;
+		ticks = bench_once(b, code, n, r9, r10, t->want);
+		if (!ticks)
+			return 0;
+		if (ticks < best)
+			best = ticks;
+	}
+	return best;
+}
+
+/* A module parameter that says which mitigation a side applies. */
+static void print_param(const char *label, const char *module,
+			const char *param)
+{
+	char path[128], val[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module,
+		 param);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(val, sizeof(val), f))
+		val[strcspn(val, "\n")] = 0;
+	fclose(f);
+	printf("%s # %s.%s=%s\n", label, module, param, val);
+}
+
+static int cmd_run(const char *backend, const char *label)
+{
+	static const struct trip empty = {
+		.code = loop_empty, .want = BX_DONE,
+	};
+	static const struct trip compute = {
+		.code = loop_compute, .want = BX_DONE,
+	};
+	struct bench b;
+	__u64 base, ticks, native = ~0ULL, t0;
+	unsigned int i;
+	bool kvm = !strcmp(backend, "kvm");
+	int ret, err = 0;
+
+	if (!kvm && strcmp(backend, "ringvm")) {
+		fprintf(stderr, "bench: no backend '%s'\n", backend);
+		return 2;
+	}
+	ret = bench_setup(&b, kvm);
+	if (ret) {
+		fprintf(stderr, "bench: %s: setting up the guest: %s\n",
+			label, strerror(-ret));
+		bench_teardown(&b);
+		return 1;
+	}
+	/* Mitigations are per module: say what this side ran with. */
+	print_param(label, "ringvm", "vmentry_l1d_flush");
+	print_param(label, "kvm_intel", "vmentry_l1d_flush");
+	print_param(label, "kvm_amd", "npt");
+
+	base = bench_best(&b, &empty, BENCH_N);
+	if (!base) {
+		fprintf(stderr, "bench: %s: empty loop: %s\n", label, b.why);
+		bench_teardown(&b);
+		return 1;
+	}
+	printf("%s empty %llu\n", label,
+	       (unsigned long long)(base / BENCH_N));
+	for (i = 0; i < ARRAY_SIZE(trips); i++) {
+		ticks = bench_best(&b, &trips[i], BENCH_N);
+		if (!ticks) {
+			fprintf(stderr, "bench: %s: %s: %s\n", label,
+				trips[i].key, b.why);
+			err = 1;
+			continue;
+		}
+		ticks = ticks > base ? ticks - base : 0;
+		printf("%s %s %llu\n", label, trips[i].key,
+		       (unsigned long long)((ticks + BENCH_N / 2) / BENCH_N));
+	}
+	ticks = bench_best(&b, &compute, COMPUTE_N);
+	if (!ticks) {
+		fprintf(stderr, "bench: %s: compute: %s\n", label, b.why);
+		err = 1;
+	} else {
+		for (i = 0; i < BENCH_REPS; i++) {
+			t0 = tsc();
+			bench_compute_native(COMPUTE_N);
+			t0 = tsc() - t0;
+			if (t0 < native)
+				native = t0;
+		}
+		printf("%s compute %llu\n%s native %llu\n", label,
+		       (unsigned long long)ticks, label,
+		       (unsigned long long)native);
+	}
+	bench_teardown(&b);
+	return err;
+}
+
+/* 4. The table */
+
+#define MAX_SIDES	4
+
+struct side {
+	char label[64];
+	char keys[32][32];
+	__u64 vals[32];
+	unsigned int n;
+	char notes[4][128];
+	unsigned int nnotes;
+};
+
+static int side_read(struct side *s, const char *path)
+{
+	char line[256], label[64], key[32];
+	unsigned long long v;
+	FILE *f = fopen(path, "r");
+
+	memset(s, 0, sizeof(*s));
+	if (!f) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *hash = strstr(line, " # ");
+
+		if (hash && s->nnotes < 4) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(s->notes[s->nnotes++], sizeof(s->notes[0]),
+				 "%s", hash + 3);
+			continue;
+		}
+		if (sscanf(line, "%63s %31s %llu", label, key, &v) != 3 ||
+		    s->n >= 32)
+			continue;
+		snprintf(s->label, sizeof(s->label), "%s", label);
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", key);
+		s->vals[s->n++] = v;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The value of @key in @s, or -1. */
+static long long side_get(const struct side *s, const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->keys[i], key))
+			return s->vals[i];
+	return -1;
+}
+
+static void cell(long long v)
+{
+	if (v < 0)
+		printf(" n/a |");
+	else
+		printf(" %lld |", v);
+}
+
+static void ratio(long long num, long long den)
+{
+	if (num < 0 || den <= 0)
+		printf(" n/a |");
+	else
+		printf(" %.2f |", (double)num / den);
+}
+
+static void row(const char *what, const char *key, struct side *r,
+		struct side *k, unsigned int nk)
+{
+	unsigned int i;
+
+	printf("| %s |", what);
+	for (i = 0; i < nk; i++)
+		cell(side_get(&k[i], key));
+	cell(side_get(r, key));
+	for (i = 0; i < nk; i++)
+		ratio(side_get(r, key), side_get(&k[i], key));
+	printf("\n");
+}
+
+static int cmd_table(int argc, char **argv)
+{
+	static struct side sides[MAX_SIDES];
+	struct side *r = &sides[0], *k = &sides[1];
+	unsigned int i, j, nk;
+
+	if (argc < 2 || argc > MAX_SIDES) {
+		fprintf(stderr, "usage: bench table RINGVM-FILE KVM-FILE...\n");
+		return 2;
+	}
+	if (!method_check()) {
+		printf("method: failed; no table (boot the machine with "
+		       "QEMU -icount shift=0, or Bochs)\n");
+		return 1;
+	}
+	for (i = 0; i < (unsigned int)argc; i++)
+		if (side_read(&sides[i], argv[i]))
+			return 1;
+	nk = argc - 1;
+
+	for (i = 0; i < (unsigned int)argc; i++)
+		for (j = 0; j < sides[i].nnotes; j++)
+			printf("%s: %s\n", sides[i].label, sides[i].notes[j]);
+	printf("\nTSC ticks (= instructions) per round trip, less the empty"
+	       " loop (%llu ringvm, %llu KVM); %u round trips, best of %u\n\n",
+	       side_get(r, "empty"), side_get(&k[0], "empty"), BENCH_N,
+	       BENCH_REPS);
+	printf("| round trip |");
+	for (i = 0; i < nk; i++)
+		printf(" %s |", k[i].label);
+	printf(" %s |", r->label);
+	for (i = 0; i < nk; i++)
+		printf(" %s / %s |", r->label, k[i].label);
+	printf("\n|---|");
+	for (i = 0; i < 2 * nk + 1; i++)
+		printf("---:|");
+	printf("\n");
+	for (i = 0; i < ARRAY_SIZE(trips); i++)
+		row(trips[i].what, trips[i].key, r, k, nk);
+	printf("\nguest compute loop, %u x 5 instructions, one entry and exit"
+	       " (native: %lld ticks)\n\n", COMPUTE_N, side_get(r, "native"));
+	printf("| compute |");
+	for (i = 0; i < nk; i++)
+		printf(" %s |", k[i].label);
+	printf(" %s |\n|---|", r->label);
+	for (i = 0; i < nk + 1; i++)
+		printf("---:|");
+	printf("\n| guest / native |");
+	for (i = 0; i < nk; i++)
+		ratio(side_get(&k[i], "compute"), side_get(&k[i], "native"));
+	ratio(side_get(r, "compute"), side_get(r, "native"));
+	printf("\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return method_check() ? 0 : 1;
+	if (argc == 4 && !strcmp(argv[1], "run"))
+		return cmd_run(argv[2], argv[3]);
+	if (argc >= 2 && !strcmp(argv[1], "table"))
+		return cmd_table(argc - 2, argv + 2);
+	fprintf(stderr, "usage: bench check | run ringvm|kvm LABEL | "
+		"table RINGVM-FILE KVM-FILE...\n");
+	return 2;
+}
