@@ -65,14 +65,11 @@ static int create_run(int argc, char **argv)
 			return vmctl_bad_option(cmd, argv, c);
 		}
 	}
-	if (optind >= argc)
-		return vmctl_usage_error(cmd, "no VM name given");
-	if (optind + 1 < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind + 1]);
+	ret = vmctl_name_arg(cmd, argc, argv, &name);
+	if (ret)
+		return ret;
 	if (!ram.size)
 		return vmctl_usage_error(cmd, "--memory is required");
-	name = argv[optind];
 
 	ret = vmctl_nl_open(&nl);
 	if (ret)

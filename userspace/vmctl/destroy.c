@@ -35,12 +35,9 @@ static int destroy_run(int argc, char **argv)
 		vmctl_cmd_usage(cmd, stdout);
 		return VMCTL_EXIT_OK;
 	}
-	if (optind >= argc)
-		return vmctl_usage_error(cmd, "no VM name given");
-	if (optind + 1 < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind + 1]);
-	name = argv[optind];
+	ret = vmctl_name_arg(cmd, argc, argv, &name);
+	if (ret)
+		return ret;
 
 	ret = vmctl_nl_open(&nl);
 	if (ret)

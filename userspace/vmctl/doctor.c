@@ -826,7 +826,7 @@ static int doctor_run(int argc, char **argv)
 	unsigned int i;
 	int ret;
 
-	ret = vmctl_json_opts(cmd, argc, argv, &json);
+	ret = vmctl_json_opts(cmd, argc, argv, &json, NULL);
 	if (ret >= 0)
 		return ret;
 

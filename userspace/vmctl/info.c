@@ -100,7 +100,7 @@ static int info_run(int argc, char **argv)
 	bool json = false;
 	int ret;
 
-	ret = vmctl_json_opts(&vmctl_cmd_info, argc, argv, &json);
+	ret = vmctl_json_opts(&vmctl_cmd_info, argc, argv, &json, NULL);
 	if (ret >= 0)
 		return ret;
 

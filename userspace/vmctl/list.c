@@ -111,7 +111,7 @@ static int list_run(int argc, char **argv)
 	struct ringvm_nl *nl;
 	int ret;
 
-	ret = vmctl_json_opts(cmd, argc, argv, &st.json);
+	ret = vmctl_json_opts(cmd, argc, argv, &st.json, NULL);
 	if (ret >= 0)
 		return ret;
 

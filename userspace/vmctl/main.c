@@ -95,8 +95,20 @@ int vmctl_bad_option(const struct vmctl_cmd *cmd, char **argv, int ret)
 	return vmctl_usage_fail("%s '%s'", what, opt);
 }
 
+int vmctl_name_arg(const struct vmctl_cmd *cmd, int argc, char **argv,
+		   const char **name)
+{
+	if (optind >= argc)
+		return vmctl_usage_error(cmd, "no VM name given");
+	if (optind + 1 < argc)
+		return vmctl_usage_error(cmd, "unexpected argument '%s'",
+					 argv[optind + 1]);
+	*name = argv[optind];
+	return 0;
+}
+
 int vmctl_json_opts(const struct vmctl_cmd *cmd, int argc, char **argv,
-		    bool *json)
+		    bool *json, const char **name)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -118,6 +130,8 @@ int vmctl_json_opts(const struct vmctl_cmd *cmd, int argc, char **argv,
 			return vmctl_bad_option(cmd, argv, c);
 		}
 	}
+	if (name)
+		return vmctl_name_arg(cmd, argc, argv, name) ?: -1;
 	if (optind < argc)
 		return vmctl_usage_error(cmd, "unexpected argument '%s'",
 					 argv[optind]);

@@ -220,7 +220,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ }
 	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_run;
-	int c;
+	int c, ret;
 
 	*o = (struct run_opts) { .load_addr = VMCTL_DEFAULT_LOAD_ADDR };
 	opterr = 0;
@@ -271,12 +271,9 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			return vmctl_bad_option(cmd, argv, c);
 		}
 	}
-	if (optind >= argc)
-		return vmctl_usage_error(cmd, "no VM name given");
-	if (optind + 1 < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind + 1]);
-	o->name = argv[optind];
+	ret = vmctl_name_arg(cmd, argc, argv, &o->name);
+	if (ret)
+		return ret;
 	if (!o->image == !o->kernel)
 		return vmctl_usage_error(cmd, "give --image or --kernel");
 	if (o->kernel) {

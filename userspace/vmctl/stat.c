@@ -16,7 +16,6 @@
  * both; change them together.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,11 +172,6 @@ static void stat_json(const struct stat_state *s,
 
 static int stat_run(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_stat;
 	struct ringvm_nl_vcpu_stats total = { };
 	struct stat_state s = { };
@@ -187,27 +181,11 @@ static int stat_run(int argc, char **argv)
 	bool json = false;
 	unsigned int i;
 	char what[64];
-	int c, ret;
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			vmctl_cmd_usage(cmd, stdout);
-			return VMCTL_EXIT_OK;
-		default:
-			return vmctl_bad_option(cmd, argv, c);
-		}
-	}
-	if (optind >= argc)
-		return vmctl_usage_error(cmd, "no VM name given");
-	if (optind + 1 < argc)
-		return vmctl_usage_error(cmd, "unexpected argument '%s'",
-					 argv[optind + 1]);
-	name = argv[optind];
+	ret = vmctl_json_opts(cmd, argc, argv, &json, &name);
+	if (ret >= 0)
+		return ret;
 
 	ret = vmctl_nl_open(&nl);
 	if (ret)

@@ -48,13 +48,21 @@ int vmctl_usage_error(const struct vmctl_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
+ * After the options: exactly one argument left, the VM's name, in *@name.
+ * Returns 0, or VMCTL_EXIT_USAGE after saying what is wrong.
+ */
+int vmctl_name_arg(const struct vmctl_cmd *cmd, int argc, char **argv,
+		   const char **name);
+
+/*
  * The command line of a command whose only options are -j/--json and
- * -h/--help, and no arguments (info, list, doctor): sets *json for
- * --json, and returns -1 to go on, or the exit code when it printed the
- * help or reported a bad command line.
+ * -h/--help: sets *json for --json.  With @name NULL it takes no arguments
+ * (info, list, doctor); otherwise one, the VM's name (stat).  Returns -1
+ * to go on, or the exit code when it printed the help or reported a bad
+ * command line.
  */
 int vmctl_json_opts(const struct vmctl_cmd *cmd, int argc, char **argv,
-		    bool *json);
+		    bool *json, const char **name);
 
 /* "vmctl: MESSAGE" on stderr; VMCTL_EXIT_FAIL. */
 int vmctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
