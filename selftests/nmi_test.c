@@ -32,7 +32,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -145,37 +144,6 @@ static int nmi_count(int cpu, __u64 *count)
 	return ret;
 }
 
-static int write_file(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | flags), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* tracefs, mounted if need be: its directory or NULL. */
-static const char *tracefs_dir(void)
-{
-	static const char *const dirs[] = {
-		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
-	};
-	char path[128];
-	unsigned int i;
-
-	if (access("/sys/kernel/tracing/kprobe_events", F_OK))
-		mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/kprobe_events", dirs[i]);
-		if (!access(path, W_OK))
-			return dirs[i];
-	}
-	return NULL;
-}
-
 /* Put the kprobe on the NMI exit and enable it: 0 or -errno. */
 static int kprobe_add(const char *dir)
 {
@@ -183,13 +151,13 @@ static int kprobe_add(const char *dir)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
-	ret = write_file(path, "p:" KPROBE_EVENT " " KPROBE_SYMBOL "\n",
+	ret = file_write(path, "p:" KPROBE_EVENT " " KPROBE_SYMBOL "\n",
 			 O_APPEND);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/events/" KPROBE_EVENT "/enable",
 		 dir);
-	return write_file(path, "1", 0);
+	return file_write(path, "1", 0);
 }
 
 static void kprobe_del(const char *dir)
@@ -198,9 +166,9 @@ static void kprobe_del(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/events/" KPROBE_EVENT "/enable",
 		 dir);
-	write_file(path, "0", 0);
+	file_write(path, "0", 0);
 	snprintf(path, sizeof(path), "%s/kprobe_events", dir);
-	write_file(path, "-:" KPROBE_EVENT "\n", O_APPEND);
+	file_write(path, "-:" KPROBE_EVENT "\n", O_APPEND);
 }
 
 /* Hits of the kprobe so far (kprobe_profile: name, hits, misses). */
@@ -310,7 +278,7 @@ TEST_F_TIMEOUT(nmi, backtrace_while_guest_runs, 600)
 					   strerror(-self->kmsg_fd));
 
 	if (cpuinfo_arch() == RINGVM_ARCH_VMX) {
-		const char *dir = tracefs_dir();
+		const char *dir = tracefs_dir("kprobe_events");
 
 		ret = dir ? kprobe_add(dir) : -ENOENT;
 		if (!ret)
@@ -342,7 +310,7 @@ TEST_F_TIMEOUT(nmi, backtrace_while_guest_runs, 600)
 		__u64 count;
 
 		/* Returns once every CPU printed, or after 10 s. */
-		ASSERT_EQ(0, write_file("/proc/sysrq-trigger", "l", 0));
+		ASSERT_EQ(0, file_write("/proc/sysrq-trigger", "l", 0));
 		t = now() - t;
 		count = count_now(self->vm);
 		ret = __ringvm_kmsg_find(self->kmsg_fd, want, got,

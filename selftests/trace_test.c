@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mount.h>
 
 #include "kselftest_harness.h"
 #include "guest.h"
@@ -76,43 +75,12 @@ struct trace_event {
 /* The events read back, on the heap: the guest gets a copy of the bss */
 static struct trace_event *trace;
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* tracefs, mounted if need be: its directory or NULL. */
-static const char *tracefs_dir(void)
-{
-	static const char *const dirs[] = {
-		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
-	};
-	char path[128];
-	unsigned int i;
-
-	if (access("/sys/kernel/tracing/trace", F_OK))
-		mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/trace", dirs[i]);
-		if (!access(path, W_OK))
-			return dirs[i];
-	}
-	return NULL;
-}
-
 static int tracefs_write(const char *dir, const char *file, const char *s)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return write_file(path, s);
+	return file_write(path, s, O_TRUNC);
 }
 
 /* Empty the buffer and turn the ringvm events on (or off): 0 or -errno. */
@@ -256,7 +224,7 @@ FIXTURE_SETUP(trace)
 	if (!trace)
 		trace = calloc(MAX_EVENTS, sizeof(*trace));
 	ASSERT_NE(NULL, trace);
-	self->dir = tracefs_dir();
+	self->dir = tracefs_dir("trace");
 	if (!self->dir)
 		SKIP(return, "no tracefs");
 	ret = trace_enable(self->dir, true);

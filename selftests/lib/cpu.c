@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <cpuid.h>
 
 #include "test_util.h"
@@ -191,18 +192,42 @@ int rdmsr_cpu(int cpu, __u32 msr, __u64 *val)
 	return ret;
 }
 
-int sysfs_write(const char *path, const char *val)
+int file_write(const char *path, const char *val, int flags)
 {
 	size_t len = strlen(val);
 	int fd, ret = 0;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, val, len) != (ssize_t)len)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+int sysfs_write(const char *path, const char *val)
+{
+	return file_write(path, val, 0);
+}
+
+const char *tracefs_dir(const char *file)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[128];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "%s/%s", dirs[0], file);
+	if (access(path, F_OK))
+		mount("nodev", dirs[0], "tracefs", 0, NULL);
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], file);
+		if (!access(path, W_OK))
+			return dirs[i];
+	}
+	return NULL;
 }
 
 const char *sysfs_read_line(const char *path, char *buf, size_t len)

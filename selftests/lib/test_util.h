@@ -80,6 +80,15 @@ int rdmsr_cpu(int cpu, __u32 msr, __u64 *val);
 /* Write @val to the sysfs file @path: 0 or -errno. */
 int sysfs_write(const char *path, const char *val);
 
+/* The same with open(2) flags added, e.g. O_TRUNC or O_APPEND. */
+int file_write(const char *path, const char *val, int flags);
+
+/*
+ * tracefs, mounted at /sys/kernel/tracing if need be: the directory in
+ * which @file (trace, kprobe_events, ...) is writable, or NULL.
+ */
+const char *tracefs_dir(const char *file);
+
 /* The first line of @path, newline dropped, into @buf; "" if unreadable. */
 const char *sysfs_read_line(const char *path, char *buf, size_t len);
 
