@@ -192,6 +192,13 @@ int __vm_create(struct test_vm **vmp, const struct vm_opts *opts);
  */
 int __vm_adopt(struct test_vm **vmp, int vmfd);
 
+/*
+ * A named VM made by vm-new over @nl with @max_vcpus, opened with
+ * RINGVM_OPEN_VM and prepared for guest code: 0 or -errno.
+ */
+int named_guest_vm(struct ringvm_nl *nl, const char *name, __u32 max_vcpus,
+		   struct test_vm **vmp);
+
 /* A VM as __vm_create(NULL) with vCPU 0 at @guest_code. */
 int __vm_create_guest(struct test_vm **vmp, struct test_vcpu **vcpup,
 		      void *guest_code);

@@ -475,6 +475,26 @@ int __vm_adopt(struct test_vm **vmp, int vmfd)
 	return 0;
 }
 
+int named_guest_vm(struct ringvm_nl *nl, const char *name, __u32 max_vcpus,
+		   struct test_vm **vmp)
+{
+	struct ringvm_mem_region r = { 0, vm_guest_ram_size() };
+	struct ringvm_nl_vm nv;
+	int devfd, vmfd, ret;
+
+	ret = __ringvm_nl_vm_new(nl, name, &r, 1, max_vcpus, &nv);
+	if (ret)
+		return ret;
+	devfd = __ringvm_open();
+	if (devfd < 0)
+		return devfd;
+	vmfd = __ringvm_open_vm(devfd, 0, name);
+	close(devfd);
+	if (vmfd < 0)
+		return vmfd;
+	return __vm_adopt(vmp, vmfd);
+}
+
 int __vm_create_guest(struct test_vm **vmp, struct test_vcpu **vcpup,
 		      void *guest_code)
 {
