@@ -10,11 +10,13 @@
  *     (IDT-vectoring information, EXITINTINFO), as the backend read it
  *  3. ringvm_fix_event() - the same error-code rule again after user
  *     space changed CR0
- *  4. interrupts and NMIs from user space (RINGVM_INTERRUPT, RINGVM_NMI):
- *     held until the guest can take them, then put in the slot by
- *     ringvm_prepare_events() right before an entry, which also opens
- *     the interrupt / NMI window the guest must reach first, and reports
- *     a window user space asked for (RINGVM_RUN_*_WINDOW)
+ *  4. interrupts and NMIs from user space (RINGVM_INTERRUPT, RINGVM_NMI)
+ *     and from the local APIC (lapic.c): held until the guest can take
+ *     them, then put in the slot by ringvm_prepare_events() right before
+ *     an entry, which also opens the interrupt / NMI window the guest
+ *     must reach first, and reports a window user space asked for
+ *     (RINGVM_RUN_*_WINDOW).  RINGVM_INTERRUPT is the ExtINT path (a
+ *     PIC in user space) and goes before the APIC's vectors.
  *  5. RINGVM_GET_EVENTS / RINGVM_SET_EVENTS: all of the above as state
  *
  * A vCPU has one event slot, vcpu->event.  The backend writes it into
@@ -219,8 +221,13 @@ static void ringvm_set_event(struct ringvm_vcpu *vcpu, u8 type, u8 vector)
 u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_intr_state st;
+	int apic_vec = -1;
 	u8 open = 0;
 
+	if (READ_ONCE(vcpu->apic_posted))
+		ringvm_lapic_sync(vcpu);
+	if (vcpu->apic_irr)
+		apic_vec = ringvm_lapic_deliverable(vcpu);
 	ringvm_arch->get_intr_state(vcpu, &st);
 	if (!vcpu->event.valid) {
 		if (vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
@@ -230,6 +237,11 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 			vcpu->irq_pending = false;
 			ringvm_set_event(vcpu, RINGVM_EVENT_INTR,
 					 vcpu->irq_vector);
+		} else if (apic_vec >= 0 && ringvm_irq_allowed(&st)) {
+			ringvm_lapic_accept(vcpu, apic_vec);
+			ringvm_set_event(vcpu, RINGVM_EVENT_INTR, apic_vec);
+			apic_vec = vcpu->apic_irr ?
+				   ringvm_lapic_deliverable(vcpu) : -1;
 		} else if ((vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW) &&
 			   !vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
 			return RINGVM_HW_EXIT_NMI_WINDOW;
@@ -239,7 +251,8 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 		}
 	}
 
-	if (vcpu->irq_pending || (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW))
+	if (vcpu->irq_pending || apic_vec >= 0 ||
+	    (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW))
 		open |= RINGVM_RUN_IRQ_WINDOW;
 	if (vcpu->nmi_pending || (vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW))
 		open |= RINGVM_RUN_NMI_WINDOW;

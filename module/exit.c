@@ -219,6 +219,8 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 
 	if (r == -ENOENT)
 		r = ringvm_spec_get_msr(vcpu, index, data);
+	if (r == -ENOENT && vcpu->apic)
+		r = ringvm_lapic_get_msr(vcpu, index, data);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {
@@ -255,6 +257,8 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 
 	if (r == -ENOENT)
 		r = ringvm_spec_set_msr(vcpu, index, data);
+	if (r == -ENOENT && vcpu->apic)
+		r = ringvm_lapic_set_msr(vcpu, index, data);
 	if (r != -ENOENT)
 		return r;
 	switch (index) {
@@ -611,6 +615,27 @@ static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa)
 	return 0;
 }
 
+/* A decoded access to the xAPIC page, handled here (lapic.c). */
+static int ringvm_lapic_mmio(struct ringvm_vcpu *vcpu, u64 gpa,
+			     const struct ringvm_insn *insn)
+{
+	u64 val, old;
+
+	if (insn->op == RINGVM_INSN_LOAD) {
+		val = ringvm_lapic_mmio_read(vcpu, gpa, insn->access_size);
+		old = ringvm_read_gpr(vcpu, insn->reg);
+		ringvm_write_gpr(vcpu, insn->reg,
+				 ringvm_insn_load_result(insn, old, val));
+	} else {
+		val = insn->op == RINGVM_INSN_STORE ?
+		      ringvm_read_gpr(vcpu, insn->reg) : 0;
+		ringvm_lapic_mmio_write(vcpu, gpa, insn->access_size,
+					ringvm_insn_store_value(insn, val));
+	}
+	ringvm_arch->skip_instruction(vcpu, insn->len);
+	return 0;
+}
+
 /* A guest access outside RAM: decode it and hand it to user space. */
 static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
 {
@@ -638,6 +663,9 @@ static int ringvm_handle_mmio(struct ringvm_vcpu *vcpu, u64 gpa)
 		  f.insn.op != RINGVM_INSN_STORE &&
 		  f.insn.op != RINGVM_INSN_STORE_IMM))
 		return ringvm_emulation_exit(vcpu, &f, gpa);
+
+	if (ringvm_lapic_mmio_owns(vcpu, gpa))
+		return ringvm_lapic_mmio(vcpu, gpa, &f.insn);
 
 	ringvm_clear_exit_data(vcpu);
 	run->mmio.gpa = gpa;
@@ -991,6 +1019,10 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
 		ringvm_skip(vcpu);
+		if (vcpu->apic) {
+			ringvm_lapic_halt(vcpu);	/* blocks in run.c */
+			return 0;
+		}
 		if (ringvm_event_wakes_hlt(vcpu))
 			return 0;
 		ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);

@@ -92,7 +92,7 @@ void ringvm_get_caps(struct ringvm_caps *caps)
 {
 	memset(caps, 0, sizeof(*caps));
 	caps->arch = ringvm_hw.arch;
-	caps->features = ringvm_hw.features;
+	caps->features = ringvm_hw.features | RINGVM_FEAT_LAPIC;
 	caps->page_sizes = ringvm_hw.page_sizes;
 	caps->nr_asids = ringvm_hw.nr_asids;
 	caps->hw_revision = ringvm_hw.hw_revision;

@@ -52,6 +52,7 @@ enum ringvm_reg {
 	RINGVM_REG_EFER,	/* as the guest sees it (no SVME) */
 	RINGVM_REG_CPL,
 	RINGVM_REG_CR2,
+	RINGVM_REG_CR8,		/* the TPR's bits 7:4 (lapic.c) */
 };
 
 /*
@@ -170,8 +171,9 @@ struct ringvm_hw_exit {
  *			   a value the hardware cannot even be given
  *			   (reserved CR4/EFER bits); inconsistent but
  *			   representable state is left to VM entry.
- * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS
- *			   and CR2 (the address of a #PF the core raises).
+ * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS,
+ *			   CR2 (the address of a #PF the core raises) and
+ *			   CR8 (the local APIC's TPR).
  * @get_msr/@set_msr:	   MSRs the backend keeps (EFER, PAT, FS/GS base,
  *			   KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK,
  *			   SYSENTER_*, TSC, DEBUGCTL).  -ENOENT for an MSR it

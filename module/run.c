@@ -11,6 +11,8 @@
  *     need neither sleep nor user space, and enter again
  *  4. back in the outer loop, handle the rest (exit.c); some resume the
  *     guest, the others return to user space through the run page
+ *  5. a vCPU that is not runnable (HLT with the in-kernel APIC, INIT,
+ *     wait-for-SIPI) blocks in the outer loop until it is (lapic.c)
  *
  * The inner loop is the hot path: no allocation, no lock, no printk.
  *
@@ -101,7 +103,8 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 		if (unlikely(ringvm_events_active(vcpu))) {
 			u32 code = ringvm_prepare_events(vcpu);
 
-			if (code) {	/* a window user space asked for */
+			/* a window user space asked for, or an INIT */
+			if (code || vcpu->mp_state != RINGVM_MP_RUNNABLE) {
 				WRITE_ONCE(vcpu->mode, RINGVM_OUTSIDE_GUEST);
 				local_irq_enable();
 				memset(&vcpu->exit, 0, sizeof(vcpu->exit));
@@ -171,6 +174,13 @@ int ringvm_vcpu_run(struct ringvm_vcpu *vcpu)
 			return ringvm_soft_exit(vcpu, RINGVM_EXIT_INTR);
 		cond_resched();
 
+		if (unlikely(vcpu->mp_state != RINGVM_MP_RUNNABLE)) {
+			/* halted, INIT or wait-for-SIPI: lapic.c */
+			r = ringvm_lapic_block(vcpu);
+			if (r)
+				return r;
+			continue;
+		}
 		ringvm_run_section(vcpu);
 		r = ringvm_handle_slow(vcpu);
 		if (r)

@@ -36,7 +36,8 @@
  * guest's own time plus the exits handled in the kernel and the waits
  * for the scheduler, from the ioctl's start to its return.  Halt time is
  * the time from a RUN that returned a HLT exit to the next RUN: the
- * vCPU is halted while user space waits for something to wake it.
+ * vCPU is halted while user space waits for something to wake it; with
+ * the in-kernel APIC, a halt in the module counts in both.
  * Both are CLOCK_MONOTONIC nanoseconds, and both count while they run,
  * so a dump during a long RUN, or of a halted vCPU, sees them grow.
  *
@@ -90,6 +91,17 @@ void ringvm_stats_run_end(struct ringvm_vcpu *vcpu, bool halted)
 	ringvm_stat_clock_stop(&vcpu->run_clock, now);
 	if (halted)
 		ringvm_stat_clock_start(&vcpu->halt_clock, now);
+}
+
+/* vcpu->mutex held: the vCPU halts in the module (lapic.c), or wakes. */
+void ringvm_stats_halt(struct ringvm_vcpu *vcpu, bool begin)
+{
+	u64 now = ktime_get_ns();
+
+	if (begin)
+		ringvm_stat_clock_start(&vcpu->halt_clock, now);
+	else
+		ringvm_stat_clock_stop(&vcpu->halt_clock, now);
 }
 
 /* 3. vm->lock held, so @vcpu stays; any context that may sleep. */

@@ -24,6 +24,7 @@
 #include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <trace/events/ipi.h>	/* smp_send_reschedule() on 6.3+ */
 #include <asm/pgtable_types.h>
 #include <asm/processor.h>
 #include <asm/processor-flags.h>
@@ -321,6 +322,14 @@ static const struct ringvm_vcpu_ioctl ringvm_vcpu_ioctls[] = {
 	[VCPU_NR(RINGVM_NMI)] = { RINGVM_NMI, ringvm_vcpu_nmi },
 	[VCPU_NR(RINGVM_GET_EVENTS)] = { RINGVM_GET_EVENTS, ringvm_vcpu_get_events },
 	[VCPU_NR(RINGVM_SET_EVENTS)] = { RINGVM_SET_EVENTS, ringvm_vcpu_set_events },
+	[VCPU_NR(RINGVM_GET_LAPIC)] = { RINGVM_GET_LAPIC, ringvm_vcpu_get_lapic },
+	[VCPU_NR(RINGVM_SET_LAPIC)] = { RINGVM_SET_LAPIC, ringvm_vcpu_set_lapic },
+	[VCPU_NR(RINGVM_GET_MP_STATE)] = {
+		RINGVM_GET_MP_STATE, ringvm_vcpu_get_mp_state
+	},
+	[VCPU_NR(RINGVM_SET_MP_STATE)] = {
+		RINGVM_SET_MP_STATE, ringvm_vcpu_set_mp_state
+	},
 };
 
 static long ringvm_vcpu_ioctl(struct file *file, unsigned int cmd,
@@ -392,6 +401,7 @@ static const struct file_operations ringvm_vcpu_fops = {
 
 static void ringvm_vcpu_free_mem(struct ringvm_vcpu *vcpu)
 {
+	ringvm_lapic_free(vcpu);
 	kfree(vcpu->fpu);
 	free_page((unsigned long)vcpu->run);
 	kfree(vcpu);
@@ -419,6 +429,9 @@ int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id)
 	vcpu->last_cpu = -1;
 	ringvm_fpu_reset(vcpu);
 
+	r = ringvm_lapic_create(vcpu);
+	if (r)
+		goto err_free;
 	r = ringvm_arch->vcpu_init(vcpu);
 	if (r)
 		goto err_free;
@@ -430,6 +443,10 @@ int ringvm_vcpu_create(struct ringvm_vm *vm, u32 id)
 	}
 	if (vm->vcpus[id]) {
 		r = -EEXIST;
+		goto err_unlock;
+	}
+	if (vm->lapic != !!vcpu->apic) {	/* RINGVM_ENABLE_LAPIC raced */
+		r = -EBUSY;
 		goto err_unlock;
 	}
 	ringvm_vm_get(vm);
@@ -467,30 +484,31 @@ void ringvm_vcpu_free(struct ringvm_vcpu *vcpu)
 	WRITE_ONCE(vm->vcpus[vcpu->id], NULL);
 	vm->nr_vcpus--;
 	mutex_unlock(&vm->lock);
+	if (vcpu->apic)
+		synchronize_rcu();	/* IPIs reach vCPUs under RCU */
 
 	ringvm_arch->vcpu_uninit(vcpu);
 	ringvm_vcpu_free_mem(vcpu);
 	ringvm_vm_file_put(vm);
 }
 
-static void ringvm_kick_ipi(void *unused)
-{
-	/* The interrupt itself made the guest exit. */
-}
-
 /*
- * Make @vcpu leave guest mode soon if it is in it: any interrupt makes
- * the guest exit, and the run loop then sees why it was kicked.
+ * Make @vcpu leave guest mode soon if it is in it, or its halt in the
+ * module: any interrupt makes the guest exit, and the run loop then sees
+ * why it was kicked.  The
+ * reschedule IPI, as KVM sends, can be sent from any context, the APIC
+ * timer's hard interrupt included, and its handler does nothing here.
  */
 void ringvm_vcpu_kick(struct ringvm_vcpu *vcpu)
 {
 	int cpu, me;
 
+	rcuwait_wake_up(&vcpu->wait);	/* halted in the module (lapic.c) */
 	if (READ_ONCE(vcpu->mode) != RINGVM_IN_GUEST)
 		return;
 	cpu = READ_ONCE(vcpu->cpu);
 	me = get_cpu();
 	if (cpu >= 0 && cpu != me && cpu_online(cpu))
-		smp_call_function_single(cpu, ringvm_kick_ipi, NULL, 0);
+		smp_send_reschedule(cpu);
 	put_cpu();
 }

@@ -493,6 +493,18 @@ static long ringvm_vm_ioctl_enable(struct ringvm_vm *vm, unsigned long arg)
 			return -EINVAL;
 		WRITE_ONCE(vm->pm_timer_port, en.args[0]);
 		return 0;
+	case RINGVM_ENABLE_LAPIC:
+		/* Before the first vCPU: every vCPU has one or none does. */
+		if (en.args[0] || en.args[1] || en.args[2] || en.args[3])
+			return -EINVAL;
+		mutex_lock(&vm->lock);
+		if (vm->nr_vcpus) {
+			mutex_unlock(&vm->lock);
+			return -EBUSY;
+		}
+		vm->lapic = true;
+		mutex_unlock(&vm->lock);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -517,6 +529,9 @@ static const struct ringvm_vm_ioctl ringvm_vm_ioctls[] = {
 	},
 	[VM_NR(RINGVM_ENABLE)] = {
 		RINGVM_ENABLE, ringvm_vm_ioctl_enable
+	},
+	[VM_NR(RINGVM_SIGNAL_MSI)] = {
+		RINGVM_SIGNAL_MSI, ringvm_vm_signal_msi
 	},
 };
 

@@ -24,6 +24,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rcuwait.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -113,6 +114,7 @@ struct ringvm_vm {
 	struct ringvm_cpuid_table __rcu *cpuid;	/* [m] written, RCU read */
 	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
 	u16 pm_timer_port;			/* [m] RINGVM_ENABLE_PM_TIMER */
+	bool lapic;				/* [m] RINGVM_ENABLE_LAPIC */
 	/*
 	 * The guest TSC is the host's plus this, for every vCPU: 0 at
 	 * creation.  A write of IA32_TSC by any vCPU (or SET_MSRS) moves
@@ -198,6 +200,15 @@ struct ringvm_vcpu {
 	u8 windows_wanted;			/* [v] RINGVM_RUN_* of this RUN */
 	u8 windows_open;			/* [v] as last set_windows() */
 	bool shutdown;				/* [v] sticky until SET_SREGS */
+
+	/* The local APIC (lapic.c); NULL unless the VM enabled it. */
+	struct ringvm_lapic *apic;		/* (c) */
+	unsigned long apic_posted;		/* (a) RINGVM_POSTED_* bits */
+	bool apic_irr;				/* [v] a vector in the IRR */
+	u32 mp_state;				/* [v] enum ringvm_mp_state_value */
+	bool sipi_pending;			/* [v] */
+	u8 sipi_vector;				/* [v] */
+	struct rcuwait wait;			/* the halted vCPU's thread */
 	u64 last_npf_gpa;			/* [v] loop guard */
 	unsigned int npf_repeats;		/* [v] */
 
@@ -267,8 +278,30 @@ long ringvm_vcpu_set_events(struct ringvm_vcpu *vcpu, unsigned long arg);
 static inline bool ringvm_events_active(const struct ringvm_vcpu *vcpu)
 {
 	return vcpu->irq_pending | vcpu->nmi_pending | vcpu->windows_wanted |
-	       vcpu->windows_open;
+	       vcpu->windows_open | vcpu->apic_irr |
+	       !!READ_ONCE(vcpu->apic_posted);
 }
+
+/* lapic.c */
+int ringvm_lapic_create(struct ringvm_vcpu *vcpu);
+void ringvm_lapic_free(struct ringvm_vcpu *vcpu);
+void ringvm_lapic_sync(struct ringvm_vcpu *vcpu);
+int ringvm_lapic_deliverable(struct ringvm_vcpu *vcpu);
+void ringvm_lapic_accept(struct ringvm_vcpu *vcpu, int vec);
+int ringvm_lapic_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
+int ringvm_lapic_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
+bool ringvm_lapic_mmio_owns(struct ringvm_vcpu *vcpu, u64 gpa);
+u64 ringvm_lapic_mmio_read(struct ringvm_vcpu *vcpu, u64 gpa,
+			   unsigned int len);
+void ringvm_lapic_mmio_write(struct ringvm_vcpu *vcpu, u64 gpa,
+			     unsigned int len, u64 val);
+int ringvm_lapic_block(struct ringvm_vcpu *vcpu);
+void ringvm_lapic_halt(struct ringvm_vcpu *vcpu);
+long ringvm_vcpu_get_lapic(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vcpu_set_lapic(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vcpu_get_mp_state(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vcpu_set_mp_state(struct ringvm_vcpu *vcpu, unsigned long arg);
+long ringvm_vm_signal_msi(struct ringvm_vm *vm, unsigned long arg);
 
 /* run.c */
 int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);
@@ -328,6 +361,7 @@ struct ringvm_vcpu_stats {
 
 void ringvm_stats_run_begin(struct ringvm_vcpu *vcpu);
 void ringvm_stats_run_end(struct ringvm_vcpu *vcpu, bool halted);
+void ringvm_stats_halt(struct ringvm_vcpu *vcpu, bool begin);
 void ringvm_vcpu_stats_read(const struct ringvm_vcpu *vcpu,
 			    struct ringvm_vcpu_stats *st);
 

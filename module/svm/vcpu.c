@@ -499,6 +499,8 @@ u64 svm_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 		return s->cpl;
 	case RINGVM_REG_CR2:
 		return s->cr2;
+	case RINGVM_REG_CR8:
+		return to_svm(vcpu)->vmcb->control.int_ctl & SVM_V_TPR_MASK;
 	}
 	WARN_ON_ONCE(1);
 	return 0;
@@ -522,6 +524,15 @@ void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 		s->cr2 = val;
 		vmcb_mark_dirty(to_svm(vcpu)->vmcb, VMCB_CLEAN_CR2);
 		return;
+	case RINGVM_REG_CR8: {
+		struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+		vmcb->control.int_ctl = (vmcb->control.int_ctl &
+					 ~SVM_V_TPR_MASK) |
+					(val & SVM_V_TPR_MASK);
+		vmcb_mark_dirty(vmcb, VMCB_CLEAN_TPR);
+		return;
+	}
 	default:
 		break;
 	}

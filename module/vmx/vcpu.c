@@ -872,9 +872,12 @@ int vmx_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
 u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	bool borrowed = vmx_vmcs_get(vmx);
+	bool borrowed;
 	u64 val;
 
+	if (reg == RINGVM_REG_CR8)
+		return vmx->cr8;	/* CR8 accesses exit: never in the VMCS */
+	borrowed = vmx_vmcs_get(vmx);
 	switch (reg) {
 	case RINGVM_REG_RIP:
 		val = vmcs_readl(GUEST_RIP);
@@ -917,7 +920,13 @@ u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 void vmx_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	bool borrowed = vmx_vmcs_get(vmx);
+	bool borrowed;
+
+	if (reg == RINGVM_REG_CR8) {
+		vmx->cr8 = val & 0xf;
+		return;
+	}
+	borrowed = vmx_vmcs_get(vmx);
 
 	switch (reg) {
 	case RINGVM_REG_RIP:

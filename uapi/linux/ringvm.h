@@ -45,6 +45,7 @@ enum ringvm_arch {
 #define RINGVM_FEAT_PAUSE_FILTER	_BITULL(10) /* PLE / pause filter */
 #define RINGVM_FEAT_PREEMPTION_TIMER	_BITULL(11) /* VMX preemption timer */
 #define RINGVM_FEAT_VIRT_APIC		_BITULL(12) /* APICv / AVIC present */
+#define RINGVM_FEAT_LAPIC		_BITULL(13) /* RINGVM_ENABLE_LAPIC */
 
 /*
  * RINGVM_GET_CAPS: what the hardware and the module offer.
@@ -183,6 +184,11 @@ enum ringvm_enable_cap {
 	RINGVM_ENABLE_MSR_EXIT = 1,
 	/* an ACPI PM timer at port args[0] (0: none), read in the kernel */
 	RINGVM_ENABLE_PM_TIMER = 2,
+	/*
+	 * A local APIC per vCPU, in the module (uapi/README.md "Local
+	 * APIC"); only before the first vCPU, args all 0, never undone.
+	 */
+	RINGVM_ENABLE_LAPIC = 3,
 };
 
 /* The ACPI PM timer's rate (ACPI 6.5 §4.8.3.3): 3.579545 MHz, 24 bits. */
@@ -435,6 +441,52 @@ struct ringvm_run {
 #define RINGVM_INTERNAL_ERR_NO_INSN		4
 
 /*
+ * The local APIC as state (RINGVM_GET_LAPIC / RINGVM_SET_LAPIC): the
+ * xAPIC register page's first 1 KiB, each register's 32 bits at its
+ * offset (0x20 ID ... 0x3e0 divide configuration), in both modes; the
+ * x2APIC ICR's destination is in the ICR2 slot (0x310).  timer_ns: the
+ * time until a one-shot or periodic count reaches 0 (0: not counting).
+ */
+#define RINGVM_LAPIC_REGS_SIZE	1024
+struct ringvm_lapic_state {
+	__u32 flags;		/* none defined, must be 0 */
+	__u32 pad;		/* must be 0 */
+	__u64 apic_base;	/* IA32_APIC_BASE */
+	__u64 tsc_deadline;	/* IA32_TSC_DEADLINE, 0 when not armed */
+	__u64 timer_ns;
+	__u64 reserved[4];	/* must be 0 */
+	__u8 regs[RINGVM_LAPIC_REGS_SIZE];
+};
+
+/* A vCPU's multiprocessor state (RINGVM_GET/SET_MP_STATE). */
+enum ringvm_mp_state_value {
+	RINGVM_MP_RUNNABLE = 0,
+	RINGVM_MP_HALTED = 1,		/* HLT, until an interrupt */
+	RINGVM_MP_INIT_RECEIVED = 2,	/* an INIT: reset, then wait */
+	RINGVM_MP_WAIT_SIPI = 3,	/* wait-for-SIPI */
+};
+
+struct ringvm_mp_state {
+	__u32 state;		/* enum ringvm_mp_state_value */
+	__u32 flags;		/* none defined, must be 0 */
+};
+
+/*
+ * RINGVM_SIGNAL_MSI (VM fd): a message-signalled interrupt to the VM's
+ * local APICs, as a device or an I/O APIC writes it (SDM Vol. 3A
+ * §10.11): address 0xFEExxxxx with the destination in bits 19:12 and
+ * bit 2 for logical destination; data with the vector in bits 7:0, the
+ * delivery mode in 10:8 and the trigger mode in bit 15.  Returns the
+ * number of vCPUs it reached.
+ */
+struct ringvm_msi {
+	__u64 address;
+	__u32 data;
+	__u32 flags;		/* none defined, must be 0 */
+	__u64 reserved[2];	/* must be 0 */
+};
+
+/*
  * ioctls on /dev/ringvm.  Each is documented in uapi/README.md with its
  * capability, parameters, return value and errors.
  */
@@ -455,6 +507,7 @@ struct ringvm_run {
 #define RINGVM_SET_CPUID	_IOW(RINGVMIO, 0x11, struct ringvm_cpuid)
 #define RINGVM_GET_VM_INFO	_IOWR(RINGVMIO, 0x12, struct ringvm_vm_info)
 #define RINGVM_ENABLE		_IOW(RINGVMIO, 0x13, struct ringvm_enable)
+#define RINGVM_SIGNAL_MSI	_IOW(RINGVMIO, 0x14, struct ringvm_msi)
 
 /* ioctls on a vCPU file descriptor; mmap at offset 0 maps struct ringvm_run. */
 #define RINGVM_RUN		_IO(RINGVMIO, 0x20)	/* argument must be 0 */
@@ -474,5 +527,9 @@ struct ringvm_run {
 #define RINGVM_NMI		_IO(RINGVMIO, 0x2e)	/* argument must be 0 */
 #define RINGVM_GET_EVENTS	_IOR(RINGVMIO, 0x2f, struct ringvm_events)
 #define RINGVM_SET_EVENTS	_IOW(RINGVMIO, 0x30, struct ringvm_events)
+#define RINGVM_GET_LAPIC	_IOR(RINGVMIO, 0x31, struct ringvm_lapic_state)
+#define RINGVM_SET_LAPIC	_IOW(RINGVMIO, 0x32, struct ringvm_lapic_state)
+#define RINGVM_GET_MP_STATE	_IOR(RINGVMIO, 0x33, struct ringvm_mp_state)
+#define RINGVM_SET_MP_STATE	_IOW(RINGVMIO, 0x34, struct ringvm_mp_state)
 
 #endif /* _UAPI_LINUX_RINGVM_H */
