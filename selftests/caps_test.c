@@ -160,6 +160,7 @@ static void svm_feat_checks(struct feat_check *fc)
 		{ RINGVM_FEAT_PAUSE_FILTER, svm_edx_has(10), "EDX[10]" },
 		{ RINGVM_FEAT_PREEMPTION_TIMER, false, "VMX only" },
 		{ RINGVM_FEAT_VIRT_APIC, svm_edx_has(13), "EDX[13] AVIC" },
+		{ RINGVM_FEAT_LAPIC, true, "the module's own" },
 	};
 
 	memcpy(fc, svm, sizeof(svm));
@@ -193,12 +194,13 @@ static void vmx_feat_checks(struct feat_check *fc)
 		{ RINGVM_FEAT_VIRT_APIC, vmx_flag("vapic") &&
 		  vmx_flag("vapic_reg") && vmx_flag("vid"),
 		  "vapic vapic_reg vid" },
+		{ RINGVM_FEAT_LAPIC, true, "the module's own" },
 	};
 
 	memcpy(fc, vmx, sizeof(vmx));
 }
 
-#define NR_FEAT_CHECKS	13
+#define NR_FEAT_CHECKS	14
 
 TEST_F(caps, features_match_cpu)
 {

@@ -289,7 +289,9 @@ static const struct fz_ioctl fz_ioctls[] = {
 	  { EFAULT, EINVAL, ENOMEM } },
 	{ RINGVM_GET_VM_INFO, "GET_VM_INFO", K_VM, F_PTR | F_OUT,
 	  { EFAULT, EINVAL } },
-	{ RINGVM_ENABLE, "ENABLE", K_VM, F_PTR, { EFAULT, EINVAL } },
+	{ RINGVM_ENABLE, "ENABLE", K_VM, F_PTR, { EFAULT, EINVAL, EBUSY } },
+	{ RINGVM_SIGNAL_MSI, "SIGNAL_MSI", K_VM, F_PTR,
+	  { EFAULT, EINVAL, ENXIO } },
 	{ RINGVM_RUN, "RUN", K_VCPU, 0, { EINVAL, EINTR, ENOMEM } },
 	{ RINGVM_GET_REGS, "GET_REGS", K_VCPU, F_PTR | F_OUT,
 	  { EFAULT, EINTR } },
@@ -321,6 +323,15 @@ static const struct fz_ioctl fz_ioctls[] = {
 	{ RINGVM_GET_EVENTS, "GET_EVENTS", K_VCPU, F_PTR | F_OUT,
 	  { EFAULT, EINTR } },
 	{ RINGVM_SET_EVENTS, "SET_EVENTS", K_VCPU, F_PTR,
+	  { EFAULT, EINVAL, EINTR } },
+	/* not F_OUT: a vCPU without an APIC refuses it (ENXIO) */
+	{ RINGVM_GET_LAPIC, "GET_LAPIC", K_VCPU, F_PTR,
+	  { EFAULT, ENXIO, ENOMEM, EINTR } },
+	{ RINGVM_SET_LAPIC, "SET_LAPIC", K_VCPU, F_PTR,
+	  { EFAULT, EINVAL, ENXIO, ENOMEM, EINTR } },
+	{ RINGVM_GET_MP_STATE, "GET_MP_STATE", K_VCPU, F_PTR | F_OUT,
+	  { EFAULT, EINTR } },
+	{ RINGVM_SET_MP_STATE, "SET_MP_STATE", K_VCPU, F_PTR,
 	  { EFAULT, EINVAL, EINTR } },
 };
 
@@ -852,7 +863,11 @@ static long fz_ioctl(int fd, int kind, unsigned long cmd,
 		errs = io->errs;
 		if (io->flags & F_PTR) {
 			arg = place_arg(buf, size, &pk);
-			if (ptr_bad(pk))
+			/* a vCPU without an APIC says ENXIO before that */
+			if (ptr_bad(pk) && (cmd == RINGVM_GET_LAPIC ||
+					    cmd == RINGVM_SET_LAPIC))
+				want = WANT_FAIL;
+			else if (ptr_bad(pk))
 				want = EFAULT;
 			else if (pk == P_RO && (io->flags & F_OUT))
 				want = WANT_FAIL;
@@ -899,7 +914,8 @@ static long fz_get(int fd, int kind, unsigned long cmd, void *buf,
 	memset(buf, 0, size);
 	ret = ioctl(fd, cmd, buf);
 	err = errno;
-	call_end(ret, err, errs, WANT_OK);
+	/* GET_LAPIC: ENXIO for a vCPU without an APIC */
+	call_end(ret, err, errs, cmd == RINGVM_GET_LAPIC ? WANT_ANY : WANT_OK);
 	return ret < 0 ? -err : ret;
 }
 
@@ -1579,12 +1595,18 @@ static void step_vm(void)
 		want = u.info.flags ? EINVAL : WANT_OK;
 		break;
 	case RINGVM_ENABLE:
-		if (rnd(2)) {
+		switch (rnd(3)) {
+		case 0:
 			u.en.cap = RINGVM_ENABLE_MSR_EXIT;
 			u.en.args[0] = rnd(2);
-		} else {
+			break;
+		case 1:
 			u.en.cap = RINGVM_ENABLE_PM_TIMER;
 			u.en.args[0] = rnd(2) ? 0x608 : rnd_val(2);
+			break;
+		default:
+			u.en.cap = RINGVM_ENABLE_LAPIC;
+			break;
 		}
 		if (mode >= 5 && mode < 9)
 			mutate(&u.en, sizeof(u.en), NULL, 0, d, sizeof(d));
@@ -1595,7 +1617,12 @@ static void step_vm(void)
 		       (u.en.cap == RINGVM_ENABLE_MSR_EXIT ?
 			u.en.args[0] > 1 :
 			u.en.cap == RINGVM_ENABLE_PM_TIMER ?
-			u.en.args[0] > 0xffff : true) ? EINVAL : WANT_OK;
+			u.en.args[0] > 0xffff :
+			u.en.cap == RINGVM_ENABLE_LAPIC ?
+			u.en.args[0] != 0 : true) ? EINVAL : WANT_OK;
+		/* the APIC: EBUSY once the VM has a vCPU */
+		if (u.en.cap == RINGVM_ENABLE_LAPIC && want == WANT_OK)
+			want = WANT_ANY;
 		break;
 	default:
 		random_bytes(u.raw, sizeof(u.raw));
@@ -1654,6 +1681,8 @@ static unsigned long set_of(unsigned long get)
 	case RINGVM_GET_XSAVE: return RINGVM_SET_XSAVE;
 	case RINGVM_GET_XCRS: return RINGVM_SET_XCRS;
 	case RINGVM_GET_EVENTS: return RINGVM_SET_EVENTS;
+	case RINGVM_GET_LAPIC: return RINGVM_SET_LAPIC;
+	case RINGVM_GET_MP_STATE: return RINGVM_SET_MP_STATE;
 	}
 	return 0;
 }
@@ -1663,7 +1692,7 @@ static unsigned long get_of(unsigned long set)
 	static const unsigned long gets[] = {
 		RINGVM_GET_REGS, RINGVM_GET_SREGS, RINGVM_GET_DEBUGREGS,
 		RINGVM_GET_MSRS, RINGVM_GET_XSAVE, RINGVM_GET_XCRS,
-		RINGVM_GET_EVENTS,
+		RINGVM_GET_EVENTS, RINGVM_GET_LAPIC, RINGVM_GET_MP_STATE,
 	};
 	unsigned int i;
 
@@ -1765,7 +1794,15 @@ static int set_want(unsigned long cmd, const void *buf, bool pristine)
 	case RINGVM_SET_XSAVE:
 	case RINGVM_SET_XCRS:
 	case RINGVM_SET_EVENTS:
+	case RINGVM_SET_LAPIC:
 		return pristine ? WANT_OK : WANT_ANY;
+	case RINGVM_SET_MP_STATE: {
+		const struct ringvm_mp_state *mp = buf;
+
+		if (mp->flags || mp->state > RINGVM_MP_WAIT_SIPI)
+			return EINVAL;
+		return pristine ? WANT_OK : WANT_ANY;
+	}
 	}
 	return WANT_ANY;
 }
@@ -1813,6 +1850,8 @@ static void vcpu_set(int vi, unsigned long cmd)
 		struct ringvm_msrs msrs;
 		struct ringvm_xsave xsave;
 		struct ringvm_xcrs xcrs;
+		struct ringvm_lapic_state lapic;
+		struct ringvm_mp_state mp;
 	} u;
 	struct fz_vcpu *v = &pool.vcpus[vi];
 	const struct fz_ioctl *io = ioctl_find(cmd);
@@ -1904,6 +1943,7 @@ static void step_vcpu(void)
 		RINGVM_SET_REGS, RINGVM_SET_SREGS, RINGVM_SET_DEBUGREGS,
 		RINGVM_SET_MSRS, RINGVM_SET_XSAVE, RINGVM_SET_XCRS,
 		RINGVM_SET_EVENTS, RINGVM_INTERRUPT, RINGVM_NMI,
+		RINGVM_SET_LAPIC, RINGVM_SET_MP_STATE,
 	};
 	__u8 raw[4096];
 	char d[DESC_LEN] = "";

@@ -37,6 +37,8 @@
  *     on its own thread (one host CPU is enough: halts block).
  * 12. init_sipi: INIT and SIPI from vCPU 0 start vCPU 1, which waited
  *     for SIPI in the module, in real mode at the vector's page.
+ * 13. destroy_wakes_halted: vm-del of a named VM whose vCPU is halted in
+ *     the module ends its RUN with a DESTROYED exit.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -192,6 +194,25 @@ static void wait_irqs(__u64 n)
 			break;
 		asm volatile("sti; hlt" ::: "memory");
 	}
+}
+
+/*
+ * Wait for @n timer ticks with the EOI outside the handler: a tick that
+ * came while the last was in service waits in the IRR and is taken at
+ * the next HLT, so an emulated CPU slower than the period is not kept in
+ * its handler forever.
+ */
+static void wait_ticks(__u64 n)
+{
+	no_eoi = 1;
+	for (;;) {
+		asm volatile("cli");
+		apic_wr(A_EOI, 0);
+		if (irq_count >= n)
+			break;
+		asm volatile("sti; hlt" ::: "memory");
+	}
+	no_eoi = 0;
 }
 
 /* Let any deliverable interrupt in: IF on for a few instructions. */
@@ -417,7 +438,7 @@ static void guest_timer_periodic(__u64 count, __u64 ticks)
 	apic_wr(A_TMICT, count);
 	c = apic_rd(A_TMCCT);
 	GUEST_ASSERT_LE(c, count);
-	wait_irqs(ticks);
+	wait_ticks(ticks);
 	c = apic_rd(A_TMCCT);
 	GUEST_ASSERT_LE(c, count);		/* reloaded, still counting */
 	apic_wr(A_TMICT, 0);			/* stops it */
@@ -1014,6 +1035,30 @@ TEST_F(lapic, init_sipi)
 	EXPECT_EQ(0, sr.cr0 & 1);
 	ASSERT_EQ(0, __ringvm_get_mp_state(self->vcpu[1]->fd, &mp));
 	EXPECT_EQ(RINGVM_MP_RUNNABLE, mp.state);
+}
+
+/* 13. destroy_wakes_halted */
+
+TEST_F(lapic, destroy_wakes_halted)
+{
+	static const char name[] = "lapic-test-halt";
+	struct ringvm_nl *nl = NULL;
+	struct runner r;
+	int ret;
+
+	ASSERT_EQ(0, __ringvm_nl_open(&nl));
+	ret = named_guest_vm(nl, name, 1, &self->vm);
+	ASSERT_EQ(0, ret) TH_LOG("named VM: %s", strerror(-ret));
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_LAPIC, 0));
+	self->vcpu[0] = vm_vcpu_add(self->vm, 0, guest_halt);
+	ASSERT_EQ(0, runner_start(&r, self->vcpu[0]));
+	usleep(50 * 1000);
+	EXPECT_EQ(0, __ringvm_nl_vm_del(nl, 0, name));
+	EXPECT_TRUE(runner_join(&r, patience()))
+		TH_LOG("the halted vCPU's RUN did not end");
+	EXPECT_EQ(0, r.err);
+	ASSERT_EXIT(self->vcpu[0], RINGVM_EXIT_DESTROYED);
+	ringvm_nl_close(nl);
 }
 
 RINGVM_GUEST_TEST_MAIN

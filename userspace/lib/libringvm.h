@@ -142,6 +142,16 @@ int __ringvm_get_events(int vcpufd, struct ringvm_events *events);
 int ringvm_get_events(int vcpufd, struct ringvm_events *events);
 int __ringvm_set_events(int vcpufd, const struct ringvm_events *events);
 int ringvm_set_events(int vcpufd, const struct ringvm_events *events);
+int __ringvm_get_lapic(int vcpufd, struct ringvm_lapic_state *lapic);
+int ringvm_get_lapic(int vcpufd, struct ringvm_lapic_state *lapic);
+int __ringvm_set_lapic(int vcpufd, const struct ringvm_lapic_state *lapic);
+int ringvm_set_lapic(int vcpufd, const struct ringvm_lapic_state *lapic);
+int __ringvm_get_mp_state(int vcpufd, struct ringvm_mp_state *mp);
+int ringvm_get_mp_state(int vcpufd, struct ringvm_mp_state *mp);
+int __ringvm_set_mp_state(int vcpufd, const struct ringvm_mp_state *mp);
+int ringvm_set_mp_state(int vcpufd, const struct ringvm_mp_state *mp);
+/* RINGVM_SIGNAL_MSI (VM fd): vCPUs reached, or -errno. */
+int __ringvm_signal_msi(int vmfd, __u64 address, __u32 data);
 /* RINGVM_INTERRUPT with @vector, RINGVM_NMI: 0 or -errno. */
 int __ringvm_interrupt(int vcpufd, unsigned int vector);
 int __ringvm_nmi(int vcpufd);

@@ -35,6 +35,7 @@ static const char *const feature_names[] = {
 	[FEAT(PAUSE_FILTER)]		= "pause-filter",
 	[FEAT(PREEMPTION_TIMER)]	= "preemption-timer",
 	[FEAT(VIRT_APIC)]		= "virt-apic",
+	[FEAT(LAPIC)]			= "lapic",
 };
 #undef FEAT
 

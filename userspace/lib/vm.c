@@ -149,6 +149,17 @@ VCPU_STATE(xsave, struct ringvm_xsave, RINGVM_GET_XSAVE, RINGVM_SET_XSAVE)
 VCPU_STATE(xcrs, struct ringvm_xcrs, RINGVM_GET_XCRS, RINGVM_SET_XCRS)
 VCPU_STATE(events, struct ringvm_events, RINGVM_GET_EVENTS,
 	   RINGVM_SET_EVENTS)
+VCPU_STATE(lapic, struct ringvm_lapic_state, RINGVM_GET_LAPIC,
+	   RINGVM_SET_LAPIC)
+VCPU_STATE(mp_state, struct ringvm_mp_state, RINGVM_GET_MP_STATE,
+	   RINGVM_SET_MP_STATE)
+
+int __ringvm_signal_msi(int vmfd, __u64 address, __u32 data)
+{
+	struct ringvm_msi msi = { .address = address, .data = data };
+
+	return __ringvm_ioctl(vmfd, RINGVM_SIGNAL_MSI, (unsigned long)&msi);
+}
 
 int __ringvm_interrupt(int vcpufd, unsigned int vector)
 {
