@@ -165,6 +165,8 @@ static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 		r[1] = (r[1] & 0x00ffffff) | (vcpu->id << 24);
 	} else if (unlikely(fn == 7 || fn == 0x80000008)) {
 		ringvm_spec_cpuid(fn, index, r);
+	} else if (unlikely(fn == 0xb || fn == 0x1f)) {
+		r[3] = vcpu->id;	/* the x2APIC ID (SDM Vol. 2A, CPUID) */
 	}
 	vcpu->gprs[RINGVM_GPR_RAX] = r[0];
 	vcpu->gprs[RINGVM_GPR_RBX] = r[1];

@@ -317,9 +317,11 @@ static void apic_timer_start(struct ringvm_lapic *apic, u64 left_ns)
 	apic->count_ns = apic_divisor(apic);
 	if (!apic_get(apic, APIC_TMICT))
 		return;
-	if (apic_timer_mode(apic) == APIC_TIMER_PERIODIC)
+	if (apic_timer_mode(apic) == APIC_TIMER_PERIODIC) {
 		period = max_t(u64, (u64)apic_get(apic, APIC_TMICT) *
 				    apic->count_ns, APIC_MIN_PERIOD_NS);
+		left_ns = max_t(u64, left_ns, APIC_MIN_PERIOD_NS);
+	}
 	WRITE_ONCE(apic->period_ns, period);
 	hrtimer_start(&apic->timer, ns_to_ktime(left_ns),
 		      HRTIMER_MODE_REL_HARD);
