@@ -63,7 +63,7 @@ FIXTURE_SETUP(boot)
 	struct run_result res;
 	char *argv[] = {
 		(char *)ringvm_vmctl_path(), "create", VM_NAME, "--memory",
-		"256M", NULL,
+		"256M", "--vcpus", "4", NULL,
 	};
 	int ret = ringvm_ensure_loaded();
 
@@ -133,7 +133,7 @@ static void show(const char *prefix, const char *text)
  */
 static void boot(struct __test_metadata *_metadata,
 		 FIXTURE_DATA(boot) *self, const char *cmdline,
-		 const char *input, int limit)
+		 const char *input, int limit, const char *opts)
 {
 	char script[1024], *err, *line;
 	int status = 0, in[2] = { -1, -1 };
@@ -142,9 +142,10 @@ static void boot(struct __test_metadata *_metadata,
 	pid_t pid;
 
 	snprintf(script, sizeof(script),
-		 "exec timeout %d %s run %s --kernel %s/vmlinuz --initrd %s/linux-initrd.gz --cmdline '%s' --stats %s >%s 2>%s",
+		 "exec timeout %d %s run %s --kernel %s/vmlinuz --initrd %s/linux-initrd.gz --cmdline '%s' --stats %s %s >%s 2>%s",
 		 limit, ringvm_vmctl_path(), VM_NAME, GUEST_DIR, GUEST_DIR,
-		 cmdline, input ? "" : "</dev/null", OUT_FILE, ERR_FILE);
+		 cmdline, opts, input ? "" : "</dev/null", OUT_FILE,
+		 ERR_FILE);
 	if (input)
 		ASSERT_EQ(0, pipe(in));
 	self->start = time(NULL);
@@ -263,7 +264,7 @@ TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
 	double up0 = 0, up1 = 0;
 	long long d0 = 0, d1 = 0;
 
-	boot(_metadata, self, "console=ttyS0 ringvm_shell=1", input, 1200);
+	boot(_metadata, self, "console=ttyS0 ringvm_shell=1", input, 1200, "");
 	EXPECT_EQ(0, self->status) TH_LOG("vmctl run: %s", self->err);
 	ASSERT_NE(NULL, guest_line(self->out, "init"))
 		TH_LOG("the guest never reached /init");
@@ -300,6 +301,53 @@ TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
 			       "ACPI: PM: Preparing to enter system sleep state S5"))
 		TH_LOG("not powered off through ACPI S5");
 	no_complaints(_metadata, self->out);
+}
+
+/*
+ * 3. SMP: --vcpus N gives the guest N CPUs through the in-kernel local
+ * APICs, an I/O APIC and the MADT: the kernel brings every AP up with
+ * INIT and SIPI, reports N online, runs N busy loops side by side and
+ * powers off cleanly.
+ */
+static void smp_boot(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(boot) *self, unsigned int n)
+{
+	static const char input[] =
+		"for j in $(seq $(nproc)); do "
+		"(k=0; while [ $k -lt 300 ]; do k=$((k+1)); done; echo par-$j) & "
+		"done; wait; echo par-done-$(nproc)\n"
+		"poweroff -f\n";
+	char opts[32], want[32];
+	const char *line;
+	unsigned int j;
+
+	snprintf(opts, sizeof(opts), "--vcpus %u", n);
+	boot(_metadata, self, "console=ttyS0 ringvm_shell=1", input, 1200,
+	     opts);
+	EXPECT_EQ(0, self->status) TH_LOG("vmctl run: %s", self->err);
+	ASSERT_NE(NULL, guest_line(self->out, "init"))
+		TH_LOG("the guest never reached /init");
+	line = guest_line(self->out, "cpus ");
+	ASSERT_NE(NULL, line);
+	EXPECT_EQ(n, (unsigned int)atoi(line));
+	for (j = 1; j <= n; j++) {
+		snprintf(want, sizeof(want), "par-%u", j);
+		EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("no %s", want);
+	}
+	snprintf(want, sizeof(want), "par-done-%u", n);
+	EXPECT_NE(NULL, strstr(self->out, want));
+	EXPECT_NE(NULL, strstr(self->out, "reboot: Power down"));
+	no_complaints(_metadata, self->out);
+}
+
+TEST_F_TIMEOUT(boot, smp_2_vcpus, 1300)
+{
+	smp_boot(_metadata, self, 2);
+}
+
+TEST_F_TIMEOUT(boot, smp_4_vcpus, 1300)
+{
+	smp_boot(_metadata, self, 4);
 }
 
 /* 2. Refused before the guest runs */

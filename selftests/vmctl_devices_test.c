@@ -28,6 +28,7 @@
  */
 #include "../userspace/vmctl/dev_i8259.c"
 #include "../userspace/vmctl/dev_i8254.c"
+#include "../userspace/vmctl/dev_ioapic.c"
 #undef ARRAY_SIZE
 
 #include "kselftest_harness.h"

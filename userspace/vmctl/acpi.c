@@ -2,10 +2,11 @@
 /*
  * vmctl run: the ACPI tables, written into guest RAM at VMCTL_ACPI_BASE
  * (the BIOS area the E820 map reserves, memmap.c) before the guest runs.
- * They describe a machine with the PC's legacy devices, no APIC (there
- * is no MADT, so an OS falls back to the 8259 PIC) and one ACPI
+ * They describe a machine with the PC's legacy devices and one ACPI
  * device, dev_acpi.c: the PM1a event and control blocks and the PM
- * timer.  The DSDT offers \_S0 and \_S5 only, so "poweroff" in a Linux
+ * timer.  Without the in-kernel local APICs there is no MADT, so an OS
+ * falls back to the 8259 PIC; with them (--vcpus, --lapic) a MADT
+ * follows the DSDT and the RSDT and XSDT list it after the FADT.  The DSDT offers \_S0 and \_S5 only, so "poweroff" in a Linux
  * guest ends the run through S5.
  *
  * Section numbers are those of the ACPI Specification 6.5.
@@ -242,6 +243,53 @@ static const __u8 dsdt_aml[] = {
 		AML_ZERO_OP, AML_ZERO_OP,
 };
 
+/*
+ * §5.2.12 Multiple APIC Description Table, only with the in-kernel local
+ * APICs (--vcpus, --lapic): one Processor Local APIC per vCPU, the I/O
+ * APIC (dev_ioapic.c) with GSIs 0-23, the ISA overrides a PC has (IRQ 0,
+ * the PIT, on GSI 2; IRQ 9, the SCI, level-triggered active high, as
+ * the FADT's SCI_INT says) and LINT1 of every processor as NMI.
+ * PCAT_COMPAT: the 8259 pair is there too, for the OS to mask.
+ */
+struct acpi_madt {
+	struct acpi_header h;
+	__u32 lapic_address;
+	__u32 flags;
+} __attribute__((packed));
+
+struct acpi_madt_lapic {		/* §5.2.12.2, type 0 */
+	__u8 type, length, uid, apic_id;
+	__u32 flags;			/* bit 0: enabled */
+} __attribute__((packed));
+
+struct acpi_madt_ioapic {		/* §5.2.12.3, type 1 */
+	__u8 type, length, id, reserved;
+	__u32 address;
+	__u32 gsi_base;
+} __attribute__((packed));
+
+struct acpi_madt_override {		/* §5.2.12.5, type 2 */
+	__u8 type, length, bus, source;
+	__u32 gsi;
+	__u16 flags;			/* MPS INTI flags, Table 5.50 */
+} __attribute__((packed));
+
+struct acpi_madt_lapic_nmi {		/* §5.2.12.7, type 4 */
+	__u8 type, length, uid;
+	__u16 flags;
+	__u8 lint;
+} __attribute__((packed));
+
+static_assert(sizeof(struct acpi_madt) == 44, "MADT header");
+static_assert(sizeof(struct acpi_madt_lapic) == 8, "MADT local APIC");
+static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT I/O APIC");
+static_assert(sizeof(struct acpi_madt_override) == 10, "MADT override");
+static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT NMI");
+
+#define MADT_PCAT_COMPAT	1
+#define INTI_ACTIVE_HIGH	0x1
+#define INTI_LEVEL		0xc
+
 /* 3. Writing them */
 
 static __u8 acpi_checksum(const void *p, size_t len)
@@ -281,6 +329,58 @@ static void acpi_header_sum(struct acpi_header *h)
 {
 	h->checksum = 0;
 	h->checksum = acpi_checksum(h, h->length);
+}
+
+static size_t acpi_madt_len(const struct vmctl_machine *m)
+{
+	return sizeof(struct acpi_madt) +
+	       m->nr_vcpus * sizeof(struct acpi_madt_lapic) +
+	       sizeof(struct acpi_madt_ioapic) +
+	       2 * sizeof(struct acpi_madt_override) +
+	       sizeof(struct acpi_madt_lapic_nmi);
+}
+
+static void acpi_madt_init(const struct vmctl_machine *m, __u8 *p)
+{
+	struct acpi_madt *madt = (struct acpi_madt *)p;
+	struct acpi_madt_override ovr;
+	struct acpi_madt_ioapic io = {
+		.type = 1, .length = sizeof(io), .id = m->nr_vcpus,
+		.address = VMCTL_IOAPIC_BASE,
+	};
+	struct acpi_madt_lapic_nmi nmi = {
+		.type = 4, .length = sizeof(nmi), .uid = 0xff,
+		.lint = 1,
+	};
+	unsigned int i;
+
+	acpi_header_init(&madt->h, "APIC", acpi_madt_len(m), 4);
+	madt->lapic_address = 0xfee00000;
+	madt->flags = MADT_PCAT_COMPAT;
+	p += sizeof(*madt);
+	for (i = 0; i < m->nr_vcpus; i++) {
+		struct acpi_madt_lapic l = {
+			.type = 0, .length = sizeof(l), .uid = i,
+			.apic_id = i, .flags = 1,
+		};
+
+		memcpy(p, &l, sizeof(l));
+		p += sizeof(l);
+	}
+	memcpy(p, &io, sizeof(io));
+	p += sizeof(io);
+	ovr = (struct acpi_madt_override) {
+		.type = 2, .length = sizeof(ovr), .source = 0, .gsi = 2,
+	};
+	memcpy(p, &ovr, sizeof(ovr));
+	p += sizeof(ovr);
+	ovr.source = VMCTL_ACPI_SCI_IRQ;
+	ovr.gsi = VMCTL_ACPI_SCI_IRQ;
+	ovr.flags = INTI_ACTIVE_HIGH | INTI_LEVEL;
+	memcpy(p, &ovr, sizeof(ovr));
+	p += sizeof(ovr);
+	memcpy(p, &nmi, sizeof(nmi));
+	acpi_header_sum(&madt->h);
 }
 
 static struct acpi_gas acpi_io_gas(__u16 port, unsigned int bytes,
@@ -382,10 +482,13 @@ static void acpi_rsdp_init(struct acpi_rsdp *r, __u32 rsdt, __u64 xsdt)
 __u64 vmctl_acpi_setup(struct vmctl_machine *m)
 {
 	__u64 next = VMCTL_ACPI_BASE, rsdp, facs, rsdt, xsdt, fadt, dsdt;
-	const size_t rsdt_len = sizeof(struct acpi_header) + 4;
-	const size_t xsdt_len = sizeof(struct acpi_header) + 8;
+	__u64 madt = 0, entries[2];
+	const unsigned int nr = m->lapic ? 2 : 1;
+	const size_t rsdt_len = sizeof(struct acpi_header) + 4 * nr;
+	const size_t xsdt_len = sizeof(struct acpi_header) + 8 * nr;
 	const size_t dsdt_len = sizeof(struct acpi_header) + sizeof(dsdt_aml);
 	struct acpi_header *h;
+	unsigned int i;
 	__u8 *base;
 	__u32 addr32;
 
@@ -395,6 +498,8 @@ __u64 vmctl_acpi_setup(struct vmctl_machine *m)
 	xsdt = acpi_alloc(&next, xsdt_len, 8);
 	fadt = acpi_alloc(&next, sizeof(struct acpi_fadt), 8);
 	dsdt = acpi_alloc(&next, dsdt_len, 8);
+	if (m->lapic)
+		madt = acpi_alloc(&next, acpi_madt_len(m), 8);
 
 	base = vmctl_gpa_to_hva(m, VMCTL_ACPI_BASE, next - VMCTL_ACPI_BASE);
 	if (!base) {
@@ -418,17 +523,24 @@ __u64 vmctl_acpi_setup(struct vmctl_machine *m)
 	acpi_header_sum(h);
 
 	acpi_fadt_init((struct acpi_fadt *)AT(fadt), facs, dsdt);
+	entries[0] = fadt;
+	if (m->lapic) {
+		acpi_madt_init(m, AT(madt));
+		entries[1] = madt;
+	}
 
 	/* §5.2.7 RSDT: 32-bit entries; §5.2.8 XSDT: 64-bit ones. */
 	h = (struct acpi_header *)AT(rsdt);
 	acpi_header_init(h, "RSDT", rsdt_len, 1);
-	addr32 = fadt;
-	memcpy(h + 1, &addr32, 4);
+	for (i = 0; i < nr; i++) {
+		addr32 = entries[i];
+		memcpy((__u8 *)(h + 1) + 4 * i, &addr32, 4);
+	}
 	acpi_header_sum(h);
 
 	h = (struct acpi_header *)AT(xsdt);
 	acpi_header_init(h, "XSDT", xsdt_len, 1);
-	memcpy(h + 1, &fadt, 8);
+	memcpy(h + 1, entries, 8 * nr);
 	acpi_header_sum(h);
 
 	acpi_rsdp_init((struct acpi_rsdp *)AT(rsdp), rsdt, xsdt);

@@ -35,6 +35,7 @@
 
 /* The BIOS area: the ACPI tables, found by a scan of 0xe0000-0xfffff. */
 #define VMCTL_ACPI_BASE		0xe0000
+#define VMCTL_IOAPIC_BASE	0xfec00000	/* dev_ioapic.c */
 #define VMCTL_ACPI_END		0x100000
 #define VMCTL_EBDA		0x9fc00
 

@@ -41,6 +41,8 @@
  *  - PCID/INVPCID, LA57, SGX, TME, PCONFIG, hybrid and other platform
  *    features a guest might try to program;
  *  - topology: HTT off and one logical processor (one vCPU).
+ * With the in-kernel local APICs (--vcpus, --lapic) the APIC, x2APIC and
+ * TSC-deadline bits come back, with the topology of N vCPUs (add_apic).
  * The rest (SSE*, AVX*, AES, BMI, ADX, SHA, RDRAND, ...) is kept.
  */
 #include <cpuid.h>
@@ -215,6 +217,49 @@ static void add_extended(struct ringvm_cpuid *t)
 	}
 }
 
+/*
+ * With the in-kernel local APICs: the APIC (leaf 1 EDX 9), x2APIC and
+ * TSC-deadline (ECX 21, 24) bits, which ringvm emulates whatever the
+ * host has; for N vCPUs HTT and N logical processors in leaf 1, and
+ * leaf 0xb with one thread per core and N cores (the module puts each
+ * vCPU's x2APIC ID in EDX).
+ */
+static void add_apic(struct ringvm_cpuid *t, unsigned int n)
+{
+	struct ringvm_cpuid_entry *e;
+	unsigned int i, shift = 0;
+
+	for (i = 0; i < t->nent; i++) {
+		e = &t->entries[i];
+		if (e->function != 1)
+			continue;
+		e->edx |= BIT(9);
+		e->ecx |= BIT(21) | BIT(24);
+		if (n > 1) {
+			e->edx |= BIT(28);
+			e->ebx = (e->ebx & 0xff00ffff) | (n << 16);
+		}
+	}
+	while ((1U << shift) < n)
+		shift++;
+	/* SDM Vol. 2A, CPUID leaf 0BH: level type 1 SMT, 2 core */
+	t->entries[t->nent++] = (struct ringvm_cpuid_entry) {
+		.function = 0xb, .index = 0,
+		.flags = RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX,
+		.eax = 0, .ebx = 1, .ecx = 1 << 8,
+	};
+	t->entries[t->nent++] = (struct ringvm_cpuid_entry) {
+		.function = 0xb, .index = 1,
+		.flags = RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX,
+		.eax = shift, .ebx = n, .ecx = 2 << 8 | 1,
+	};
+	t->entries[t->nent++] = (struct ringvm_cpuid_entry) {
+		.function = 0xb, .index = 2,
+		.flags = RINGVM_CPUID_FLAG_SIGNIFICANT_INDEX,
+		.ecx = 2,
+	};
+}
+
 int vmctl_cpuid_setup(struct vmctl_machine *m)
 {
 	struct ringvm_cpuid t;
@@ -222,5 +267,7 @@ int vmctl_cpuid_setup(struct vmctl_machine *m)
 	memset(&t, 0, sizeof(t));
 	add_basic(&t);
 	add_extended(&t);
+	if (m->lapic)
+		add_apic(&t, m->nr_vcpus);
 	return __ringvm_set_cpuid(m->vmfd, &t);
 }

@@ -207,7 +207,7 @@ static void pic_cascade(bool intack)
 
 void vmctl_irq_line(struct vmctl_machine *m, unsigned int irq, bool level)
 {
-	(void)m;
+	vmctl_ioapic_line(m, irq, level);
 	if (irq >= 16 || irq == PIC_CASCADE_IR)
 		return;
 	pic_set_input(&pics[irq >> 3], irq & 7, level);

@@ -10,6 +10,7 @@
 #ifndef _VMCTL_MACHINE_H
 #define _VMCTL_MACHINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "vmctl.h"
@@ -34,11 +35,26 @@ struct vmctl_ram {
 	void *hva;		/* mmap of the VM fd, NULL if not mapped */
 };
 
+#define VMCTL_MAX_VCPUS		8
+
 struct vmctl_machine {
 	const char *name;
 	int vmfd;
-	int vcpufd;
+	int vcpufd;		/* vCPU 0, the boot processor */
 	struct ringvm_run *run;
+	/*
+	 * --vcpus N: vCPUs 1..N-1 (the APs) wait for SIPI in the module and
+	 * run on threads of their own (run.c).  With the in-kernel local
+	 * APICs (@lapic, implied by N > 1) the machine also has an I/O
+	 * APIC (dev_ioapic.c) and a MADT (acpi.c).  Devices are then
+	 * reached from several threads: @lock serializes them.
+	 */
+	unsigned int nr_vcpus;
+	unsigned int max_vcpus;	/* what the VM was made with */
+	bool lapic;
+	int ap_fd[VMCTL_MAX_VCPUS];
+	struct ringvm_run *ap_run[VMCTL_MAX_VCPUS];
+	pthread_mutex_t lock;
 	unsigned int nr_ram;
 	struct vmctl_ram ram[RINGVM_MAX_MEM_REGIONS];
 	/* Set by a device (or the loop) to end the run with @status. */
@@ -104,6 +120,16 @@ bool vmctl_pic_intr(struct vmctl_machine *m);
  * vector if the request went away.  Only when vmctl_pic_intr().
  */
 __u8 vmctl_pic_intack(struct vmctl_machine *m);
+
+/*
+ * The I/O APIC (dev_ioapic.c), with the in-kernel local APICs only: ISA
+ * IRQ @irq's line (vmctl_irq_line() drives both interrupt controllers),
+ * its MMIO page (true if @gpa was it), and its power-on state.
+ */
+void vmctl_ioapic_line(struct vmctl_machine *m, unsigned int irq, bool level);
+bool vmctl_ioapic_mmio(struct vmctl_machine *m, __u64 gpa, bool write,
+		       __u8 *data, unsigned int len);
+void vmctl_ioapic_init(struct vmctl_machine *m);
 
 /* What the guest sees at @gpa, if [@gpa, @gpa + @len) is RAM of one region. */
 void *vmctl_gpa_to_hva(struct vmctl_machine *m, __u64 gpa, __u64 len);

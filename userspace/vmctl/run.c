@@ -64,6 +64,11 @@
 	"                     headers; ACPI tables included\n"		\
 	"  -r, --initrd FILE  the kernel's initrd (multiboot: module 1)\n" \
 	"  -c, --cmdline STR  the kernel's command line\n"		\
+	"  -n, --vcpus N      N vCPUs (1-8, default 1): vCPU 0 boots, the\n" \
+	"                     others wait for its INIT and start-up IPIs;\n" \
+	"                     implies --lapic when N > 1\n"		\
+	"  -L, --lapic        the local APICs in ringvm, an I/O APIC at\n" \
+	"                     0xfec00000 and a MADT in the ACPI tables\n" \
 	"  -s, --stats        at the end, print on stderr the time to the\n" \
 	"                     guest's first console byte and to its end,\n" \
 	"                     and the exits vmctl handled, by reason\n"	\
@@ -184,6 +189,8 @@ struct run_opts {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
+	unsigned int vcpus;
+	bool lapic;
 };
 
 static int parse_mode(const char *s, enum vmctl_mode *mode)
@@ -216,17 +223,34 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ "initrd", required_argument, NULL, 'r' },
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "vcpus", required_argument, NULL, 'n' },
+		{ "lapic", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_run;
+	__u64 n;
 	int c, ret;
 
-	*o = (struct run_opts) { .load_addr = VMCTL_DEFAULT_LOAD_ADDR };
+	*o = (struct run_opts) { .load_addr = VMCTL_DEFAULT_LOAD_ADDR,
+				 .vcpus = 1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:l:e:m:ak:r:c:sh", opts,
+	while ((c = getopt_long(argc, argv, ":i:l:e:m:ak:r:c:sn:Lh", opts,
 				NULL)) != -1) {
 		switch (c) {
+		case 'n':
+			if (!vmctl_parse_size(optarg, &n) || n < 1 ||
+			    n > VMCTL_MAX_VCPUS)
+				return vmctl_usage_error(cmd,
+					"bad vCPU count '%s': 1 to %d", optarg,
+					VMCTL_MAX_VCPUS);
+			o->vcpus = n;
+			if (n > 1)
+				o->lapic = true;
+			break;
+		case 'L':
+			o->lapic = true;
+			break;
 		case 'i':
 			o->image = optarg;
 			break;
@@ -320,6 +344,7 @@ static int open_vm(struct vmctl_machine *m)
 	if (ret < 0)
 		return vmctl_fail("run %s: RINGVM_GET_VM_INFO: %s", m->name,
 				  strerror(-ret));
+	m->max_vcpus = info.max_vcpus;
 	m->nr_ram = info.nr_regions < RINGVM_MAX_MEM_REGIONS ?
 		    info.nr_regions : RINGVM_MAX_MEM_REGIONS;
 	for (i = 0; i < m->nr_ram; i++) {
@@ -460,6 +485,70 @@ static int boot_kernel(struct vmctl_machine *m, const struct run_opts *o)
 	return ret;
 }
 
+/*
+ * vCPU 0, and with --vcpus the APs, waiting for SIPI.  The APICs are
+ * turned on first (ringvm takes that only before a VM's first vCPU); a
+ * VM an earlier "vmctl run --lapic" left them on has them whatever we
+ * ask, and then gets the machine that goes with them.
+ */
+static int create_vcpus(struct vmctl_machine *m, const struct run_opts *o)
+{
+	struct ringvm_mp_state wait = { .state = RINGVM_MP_WAIT_SIPI };
+	struct ringvm_lapic_state *probe;
+	unsigned int i;
+	int ret, fd;
+
+	if (o->vcpus > m->max_vcpus)
+		return vmctl_fail("run %s: the VM has room for %u vCPUs, not %u (vmctl create --vcpus)",
+				  m->name, m->max_vcpus, o->vcpus);
+	if (o->lapic) {
+		ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_LAPIC, 0);
+		if (ret == -EBUSY)
+			return vmctl_fail("run %s: the VM has vCPUs: is another vmctl running it?",
+					  m->name);
+		if (ret < 0)
+			return vmctl_fail("RINGVM_ENABLE_LAPIC: %s%s",
+					  strerror(-ret), ret == -EINVAL ?
+					  " (a ringvm without in-kernel APICs)" :
+					  "");
+	}
+	for (i = 0; i < o->vcpus; i++) {
+		fd = __ringvm_create_vcpu(m->vmfd, i);
+		if (fd == -EEXIST)
+			return vmctl_fail("run %s: vCPU %u exists: is another vmctl running the VM?",
+					  m->name, i);
+		if (fd < 0)
+			return vmctl_fail("run %s: RINGVM_CREATE_VCPU %u: %s",
+					  m->name, i, strerror(-fd));
+		if (!i) {
+			m->vcpufd = fd;
+			m->run = ringvm_map_run(fd);
+			if (!m->run)
+				return vmctl_fail("mmap of the run page: %s",
+						  strerror(errno));
+			continue;
+		}
+		m->ap_fd[i] = fd;
+		m->ap_run[i] = ringvm_map_run(fd);
+		if (!m->ap_run[i])
+			return vmctl_fail("mmap of the run page: %s",
+					  strerror(errno));
+		ret = __ringvm_set_mp_state(fd, &wait);
+		if (ret < 0)
+			return vmctl_fail("RINGVM_SET_MP_STATE: %s",
+					  strerror(-ret));
+	}
+	m->nr_vcpus = o->vcpus;
+	probe = malloc(sizeof(*probe));
+	if (!probe)
+		return vmctl_fail("out of memory");
+	m->lapic = !__ringvm_get_lapic(m->vcpufd, probe);
+	free(probe);
+	if (m->lapic)
+		vmctl_ioapic_init(m);
+	return 0;
+}
+
 static int setup(struct vmctl_machine *m, const struct run_opts *o)
 {
 	__u64 size = 0;
@@ -488,19 +577,12 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 					  (unsigned long long)(o->load_addr + size - 1),
 					  VMCTL_ACPI_BASE, VMCTL_ACPI_END - 1);
 	}
+	ret = create_vcpus(m, o);
+	if (ret)
+		return ret;
 	ret = vmctl_cpuid_setup(m);
 	if (ret < 0)
 		return vmctl_fail("RINGVM_SET_CPUID: %s", strerror(-ret));
-	m->vcpufd = __ringvm_create_vcpu(m->vmfd, 0);
-	if (m->vcpufd == -EEXIST)
-		return vmctl_fail("run %s: vCPU 0 exists: is another vmctl running the VM?",
-				  m->name);
-	if (m->vcpufd < 0)
-		return vmctl_fail("run %s: RINGVM_CREATE_VCPU: %s", m->name,
-				  strerror(-m->vcpufd));
-	m->run = ringvm_map_run(m->vcpufd);
-	if (!m->run)
-		return vmctl_fail("mmap of the run page: %s", strerror(errno));
 	if (o->kernel || o->acpi) {
 		m->acpi_rsdp = vmctl_acpi_setup(m);
 		if (!m->acpi_rsdp)
@@ -560,9 +642,8 @@ static void port_io(struct vmctl_machine *m, __u16 port, bool out,
 	}
 }
 
-static int handle_io(struct vmctl_machine *m)
+static int handle_io(struct vmctl_machine *m, struct ringvm_run *run)
 {
-	struct ringvm_run *run = m->run;
 	unsigned int size = run->io.size, i;
 	__u8 *data = ringvm_run_io_data(run);
 
@@ -728,24 +809,23 @@ static void report_hw(const struct ringvm_run *run)
 
 /* "vmctl: guest <reason>: DETAIL", the raw exit, and @status. */
 static int __attribute__((format(printf, 3, 4)))
-guest_failed(struct vmctl_machine *m, int status, const char *fmt, ...)
+guest_failed(const struct ringvm_run *run, int status, const char *fmt, ...)
 {
 	va_list ap;
 
 	fflush(stdout);
 	fprintf(stderr, "vmctl: guest %s: ",
-		ringvm_exit_reason_name(m->run->exit_reason));
+		ringvm_exit_reason_name(run->exit_reason));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	report_hw(m->run);
+	report_hw(run);
 	return status;
 }
 
-static int guest_emulation(struct vmctl_machine *m)
+static int guest_emulation(const struct ringvm_run *run)
 {
-	const struct ringvm_run *run = m->run;
 	char bytes[16 * 3 + 1] = "";
 	unsigned int i, n = run->emulation.insn_len;
 
@@ -754,13 +834,13 @@ static int guest_emulation(struct vmctl_machine *m)
 	for (i = 0; i < n; i++)
 		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, " %02x",
 			 run->emulation.insn[i]);
-	return guest_failed(m, VMCTL_EXIT_UNHANDLED,
+	return guest_failed(run, VMCTL_EXIT_UNHANDLED,
 			    "ringvm cannot emulate the instruction at gpa 0x%llx:%s",
 			    (unsigned long long)run->emulation.gpa,
 			    n ? bytes : " (no bytes)");
 }
 
-static int guest_internal_error(struct vmctl_machine *m)
+static int guest_internal_error(const struct ringvm_run *run)
 {
 	static const char *const what[] = {
 		[RINGVM_INTERNAL_ERR_UNEXPECTED_EXIT] = "unexpected exit",
@@ -769,10 +849,9 @@ static int guest_internal_error(struct vmctl_machine *m)
 		[RINGVM_INTERNAL_ERR_NO_INSN] =
 			"event delivery or a page walk touched MMIO",
 	};
-	const struct ringvm_run *run = m->run;
 	__u32 sub = run->internal.suberror;
 
-	return guest_failed(m, VMCTL_EXIT_UNHANDLED,
+	return guest_failed(run, VMCTL_EXIT_UNHANDLED,
 			    "%s (suberror %u), data 0x%llx 0x%llx 0x%llx 0x%llx",
 			    sub < ARRAY_SIZE(what) && what[sub] ? what[sub] :
 								  "unknown",
@@ -793,9 +872,8 @@ static int stopped_by_signal(int sig)
 /*
  * Complete one exit.  Returns -1 to run again, or the exit status.
  */
-static int handle_exit(struct vmctl_machine *m)
+static int handle_exit(struct vmctl_machine *m, struct ringvm_run *run)
 {
-	struct ringvm_run *run = m->run;
 	int ret;
 
 	if (run->exit_reason < ARRAY_SIZE(stats.exits))
@@ -805,12 +883,18 @@ static int handle_exit(struct vmctl_machine *m)
 
 	switch (run->exit_reason) {
 	case RINGVM_EXIT_IO:
-		ret = handle_io(m);
+		ret = handle_io(m, run);
 		if (ret)
 			return ret;
 		break;
 	case RINGVM_EXIT_MMIO:
-		/* No MMIO devices yet: reads are all ones, writes vanish. */
+		if (run->mmio.len > sizeof(run->mmio.data))
+			return vmctl_fail("bad MMIO exit from ringvm: len %u",
+					  run->mmio.len);
+		if (vmctl_ioapic_mmio(m, run->mmio.gpa, run->mmio.is_write,
+				      run->mmio.data, run->mmio.len))
+			break;
+		/* Other MMIO: reads are all ones, writes vanish. */
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 		break;
@@ -842,20 +926,20 @@ static int handle_exit(struct vmctl_machine *m)
 		fprintf(stderr, "vmctl: VM %s was destroyed\n", m->name);
 		return VMCTL_EXIT_DESTROYED;
 	case RINGVM_EXIT_SHUTDOWN:
-		return guest_failed(m, VMCTL_EXIT_SHUTDOWN,
+		return guest_failed(run, VMCTL_EXIT_SHUTDOWN,
 				    "triple fault or shutdown");
 	case RINGVM_EXIT_FAIL_ENTRY:
-		return guest_failed(m, VMCTL_EXIT_FAIL_ENTRY,
+		return guest_failed(run, VMCTL_EXIT_FAIL_ENTRY,
 				    "hardware entry failure reason 0x%llx on CPU %u",
 				    (unsigned long long)
 				    run->fail_entry.hardware_entry_failure_reason,
 				    run->fail_entry.cpu);
 	case RINGVM_EXIT_EMULATION:
-		return guest_emulation(m);
+		return guest_emulation(run);
 	case RINGVM_EXIT_INTERNAL_ERROR:
-		return guest_internal_error(m);
+		return guest_internal_error(run);
 	default:
-		return guest_failed(m, VMCTL_EXIT_UNHANDLED,
+		return guest_failed(run, VMCTL_EXIT_UNHANDLED,
 				    "exit ringvm left unhandled");
 	}
 	return m->stop ? m->status : -1;
@@ -865,7 +949,8 @@ static int handle_exit(struct vmctl_machine *m)
  * A signal that arrives while the vCPU runs makes RINGVM_RUN return an
  * INTR exit; one that arrives between two runs is seen here before the
  * next.  One that lands in the few instructions between this check and
- * the ioctl is seen at the guest's next exit.
+ * the ioctl is seen at the guest's next exit.  The devices are touched
+ * only with the machine's lock held: an AP's exit may reach them too.
  */
 static int run_loop(struct vmctl_machine *m)
 {
@@ -879,11 +964,11 @@ static int run_loop(struct vmctl_machine *m)
 			fprintf(stderr, "\nvmctl: quit (Ctrl-A x)\n");
 			return VMCTL_EXIT_QUIT;
 		}
+		pthread_mutex_lock(&m->lock);
 		update_devices(m);
-		if (m->stop)
-			return m->status;
-		ret = deliver_interrupt(m);
-		if (ret)
+		ret = m->stop ? m->status : deliver_interrupt(m);
+		pthread_mutex_unlock(&m->lock);
+		if (m->stop || ret)
 			return ret;
 		ret = __ringvm_run(m->vcpufd);
 		if (ret == -EINTR)
@@ -892,9 +977,113 @@ static int run_loop(struct vmctl_machine *m)
 			fflush(stdout);
 			return vmctl_fail("RINGVM_RUN: %s", strerror(-ret));
 		}
-		ret = handle_exit(m);
+		pthread_mutex_lock(&m->lock);
+		ret = m->stop ? m->status : handle_exit(m, m->run);
+		pthread_mutex_unlock(&m->lock);
 		if (ret >= 0)
 			return ret;
+	}
+}
+
+/*
+ * 2b. The APs (--vcpus): a thread each, blocked in RINGVM_RUN until the
+ * guest starts its AP with INIT and SIPI.  An exit that ends the machine
+ * stops it for every vCPU: the AP records the status and signals the
+ * boot processor's thread.  SIGALRM, SIGUSR1 and the stop signals go to
+ * the main thread only; SIGUSR2 ends an AP's RUN at the end.
+ */
+static pthread_t ap_threads[VMCTL_MAX_VCPUS];
+static pthread_t main_thread;
+static volatile bool aps_stop;
+
+struct ap_arg {
+	struct vmctl_machine *m;
+	unsigned int id;
+};
+
+static struct ap_arg ap_args[VMCTL_MAX_VCPUS];
+
+static void *ap_loop(void *p)
+{
+	struct ap_arg *a = p;
+	struct vmctl_machine *m = a->m;
+	struct ringvm_run *run = m->ap_run[a->id];
+	int ret;
+
+	while (!aps_stop) {
+		ret = __ringvm_run(m->ap_fd[a->id]);
+		if (ret == -EINTR)
+			continue;
+		pthread_mutex_lock(&m->lock);
+		if (ret < 0)
+			ret = vmctl_fail("RINGVM_RUN on vCPU %u: %s", a->id,
+					 strerror(-ret));
+		else if (m->stop || (run->exit_reason == RINGVM_EXIT_INTR &&
+				     aps_stop))
+			ret = -1;
+		else
+			ret = handle_exit(m, run);
+		if (ret >= 0 && !m->stop) {
+			m->stop = true;
+			m->status = ret;
+			pthread_kill(main_thread, SIGUSR1);
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (ret >= 0)
+			break;
+	}
+	return NULL;
+}
+
+static void ap_signal(int sig)
+{
+	(void)sig;
+}
+
+static int start_aps(struct vmctl_machine *m)
+{
+	struct sigaction sa = { .sa_handler = ap_signal };
+	sigset_t block, old;
+	unsigned int i;
+	int err;
+
+	main_thread = pthread_self();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);	/* no SA_RESTART */
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 1; i < m->nr_vcpus; i++) {
+		ap_args[i] = (struct ap_arg) { .m = m, .id = i };
+		err = pthread_create(&ap_threads[i], NULL, ap_loop,
+				     &ap_args[i]);
+		if (err) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			return vmctl_fail("vCPU %u thread: %s", i,
+					  strerror(err));
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+static void stop_aps(struct vmctl_machine *m)
+{
+	unsigned int i;
+
+	aps_stop = true;
+	for (i = 1; i < m->nr_vcpus; i++) {
+		if (!ap_threads[i])
+			continue;
+		pthread_kill(ap_threads[i], SIGUSR2);
+		while (pthread_tryjoin_np(ap_threads[i], NULL)) {
+			usleep(1000);
+			pthread_kill(ap_threads[i], SIGUSR2);
+		}
 	}
 }
 
@@ -927,7 +1116,8 @@ static int loop_setup(void)
 
 static int run_run(int argc, char **argv)
 {
-	struct vmctl_machine m = { .vmfd = -1, .vcpufd = -1 };
+	struct vmctl_machine m = { .vmfd = -1, .vcpufd = -1,
+				   .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct run_opts o;
 	unsigned int i;
 	int ret;
@@ -943,7 +1133,10 @@ static int run_run(int argc, char **argv)
 	if (!ret)
 		ret = setup(&m, &o);
 	if (!ret)
+		ret = start_aps(&m);
+	if (!ret)
 		ret = run_loop(&m);
+	stop_aps(&m);
 	vmctl_console_stop();
 	if (o.stats)
 		print_stats(ret);
@@ -954,6 +1147,12 @@ static int run_run(int argc, char **argv)
 		munmap(m.run, RINGVM_RUN_PAGE_SIZE);
 	if (m.vcpufd >= 0)
 		close(m.vcpufd);
+	for (i = 1; i < VMCTL_MAX_VCPUS; i++) {
+		if (m.ap_run[i])
+			munmap(m.ap_run[i], RINGVM_RUN_PAGE_SIZE);
+		if (m.ap_fd[i] > 0)
+			close(m.ap_fd[i]);
+	}
 	for (i = 0; i < m.nr_ram; i++)
 		if (m.ram[i].hva)
 			munmap(m.ram[i].hva, m.ram[i].size);
@@ -966,7 +1165,7 @@ static int run_run(int argc, char **argv)
 
 const struct vmctl_cmd vmctl_cmd_run = {
 	.name = "run",
-	.args = "NAME -i|--image FILE [-l|--load-addr A] [-e|--entry A] [-m|--mode real|protected|long] [-a|--acpi] | -k|--kernel FILE [-r|--initrd FILE] [-c|--cmdline STR]; [-s|--stats]",
+	.args = "NAME -i|--image FILE [-l|--load-addr A] [-e|--entry A] [-m|--mode real|protected|long] [-a|--acpi] | -k|--kernel FILE [-r|--initrd FILE] [-c|--cmdline STR]; [-n|--vcpus N] [-L|--lapic] [-s|--stats]",
 	.summary = "run a flat binary image, or boot a kernel, in a VM",
 	.help = RUN_HELP,
 	.run = run_run,

@@ -42,7 +42,7 @@ _vmctl_takes_value()
 	run:-i | run:--image | run:-l | run:--load-addr) return 0 ;;
 	run:-e | run:--entry | run:-m | run:--mode) return 0 ;;
 	run:-k | run:--kernel | run:-r | run:--initrd) return 0 ;;
-	run:-c | run:--cmdline) return 0 ;;
+	run:-c | run:--cmdline | run:-n | run:--vcpus) return 0 ;;
 	top:-d | top:--interval | top:-n | top:--iterations) return 0 ;;
 	esac
 	return 1
