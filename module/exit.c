@@ -1021,9 +1021,11 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 	case RINGVM_HW_EXIT_HLT:
 		ringvm_clear_exit_data(vcpu);
 		ringvm_skip(vcpu);
-		if (vcpu->apic) {
-			ringvm_lapic_halt(vcpu);	/* blocks in run.c */
-			return 0;
+		if (vcpu->apic) {		/* blocks in run.c */
+			if (!ringvm_lapic_halt(vcpu))
+				return 0;
+			ringvm_user_exit(vcpu, RINGVM_EXIT_HLT);
+			return 1;
 		}
 		if (ringvm_event_wakes_hlt(vcpu))
 			return 0;

@@ -201,10 +201,18 @@ static void ringvm_vcpu_wake(struct ringvm_vcpu *vcpu)
 	ringvm_vcpu_kick(vcpu);
 }
 
-/* Any context: @vec for @vcpu's IRR; edge-triggered unless @level. */
+/*
+ * Any context: @vec for @vcpu's IRR; edge-triggered unless @level.
+ * Vectors below 32 are not delivered: 0-15 are illegal (§10.5.2), and
+ * ringvm injects no external interrupt on an exception's vector (as
+ * RINGVM_INTERRUPT refuses one).
+ */
 static void apic_post_vector(struct ringvm_vcpu *vcpu, u8 vec, bool level)
 {
 	struct ringvm_lapic *apic = vcpu->apic;
+
+	if (vec < 32)
+		return;
 
 	if (level)
 		set_bit(vec, apic->pir_level);
@@ -267,7 +275,7 @@ static void apic_error(struct ringvm_vcpu *vcpu, u32 bit)
 	u32 lvt = apic_get(apic, APIC_LVTERR);
 
 	apic->esr_pending |= bit;
-	if (!(lvt & APIC_LVT_MASKED) && (lvt & 0xff) >= 16)
+	if (!(lvt & APIC_LVT_MASKED))
 		apic_post_vector(vcpu, lvt & 0xff, false);
 }
 
@@ -955,11 +963,21 @@ int ringvm_lapic_block(struct ringvm_vcpu *vcpu)
 	return 0;
 }
 
-/* HLT with the APIC on: the vCPU halts in the module. */
-void ringvm_lapic_halt(struct ringvm_vcpu *vcpu)
+/*
+ * HLT with the APIC on: the vCPU halts in the module.  With RFLAGS.IF
+ * clear only an NMI, INIT or SIPI can wake it: true to say so to user
+ * space once (a HLT exit, whose if_flag is 0), as a VMM may take that
+ * for "the guest stopped"; the next RUN waits in the module.
+ */
+bool ringvm_lapic_halt(struct ringvm_vcpu *vcpu)
 {
-	if (!ringvm_lapic_wakes(vcpu))
-		vcpu->mp_state = RINGVM_MP_HALTED;
+	struct ringvm_intr_state st;
+
+	if (ringvm_lapic_wakes(vcpu))
+		return false;
+	vcpu->mp_state = RINGVM_MP_HALTED;
+	ringvm_arch->get_intr_state(vcpu, &st);
+	return !st.if_flag;
 }
 
 /* 7. Creation and the ioctls */
@@ -1158,7 +1176,7 @@ long ringvm_vm_signal_msi(struct ringvm_vm *vm, unsigned long arg)
 	    (msi.address >> 20) != (APIC_DEFAULT_PHYS_BASE >> 20) ||
 	    (msi.data >> 16) ||
 	    ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) &&
-	     (msi.data & 0xff) < 16))
+	     (msi.data & 0xff) < 32))
 		return -EINVAL;
 	return apic_send(vm, NULL, 0, msi.address & BIT(2),
 			 (msi.address >> 12) & 0xff, mode, msi.data & 0xff,

@@ -296,7 +296,7 @@ u64 ringvm_lapic_mmio_read(struct ringvm_vcpu *vcpu, u64 gpa,
 void ringvm_lapic_mmio_write(struct ringvm_vcpu *vcpu, u64 gpa,
 			     unsigned int len, u64 val);
 int ringvm_lapic_block(struct ringvm_vcpu *vcpu);
-void ringvm_lapic_halt(struct ringvm_vcpu *vcpu);
+bool ringvm_lapic_halt(struct ringvm_vcpu *vcpu);
 long ringvm_vcpu_get_lapic(struct ringvm_vcpu *vcpu, unsigned long arg);
 long ringvm_vcpu_set_lapic(struct ringvm_vcpu *vcpu, unsigned long arg);
 long ringvm_vcpu_get_mp_state(struct ringvm_vcpu *vcpu, unsigned long arg);

@@ -29,9 +29,11 @@
  *     IA32_APIC_BASE, after which the old page is plain MMIO.
  *  9. state_roundtrip: GET/SET_LAPIC carry the registers and a running
  *     timer to another VM; malformed state is EINVAL and changes nothing.
- * 10. halt_and_mp_state: HLT blocks in the module (no HLT exit); a
- *     signal ends the RUN and GET_MP_STATE says halted; SET_MP_STATE
- *     checks; an MSI from another thread wakes a halted vCPU; MSI checks.
+ * 10. halt_and_mp_state: "cli; hlt" exits once with IF 0 and leaves the
+ *     vCPU halted; the next RUN waits in the module until a signal ends
+ *     it, and GET_MP_STATE still says halted; SET_MP_STATE checks; an
+ *     MSI from another thread wakes a vCPU halted with IF set, with no
+ *     HLT exit; MSI checks.
  * 11. ipi_two_vcpus: fixed IPIs by physical and logical destination,
  *     the all-but-self shorthand and an NMI IPI between two vCPUs, each
  *     on its own thread (one host CPU is enough: halts block).
@@ -898,7 +900,12 @@ TEST_F(lapic, halt_and_mp_state)
 
 	apic_vm(_metadata, self, 1, guest_halt);
 
-	/* cli; hlt: the RUN stays in the module until a signal */
+	/* cli; hlt: a HLT exit once, then the RUN waits for a signal */
+	vcpu_run(self->vcpu[0]);
+	ASSERT_EXIT(self->vcpu[0], RINGVM_EXIT_HLT);
+	EXPECT_EQ(0, self->vcpu[0]->run->if_flag);
+	ASSERT_EQ(0, __ringvm_get_mp_state(self->vcpu[0]->fd, &mp));
+	EXPECT_EQ(RINGVM_MP_HALTED, mp.state);
 	ASSERT_EQ(0, runner_start(&r, self->vcpu[0]));
 	usleep(100 * 1000);
 	EXPECT_FALSE(runner_join(&r, 0)) TH_LOG("RUN returned on a HLT");
@@ -919,7 +926,7 @@ TEST_F(lapic, halt_and_mp_state)
 	ASSERT_EQ(0, runner_start(&r, self->vcpu[0]));
 	usleep(50 * 1000);
 	EXPECT_EQ(-EINVAL, __ringvm_signal_msi(self->vm->fd, 0xfed00000, 0x66));
-	EXPECT_EQ(-EINVAL, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA, 0x0f));
+	EXPECT_EQ(-EINVAL, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA, 0x1f));
 	EXPECT_EQ(-EINVAL, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA,
 					       0x10066));
 	EXPECT_EQ(0, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA | (5 << 12),
@@ -1039,6 +1046,13 @@ TEST_F(lapic, init_sipi)
 
 /* 13. destroy_wakes_halted */
 
+static void guest_halt_sti(void)
+{
+	x2apic_on();
+	wait_irqs(1);
+	GUEST_DONE();
+}
+
 TEST_F(lapic, destroy_wakes_halted)
 {
 	static const char name[] = "lapic-test-halt";
@@ -1050,7 +1064,7 @@ TEST_F(lapic, destroy_wakes_halted)
 	ret = named_guest_vm(nl, name, 1, &self->vm);
 	ASSERT_EQ(0, ret) TH_LOG("named VM: %s", strerror(-ret));
 	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_LAPIC, 0));
-	self->vcpu[0] = vm_vcpu_add(self->vm, 0, guest_halt);
+	self->vcpu[0] = vm_vcpu_add(self->vm, 0, guest_halt_sti);
 	ASSERT_EQ(0, runner_start(&r, self->vcpu[0]));
 	usleep(50 * 1000);
 	EXPECT_EQ(0, __ringvm_nl_vm_del(nl, 0, name));

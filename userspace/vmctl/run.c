@@ -1021,6 +1021,8 @@ static void *ap_loop(void *p)
 		else if (m->stop || (run->exit_reason == RINGVM_EXIT_INTR &&
 				     aps_stop))
 			ret = -1;
+		else if (run->exit_reason == RINGVM_EXIT_HLT)
+			ret = -1;	/* offline: waits for INIT in ringvm */
 		else
 			ret = handle_exit(m, run);
 		if (ret >= 0 && !m->stop) {
