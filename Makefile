@@ -140,7 +140,7 @@ bench: all $(DEMO_KMODS)
 		--kmod $(KMOD_OUT)/ringvm.ko $(KERNEL_ARGS) \
 		--machines "$(or $(MACHINES),svm)"
 
-# One more boot of the svm machine, about 35 s.
+# One more boot of the svm machine: 33 to 51 s here (README.md).
 BENCH_GUARD = selftests/runner/run.sh --bench-guard $(BENCH_BASELINE) \
 	--kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko --machines svm
 
