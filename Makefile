@@ -29,6 +29,10 @@
 #                   shift=0, so the TSC counts instructions): one table,
 #                   also in build/logs/bench-svm-KVER.txt (MACHINES=vmx:
 #                   Bochs)
+# make bench-guard  ringvm's half of make bench, its figures against the
+#                   committed baseline selftests/bench-baseline-svm-KVER.txt:
+#                   one more than 5 % above it fails (make check runs it
+#                   when it boots svm and the baseline exists; README.md)
 # make modcheck     W=1 builds against 6.1 and 6.12; any warning fails
 # make checkpatch   scripts/checkpatch.pl over the module and uapi
 # make install      vmctl, its manual and bash completion under PREFIX
@@ -36,6 +40,7 @@
 #                   module, which a kernel's modules_install or DKMS places
 
 KVER ?= 6.1
+BENCH_BASELINE = selftests/bench-baseline-svm-$(KVER).txt
 KERNEL ?=
 MACHINES ?=
 # What make check boots.  With KVER=6.12, svm@6.12 is svm itself.
@@ -58,6 +63,8 @@ CHECK_ARGS := $(KERNEL_ARGS) --timeout 1800 --machines "$(or $(MACHINES),svm)"
 CHECK_DKMS :=
 EXTRA_KMODS :=
 DEMO_KMODS :=
+# The figures of a KASAN kernel are not the baseline's.
+CHECK_GUARD :=
 else ifneq ($(KERNEL),)
 $(error KERNEL=$(KERNEL): only KERNEL=debug is known)
 else
@@ -69,6 +76,8 @@ CHECK_DKMS := dkms-check
 # The modules for the other series the machines boot: build/kmod-SERIES.
 EXTRA_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),$(CHECK_MACHINES))))
 DEMO_KMODS := $(addprefix module-,$(call other_series,$(or $(MACHINES),svm)))
+CHECK_GUARD := $(strip $(if $(filter svm,$(or $(MACHINES),$(CHECK_MACHINES))),\
+	$(wildcard $(BENCH_BASELINE))))
 endif
 
 all: spec module userspace selftests
@@ -120,6 +129,7 @@ check: all $(EXTRA_KMODS)
 	$(if $(CHECK_DKMS),$(MAKE) $(CHECK_DKMS))
 	selftests/runner/run.sh --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
 		$(CHECK_ARGS)
+	$(if $(CHECK_GUARD),$(BENCH_GUARD))
 
 demo: all $(DEMO_KMODS)
 	selftests/runner/run.sh --demo --kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko \
@@ -129,6 +139,13 @@ bench: all $(DEMO_KMODS)
 	selftests/runner/run.sh --bench --kver $(KVER) \
 		--kmod $(KMOD_OUT)/ringvm.ko $(KERNEL_ARGS) \
 		--machines "$(or $(MACHINES),svm)"
+
+# One more boot of the svm machine: 33 to 51 s here (README.md).
+BENCH_GUARD = selftests/runner/run.sh --bench-guard $(BENCH_BASELINE) \
+	--kver $(KVER) --kmod $(KMOD_OUT)/ringvm.ko --machines svm
+
+bench-guard: all
+	$(BENCH_GUARD)
 
 modcheck:
 	scripts/modcheck.sh
@@ -145,4 +162,5 @@ clean:
 	$(MAKE) -C selftests clean
 
 .PHONY: all spec module userspace selftests debug-kernel check demo bench \
+	bench-guard \
 	modcheck checkpatch install clean deb dkms-check

@@ -33,6 +33,7 @@
 #include <linux/ringvm_netlink.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 #include <asm/tsc.h>
@@ -130,12 +131,23 @@ ringvm_cpuid_find(const struct ringvm_cpuid_table *t, u32 fn, u32 index)
 	return NULL;
 }
 
+/* The debug_slow_cpuid knob (main.c): never on unless asked for. */
+static noinline void ringvm_debug_slow(void)
+{
+	unsigned int n = ringvm_debug_slow_cpuid;
+
+	while (n--)
+		cpu_relax();
+}
+
 static void ringvm_handle_cpuid(struct ringvm_vcpu *vcpu)
 {
 	u32 fn = vcpu->gprs[RINGVM_GPR_RAX], index = vcpu->gprs[RINGVM_GPR_RCX];
 	const struct ringvm_cpuid_entry *e;
 	u32 r[4] = { };
 
+	if (static_branch_unlikely(&ringvm_debug_slow_key))
+		ringvm_debug_slow();
 	if (fn == RINGVM_CPUID_LEAF_SIGNATURE) {
 		r[0] = RINGVM_CPUID_LEAF_TIMING;
 		memcpy(&r[1], RINGVM_CPUID_SIGNATURE, 12);

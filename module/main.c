@@ -15,6 +15,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/jump_label.h>
+#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/string.h>
 
@@ -40,6 +42,20 @@ bool ringvm_dump_invalid_state;
 module_param_named(dump_invalid_state, ringvm_dump_invalid_state, bool, 0644);
 MODULE_PARM_DESC(dump_invalid_state,
 		 "Log the VMCS/VMCB when VM entry fails (default off)");
+
+/*
+ * A knob for the benchmark's guard (make bench-guard, selftests/bench.c)
+ * to prove that it sees a round trip grow: every CPUID exit first spins
+ * this many PAUSEs.  Off (0) by default, and then the static key leaves
+ * a NOP in the CPUID path; read-only after load, at most
+ * RINGVM_DEBUG_SLOW_MAX, since it runs with interrupts off.
+ */
+#define RINGVM_DEBUG_SLOW_MAX	100000
+unsigned int ringvm_debug_slow_cpuid;
+module_param_named(debug_slow_cpuid, ringvm_debug_slow_cpuid, uint, 0444);
+MODULE_PARM_DESC(debug_slow_cpuid,
+		 "Debug: PAUSEs added to every CPUID exit (default 0, off)");
+DEFINE_STATIC_KEY_FALSE(ringvm_debug_slow_key);
 
 const struct ringvm_arch_ops *ringvm_arch __read_mostly;
 struct ringvm_hw_caps ringvm_hw __read_mostly;
@@ -107,6 +123,14 @@ static int __init ringvm_init(void)
 	r = ringvm_select_arch();
 	if (r)
 		return r;
+
+	if (ringvm_debug_slow_cpuid) {
+		ringvm_debug_slow_cpuid = min(ringvm_debug_slow_cpuid,
+					      RINGVM_DEBUG_SLOW_MAX);
+		static_branch_enable(&ringvm_debug_slow_key);
+		pr_warn("debug_slow_cpuid=%u: CPUID exits are slowed on purpose\n",
+			ringvm_debug_slow_cpuid);
+	}
 
 	r = ringvm_fpu_setup();
 	if (r)

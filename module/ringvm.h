@@ -13,6 +13,7 @@
 #define RINGVM_RINGVM_H
 
 #include <linux/compiler_types.h>
+#include <linux/jump_label.h>
 #include <linux/types.h>
 #include <linux/ringvm.h>
 
@@ -290,6 +291,8 @@ extern unsigned int ringvm_max_vms;
 extern unsigned int ringvm_max_vcpus;
 extern unsigned long ringvm_max_vm_mem_mb;
 extern bool ringvm_dump_invalid_state;
+extern unsigned int ringvm_debug_slow_cpuid;
+DECLARE_STATIC_KEY_FALSE(ringvm_debug_slow_key);
 
 /* dev.c: /dev/ringvm */
 int ringvm_dev_register(void);

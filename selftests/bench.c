@@ -10,9 +10,18 @@
  *                             measure every round trip through /dev/ringvm
  *                             or /dev/kvm (the module already loaded);
  *                             prints "LABEL NAME TICKS" lines
+ *   bench run ringvm|kvm LABEL KEY...
+ *                             only the empty loop and these round trips
  *   bench table FILE...       check the method again, then print one
  *                             table from the outputs of run: the first
  *                             file is ringvm's, the others KVM's
+ *   bench guard BASELINE RUN SLOWED
+ *                             the regression guard (make bench-guard):
+ *                             every figure of BASELINE against RUN (a run
+ *                             of ringvm), failing on one more than
+ *                             GUARD_PCT % above it; and SLOWED, a run of
+ *                             the CPUID round trip with ringvm loaded
+ *                             with debug_slow_cpuid, must fail that test
  *
  * The method.  In the svm machine under QEMU -icount shift=0 (and under
  * Bochs, whose TSC counts instructions) the TSC advances one tick per
@@ -22,6 +31,12 @@
  * and the guest.  Each figure is the smallest of BENCH_REPS runs, less
  * the same loop with nothing in it (the guest's DEC/JNZ and the one
  * entry and exit), divided by N.
+ *
+ * The method is checked twice: in this process (bench check, and before
+ * a table or a guard's verdict), and in the guest, where a loop of
+ * CHECK_N iterations of 3 instructions between two RDTSCs must read
+ * 3 * CHECK_N ticks within GUEST_CHECK_TOL (loop_tsc, reported by run
+ * as "guest_method", checked by table and guard).
  *
  * The guest is the same for both: this binary laid out in guest RAM by
  * the selftest library (lib/vm.c, guest_image_build() for KVM), one vCPU
@@ -52,6 +67,14 @@
  */
 #define CHECK_N		100000
 #define COMPUTE_N	1000000		/* iterations of the compute loop */
+/*
+ * The guest's method check reads a few ticks more than 3 * CHECK_N:
+ * between its two RDTSCs run, besides the loop, LFENCE, SHL, OR and MOV
+ * before it and LFENCE after it (300,006 ticks on svm); 30 ticks
+ * (0.01 %) allow for that and nothing else.
+ */
+#define GUEST_CHECK_TOL	30
+#define GUARD_PCT	5		/* the guard's allowance, in % */
 
 #define BENCH_PORT	0xe0		/* the port of the I/O round trips */
 #define DONE_PORT	0xe4		/* the guest's loop is over */
@@ -97,6 +120,35 @@ GUEST_LOOP(loop_mmio_read, "mov (%r9), %eax");
 GUEST_LOOP(loop_hlt, "hlt");
 GUEST_LOOP(loop_fresh_page, "mov %eax, (%r9)\n\tadd $4096, %r9");
 GUEST_LOOP(loop_compute, COMPUTE_BODY);
+
+/*
+ * The method check in the guest: R8 iterations of INC, DEC, JNZ between
+ * two reads of the TSC, whose difference it leaves in R11.
+ */
+#define GUEST_TSC_R11							\
+	"lfence\n\trdtsc\n\tlfence\n\t"				\
+	"shl $32, %rdx\n\tor %rdx, %rax\n\t"
+asm(".pushsection .text\n"
+	".globl loop_tsc\n"
+	".type loop_tsc, @function\n"
+	"loop_tsc:\n\t"
+	GUEST_TSC_R11
+	"mov %rax, %r11\n"
+	"1:\n\t"
+	"inc %r10\n\t"
+	"dec %r8\n\t"
+	"jnz 1b\n\t"
+	GUEST_TSC_R11
+	"sub %rax, %r11\n\t"
+	"neg %r11\n\t"
+	"mov $" str(DONE_PORT) ", %edx\n\t"
+	"out %al, %dx\n"
+	"2:\n\t"
+	"hlt\n\t"
+	"jmp 2b\n"
+	".size loop_tsc, . - loop_tsc\n"
+	".popsection\n");
+extern char loop_tsc[];
 
 /* The same compute loop in this process: bench_compute_native(n). */
 asm(".pushsection .text\n"
@@ -244,6 +296,21 @@ static int bench_start(struct bench *b, void *code, __u64 n, __u64 r9,
 		};
 
 		return __ringvm_set_regs(b->vcpu->fd, &regs);
+	}
+}
+
+/* R11 of the vCPU, where loop_tsc leaves its count; 0 on failure. */
+static __u64 bench_r11(struct bench *b)
+{
+	if (b->kvm) {
+		struct kvm_regs regs;
+
+		return ioctl(b->kg.vcpu_fd, KVM_GET_REGS, &regs) < 0 ?
+			0 : regs.r11;
+	} else {
+		struct ringvm_regs regs;
+
+		return __ringvm_get_regs(b->vcpu->fd, &regs) ? 0 : regs.r11;
 	}
 }
 
@@ -441,7 +508,41 @@ static void print_param(const char *label, const char *module,
 	printf("%s # %s.%s=%s\n", label, module, param, val);
 }
 
-static int cmd_run(const char *backend, const char *label)
+/*
+ * The method check in the guest: the smallest of BENCH_REPS counts of
+ * loop_tsc, printed as "LABEL guest_method TICKS"; 0 on failure.
+ */
+static __u64 guest_method(struct bench *b, const char *label)
+{
+	__u64 best = ~0ULL, t;
+	unsigned int i;
+
+	for (i = 0; i < BENCH_REPS; i++) {
+		if (!bench_once(b, loop_tsc, CHECK_N, 0, 0, BX_DONE))
+			return 0;
+		t = bench_r11(b);
+		if (!t)
+			return 0;
+		if (t < best)
+			best = t;
+	}
+	printf("%s guest_method %llu\n", label, (unsigned long long)best);
+	return best;
+}
+
+/* Whether round trip @key is one of @keys (all of them if none). */
+static bool wanted(const char *key, int nkeys, char **keys)
+{
+	int i;
+
+	for (i = 0; i < nkeys; i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return !nkeys;
+}
+
+static int cmd_run(const char *backend, const char *label, int nkeys,
+		   char **keys)
 {
 	static const struct trip empty = {
 		.code = loop_empty, .want = BX_DONE,
@@ -470,6 +571,7 @@ static int cmd_run(const char *backend, const char *label)
 	print_param(label, "ringvm", "vmentry_l1d_flush");
 	print_param(label, "kvm_intel", "vmentry_l1d_flush");
 	print_param(label, "kvm_amd", "npt");
+	print_param(label, "ringvm", "debug_slow_cpuid");
 
 	base = bench_best(&b, &empty, BENCH_N);
 	if (!base) {
@@ -480,6 +582,8 @@ static int cmd_run(const char *backend, const char *label)
 	printf("%s empty %llu\n", label,
 	       (unsigned long long)(base / BENCH_N));
 	for (i = 0; i < ARRAY_SIZE(trips); i++) {
+		if (!wanted(trips[i].key, nkeys, keys))
+			continue;
 		ticks = bench_best(&b, &trips[i], BENCH_N);
 		if (!ticks) {
 			fprintf(stderr, "bench: %s: %s: %s\n", label,
@@ -490,6 +594,15 @@ static int cmd_run(const char *backend, const char *label)
 		ticks = ticks > base ? ticks - base : 0;
 		printf("%s %s %llu\n", label, trips[i].key,
 		       (unsigned long long)((ticks + BENCH_N / 2) / BENCH_N));
+	}
+	if (nkeys) {
+		bench_teardown(&b);
+		return err;
+	}
+	if (!guest_method(&b, label)) {
+		fprintf(stderr, "bench: %s: guest method check: %s\n", label,
+			b.why[0] ? b.why : "no count in R11");
+		err = 1;
 	}
 	ticks = bench_best(&b, &compute, COMPUTE_N);
 	if (!ticks) {
@@ -596,6 +709,18 @@ static void row(const char *what, const char *key, struct side *r,
 	printf("\n");
 }
 
+/* The guest's method check of side @s (guest_method()), printed. */
+static bool guest_method_ok(const struct side *s)
+{
+	long long t = side_get(s, "guest_method"), want = 3LL * CHECK_N;
+	bool ok = t >= want && t <= want + GUEST_CHECK_TOL;
+
+	printf("method: %s's guest: %u x 3 instructions: %lld TSC ticks, "
+	       "want %lld to %lld: %s\n", s->label, CHECK_N, t, want,
+	       want + GUEST_CHECK_TOL, ok ? "ok" : "FAILED");
+	return ok;
+}
+
 static int cmd_table(int argc, char **argv)
 {
 	static struct side sides[MAX_SIDES];
@@ -615,6 +740,11 @@ static int cmd_table(int argc, char **argv)
 		if (side_read(&sides[i], argv[i]))
 			return 1;
 	nk = argc - 1;
+	for (i = 0; i < (unsigned int)argc; i++)
+		if (!guest_method_ok(&sides[i])) {
+			printf("method: failed in the guest; no table\n");
+			return 1;
+		}
 
 	for (i = 0; i < (unsigned int)argc; i++)
 		for (j = 0; j < sides[i].nnotes; j++)
@@ -651,16 +781,142 @@ static int cmd_table(int argc, char **argv)
 	return 0;
 }
 
+/* 5. The regression guard */
+
+/*
+ * Whether @now is more than GUARD_PCT % above @base.  The figures are
+ * instruction counts, the same from boot to boot to a few ticks (the
+ * fresh page: about 0.3 %), so the allowance is for noise and small
+ * changes that a reviewer need not hear about.
+ */
+static bool guard_above(long long now, long long base)
+{
+	return now * 100 > base * (100 + GUARD_PCT);
+}
+
+/*
+ * The baseline: "KEY TICKS" lines, '#' starts a comment.  Read as a
+ * side labelled "baseline".
+ */
+static int baseline_read(struct side *s, const char *path)
+{
+	char line[256], key[32];
+	unsigned long long v;
+	FILE *f = fopen(path, "r");
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->label, sizeof(s->label), "baseline");
+	if (!f) {
+		fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || sscanf(line, "%31s %llu", key, &v) != 2)
+			continue;
+		if (s->n >= ARRAY_SIZE(s->vals))
+			break;
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", key);
+		s->vals[s->n++] = v;
+	}
+	fclose(f);
+	if (!s->n) {
+		fprintf(stderr, "bench: %s: no figures\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The first column's text for @key. */
+static const char *trip_what(const char *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(trips); i++)
+		if (!strcmp(trips[i].key, key))
+			return trips[i].what;
+	return key;
+}
+
+/*
+ * The guard: the method (here and in the guest), every baseline figure
+ * against the run, and the self-test: the slowed run's CPUID figure
+ * must be one the guard flags.  Prints both figures of every row; 0 if
+ * all is well.
+ */
+static int cmd_guard(const char *base_path, const char *run_path,
+		     const char *slow_path)
+{
+	static struct side base, now, slow;
+	long long b, n;
+	unsigned int i, bad = 0;
+
+	if (!method_check()) {
+		printf("guard: the TSC does not count instructions here: "
+		       "nothing to compare\n");
+		return 1;
+	}
+	if (baseline_read(&base, base_path) || side_read(&now, run_path) ||
+	    side_read(&slow, slow_path))
+		return 1;
+	if (!guest_method_ok(&now))
+		return 1;
+
+	printf("\nringvm's TSC ticks (= instructions) per round trip against"
+	       " %s; a figure more than %d %% above it fails\n\n"
+	       "| round trip | baseline | now | now / baseline | |\n"
+	       "|---|---:|---:|---:|---|\n", base_path, GUARD_PCT);
+	for (i = 0; i < base.n; i++) {
+		const char *verdict = "ok";
+
+		b = base.vals[i];
+		n = side_get(&now, base.keys[i]);
+		if (n < 0) {
+			verdict = "MISSING";
+			bad++;
+		} else if (guard_above(n, b)) {
+			verdict = "ABOVE";
+			bad++;
+		} else if (guard_above(b, n)) {
+			verdict = "below: update the baseline?";
+		}
+		printf("| %s |", trip_what(base.keys[i]));
+		cell(b);
+		cell(n);
+		ratio(n, b);
+		printf(" %s |\n", verdict);
+	}
+
+	/* The self-test: a slower CPUID round trip must not pass. */
+	b = side_get(&base, "cpuid");
+	n = side_get(&slow, "cpuid");
+	for (i = 0; i < slow.nnotes; i++)
+		if (strstr(slow.notes[i], "debug_slow_cpuid"))
+			printf("\nself-test: %s: %s", slow.label,
+			       slow.notes[i]);
+	printf("\nself-test: CPUID %lld, baseline %lld: %s\n", n, b,
+	       n >= 0 && b > 0 && guard_above(n, b) ?
+	       "flagged, as it must be" :
+	       "NOT flagged: the guard cannot see a slower round trip");
+	if (n < 0 || b <= 0 || !guard_above(n, b))
+		bad++;
+	printf("guard: %s (%u problem%s)\n", bad ? "FAILED" : "passed", bad,
+	       bad == 1 ? "" : "s");
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return method_check() ? 0 : 1;
-	if (argc == 4 && !strcmp(argv[1], "run"))
-		return cmd_run(argv[2], argv[3]);
+	if (argc >= 4 && !strcmp(argv[1], "run"))
+		return cmd_run(argv[2], argv[3], argc - 4, argv + 4);
+	if (argc == 5 && !strcmp(argv[1], "guard"))
+		return cmd_guard(argv[2], argv[3], argv[4]);
 	if (argc >= 2 && !strcmp(argv[1], "table"))
 		return cmd_table(argc - 2, argv + 2);
-	fprintf(stderr, "usage: bench check | run ringvm|kvm LABEL | "
-		"table RINGVM-FILE KVM-FILE...\n");
+	fprintf(stderr, "usage: bench check | run ringvm|kvm LABEL [KEY...] |"
+		" table RINGVM-FILE KVM-FILE... |\n"
+		"       guard BASELINE RUN SLOWED\n");
 	return 2;
 }

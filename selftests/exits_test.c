@@ -1901,6 +1901,89 @@ TEST_F(exits, prefixed_insns)
 }
 
 /*
+ * The limits of the prefix count (Intel SDM Vol. 2A §2.1.1 and §2.2.1,
+ * AMD APM Vol. 3 §1.2): an instruction is at most 15 bytes long, and
+ * a longer one raises #GP(0) before it executes (SDM Vol. 3A §6.15,
+ * "Interrupt 13"; APM Vol. 3 §1.1: "an instruction can be up to 15
+ * bytes"), so its intercept never fires; a REX prefix counts only
+ * right before the opcode, but a REX that a legacy prefix or another
+ * REX follows is still one byte of the instruction (APM Vol. 3 §1.2.7,
+ * SDM Vol. 2A §2.2.1).  Each 15-byte form is followed by a HLT whose
+ * exit must come at R8, as in guest_prefixed().
+ */
+#define PFX_SEG4	"0x2e, 0x3e, 0x26, 0x36"	/* CS DS ES SS */
+#define PFX_SEG12	PFX_SEG4 ", " PFX_SEG4 ", " PFX_SEG4
+
+static void guest_prefixed_limits(void)
+{
+	__u64 a, b = 0, c, d;
+	bool svm = guest_arch == RINGVM_ARCH_SVM;
+	__u8 vector;
+
+	/* 1: CPUID, 15 bytes: 12 legacy prefixes and REX.W, then 0F A2 */
+	PFX_CPUID(".byte 0x66, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65, 0x67,"
+		  " 0xf3, 0x66, 0x2e, 0x3e, 0x48, 0x0f, 0xa2\n\thlt", 1);
+
+	/* 2: VMMCALL (VMCALL), 15 bytes: 12 segment overrides */
+	a = RINGVM_HC_API_VERSION;
+	c = d = 0;
+	if (svm)
+		PFX_RUN(".byte " PFX_SEG12 ", 0x0f, 0x01, 0xd9\n\thlt",
+			a, b, c, d);
+	else
+		PFX_RUN(".byte " PFX_SEG12 ", 0x0f, 0x01, 0xc1\n\thlt",
+			a, b, c, d);
+	GUEST_ASSERT_EQ(a, RINGVM_API_VERSION);
+	GUEST_SYNC(2);
+
+	/* 3: HLT, 15 bytes: 14 segment overrides */
+	PFX_RUN(".byte " PFX_SEG12 ", 0x64, 0x65, 0xf4", a, b, c, d);
+	GUEST_SYNC(3);
+
+	/* 4: WRMSR with two REX prefixes, the last one counting */
+	a = (__u32)MSR_PFX_VALUE;
+	d = MSR_PFX_VALUE >> 32;
+	c = MSR_LSTAR;
+	PFX_RUN(".byte 0x40, 0x48, 0x0f, 0x30\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), MSR_PFX_VALUE);
+	GUEST_SYNC(4);
+
+	/* 5: RDMSR with a REX that a CS prefix makes void */
+	a = d = 0;
+	PFX_RUN(".byte 0x48, 0x2e, 0x0f, 0x32\n\thlt", a, b, c, d);
+	GUEST_ASSERT_EQ(a | d << 32, MSR_PFX_VALUE);
+	GUEST_SYNC(5);
+
+	/*
+	 * 6: CPUID, 16 bytes: #GP(0) at the instruction, which never ran
+	 * (RAX keeps the leaf) and never reached the hypervisor.
+	 */
+	a = RINGVM_CPUID_LEAF_SIGNATURE;
+	asm volatile(GUEST_ASM_SAFE(".byte " PFX_SEG12 ", 0x64, 0x65,"
+				    " 0x0f, 0xa2")
+		     : [vector] "=qm"(vector), "+a"(a)
+		     : : "rbx", "rcx", "rdx", GUEST_ASM_SAFE_CLOBBERS);
+	GUEST_ASSERT_EQ(vector, GP_VECTOR);
+	GUEST_ASSERT_EQ(a, RINGVM_CPUID_LEAF_SIGNATURE);
+	GUEST_SYNC(6);
+	GUEST_DONE();
+}
+
+TEST_F(exits, prefixed_insns_limits)
+{
+	struct ucall uc;
+	int n;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_prefixed_limits);
+	for (n = 1; n <= 5; n++) {
+		expect_hlt_at_r8(_metadata, self->vcpu, n);
+		ASSERT_SYNC(self->vcpu, &uc, n);
+	}
+	ASSERT_SYNC(self->vcpu, &uc, 6);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/*
  * The same in real mode, at F000:E000: CPUID with an operand-size
  * prefix (which makes its operands 32-bit there), HLT with CS, and CPUID
  * with REP, address-size and ES prefixes.

@@ -9,7 +9,8 @@
 # example guest /ringvm/hello.bin in it, then boots this machine's own
 # kernel in another (/ringvm/guests), destroys them and unloads ringvm;
 # in "bench" mode runs /ringvm/bench under ringvm, then under KVM, and
-# prints its table.
+# prints its table, or with ringvm_bench=guard runs it under ringvm only
+# and compares it with /ringvm/bench-baseline.txt.
 # Everything goes to the console (ttyS0), framed by markers that
 # selftests/runner/run.sh parses:
 #
@@ -37,6 +38,7 @@
 #	ringvm_test_timeout=SECS limit for one test binary, in guest time
 #				 (default 300; the host's wall-clock limit on
 #				 the whole machine is the backstop)
+#	ringvm_bench=guard	 bench mode: the regression guard instead
 
 PATH=/ringvm:/bin
 export PATH
@@ -214,6 +216,30 @@ run_bench()
 	echo "# ringvm-demo-done"
 }
 
+# The regression guard (make bench-guard): ringvm's round trips against
+# the baseline, and the CPUID round trip once more with ringvm slowed on
+# purpose (debug_slow_cpuid=1000, some 3000 instructions more), which
+# 'bench guard' must flag; the guard's verdict is the last step's exit
+# code.
+run_bench_guard()
+{
+	demo_limit=600
+
+	demo_step 0 - insmod /ringvm/ringvm.ko
+	bench_side=ringvm
+	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
+	demo_step 0 - rmmod ringvm
+	demo_step 0 - insmod /ringvm/ringvm.ko debug_slow_cpuid=1000
+	bench_side=slowed
+	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm-slowed cpuid
+	demo_step 0 - rmmod ringvm
+	echo "# ringvm-bench-table-begin"
+	demo_step 0 - /ringvm/bench guard /ringvm/bench-baseline.txt \
+		/tmp/bench.ringvm /tmp/bench.slowed
+	echo "# ringvm-bench-table-end"
+	echo "# ringvm-demo-done"
+}
+
 # On a kernel with kmemleak (make check KERNEL=debug): scan for leaks now
 # that every test has run and unloaded ringvm, and dump the report.
 # kmemleak lists no object younger than 5 s; the second scan drops what
@@ -251,7 +277,11 @@ echo "# ringvm-runner: start $mode cpus=$(nproc) kernel=$(uname -r)"
 print_vulnerabilities
 case "$mode" in
 demo)	run_demo ;;
-bench)	run_bench ;;
+bench)	if [ "${ringvm_bench:-}" = guard ]; then
+		run_bench_guard
+	else
+		run_bench
+	fi ;;
 *)	run_tests; kmemleak_report ;;
 esac
 echo "# ringvm-dmesg-begin"

@@ -23,6 +23,9 @@
 # -icount shift=0 so that the TSC counts instructions (Bochs's already
 # does), and runs selftests/bench against ringvm and then against KVM in
 # the same boot; the table goes to stdout and build/logs/bench-*.txt.
+# --bench-guard FILE (make bench-guard) is the same boot with ringvm's
+# half only, compared with the baseline FILE by 'bench guard', which
+# also checks that ringvm loaded with debug_slow_cpuid fails it.
 #
 # Steps: 1. find the guest kernel (exactly the version of the headers the
 # module was built against) and cache it with the KVM modules; 2. pack one
@@ -78,6 +81,7 @@ kernel_dir_arg=
 memory=1024
 machines=$all_machines
 mode=tests
+bench_guard=
 tests_dir=
 vmctl=$top/userspace/vmctl/vmctl
 guest=$top/userspace/guest/hello.bin
@@ -121,6 +125,9 @@ usage: $0 [options]
                       selftests/bench under ringvm, then under KVM
                       (kvm_intel: also with vmentry_l1d_flush=never), and
                       print its table (kept in build/logs/bench-*.txt)
+  --bench-guard FILE  the same boot, ringvm only: its figures against the
+                      baseline FILE (selftests/bench-baseline-*.txt); a
+                      figure more than 5 % above it fails the run
   --only "NAMES"      run only these tests, in the order of the lists
   --tests DIR         take the installed tests (DIR/tests.list, optionally
                       DIR/tests-smp.list, tests-long.list and tests-vmx.list,
@@ -166,6 +173,7 @@ parse_args()
 		--machines)	machines=$2; shift ;;
 		--demo)		mode=demo ;;
 		--bench)	mode=bench ;;
+		--bench-guard)	mode=bench bench_guard=$2; shift ;;
 		--only)		only=$2; shift ;;
 		--tests)	tests_dir=$2; shift ;;
 		--vmctl)	vmctl=$2; shift ;;
@@ -524,6 +532,10 @@ build_initramfs()
 		check_binary "$top/selftests/bench" "the benchmark (selftests/bench)"
 		cp "$top/selftests/bench" "$stage/ringvm/bench"
 	fi
+	if [ -n "$bench_guard" ]; then
+		[ -f "$bench_guard" ] || die "no baseline: $bench_guard"
+		cp "$bench_guard" "$stage/ringvm/bench-baseline.txt"
+	fi
 
 	(cd "$stage" && find . | LC_ALL=C sort |
 		cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$work/initrd.gz"
@@ -624,7 +636,8 @@ cmdline()
 {
 	echo "console=ttyS0 quiet panic=-1 ${machine_params[$1]}" \
 		"ringvm_mode=$mode ringvm_list=${machine_list[$1]}" \
-		"ringvm_test_timeout=$test_timeout"
+		"ringvm_test_timeout=$test_timeout" \
+		"ringvm_bench=${bench_guard:+guard}"
 }
 
 qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
@@ -822,12 +835,13 @@ watch_machine()	# MACHINE TIMEOUT CONSOLE
 run_machine()
 {
 	local spec=$1 machine=${1%%@*} suffix='' console emulog lockfd limit
-	local label result p f s bad
+	local label result p f s bad table
 
 	use_series "$(series_of "$spec")"
 	label=$(label_of "$spec")
 	[ -z "$kernel_dir_arg" ] || suffix=-debug
 	[ "$mode" = tests ] || suffix=$suffix-$mode
+	[ -z "$bench_guard" ] || suffix=$suffix-guard
 	mkdir -p "$top/build/logs"
 	console=$top/build/logs/$machine-$cur_series$suffix.log
 	emulog=$top/build/logs/$machine-$cur_series$suffix.emulator.log
@@ -867,8 +881,10 @@ run_machine()
 		"${end_secs}s, stopped after ${watch_secs}s"
 
 	if [ "$mode" = bench ]; then
-		bench_table "$console" "$top/build/logs/bench-$machine-$cur_series.txt"
-		[ -s "$top/build/logs/bench-$machine-$cur_series.txt" ] || bad=1
+		table=$top/build/logs/bench${bench_guard:+-guard}
+		table=$table-$machine-$cur_series.txt
+		bench_table "$console" "$table"
+		[ -s "$table" ] || bad=1
 	fi
 	if [ "$mode" != tests ]; then
 		[ "$bad" = 1 ] && echo "$label: $mode failed" ||
