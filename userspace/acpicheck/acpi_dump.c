@@ -123,11 +123,16 @@ static __u32 table(const char *sig, const char *name, __u64 gpa)
 int main(int argc, char **argv)
 {
 	struct vmctl_machine m = { .name = "acpi_dump", .nr_ram = 1 };
-	__u64 rsdp, found = 0, gpa, fadt, x_fadt, facs;
+	__u64 rsdp, found = 0, gpa, fadt, x_fadt, facs, madt, x_madt;
+	unsigned int nr = 1;
 	__u32 len;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: acpi_dump DIR\n");
+	if (argc == 3) {		/* --vcpus N: the machine with APICs */
+		m.nr_vcpus = atoi(argv[2]);
+		m.lapic = true;
+		nr = 2;
+	} else if (argc != 2) {
+		fprintf(stderr, "usage: acpi_dump DIR [NR_VCPUS]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -151,16 +156,28 @@ int main(int argc, char **argv)
 	dump("rsdp", rsdp, get32(rsdp + 20));
 
 	len = table("RSDT", "rsdt", get32(rsdp + 16));
-	if (len != 36 + 4)
-		die("RSDT: %u entries, want 1 (the FADT)", (len - 36) / 4);
+	if (len != 36 + 4 * nr)
+		die("RSDT: %u entries, want %u", (len - 36) / 4, nr);
 	fadt = get32(get32(rsdp + 16) + 36);
 	len = table("XSDT", "xsdt", get64(rsdp + 24));
-	if (len != 36 + 8)
-		die("XSDT: %u entries, want 1 (the FADT)", (len - 36) / 8);
+	if (len != 36 + 8 * nr)
+		die("XSDT: %u entries, want %u", (len - 36) / 8, nr);
 	x_fadt = get64(get64(rsdp + 24) + 36);
 	if (fadt != x_fadt)
 		die("RSDT's FADT 0x%llx, XSDT's 0x%llx",
 		    (unsigned long long)fadt, (unsigned long long)x_fadt);
+	if (m.lapic) {
+		madt = get32(get32(rsdp + 16) + 40);
+		x_madt = get64(get64(rsdp + 24) + 44);
+		if (madt != x_madt)
+			die("RSDT's MADT 0x%llx, XSDT's 0x%llx",
+			    (unsigned long long)madt,
+			    (unsigned long long)x_madt);
+		len = table("APIC", "apic", madt);
+		/* header, 8, then per vCPU 8, I/O APIC 12, 2 x 10, NMI 6 */
+		if (len != 44 + 8 * m.nr_vcpus + 12 + 20 + 6)
+			die("MADT: %u bytes for %u vCPUs", len, m.nr_vcpus);
+	}
 
 	table("FACP", "facp", fadt);
 	if (get32(fadt + 40) != get64(fadt + 140))
