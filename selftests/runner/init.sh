@@ -196,6 +196,7 @@ run_bench()
 	demo_step 0 - insmod /ringvm/ringvm.ko
 	bench_side=ringvm
 	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
+	demo_step 0 - /ringvm/bench apic
 	demo_step 0 - rmmod ringvm
 	demo_step 0 - modprobe "$kvm_mod"
 	bench_side=kvm
