@@ -630,9 +630,13 @@ static bool moddep_has(const char *release, const char *rel)
  */
 TEST_F(install, modprobe_installed)
 {
-	const char *modprobe[] = { MODPROBE, RINGVM_MODULE_NAME, NULL };
-	const char *unload[] = { MODPROBE, "-r", RINGVM_MODULE_NAME, NULL };
-	const char *doctor[] = { PKG_VMCTL, "doctor", NULL };
+	static const char *const modprobe[] = {
+		MODPROBE, RINGVM_MODULE_NAME, NULL
+	};
+	static const char *const unload[] = {
+		MODPROBE, "-r", RINGVM_MODULE_NAME, NULL
+	};
+	static const char *const doctor[] = { PKG_VMCTL, "doctor", NULL };
 	char ko[256], line[64], *dkms = NULL;
 	struct utsname u;
 	struct stat st;

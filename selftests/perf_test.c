@@ -419,7 +419,9 @@ TEST_F(perf, trace_cmd)
 		TRACE_CMD, "record", "-e", "ringvm", "-o", TRACE_DAT,
 		self->exe, "--child", GUEST_INFO, NULL
 	};
-	const char *report[] = { TRACE_CMD, "report", "-i", TRACE_DAT, NULL };
+	static const char *const report[] = {
+		TRACE_CMD, "report", "-i", TRACE_DAT, NULL
+	};
 	unsigned int cpuids = 0, entries = 0, exits = 0, uexits = 0;
 	unsigned int created = 0, destroyed = 0, bad = 0;
 	unsigned int raw = cpuinfo_arch() == RINGVM_ARCH_SVM ?
