@@ -18,8 +18,9 @@
  *     the DKMS-built module in lib/modules/RELEASE/updates/dkms with
  *     modules.dep made again, so that "modprobe ringvm" loads it; the
  *     rule from the vmctl package applied to the node it makes; the
- *     package's vmctl doctor then exits 0 for root and for a member of
- *     the group, 1 for others; "modprobe -r ringvm" unloads it.
+ *     package's vmctl doctor, which said to modprobe it, then exits 0
+ *     for root and for a member of the group, 1 for others; "modprobe -r
+ *     ringvm" unloads it.
  *
  * The group has no name here (busybox, no /etc/group): RINGVM_GID stands
  * for the number addgroup --system gives "ringvm" on a real install.
@@ -593,6 +594,23 @@ static void show_cmd_out(void)
 	fclose(f);
 }
 
+/* Whether the last command printed a line with @s. */
+static bool cmd_out_has(const char *s)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(CMD_OUT, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, s);
+	fclose(f);
+	if (!found)
+		show_cmd_out();
+	return found;
+}
+
 #define EXPECT_CMD(want, as, argv)					\
 	do {								\
 		int __r = run_cmd(as, argv);				\
@@ -657,6 +675,10 @@ TEST_F(install, modprobe_installed)
 	self->nl = NULL;
 	ASSERT_EQ(0, ringvm_ensure_unloaded());
 	ASSERT_NE(0, stat(RINGVM_DEV_PATH, &st));
+
+	/* the packaged doctor says what to do: modprobe, not build it */
+	EXPECT_CMD(1, AS_ROOT, doctor);
+	EXPECT_TRUE(cmd_out_has("As root: modprobe ringvm."));
 
 	EXPECT_CMD(0, AS_ROOT, modprobe);
 	ASSERT_EQ(0, access(SYS_MODULE, F_OK)) TH_LOG("modprobe loaded nothing");
