@@ -46,6 +46,12 @@ host_before=$(host_ringvm)
 rm -rf "$out"
 mkdir -p "$out/tree" "$out/modules"
 dpkg-deb -x "$deb" "$out/root"
+# The vmctl package's files as it installs them (vmctl, the udev rule):
+# the runner ships them with the modules (run.sh --dkms build/dkms) and
+# install_test runs that vmctl, not the tree's.
+vdeb=build/deb/vmctl_${ver}_amd64.deb
+[ -f "$vdeb" ] || { echo "dkms-check: no $vdeb (scripts/deb.sh first)" >&2; exit 1; }
+dpkg-deb -x "$vdeb" "$out/vmctl"
 
 fail=0
 for series in 6.1 6.12; do

@@ -4,7 +4,10 @@
 # Install every Debian package ringvm needs to build the module, vmctl and
 # the selftests, to build the Debian packages and run dkms on them (make
 # deb, make dkms-check), and to boot the emulated test machines (QEMU for
-# SVM, Bochs for VMX).  Idempotent: re-running it only installs what is missing.
+# SVM, Bochs for VMX).  linux-perf and trace-cmd are not run here: the
+# runner packs their binaries and libraries into the test machines for
+# perf_test (scripts/perf-payload.sh).  Idempotent: re-running it only
+# installs what is missing.
 set -euo pipefail
 
 PKGS=(
@@ -17,6 +20,7 @@ PKGS=(
 	linux-source-6.1 linux-source-6.12
 	acpica-tools
 	debhelper dh-dkms dkms fakeroot dpkg-dev groff-base
+	linux-perf trace-cmd
 )
 
 missing=()

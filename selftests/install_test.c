@@ -14,6 +14,13 @@
  *     the runner ships it as /ringvm/dkms/ringvm.ko): of the same sources
  *     as /ringvm/ringvm.ko, for the same kernel, signed by dkms; it loads
  *     and runs a guest.
+ *  3. Both packages installed (run.sh --dkms ships what they install):
+ *     the DKMS-built module in lib/modules/RELEASE/updates/dkms with
+ *     modules.dep made again, so that "modprobe ringvm" loads it; the
+ *     rule from the vmctl package applied to the node it makes; the
+ *     package's vmctl doctor, which said to modprobe it, then exits 0
+ *     for root and for a member of the group, 1 for others; "modprobe -r
+ *     ringvm" unloads it.
  *
  * The group has no name here (busybox, no /etc/group): RINGVM_GID stands
  * for the number addgroup --system gives "ringvm" on a real install.
@@ -30,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -202,15 +210,21 @@ FIXTURE_TEARDOWN(install)
 	}
 }
 
-/* Read the shipped rule and do to /dev/ringvm what udev would. */
+/*
+ * Read rule file @path (NULL: the shipped rule) and do to /dev/ringvm what
+ * udev would.
+ */
 static void apply_rule(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(install) *self)
+		       FIXTURE_DATA(install) *self, const char *path)
 {
 	struct dev_rule r;
 	struct stat st;
 	char buf[PATH_MAX];
-	const char *path = rule_path(buf, sizeof(buf));
-	int ret = parse_rule(path, &r);
+	int ret;
+
+	if (!path)
+		path = rule_path(buf, sizeof(buf));
+	ret = parse_rule(path, &r);
 
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", path, strerror(-ret));
 	/* As /dev/kvm is root:kvm 0660. */
@@ -378,7 +392,7 @@ TEST_F(install, udev_rule)
 	EXPECT_EQ(0600, self->dev.st_mode & 07777);
 	EXPECT_EQ(0, self->dev.st_uid);
 	EXPECT_EQ(0, self->dev.st_gid);
-	apply_rule(_metadata, self);
+	apply_rule(_metadata, self, NULL);
 	ASSERT_EQ(0, stat(RINGVM_DEV_PATH, &st));
 	EXPECT_EQ(0, st.st_uid);
 	EXPECT_EQ(RINGVM_GID, st.st_gid);
@@ -386,13 +400,13 @@ TEST_F(install, udev_rule)
 
 TEST_F(install, group_member_runs_vm)
 {
-	apply_rule(_metadata, self);
+	apply_rule(_metadata, self, NULL);
 	EXPECT_CHILD_OK(member_runs_vm);
 }
 
 TEST_F(install, others_refused)
 {
-	apply_rule(_metadata, self);
+	apply_rule(_metadata, self, NULL);
 	EXPECT_CHILD_OK(other_refused);
 }
 
@@ -401,7 +415,7 @@ TEST_F(install, named_vms_need_cap_net_admin)
 	struct ringvm_nl_vm v, g;
 	int ret;
 
-	apply_rule(_metadata, self);
+	apply_rule(_metadata, self, NULL);
 	ret = __ringvm_nl_vm_new(self->nl, VM_ROOT, &one_region, 1, 1, &v);
 	ASSERT_EQ(0, ret) TH_LOG("root's vm-new: %s: %s", strerror(-ret),
 				 ringvm_nl_extack(self->nl));
@@ -525,6 +539,173 @@ TEST_F(install, dkms_module_loads)
 	ASSERT_EQ(0, ringvm_ensure_unloaded());
 	free(dkms);
 	free(tree);
+}
+
+/* 3. The installed packages: modprobe, the packaged rule and vmctl */
+
+#define DKMS_REL	"updates/dkms/" RINGVM_MODULE_NAME ".ko"
+#define PKG_DIR		"/ringvm/dkms/vmctl"
+#define PKG_VMCTL	PKG_DIR "/usr/bin/vmctl"
+#define PKG_RULE	PKG_DIR "/lib/udev/rules.d/" RULE_NAME
+#define MODPROBE	"/sbin/modprobe"
+#define CMD_OUT		"/tmp/install_test.out"
+#define SYS_MODULE	"/sys/module/" RINGVM_MODULE_NAME
+
+enum run_as { AS_ROOT, AS_MEMBER, AS_OTHER };
+
+/*
+ * Run @argv as root or as USER_ID (in the group or not), its output into
+ * CMD_OUT: its exit status, or -1 if it did not exit.
+ */
+static int run_cmd(enum run_as as, const char *const argv[])
+{
+	int st, fd;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		fd = open(CMD_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		if (as != AS_ROOT && become_user(as == AS_MEMBER))
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* What the last command printed, as "#" lines. */
+static void show_cmd_out(void)
+{
+	char line[512];
+	FILE *f = fopen(CMD_OUT, "r");
+	int n = 0;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && n++ < 40)
+		fprintf(stderr, "#   %s", line);
+	fclose(f);
+}
+
+/* Whether the last command printed a line with @s. */
+static bool cmd_out_has(const char *s)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(CMD_OUT, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, s);
+	fclose(f);
+	if (!found)
+		show_cmd_out();
+	return found;
+}
+
+#define EXPECT_CMD(want, as, argv)					\
+	do {								\
+		int __r = run_cmd(as, argv);				\
+									\
+		if (__r != (want))					\
+			show_cmd_out();					\
+		EXPECT_EQ(want, __r) TH_LOG("%s %s", (argv)[0], (argv)[1]); \
+	} while (0)
+
+/* Whether modules.dep of kernel @release lists @rel. */
+static bool moddep_has(const char *release, const char *rel)
+{
+	char path[256], line[1024];
+	size_t len = strlen(rel);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", release);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, rel, len) && line[len] == ':';
+	fclose(f);
+	return found;
+}
+
+/*
+ * A machine with both packages installed: dkms put the module in
+ * updates/dkms and ran depmod (the runner did the same into this
+ * machine's tree), so the machine's modprobe (busybox's: the machines
+ * have no kmod) loads it by name; the packaged rule makes the node
+ * root:ringvm 0660 and the packaged vmctl's doctor says a VM can run, for
+ * root and for the group, not for others.  modprobe -r unloads it.
+ */
+TEST_F(install, modprobe_installed)
+{
+	static const char *const modprobe[] = {
+		MODPROBE, RINGVM_MODULE_NAME, NULL
+	};
+	static const char *const unload[] = {
+		MODPROBE, "-r", RINGVM_MODULE_NAME, NULL
+	};
+	static const char *const doctor[] = { PKG_VMCTL, "doctor", NULL };
+	char ko[256], line[64], *dkms = NULL;
+	struct utsname u;
+	struct stat st;
+	ssize_t len;
+
+	ASSERT_EQ(0, uname(&u));
+	snprintf(ko, sizeof(ko), "/lib/modules/%s/" DKMS_REL, u.release);
+	if (access(ko, F_OK))
+		SKIP(return, "no %s in this machine (run.sh --dkms)", ko);
+	ASSERT_EQ(0, access(PKG_VMCTL, X_OK)) TH_LOG("%s", PKG_VMCTL);
+	ASSERT_TRUE(moddep_has(u.release, DKMS_REL))
+		TH_LOG("modules.dep of %s lists no %s", u.release, DKMS_REL);
+	len = read_file(ko, &dkms);
+	ASSERT_LT(0, len) TH_LOG("%s: %s", ko, strerror(-len));
+
+	/* not loaded, no node */
+	ringvm_nl_close(self->nl);
+	self->nl = NULL;
+	ASSERT_EQ(0, ringvm_ensure_unloaded());
+	ASSERT_NE(0, stat(RINGVM_DEV_PATH, &st));
+
+	/* the packaged doctor says what to do: modprobe, not build it */
+	EXPECT_CMD(1, AS_ROOT, doctor);
+	EXPECT_TRUE(cmd_out_has("As root: modprobe ringvm."));
+
+	EXPECT_CMD(0, AS_ROOT, modprobe);
+	ASSERT_EQ(0, access(SYS_MODULE, F_OK)) TH_LOG("modprobe loaded nothing");
+	EXPECT_STREQ(modinfo(dkms, len, "srcversion"),
+		     sysfs_read_line(SYS_MODULE "/srcversion", line,
+				     sizeof(line)));
+
+	/* the node as the module makes it, then as the package's rule does */
+	ASSERT_EQ(0, stat(RINGVM_DEV_PATH, &self->dev));
+	EXPECT_EQ(0600, self->dev.st_mode & 07777);
+	EXPECT_EQ(0, self->dev.st_gid);
+	apply_rule(_metadata, self, PKG_RULE);
+	ASSERT_EQ(0, stat(RINGVM_DEV_PATH, &st));
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(RINGVM_GID, st.st_gid);
+
+	/* doctor exits 0 only when the caps ioctl answered */
+	EXPECT_CMD(0, AS_ROOT, doctor);
+	EXPECT_CMD(0, AS_MEMBER, doctor);
+	EXPECT_CMD(1, AS_OTHER, doctor);
+
+	EXPECT_CMD(0, AS_ROOT, unload);
+	EXPECT_NE(0, access(SYS_MODULE, F_OK)) TH_LOG("still loaded");
+	/* the node went with the module: nothing to restore */
+	self->applied = false;
+	unlink(CMD_OUT);
+	free(dkms);
 }
 
 RINGVM_GUEST_TEST_MAIN

@@ -751,12 +751,25 @@ static inline __u64 guest_hypercall(__u64 nr, __u64 a0, __u64 a1, __u64 a2,
  * VMX/SVM (as RINGVM_TEST_MAIN), run the tests, then delete named VMs a
  * test left behind and unload ringvm, as every binary leaves it unloaded.
  */
-#define RINGVM_GUEST_TEST_MAIN						\
+#define RINGVM_GUEST_TEST_MAIN	__RINGVM_GUEST_TEST_MAIN(NULL)
+
+/*
+ * The same, but "BINARY --child ARGS..." runs @child(argc, argv) with
+ * argv[0] "--child" instead of the tests, and exits with what it returns:
+ * a workload of the binary's own that a test hands to another program
+ * (perf stat, trace-cmd record) to run.  It neither cleans up nor unloads.
+ */
+#define RINGVM_GUEST_TEST_MAIN_CHILD(child)	__RINGVM_GUEST_TEST_MAIN(child)
+
+#define __RINGVM_GUEST_TEST_MAIN(child)					\
 int main(int argc, char **argv)						\
 {									\
+	int (*const __child)(int, char **) = (child);			\
 	const char *why = NULL;						\
 	int ret;							\
 									\
+	if (__child && argc > 1 && !strcmp(argv[1], "--child"))		\
+		return __child(argc - 1, argv + 1);			\
 	if (geteuid() != 0)						\
 		why = "must run as root";				\
 	else if (cpuinfo_arch() == RINGVM_ARCH_NONE)			\

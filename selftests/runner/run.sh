@@ -104,9 +104,13 @@ usage: $0 [options]
   --kver 6.1|6.12     kernel series the module was built for (default 6.1)
   --kmod PATH         ringvm.ko for KVER's machines (default
                       build/kmod-KVER/ringvm.ko)
-  --dkms DIR          ship DIR/ringvm-SERIES.ko, the module dkms built
-                      from the ringvm-dkms package (scripts/dkms-check.sh),
-                      as /ringvm/dkms/ringvm.ko, which install_test loads
+  --dkms DIR          ship what the packages install (scripts/dkms-check.sh
+                      leaves it in DIR): DIR/ringvm-SERIES.ko, the module
+                      dkms built from the ringvm-dkms package, as
+                      /lib/modules/RELEASE/updates/dkms/ringvm.ko (depmod
+                      run; /ringvm/dkms/ringvm.ko links to it), and the
+                      unpacked vmctl package DIR/vmctl as
+                      /ringvm/dkms/vmctl; install_test uses them
   --kernel-dir DIR    boot DIR/boot/vmlinuz-RELEASE with the modules in
                       DIR/lib/modules/RELEASE (and modules.dep) instead of
                       Debian's kernel for KVER; --kmod must be built for
@@ -382,18 +386,32 @@ check_vermagic()
 
 # --- 2. The initramfs -------------------------------------------------------
 
-# The DKMS-built module of the current series into directory $1, if --dkms
-# was given: it too must be built for the guest's kernel.
+# What the packages install, if --dkms was given, into the initramfs tree
+# $1, as on a machine where both are installed: the module dkms built
+# for the current series (it too must be built for the guest's kernel)
+# where dkms installs it, lib/modules/RELEASE/updates/dkms/ringvm.ko,
+# with modules.dep made again by kmod's depmod, as dkms does, so that
+# modprobe finds it; /ringvm/dkms/ringvm.ko links to it.  And the vmctl
+# package's files, unpacked by scripts/dkms-check.sh from the .deb, in
+# /ringvm/dkms/vmctl.  install_test uses both.
 ship_dkms_module()
 {
 	local ko=$dkms_dir/ringvm-$cur_series.ko magic
+	local upd=lib/modules/$guest_ver/updates/dkms
 
 	[ -f "$ko" ] || die "--dkms: no $ko (make dkms-check)"
 	magic=$(/sbin/modinfo -F vermagic "$ko" 2>/dev/null) || magic=
 	[ "${magic%% *}" = "$guest_ver" ] ||
 		die "$ko is built for '${magic%% *}', the guest runs $guest_ver"
-	mkdir -p "$1"
-	cp "$ko" "$1/ringvm.ko"
+	mkdir -p "$1/$upd" "$1/ringvm/dkms"
+	cp "$ko" "$1/$upd/ringvm.ko"
+	/sbin/depmod -b "$1" "$guest_ver" ||
+		die "depmod failed on the initramfs tree"
+	ln -s "/$upd/ringvm.ko" "$1/ringvm/dkms/ringvm.ko"
+	[ -d "$dkms_dir/vmctl" ] ||
+		die "--dkms: no $dkms_dir/vmctl, the vmctl package (make dkms-check)"
+	check_binary "$dkms_dir/vmctl/usr/bin/vmctl" "the vmctl package's vmctl"
+	cp -a "$dkms_dir/vmctl" "$1/ringvm/dkms/vmctl"
 }
 
 # Check an executable the guest will run; $2 says what it is.  The guest
@@ -514,7 +532,6 @@ build_initramfs()
 
 	[ -f "$kmod" ] || die "module missing: $kmod (build it first: make)"
 	cp "$kmod" "$stage/ringvm/ringvm.ko"
-	[ -z "$dkms_dir" ] || ship_dkms_module "$stage/ringvm/dkms"
 	check_binary "$vmctl" vmctl
 	cp "$vmctl" "$stage/ringvm/vmctl"
 	[ -f "$guest" ] ||
@@ -526,6 +543,7 @@ build_initramfs()
 	find "$top/userspace/guest" -maxdepth 1 \( -name '*.bin' -o -name '*.mb' \) \
 		! -name hello.bin -exec cp {} "$stage/ringvm/guests/" \;
 	cp -a "$kernel_dir/lib/modules/$guest_ver" "$stage/lib/modules/"
+	[ -z "$dkms_dir" ] || ship_dkms_module "$stage"
 	build_guest_linux "$stage/ringvm/guests"
 	[ "$mode" != tests ] || install_tests "$stage"
 	if [ "$mode" = bench ]; then
