@@ -371,6 +371,38 @@ static void svm_seg_to_user(const struct vmcb_seg *seg,
 	u->unusable = !u->present;
 }
 
+/*
+ * Quirk: QEMU's TCG (7.2) stops the whole machine ("qemu: fatal: invalid
+ * tss type") when it delivers an event that changes privilege in legacy
+ * protected mode while TR's cached type is busy: get_ss_esp_from_tss()
+ * (target/i386/tcg/seg_helper.c) wants the available type its own LTR
+ * leaves in the cache, and VMRUN loads the VMCB's as it is.  Hardware
+ * caches the busy type (SDM Vol. 3A §7.2.4, APM Vol. 2 §12.2.5) and
+ * VMRUN takes either.  Detection: the hypervisor leaf says TCG (the
+ * same as tcg_lme_quirk).  Workaround: there, the VMCB holds a busy TSS
+ * type (3, 11) as available (1, 9), and GET_SREGS reports an available
+ * one as busy, as a processor would.  Seen with fuzz_test's guests once
+ * the local APIC gave them interrupts at CPL 1.
+ */
+#define SVM_TSS_BUSY	BIT(1)	/* in a system segment's type */
+
+static bool svm_tss_type(u16 type)
+{
+	return (type & 5) == 1;	/* 1, 3, 9, 11: a 16- or 32-bit TSS */
+}
+
+static void svm_tr_to_vmcb(struct vmcb_seg *tr)
+{
+	if (svm_caps.tcg_lme_quirk && svm_tss_type(tr->attrib & 0xf))
+		tr->attrib &= ~SVM_TSS_BUSY;
+}
+
+static void svm_tr_to_user(struct ringvm_segment *tr)
+{
+	if (svm_caps.tcg_lme_quirk && svm_tss_type(tr->type))
+		tr->type |= SVM_TSS_BUSY;
+}
+
 static void svm_seg_from_user(struct vmcb_seg *seg,
 			      const struct ringvm_segment *u)
 {
@@ -408,6 +440,7 @@ void svm_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs)
 	svm_seg_to_user(&s->gs, &sregs->gs);
 	svm_seg_to_user(&s->ss, &sregs->ss);
 	svm_seg_to_user(&s->tr, &sregs->tr);
+	svm_tr_to_user(&sregs->tr);
 	svm_seg_to_user(&s->ldtr, &sregs->ldt);
 	sregs->gdt.base = s->gdtr.base;
 	sregs->gdt.limit = s->gdtr.limit;
@@ -451,6 +484,7 @@ int svm_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
 	svm_seg_from_user(&s->gs, &sregs->gs);
 	svm_seg_from_user(&s->ss, &sregs->ss);
 	svm_seg_from_user(&s->tr, &sregs->tr);
+	svm_tr_to_vmcb(&s->tr);
 	svm_seg_from_user(&s->ldtr, &sregs->ldt);
 	s->gdtr.base = sregs->gdt.base;
 	s->gdtr.limit = sregs->gdt.limit;
