@@ -37,6 +37,10 @@
  * 11. ipi_two_vcpus: fixed IPIs by physical and logical destination,
  *     the all-but-self shorthand and an NMI IPI between two vCPUs, each
  *     on its own thread (one host CPU is enough: halts block).
+ * 11b. ipi_four_vcpus: with four vCPU threads, the all-but-self
+ *     shorthand and an x2APIC logical (cluster) destination reach the
+ *     three others once each, lowest priority exactly one of them, and
+ *     every reply by physical destination comes back to vCPU 0.
  * 12. init_sipi: INIT and SIPI from vCPU 0 start vCPU 1, which waited
  *     for SIPI in the module, in real mode at the vector's page.
  * 13. destroy_wakes_halted: vm-del of a named VM whose vCPU is halted in
@@ -101,7 +105,7 @@
 
 FIXTURE(lapic) {
 	struct test_vm *vm;
-	struct test_vcpu *vcpu[2];
+	struct test_vcpu *vcpu[4];
 };
 
 static void nop_signal(int sig)
@@ -128,9 +132,10 @@ FIXTURE_TEARDOWN(lapic)
 
 /* Shared by the vCPUs of a VM: what each saw is indexed by its APIC ID. */
 static volatile __u64 x2mode, no_eoi, ap_ready;
-static volatile __u64 irq_counts[2], nmi_counts[2];
-static volatile __u8 irq_orders[2][16];
-static volatile __u64 isr_seens[2], ppr_seens[2];
+static volatile __u64 irq_counts[4], nmi_counts[4];
+static volatile __u8 irq_orders[4][16];
+static volatile __u64 isr_seens[4], ppr_seens[4];
+static volatile __u64 aps_ready, aps_done;
 
 #define irq_count	irq_counts[me()]
 #define irq_order	irq_orders[me()]
@@ -156,8 +161,8 @@ static void apic_wr(__u32 off, __u32 val)
 static __u32 me(void)
 {
 	if (x2mode)
-		return rdmsr(X2(A_ID)) & 1;
-	return (apic_rd(A_ID) >> 24) & 1;
+		return rdmsr(X2(A_ID)) & 3;
+	return (apic_rd(A_ID) >> 24) & 3;
 }
 
 static void irq_handler(struct ex_regs *regs)
@@ -991,6 +996,69 @@ TEST_F(lapic, ipi_two_vcpus)
 		ASSERT_EQ(0, runner_start(&r[i], self->vcpu[i]));
 	}
 	for (i = 0; i < 2; i++) {
+		EXPECT_TRUE(runner_join(&r[i], patience()))
+			TH_LOG("vCPU %d did not finish", i);
+		EXPECT_EQ(0, r[i].err);
+		EXPECT_EQ(UCALL_DONE, r[i].cmd)
+			TH_LOG("vCPU %d: %s", i,
+			       r[i].cmd == UCALL_NONE ?
+			       vcpu_exit_str(self->vcpu[i], b, sizeof(b)) :
+			       ucall_str(&r[i].uc, b, sizeof(b)));
+	}
+}
+
+/* 11b. ipi_four_vcpus */
+
+#define DM_LOWEST	(1u << 8)
+
+static void guest_ipi4(__u64 id)
+{
+	__u64 seen = 0;
+
+	x2apic_on();
+	if (id) {
+		__sync_fetch_and_add(&aps_ready, 1);
+		for (;;) {
+			wait_irqs(seen + 1);
+			seen = irq_count;
+			if (aps_done)
+				GUEST_DONE();
+			/*
+			 * A vector of its own: replies on one vector would
+			 * merge in vCPU 0's IRR, as on hardware.
+			 */
+			send_ipi(0, 0x80 + id);
+		}
+	}
+	while (aps_ready < 3)
+		cpu_relax();
+	send_ipi(0, ICR_ALLBUT | 0x70);			/* IDs 1-3 */
+	wait_irqs(3);
+	send_ipi(0xe, ICR_LOGICAL | 0x72);		/* cluster 0, bits 1-3 */
+	wait_irqs(6);
+	send_ipi(0xe, ICR_LOGICAL | DM_LOWEST | 0x74);	/* one of them */
+	wait_irqs(7);
+	GUEST_ASSERT_EQ(7, irq_counts[0]);
+	GUEST_ASSERT_EQ(7, irq_counts[1] + irq_counts[2] + irq_counts[3]);
+	GUEST_ASSERT(irq_counts[1] >= 2 && irq_counts[2] >= 2 &&
+		     irq_counts[3] >= 2);
+	aps_done = 1;
+	send_ipi(0, ICR_ALLBUT | 0x75);
+	GUEST_DONE();
+}
+
+TEST_F_TIMEOUT(lapic, ipi_four_vcpus, 1300)
+{
+	struct runner r[4];
+	char b[512];
+	int i;
+
+	apic_vm(_metadata, self, 4, guest_ipi4);
+	for (i = 0; i < 4; i++) {
+		vcpu_args_set(self->vcpu[i], 1, (__u64)i);
+		ASSERT_EQ(0, runner_start(&r[i], self->vcpu[i]));
+	}
+	for (i = 0; i < 4; i++) {
 		EXPECT_TRUE(runner_join(&r[i], patience()))
 			TH_LOG("vCPU %d did not finish", i);
 		EXPECT_EQ(0, r[i].err);
