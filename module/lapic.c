@@ -729,13 +729,12 @@ u64 ringvm_lapic_mmio_read(struct ringvm_vcpu *vcpu, u64 gpa,
 {
 	u32 off = gpa & 0xfff, reg = off & ~0xfu, val = 0;
 
-	if ((off & 0xf) + len > 4 || reg >= RINGVM_LAPIC_REGS_SIZE ||
-	    apic_read(vcpu, reg, &val)) {
-		if (reg >= RINGVM_LAPIC_REGS_SIZE ||
-		    apic_read(vcpu, reg, &val))
-			apic_error(vcpu, APIC_ESR_ILLEGAL_REG);
+	if (reg >= RINGVM_LAPIC_REGS_SIZE || apic_read(vcpu, reg, &val)) {
+		apic_error(vcpu, APIC_ESR_ILLEGAL_REG);
 		return 0;
 	}
+	if ((off & 0xf) + len > 4)
+		return 0;
 	val >>= (off & 3) * 8;
 	return len == 4 ? val : val & (BIT(len * 8) - 1);
 }
@@ -751,6 +750,14 @@ void ringvm_lapic_mmio_write(struct ringvm_vcpu *vcpu, u64 gpa,
 		return;
 	}
 	apic_write(vcpu, off, val, 0);
+}
+
+/* x2APIC mode's ID, and the logical ID that follows from it (§10.12.10.2). */
+static void apic_set_x2_ids(struct ringvm_vcpu *vcpu)
+{
+	apic_set(vcpu->apic, APIC_ID, vcpu->id);
+	apic_set(vcpu->apic, APIC_LDR, ((vcpu->id >> 4) << 16) |
+				       BIT(vcpu->id & 0xf));
 }
 
 /* Reset (@init false: power-up) or INIT (§10.4.7.1, §10.4.7.3). */
@@ -769,14 +776,10 @@ static void apic_reset(struct ringvm_vcpu *vcpu, bool init)
 	apic->esr_pending = 0;
 	apic->tsc_deadline = 0;
 	apic->count_ns = 2;
-	if (apic_x2(apic)) {
-		apic_set(apic, APIC_ID, vcpu->id);
-		/* §10.12.10.2: the logical ID follows from the x2APIC ID */
-		apic_set(apic, APIC_LDR, ((vcpu->id >> 4) << 16) |
-					 BIT(vcpu->id & 0xf));
-	} else {
+	if (apic_x2(apic))
+		apic_set_x2_ids(vcpu);
+	else
 		apic_set(apic, APIC_ID, vcpu->id << 24);
-	}
 	apic_set(apic, APIC_LVR, APIC_VERSION);
 	apic_set(apic, APIC_DFR, 0xffffffff);
 	apic_set(apic, APIC_SPIV, 0xff);
@@ -803,13 +806,10 @@ static int apic_set_base(struct ringvm_vcpu *vcpu, u64 val)
 	    (val & MSR_IA32_APICBASE_BSP) != (old & MSR_IA32_APICBASE_BSP))
 		return -EINVAL;
 	apic->base = val;
-	if (!en) {
+	if (!en)
 		apic_reset(vcpu, true);
-	} else if (x2 && !(old & APIC_X2APIC_ENABLE)) {
-		apic_set(apic, APIC_ID, vcpu->id);
-		apic_set(apic, APIC_LDR, ((vcpu->id >> 4) << 16) |
-					 BIT(vcpu->id & 0xf));
-	}
+	else if (x2 && !(old & APIC_X2APIC_ENABLE))
+		apic_set_x2_ids(vcpu);
 	return 0;
 }
 
