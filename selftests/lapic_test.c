@@ -885,6 +885,34 @@ static int patience(void)
 	return host_is_tcg() ? 60 : 300;	/* Bochs is slower */
 }
 
+/*
+ * An APIC VM of @n vCPUs at @code(id), each on a thread of its own: every
+ * one must end with GUEST_DONE within patience().
+ */
+static void run_vcpu_threads(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(lapic) *self, int n, void *code)
+{
+	struct runner r[4];
+	char b[512];
+	int i;
+
+	apic_vm(_metadata, self, n, code);
+	for (i = 0; i < n; i++) {
+		vcpu_args_set(self->vcpu[i], 1, (__u64)i);
+		ASSERT_EQ(0, runner_start(&r[i], self->vcpu[i]));
+	}
+	for (i = 0; i < n; i++) {
+		EXPECT_TRUE(runner_join(&r[i], patience()))
+			TH_LOG("vCPU %d did not finish", i);
+		EXPECT_EQ(0, r[i].err);
+		EXPECT_EQ(UCALL_DONE, r[i].cmd)
+			TH_LOG("vCPU %d: %s", i,
+			       r[i].cmd == UCALL_NONE ?
+			       vcpu_exit_str(self->vcpu[i], b, sizeof(b)) :
+			       ucall_str(&r[i].uc, b, sizeof(b)));
+	}
+}
+
 /* 10. halt_and_mp_state */
 
 static void guest_halt(void)
@@ -986,25 +1014,7 @@ static void guest_ipi(__u64 id)
 
 TEST_F(lapic, ipi_two_vcpus)
 {
-	struct runner r[2];
-	char b[512];
-	int i;
-
-	apic_vm(_metadata, self, 2, guest_ipi);
-	for (i = 0; i < 2; i++) {
-		vcpu_args_set(self->vcpu[i], 1, (__u64)i);
-		ASSERT_EQ(0, runner_start(&r[i], self->vcpu[i]));
-	}
-	for (i = 0; i < 2; i++) {
-		EXPECT_TRUE(runner_join(&r[i], patience()))
-			TH_LOG("vCPU %d did not finish", i);
-		EXPECT_EQ(0, r[i].err);
-		EXPECT_EQ(UCALL_DONE, r[i].cmd)
-			TH_LOG("vCPU %d: %s", i,
-			       r[i].cmd == UCALL_NONE ?
-			       vcpu_exit_str(self->vcpu[i], b, sizeof(b)) :
-			       ucall_str(&r[i].uc, b, sizeof(b)));
-	}
+	run_vcpu_threads(_metadata, self, 2, guest_ipi);
 }
 
 /* 11b. ipi_four_vcpus */
@@ -1049,25 +1059,7 @@ static void guest_ipi4(__u64 id)
 
 TEST_F_TIMEOUT(lapic, ipi_four_vcpus, 1300)
 {
-	struct runner r[4];
-	char b[512];
-	int i;
-
-	apic_vm(_metadata, self, 4, guest_ipi4);
-	for (i = 0; i < 4; i++) {
-		vcpu_args_set(self->vcpu[i], 1, (__u64)i);
-		ASSERT_EQ(0, runner_start(&r[i], self->vcpu[i]));
-	}
-	for (i = 0; i < 4; i++) {
-		EXPECT_TRUE(runner_join(&r[i], patience()))
-			TH_LOG("vCPU %d did not finish", i);
-		EXPECT_EQ(0, r[i].err);
-		EXPECT_EQ(UCALL_DONE, r[i].cmd)
-			TH_LOG("vCPU %d: %s", i,
-			       r[i].cmd == UCALL_NONE ?
-			       vcpu_exit_str(self->vcpu[i], b, sizeof(b)) :
-			       ucall_str(&r[i].uc, b, sizeof(b)));
-	}
+	run_vcpu_threads(_metadata, self, 4, guest_ipi4);
 }
 
 /* 12. init_sipi */
