@@ -176,7 +176,7 @@ in_dmesg			{ next }
 		failed_exit[++nfailed_exit] = cur " printed no exit marker"
 	}
 	cur = $3
-	cur_results = cur_failed = 0
+	cur_results = cur_failed = ncase_msgs = 0
 	ntests++
 	next
 }
@@ -197,11 +197,29 @@ in_dmesg			{ next }
 	next
 }
 
+# What the harness says about a failing case: its "FILE.c:LINE:CASE:"
+# lines (failed expectations and their TH_LOG text) since the case's
+# "#  RUN", shown under the case's "not ok" so that a CI log that keeps
+# only the summary still says why.
+cur != "" && /^#[ \t]+RUN[ \t]/ {
+	ncase_msgs = 0
+	next
+}
+
+cur != "" && /^# [A-Za-z0-9_.-]+\.c:[0-9]+:/ {
+	if (ncase_msgs < 4)
+		case_msgs[++ncase_msgs] = substr($0, 3)
+	next
+}
+
 cur != "" && /^not ok [0-9]+/ {
 	failed++
 	cur_failed++
 	cur_results++
 	note_line("notok", cur ": " $0)
+	for (i = 1; i <= ncase_msgs; i++)
+		note_line("notok", "    " case_msgs[i])
+	ncase_msgs = 0
 	next
 }
 
