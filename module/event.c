@@ -16,7 +16,8 @@
  *     an entry, which also opens the interrupt / NMI window the guest
  *     must reach first, and reports a window user space asked for
  *     (RINGVM_RUN_*_WINDOW).  RINGVM_INTERRUPT is the ExtINT path (a
- *     PIC in user space) and goes before the APIC's vectors.
+ *     PIC in user space; through LINT0 when the vCPU has an APIC) and
+ *     goes before the APIC's vectors.
  *  5. RINGVM_GET_EVENTS / RINGVM_SET_EVENTS: all of the above as state
  *
  * A vCPU has one event slot, vcpu->event.  The backend writes it into
@@ -222,18 +223,22 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_intr_state st;
 	int apic_vec = -1;
+	bool extint;
 	u8 open = 0;
 
 	if (READ_ONCE(vcpu->apic_posted))
 		ringvm_lapic_sync(vcpu);
 	if (vcpu->apic_irr)
 		apic_vec = ringvm_lapic_deliverable(vcpu);
+	/* with LINT0 closed, RINGVM_INTERRUPT's vector waits, no window */
+	extint = ringvm_extint_open(vcpu);
 	ringvm_arch->get_intr_state(vcpu, &st);
 	if (!vcpu->event.valid) {
 		if (vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
 			vcpu->nmi_pending = false;
 			ringvm_set_event(vcpu, RINGVM_EVENT_NMI, X86_TRAP_NMI);
-		} else if (vcpu->irq_pending && ringvm_irq_allowed(&st)) {
+		} else if (vcpu->irq_pending && extint &&
+			   ringvm_irq_allowed(&st)) {
 			vcpu->irq_pending = false;
 			ringvm_set_event(vcpu, RINGVM_EVENT_INTR,
 					 vcpu->irq_vector);
@@ -246,13 +251,15 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 			   !vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
 			return RINGVM_HW_EXIT_NMI_WINDOW;
 		} else if ((vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW) &&
-			   !vcpu->irq_pending && ringvm_irq_allowed(&st)) {
+			   !vcpu->irq_pending && extint &&
+			   ringvm_irq_allowed(&st)) {
 			return RINGVM_HW_EXIT_IRQ_WINDOW;
 		}
 	}
 
-	if (vcpu->irq_pending || apic_vec >= 0 ||
-	    (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW))
+	if (((vcpu->irq_pending ||
+	      (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW)) && extint) ||
+	    apic_vec >= 0)
 		open |= RINGVM_RUN_IRQ_WINDOW;
 	if (vcpu->nmi_pending || (vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW))
 		open |= RINGVM_RUN_NMI_WINDOW;
@@ -277,7 +284,7 @@ bool ringvm_event_wakes_hlt(struct ringvm_vcpu *vcpu)
 		return false;
 	ringvm_arch->get_intr_state(vcpu, &st);
 	return (vcpu->nmi_pending && !st.nmi_masked) ||
-	       (vcpu->irq_pending && st.if_flag);
+	       (vcpu->irq_pending && st.if_flag && ringvm_extint_open(vcpu));
 }
 
 /* Every exit to user space: whether RINGVM_INTERRUPT would go in now. */
@@ -289,7 +296,8 @@ void ringvm_report_events(struct ringvm_vcpu *vcpu)
 	vcpu->run->if_flag = st.if_flag;
 	vcpu->run->ready_for_interrupt = !vcpu->irq_pending &&
 					 !vcpu->event.valid &&
-					 ringvm_irq_allowed(&st);
+					 ringvm_irq_allowed(&st) &&
+					 ringvm_extint_open(vcpu);
 }
 
 /*

@@ -110,6 +110,23 @@ static bool apic_sw_enabled(struct ringvm_lapic *apic)
 	return apic_get(apic, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
 }
 
+/*
+ * Whether LINT0 passes an ExtINT, RINGVM_INTERRUPT's path from a PIC in
+ * user space: it is the processor's INTR pin while the APIC is globally
+ * disabled (§10.4.3), else LVT0 must be unmasked with delivery mode
+ * ExtINT (§10.5.1).  The vector comes from the PIC, so neither the TPR
+ * nor the ISR holds it back.
+ */
+bool ringvm_lapic_extint_open(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_lapic *apic = vcpu->apic;
+	u32 lvt0 = apic_get(apic, APIC_LVT0);
+
+	return !apic_hw_enabled(apic) ||
+	       (!(lvt0 & APIC_LVT_MASKED) &&
+		(lvt0 & APIC_MODE_MASK) == APIC_DM_EXTINT);
+}
+
 /* The 256-bit IRR, ISR and TMR: eight registers 16 bytes apart. */
 static u32 *apic_vec_word(struct ringvm_lapic *apic, u32 base, u8 vec)
 {
@@ -785,6 +802,14 @@ static void apic_reset(struct ringvm_vcpu *vcpu, bool init)
 	apic_set(apic, APIC_SPIV, 0xff);
 	for (off = APIC_LVTT; off <= APIC_LVTERR; off += 0x10)
 		apic_set(apic, off, APIC_LVT_MASKED);
+	/*
+	 * At power-up the boot processor's LINT0 is as the firmware's
+	 * virtual wire leaves it (MP spec §3.6.2.2): ExtINT, unmasked, so
+	 * a PIC reaches a guest that was loaded without firmware.  KVM does
+	 * the same (its LINT0_REENABLED quirk).
+	 */
+	if (!init && (apic->base & MSR_IA32_APICBASE_BSP))
+		apic_set(apic, APIC_LVT0, APIC_DM_EXTINT);
 	vcpu->apic_irr = false;
 }
 

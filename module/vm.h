@@ -283,6 +283,14 @@ static inline bool ringvm_events_active(const struct ringvm_vcpu *vcpu)
 }
 
 /* lapic.c */
+bool ringvm_lapic_extint_open(struct ringvm_vcpu *vcpu);
+
+/* Whether a RINGVM_INTERRUPT may go in: no APIC, or LINT0 lets it. */
+static inline bool ringvm_extint_open(struct ringvm_vcpu *vcpu)
+{
+	return !vcpu->apic || ringvm_lapic_extint_open(vcpu);
+}
+
 int ringvm_lapic_create(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_free(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_sync(struct ringvm_vcpu *vcpu);

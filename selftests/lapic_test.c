@@ -45,6 +45,11 @@
  *     for SIPI in the module, in real mode at the vector's page.
  * 13. destroy_wakes_halted: vm-del of a named VM whose vCPU is halted in
  *     the module ends its RUN with a DESTROYED exit.
+ * 14. extint_lint0: RINGVM_INTERRUPT (a PIC's ExtINT) goes through LINT0:
+ *     the boot vCPU's LVT0 is ExtINT at power-up, so it comes in, never
+ *     in service; with LVT0 masked or not ExtINT user space is told "not
+ *     ready" and a vector it injects waits until LVT0 lets it in; with
+ *     the APIC globally disabled LINT0 is the INTR pin again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -1133,6 +1138,83 @@ TEST_F(lapic, destroy_wakes_halted)
 	EXPECT_EQ(0, r.err);
 	ASSERT_EXIT(self->vcpu[0], RINGVM_EXIT_DESTROYED);
 	ringvm_nl_close(nl);
+}
+
+/* 14. extint_lint0 */
+
+#define EXTINT_VEC	0x80
+
+static volatile __u64 plain_irqs;
+
+/* With the APIC globally disabled: a handler that does not touch it. */
+static void plain_irq_handler(struct ex_regs *regs)
+{
+	(void)regs;
+	plain_irqs++;
+}
+
+/* IF on at each GUEST_SYNC, so the host sees what "ready" says then. */
+static void guest_extint(void)
+{
+	x2mode = 0;
+	GUEST_ASSERT_EQ(0x700, apic_rd(A_LVT0));	/* virtual wire */
+	apic_wr(A_SVR, 0x1ff);		/* LVT writes stick from now on */
+	asm volatile("sti; nop");
+	GUEST_SYNC(1);			/* EXTINT_VEC comes in */
+	asm volatile("cli");
+	GUEST_ASSERT_EQ(1, irq_count);
+	GUEST_ASSERT_EQ(EXTINT_VEC, irq_order[0]);
+	GUEST_ASSERT(!isr_seen);	/* the PIC's vector: not in service */
+
+	apic_wr(A_LVT0, LVT_MASKED | 0x700);
+	asm volatile("sti; nop");
+	GUEST_SYNC(2);			/* EXTINT_VEC + 1 waits */
+	apic_wr(A_LVT0, 0x31);		/* unmasked but fixed: waits */
+	GUEST_SYNC(3);
+	asm volatile("cli");
+	GUEST_ASSERT_EQ(1, irq_count);
+	apic_wr(A_LVT0, 0x700);
+	irq_window();
+	GUEST_ASSERT_EQ(2, irq_count);
+	GUEST_ASSERT_EQ(EXTINT_VEC + 1, irq_order[1]);
+
+	apic_wr(A_LVT0, LVT_MASKED | 0x700);
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & ~BASE_EN);
+	asm volatile("sti; nop");
+	GUEST_SYNC(4);			/* LINT0 is INTR: comes in */
+	asm volatile("cli");
+	GUEST_ASSERT_EQ(1, plain_irqs);
+	GUEST_ASSERT_EQ(2, irq_counts[0]);	/* me() needs the APIC */
+	GUEST_DONE();
+}
+
+TEST_F(lapic, extint_lint0)
+{
+	struct ringvm_run *run;
+	struct ucall uc;
+	int fd;
+
+	apic_vm(_metadata, self, 1, guest_extint);
+	vm_install_exception_handler(self->vm, EXTINT_VEC + 2,
+				     plain_irq_handler);
+	run = self->vcpu[0]->run;
+	fd = self->vcpu[0]->fd;
+	ASSERT_SYNC(self->vcpu[0], &uc, 1);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt);
+	ASSERT_EQ(0, __ringvm_interrupt(fd, EXTINT_VEC));
+	ASSERT_SYNC(self->vcpu[0], &uc, 2);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(0, run->ready_for_interrupt) TH_LOG("LVT0 is masked");
+	ASSERT_EQ(0, __ringvm_interrupt(fd, EXTINT_VEC + 1));
+	ASSERT_SYNC(self->vcpu[0], &uc, 3);
+	EXPECT_EQ(0, run->ready_for_interrupt);
+	EXPECT_EQ(-EINVAL, __ringvm_interrupt(fd, EXTINT_VEC + 2));
+	ASSERT_SYNC(self->vcpu[0], &uc, 4);
+	EXPECT_EQ(1, run->if_flag);
+	EXPECT_EQ(1, run->ready_for_interrupt) TH_LOG("the APIC is disabled");
+	ASSERT_EQ(0, __ringvm_interrupt(fd, EXTINT_VEC + 2));
+	ASSERT_DONE(self->vcpu[0], &uc);
 }
 
 RINGVM_GUEST_TEST_MAIN
