@@ -644,6 +644,7 @@ struct image_case {
 	int status;
 	const char *out;	/* stdout, exactly */
 	const char *err;	/* the start of stderr; "" = empty */
+	const char *err_has;	/* also somewhere in stderr, if set */
 };
 
 /*
@@ -693,18 +694,21 @@ static const __u8 long_cpuid_sig[] = {
 
 #define IMG(c)	c, sizeof(c)
 static const struct image_case image_cases[] = {
-	{ "uart", "real", IMG(real_uart), TEST_EXIT(2), "A\n", "" },
-	{ "lsr+scr", "real", IMG(real_lsr_scratch), TEST_EXIT(0), "", "" },
+	{ "uart", "real", IMG(real_uart), TEST_EXIT(2), "A\n", "", NULL },
+	{ "lsr+scr", "real", IMG(real_lsr_scratch), TEST_EXIT(0), "", "", NULL },
 	{ "unclaimed port", "real", IMG(real_unclaimed_port), TEST_EXIT(0xff),
-	  "", "" },
+	  "", "", NULL },
 	{ "wide test-exit", "protected", IMG(prot_test_exit_wide),
-	  TEST_EXIT(0x103), "", "" },
+	  TEST_EXIT(0x103), "", "", NULL },
 	{ "mmio read", "protected", IMG(prot_mmio_read), TEST_EXIT(0), "",
-	  "" },
-	{ "hlt", "long", IMG(long_hlt), RUN_HALTED, "", "" },
-	{ "cpuid", "long", IMG(long_cpuid_sig), TEST_EXIT(0), "", "" },
+	  "", NULL },
+	{ "hlt", "long", IMG(long_hlt), RUN_HALTED, "", "", NULL },
+	{ "cpuid", "long", IMG(long_cpuid_sig), TEST_EXIT(0), "", "", NULL },
+	/* the report: vCPU, registers, the walk of RIP down to its page */
 	{ "triple fault", "long", IMG(long_int3), RUN_SHUTDOWN, "",
-	  "vmctl: guest shutdown: " },
+	  "vmctl: guest shutdown: ", "vmctl:   vCPU 0: rsp " },
+	{ "triple fault walk", "long", IMG(long_int3), RUN_SHUTDOWN, "",
+	  "vmctl: guest shutdown: ", " -> 0x" },
 };
 
 TEST_F_TIMEOUT(vmctl, run_images, 300)
@@ -726,6 +730,10 @@ TEST_F_TIMEOUT(vmctl, run_images, 300)
 		if (c->err[0]) {
 			EXPECT_EQ(0, strncmp(res.err, c->err, strlen(c->err)))
 				TH_LOG("%s: %s", c->what, res.err);
+			if (c->err_has)
+				EXPECT_NE(NULL, strstr(res.err, c->err_has))
+					TH_LOG("%s: no \"%s\" in: %s", c->what,
+					       c->err_has, res.err);
 		} else {
 			EXPECT_STREQ("", res.err) TH_LOG("%s", c->what);
 		}

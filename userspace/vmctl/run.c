@@ -824,6 +824,76 @@ guest_failed(const struct ringvm_run *run, int status, const char *fmt, ...)
 	return status;
 }
 
+/*
+ * After a shutdown: which vCPU, its registers, and in long mode the
+ * guest's 4-level walk of RIP and CR2, so a report says whether the
+ * guest lost its page tables or its CR3.
+ */
+static void report_walk(struct vmctl_machine *m, const char *what,
+			__u64 cr3, __u64 va)
+{
+	__u64 table = cr3 & 0xffffffffff000ULL, e = 0, *t;
+	int level;
+
+	fprintf(stderr, "vmctl:   walk of %s 0x%llx:", what,
+		(unsigned long long)va);
+	for (level = 4; level >= 1; level--) {
+		t = vmctl_gpa_to_hva(m, table, 4096);
+		if (!t) {
+			fprintf(stderr, " (table 0x%llx not RAM)",
+				(unsigned long long)table);
+			break;
+		}
+		e = t[(va >> (12 + 9 * (level - 1))) & 511];
+		fprintf(stderr, " L%d 0x%llx", level, (unsigned long long)e);
+		if (!(e & 1))
+			break;
+		if (level == 1 || (level < 4 && (e & 0x80))) {
+			__u64 size = 1ULL << (12 + 9 * (level - 1));
+			__u64 gpa = (e & 0xffffffffff000ULL & ~(size - 1)) |
+				    (va & (size - 1));
+			const __u8 *b = vmctl_gpa_to_hva(m, gpa, 8);
+
+			if (b)
+				fprintf(stderr, " -> 0x%llx: %02x %02x %02x %02x %02x %02x %02x %02x",
+					(unsigned long long)gpa, b[0], b[1],
+					b[2], b[3], b[4], b[5], b[6], b[7]);
+			break;
+		}
+		table = e & 0xffffffffff000ULL;
+	}
+	fputc('\n', stderr);
+}
+
+static void report_state(struct vmctl_machine *m,
+			 const struct ringvm_run *run)
+{
+	struct ringvm_sregs sr;
+	struct ringvm_regs r;
+	unsigned int id;
+	int fd = m->vcpufd;
+
+	for (id = 1; run != m->run && id < m->nr_vcpus; id++)
+		if (run == m->ap_run[id]) {
+			fd = m->ap_fd[id];
+			break;
+		}
+	if (run == m->run)
+		id = 0;
+	if (__ringvm_get_regs(fd, &r) || __ringvm_get_sregs(fd, &sr))
+		return;
+	fprintf(stderr,
+		"vmctl:   vCPU %u: rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx\n",
+		id, (unsigned long long)r.rsp, (unsigned long long)r.rflags,
+		(unsigned long long)sr.cr0, (unsigned long long)sr.cr2,
+		(unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
+		(unsigned long long)sr.efer);
+	if (!(sr.efer & (1u << 10)))	/* LMA */
+		return;
+	report_walk(m, "rip", sr.cr3, r.rip);
+	report_walk(m, "cr2", sr.cr3, sr.cr2);
+}
+
 static int guest_emulation(const struct ringvm_run *run)
 {
 	char bytes[16 * 3 + 1] = "";
@@ -926,8 +996,10 @@ static int handle_exit(struct vmctl_machine *m, struct ringvm_run *run)
 		fprintf(stderr, "vmctl: VM %s was destroyed\n", m->name);
 		return VMCTL_EXIT_DESTROYED;
 	case RINGVM_EXIT_SHUTDOWN:
-		return guest_failed(run, VMCTL_EXIT_SHUTDOWN,
-				    "triple fault or shutdown");
+		ret = guest_failed(run, VMCTL_EXIT_SHUTDOWN,
+				   "triple fault or shutdown");
+		report_state(m, run);
+		return ret;
 	case RINGVM_EXIT_FAIL_ENTRY:
 		return guest_failed(run, VMCTL_EXIT_FAIL_ENTRY,
 				    "hardware entry failure reason 0x%llx on CPU %u",
@@ -937,7 +1009,9 @@ static int handle_exit(struct vmctl_machine *m, struct ringvm_run *run)
 	case RINGVM_EXIT_EMULATION:
 		return guest_emulation(run);
 	case RINGVM_EXIT_INTERNAL_ERROR:
-		return guest_internal_error(run);
+		ret = guest_internal_error(run);
+		report_state(m, run);
+		return ret;
 	default:
 		return guest_failed(run, VMCTL_EXIT_UNHANDLED,
 				    "exit ringvm left unhandled");
