@@ -148,6 +148,8 @@ usage: $0 [options]
   --jobs N            machines that run at once (default $jobs): vmx in
                       one lane, the others one after another in the next
 environment:
+  RINGVM_SMP_BOOT=1   linux_boot_test's SMP boots run where CI skips them
+                      (Bochs: time; TCG: a known bug)
   RINGVM_VMX_CPUS     CPUs of the vmx machine (default: 1 when vmx-smp
                       runs the tests that need 2 CPUs, else 2)
   RINGVM_VMX_IPS      Bochs instructions per emulated second (default $vmx_ips)
@@ -655,7 +657,8 @@ cmdline()
 	echo "console=ttyS0 quiet panic=-1 ${machine_params[$1]}" \
 		"ringvm_mode=$mode ringvm_list=${machine_list[$1]}" \
 		"ringvm_test_timeout=$test_timeout" \
-		"ringvm_bench=${bench_guard:+guard}"
+		"ringvm_bench=${bench_guard:+guard}" \
+		${RINGVM_SMP_BOOT:+"RINGVM_SMP_BOOT=$RINGVM_SMP_BOOT"}
 }
 
 qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
