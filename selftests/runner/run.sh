@@ -150,6 +150,8 @@ usage: $0 [options]
 environment:
   RINGVM_SMP_BOOT=1   linux_boot_test's SMP boots run where CI skips them
                       (Bochs: time; TCG: a known bug)
+  RINGVM_TCG_PERIODIC=1 lapic_test.timer_periodic_min runs under TCG too
+                      (it skips there: a known hang)
   RINGVM_VMX_CPUS     CPUs of the vmx machine (default: 1 when vmx-smp
                       runs the tests that need 2 CPUs, else 2)
   RINGVM_VMX_IPS      Bochs instructions per emulated second (default $vmx_ips)
@@ -658,7 +660,8 @@ cmdline()
 		"ringvm_mode=$mode ringvm_list=${machine_list[$1]}" \
 		"ringvm_test_timeout=$test_timeout" \
 		"ringvm_bench=${bench_guard:+guard}" \
-		${RINGVM_SMP_BOOT:+"RINGVM_SMP_BOOT=$RINGVM_SMP_BOOT"}
+		${RINGVM_SMP_BOOT:+"RINGVM_SMP_BOOT=$RINGVM_SMP_BOOT"} \
+		${RINGVM_TCG_PERIODIC:+"RINGVM_TCG_PERIODIC=$RINGVM_TCG_PERIODIC"}
 }
 
 qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
