@@ -230,18 +230,26 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 		ringvm_lapic_sync(vcpu);
 	if (vcpu->apic_irr)
 		apic_vec = ringvm_lapic_deliverable(vcpu);
-	/* with LINT0 closed, RINGVM_INTERRUPT's vector waits, no window */
-	extint = ringvm_extint_open(vcpu);
+	/*
+	 * An ExtINT to inject or an interrupt window user space asked for,
+	 * and LINT0 lets it through; with LINT0 closed RINGVM_INTERRUPT's
+	 * vector waits and no window opens for it.
+	 */
+	extint = (vcpu->irq_pending ||
+		  (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW)) &&
+		 ringvm_extint_open(vcpu);
 	ringvm_arch->get_intr_state(vcpu, &st);
 	if (!vcpu->event.valid) {
 		if (vcpu->nmi_pending && ringvm_nmi_allowed(&st)) {
 			vcpu->nmi_pending = false;
 			ringvm_set_event(vcpu, RINGVM_EVENT_NMI, X86_TRAP_NMI);
-		} else if (vcpu->irq_pending && extint &&
+		} else if (extint && vcpu->irq_pending &&
 			   ringvm_irq_allowed(&st)) {
 			vcpu->irq_pending = false;
 			ringvm_set_event(vcpu, RINGVM_EVENT_INTR,
 					 vcpu->irq_vector);
+			/* LINT0 is open: only a wanted window still counts */
+			extint = vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW;
 		} else if (apic_vec >= 0 && ringvm_irq_allowed(&st)) {
 			ringvm_lapic_accept(vcpu, apic_vec);
 			ringvm_set_event(vcpu, RINGVM_EVENT_INTR, apic_vec);
@@ -257,9 +265,7 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 		}
 	}
 
-	if (((vcpu->irq_pending ||
-	      (vcpu->windows_wanted & RINGVM_RUN_IRQ_WINDOW)) && extint) ||
-	    apic_vec >= 0)
+	if (extint || apic_vec >= 0)
 		open |= RINGVM_RUN_IRQ_WINDOW;
 	if (vcpu->nmi_pending || (vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW))
 		open |= RINGVM_RUN_NMI_WINDOW;
