@@ -27,15 +27,10 @@
 #define X86_CR0_PG	(1ULL << 31)
 #define X86_CR4_PAE	(1ULL << 5)
 #define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
 
 #define SEG_TYPE_DATA	0x3	/* read/write, accessed */
 #define SEG_TYPE_CODE	0xb	/* execute/read, accessed */
 #define SEG_TYPE_TSS	0xb	/* busy 32/64-bit TSS */
-
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_PS		(1ULL << 7)
 
 /*
  * A code or data descriptor (Intel SDM Vol. 3A §3.4.5): base 0, limit

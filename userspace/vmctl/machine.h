@@ -17,6 +17,16 @@
 #include "boot.h"
 
 /*
+ * Long mode and 4-level paging (Intel SDM Vol. 3A §4.5): boot.c builds
+ * the tables, run.c walks a guest's after a crash.
+ */
+#define EFER_LMA	(1ULL << 10)
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+#define PTE_ADDR	0x000ffffffffff000ULL	/* bits 51:12 */
+
+/*
  * Exit codes of vmctl run besides VMCTL_EXIT_* (0 also means: the guest
  * halted).  A guest's write of V to the test-exit port gives the odd
  * (V << 1 | 1) & 0xff, so vmctl's own codes are even.

@@ -825,14 +825,15 @@ guest_failed(const struct ringvm_run *run, int status, const char *fmt, ...)
 }
 
 /*
- * After a shutdown: which vCPU, its registers, and in long mode the
- * guest's 4-level walk of RIP and CR2, so a report says whether the
- * guest lost its page tables or its CR3.
+ * After a shutdown or an internal error: which vCPU, its registers, and
+ * in long mode the guest's 4-level walk of RIP and CR2, so a report says
+ * whether the guest lost its page tables or its CR3.
  */
 static void report_walk(struct vmctl_machine *m, const char *what,
 			__u64 cr3, __u64 va)
 {
-	__u64 table = cr3 & 0xffffffffff000ULL, e = 0, *t;
+	__u64 table = cr3 & PTE_ADDR, e, size, gpa, *t;
+	const __u8 *b;
 	int level;
 
 	fprintf(stderr, "vmctl:   walk of %s 0x%llx:", what,
@@ -846,21 +847,20 @@ static void report_walk(struct vmctl_machine *m, const char *what,
 		}
 		e = t[(va >> (12 + 9 * (level - 1))) & 511];
 		fprintf(stderr, " L%d 0x%llx", level, (unsigned long long)e);
-		if (!(e & 1))
+		if (!(e & PTE_P))
 			break;
-		if (level == 1 || (level < 4 && (e & 0x80))) {
-			__u64 size = 1ULL << (12 + 9 * (level - 1));
-			__u64 gpa = (e & 0xffffffffff000ULL & ~(size - 1)) |
-				    (va & (size - 1));
-			const __u8 *b = vmctl_gpa_to_hva(m, gpa, 8);
-
-			if (b)
-				fprintf(stderr, " -> 0x%llx: %02x %02x %02x %02x %02x %02x %02x %02x",
-					(unsigned long long)gpa, b[0], b[1],
-					b[2], b[3], b[4], b[5], b[6], b[7]);
-			break;
+		if (level > 1 && (level == 4 || !(e & PTE_PS))) {
+			table = e & PTE_ADDR;
+			continue;
 		}
-		table = e & 0xffffffffff000ULL;
+		size = 1ULL << (12 + 9 * (level - 1));
+		gpa = (e & PTE_ADDR & ~(size - 1)) | (va & (size - 1));
+		b = vmctl_gpa_to_hva(m, gpa, 8);
+		if (b)
+			fprintf(stderr, " -> 0x%llx: %02x %02x %02x %02x %02x %02x %02x %02x",
+				(unsigned long long)gpa, b[0], b[1], b[2],
+				b[3], b[4], b[5], b[6], b[7]);
+		break;
 	}
 	fputc('\n', stderr);
 }
@@ -870,16 +870,15 @@ static void report_state(struct vmctl_machine *m,
 {
 	struct ringvm_sregs sr;
 	struct ringvm_regs r;
-	unsigned int id;
+	unsigned int id = 0;
 	int fd = m->vcpufd;
 
-	for (id = 1; run != m->run && id < m->nr_vcpus; id++)
-		if (run == m->ap_run[id]) {
-			fd = m->ap_fd[id];
-			break;
-		}
-	if (run == m->run)
-		id = 0;
+	if (run != m->run)
+		for (id = 1; id < m->nr_vcpus; id++)
+			if (run == m->ap_run[id]) {
+				fd = m->ap_fd[id];
+				break;
+			}
 	if (__ringvm_get_regs(fd, &r) || __ringvm_get_sregs(fd, &sr))
 		return;
 	fprintf(stderr,
@@ -888,7 +887,7 @@ static void report_state(struct vmctl_machine *m,
 		(unsigned long long)sr.cr0, (unsigned long long)sr.cr2,
 		(unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
 		(unsigned long long)sr.efer);
-	if (!(sr.efer & (1u << 10)))	/* LMA */
+	if (!(sr.efer & EFER_LMA))
 		return;
 	report_walk(m, "rip", sr.cr3, r.rip);
 	report_walk(m, "cr2", sr.cr3, sr.cr2);
