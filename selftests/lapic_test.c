@@ -55,7 +55,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -504,9 +503,7 @@ TEST_F(lapic, timer_periodic)
  */
 TEST_F(lapic, timer_periodic_min)
 {
-	const char *force = getenv("RINGVM_TCG_PERIODIC");
-
-	if (host_is_tcg() && !(force && !strcmp(force, "1")))
+	if (host_is_tcg() && !ringvm_env_forces("RINGVM_TCG_PERIODIC"))
 		SKIP(return, "200 us periodic timer under TCG: hangs at random, a known open bug");
 	apic_vm(_metadata, self, 1, guest_timer_periodic);
 	periodic_run(_metadata, self->vcpu[0], 1, 10, 0.2);

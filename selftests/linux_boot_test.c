@@ -376,9 +376,7 @@ static bool host_is_bochs(void)
  */
 static const char *smp_skip_reason(void)
 {
-	const char *force = getenv("RINGVM_SMP_BOOT");
-
-	if (force && !strcmp(force, "1"))
+	if (ringvm_env_forces("RINGVM_SMP_BOOT"))
 		return NULL;
 	if (host_is_bochs())
 		return "SMP boot under Bochs: beyond the CI budget";

@@ -32,6 +32,11 @@
 const char *ringvm_ko_path(void);
 /* $RINGVM_VMCTL, else /ringvm/vmctl. */
 const char *ringvm_vmctl_path(void);
+/*
+ * Whether the environment variable @name is "1": how a run by hand
+ * (run.sh passes RINGVM_* through) asks for a case CI skips.
+ */
+bool ringvm_env_forces(const char *name);
 
 /* Load ringvm unless it is loaded already: 0 or -errno. */
 int ringvm_ensure_loaded(void);

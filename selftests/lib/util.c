@@ -29,6 +29,13 @@ const char *ringvm_vmctl_path(void)
 	return p && p[0] ? p : "/ringvm/vmctl";
 }
 
+bool ringvm_env_forces(const char *name)
+{
+	const char *p = getenv(name);
+
+	return p && !strcmp(p, "1");
+}
+
 int ringvm_ensure_loaded(void)
 {
 	if (ringvm_module_loaded(RINGVM_MODULE_NAME))
