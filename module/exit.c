@@ -445,6 +445,69 @@ static bool ringvm_handle_pm_timer(struct ringvm_vcpu *vcpu)
 	return true;
 }
 
+/*
+ * A guest access to RAM not mapped yet: allocate and map the page.  With
+ * @gfp GFP_NOWAIT this runs in the run loop's preemption-off section
+ * (ringvm_handle_fast()) and says -EAGAIN when it would have to sleep;
+ * the slow path then does it again with GFP_KERNEL_ACCOUNT.  Either way
+ * the fault was counted once, by the fast path, which always sees an
+ * exit first.
+ */
+static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa, gfp_t gfp)
+{
+	struct ringvm_vm *vm = vcpu->vm;
+	struct page *page;
+
+	if (vcpu->npf_repeats > RINGVM_NPF_MAX_REPEATS)
+		return -ELOOP;
+	if (ringvm_npt_cache_fill(&vcpu->npt_cache, gfp))
+		return -EAGAIN;
+	page = ringvm_gpa_page(vm, gpa, gfp);
+	if (!page)
+		return -EAGAIN;
+	if (ringvm_npt_map(&vm->npt, &vcpu->npt_cache, gpa & PAGE_MASK,
+			   page_to_phys(page), RINGVM_NPT_RWX))
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * A nested fault in the run loop: a first touch of guest RAM is mapped
+ * here when that needs no sleep, without leaving the loop; MMIO and the
+ * rest go to the slow path.
+ */
+static bool ringvm_handle_npf_fast(struct ringvm_vcpu *vcpu)
+{
+	u64 gpa = vcpu->exit.npf.gpa;
+	int r;
+
+	if (!ringvm_gpa_is_ram(vcpu->vm, gpa))
+		return false;
+	vcpu->nr_npf_ram++;	/* stats.c */
+	/* The same page faulting again and again: a mapping that won't do */
+	if ((gpa ^ vcpu->last_npf_gpa) >> PAGE_SHIFT)
+		vcpu->npf_repeats = 0;
+	vcpu->last_npf_gpa = gpa;
+	vcpu->npf_repeats++;
+
+	r = ringvm_map_ram(vcpu, gpa, GFP_NOWAIT | __GFP_NOWARN);
+	if (r)
+		return false;
+	trace_ringvm_npf(vcpu, 0);
+	return true;
+}
+
+/* The slow half of ringvm_handle_npf_fast(), preemptible. */
+static int ringvm_handle_npf_ram(struct ringvm_vcpu *vcpu, u64 gpa)
+{
+	int r = ringvm_map_ram(vcpu, gpa, GFP_KERNEL_ACCOUNT);
+
+	if (r)
+		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
+					     gpa);
+	return 0;
+}
+
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_hw_exit *exit = &vcpu->exit;
@@ -472,6 +535,8 @@ bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
 		return true;
 	case RINGVM_HW_EXIT_IO:
 		return ringvm_handle_pm_timer(vcpu);
+	case RINGVM_HW_EXIT_NPF:
+		return ringvm_handle_npf_fast(vcpu);
 	default:
 		return false;
 	}
@@ -602,33 +667,6 @@ static int ringvm_emulation_exit(struct ringvm_vcpu *vcpu,
 	return 1;
 }
 
-/* A guest access to RAM not mapped yet: allocate and map the page. */
-static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa)
-{
-	struct ringvm_vm *vm = vcpu->vm;
-	struct page *page;
-	int r;
-
-	/* The same page faulting again and again: a mapping that won't do */
-	if ((gpa ^ vcpu->last_npf_gpa) >> PAGE_SHIFT)
-		vcpu->npf_repeats = 0;
-	vcpu->last_npf_gpa = gpa;
-	if (++vcpu->npf_repeats > RINGVM_NPF_MAX_REPEATS)
-		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
-					     gpa);
-
-	page = ringvm_gpa_page(vm, gpa, true);
-	if (!page)
-		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
-					     gpa);
-	r = ringvm_npt_map(&vm->npt, gpa & PAGE_MASK, page_to_phys(page),
-			   RINGVM_NPT_RWX);
-	if (r)
-		return ringvm_internal_error(vcpu, RINGVM_INTERNAL_ERR_MEMORY,
-					     gpa);
-	return 0;
-}
-
 /* A decoded access to the xAPIC page, handled here (lapic.c). */
 static int ringvm_lapic_mmio(struct ringvm_vcpu *vcpu, u64 gpa,
 			     const struct ringvm_insn *insn)
@@ -704,12 +742,10 @@ static int ringvm_handle_npf(struct ringvm_vcpu *vcpu)
 	u64 gpa = vcpu->exit.npf.gpa;
 	int r;
 
-	if (ringvm_gpa_is_ram(vcpu->vm, gpa)) {
-		vcpu->nr_npf_ram++;	/* stats.c */
-		r = ringvm_map_ram(vcpu, gpa);
-	} else {
+	if (ringvm_gpa_is_ram(vcpu->vm, gpa))
+		r = ringvm_handle_npf_ram(vcpu, gpa);
+	else
 		r = ringvm_handle_mmio(vcpu, gpa);
-	}
 	trace_ringvm_npf(vcpu, r);
 	return r;
 }

@@ -402,6 +402,7 @@ static const struct file_operations ringvm_vcpu_fops = {
 static void ringvm_vcpu_free_mem(struct ringvm_vcpu *vcpu)
 {
 	ringvm_lapic_free(vcpu);
+	ringvm_npt_cache_free(&vcpu->npt_cache);
 	kfree(vcpu->fpu);
 	free_page((unsigned long)vcpu->run);
 	kfree(vcpu);

@@ -122,27 +122,28 @@ bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa)
 }
 
 /*
- * The page backing guest-physical @gpa, which must be RAM.  With @alloc
- * a missing page is allocated (zeroed, charged to the VM's creator) and
- * the function may sleep; without it a missing page is NULL.
+ * The page backing guest-physical @gpa, which must be RAM.  With @gfp a
+ * missing page is allocated with it (zeroed, charged to the VM's
+ * creator): GFP_KERNEL_ACCOUNT may sleep, GFP_NOWAIT never does and may
+ * fail.  With @gfp 0 a missing page is NULL.
  */
-struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc)
+struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
 {
 	unsigned long gfn = gpa >> PAGE_SHIFT;
 	struct mem_cgroup *old_memcg;
 	struct page *page, *old;
 
 	page = xa_load(&vm->pages, gfn);
-	if (page || !alloc)
+	if (page || !gfp)
 		return page;
 
 	old_memcg = set_active_memcg(vm->memcg);
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	page = alloc_page(gfp | __GFP_ACCOUNT | __GFP_ZERO);
 	set_active_memcg(old_memcg);
 	if (!page)
 		return NULL;
 
-	old = xa_cmpxchg(&vm->pages, gfn, NULL, page, GFP_KERNEL_ACCOUNT);
+	old = xa_cmpxchg(&vm->pages, gfn, NULL, page, gfp | __GFP_ACCOUNT);
 	if (old) {		/* lost a race, or no memory for the xarray */
 		__free_page(page);
 		return xa_is_err(old) ? NULL : old;
@@ -167,7 +168,8 @@ static int ringvm_copy_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 
 		if (!ringvm_gpa_is_ram(vm, gpa))
 			return -ENOENT;
-		page = ringvm_gpa_page(vm, gpa, write);
+		page = ringvm_gpa_page(vm, gpa,
+				       write ? GFP_KERNEL_ACCOUNT : 0);
 		if (write && !page)
 			return -ENOMEM;
 		if (write)
@@ -559,7 +561,7 @@ static vm_fault_t ringvm_vm_fault(struct vm_fault *vmf)
 
 	if (!ringvm_gpa_is_ram(vm, gpa))
 		return VM_FAULT_SIGBUS;
-	page = ringvm_gpa_page(vm, gpa, true);
+	page = ringvm_gpa_page(vm, gpa, GFP_KERNEL_ACCOUNT);
 	if (!page)
 		return VM_FAULT_OOM;
 	get_page(page);

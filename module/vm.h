@@ -71,8 +71,17 @@ struct ringvm_npt {
 
 int ringvm_npt_init(struct ringvm_npt *npt, const struct ringvm_npt_ops *ops);
 void ringvm_npt_destroy(struct ringvm_npt *npt);
-int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
-		   unsigned int prot);
+/* Zeroed table pages a vCPU keeps for its next nested fault (npt.c). */
+#define RINGVM_NPT_CACHE	3	/* a table for each level below the root */
+struct ringvm_npt_cache {
+	unsigned int nr;
+	u64 *pages[RINGVM_NPT_CACHE];
+};
+
+int ringvm_npt_cache_fill(struct ringvm_npt_cache *cache, gfp_t gfp);
+void ringvm_npt_cache_free(struct ringvm_npt_cache *cache);
+int ringvm_npt_map(struct ringvm_npt *npt, struct ringvm_npt_cache *cache,
+		   u64 gpa, phys_addr_t pa, unsigned int prot);
 
 extern const struct ringvm_npt_ops ringvm_ept_ops;
 extern const struct ringvm_npt_ops ringvm_npt_amd_ops;
@@ -211,6 +220,7 @@ struct ringvm_vcpu {
 	struct rcuwait wait;			/* the halted vCPU's thread */
 	u64 last_npf_gpa;			/* [v] loop guard */
 	unsigned int npf_repeats;		/* [v] */
+	struct ringvm_npt_cache npt_cache;	/* [v] */
 
 	/* What the next RINGVM_RUN must complete first. */
 	u32 pending;				/* [v] enum ringvm_pending */
@@ -243,7 +253,7 @@ void ringvm_vm_get(struct ringvm_vm *vm);
 void ringvm_vm_put(struct ringvm_vm *vm);
 void ringvm_vm_file_put(struct ringvm_vm *vm);
 int ringvm_vm_getfd(struct ringvm_vm *vm);
-struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, bool alloc);
+struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, gfp_t gfp);
 bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa);
 int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);

@@ -3,8 +3,10 @@
  * memory_test: guest RAM.  The guest and an mmap of the VM fd see the
  * same bytes both ways; pages start zeroed and are allocated on first
  * touch (mem_allocated grows then, from either side); an access outside
- * every region is MMIO; and mmap refuses ranges that are not inside one
- * region, and private mappings, with EINVAL.
+ * every region is MMIO; first touches in new GiBs and 2 MiB ranges each
+ * land in their own page (the nested tables they add); and mmap refuses
+ * ranges that are not inside one region, and private mappings, with
+ * EINVAL.
  */
 #include <errno.h>
 #include <string.h>
@@ -219,7 +221,87 @@ TEST_F(memory, mmio_outside_regions)
 	munmap(r2, R2_SIZE);
 }
 
-/* 4. mmap refusals */
+/*
+ * 4. Nested tables: a first touch takes the tables it needs from its
+ * vCPU's cache (module/ept/npt.c) - two new ones in a new GiB, one in a
+ * new 2 MiB range - and the cache is filled again before the next.  A
+ * table handed out twice, or a page mapped through a stale one, shows
+ * as a word that lands in the wrong page.
+ */
+#define GIB		0x40000000ULL
+#define T1_GPA		GIB		/* region 1: 4 MiB at 1 GiB */
+#define T1_SIZE		(2 * GUEST_LARGE_PAGE)
+#define T2_GPA		(2 * GIB)	/* region 2: 2 MiB at 2 GiB */
+#define T2_SIZE		GUEST_LARGE_PAGE
+#define NR_TOUCHED	6
+
+static const __u64 touched[NR_TOUCHED] = {
+	T1_GPA,				/* new GiB: level-2 and level-1 tables */
+	T2_GPA + T2_SIZE - PAGE,	/* another new GiB */
+	T1_GPA + GUEST_LARGE_PAGE,	/* new 2 MiB range: a level-1 table */
+	T1_GPA + PAGE,			/* tables there already: none */
+	T2_GPA,
+	T1_GPA + T1_SIZE - PAGE,
+};
+
+static __u64 touch_value(unsigned int i)
+{
+	return 0x7ab1e5000000ULL + i;
+}
+
+static void guest_tables(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_TOUCHED; i++)
+		*(volatile __u64 *)touched[i] = touch_value(i);
+	for (i = 0; i < NR_TOUCHED; i++)
+		GUEST_ASSERT_EQ(*(volatile __u64 *)touched[i], touch_value(i));
+	GUEST_DONE();
+}
+
+TEST_F(memory, tables_across_gigabytes)
+{
+	struct ringvm_create_vm req;
+	__u64 *t1, *t2, v;
+	struct ucall uc;
+	unsigned int i;
+	int vmfd;
+
+	memset(&req, 0, sizeof(req));
+	req.nr_regions = 3;
+	req.regions[0].size = vm_guest_ram_size();
+	req.regions[1].gpa = T1_GPA;
+	req.regions[1].size = T1_SIZE;
+	req.regions[2].gpa = T2_GPA;
+	req.regions[2].size = T2_SIZE;
+	vmfd = __ringvm_create_vm(self->devfd, &req);
+	ASSERT_LE(0, vmfd) TH_LOG("create: %s", strerror(-vmfd));
+	ASSERT_EQ(0, __vm_adopt(&self->vm, vmfd));
+	self->vcpu = vm_vcpu_add(self->vm, 0, guest_tables);
+	ASSERT_DONE(self->vcpu, &uc);
+
+	t1 = ringvm_map_guest(self->vm->fd, T1_GPA, T1_SIZE);
+	ASSERT_NE(NULL, t1);
+	t2 = ringvm_map_guest(self->vm->fd, T2_GPA, T2_SIZE);
+	ASSERT_NE(NULL, t2);
+	/* each word in its page, and nothing else written in these pages */
+	for (i = 0; i < NR_TOUCHED; i++) {
+		__u64 gpa = touched[i], off;
+		__u64 *page = gpa >= T2_GPA ? t2 + (gpa - T2_GPA) / 8 :
+			      t1 + (gpa - T1_GPA) / 8;
+
+		EXPECT_EQ(touch_value(i), page[0]) TH_LOG("gpa %#llx",
+			(unsigned long long)gpa);
+		for (off = 1, v = 0; off < PAGE / 8; off++)
+			v |= page[off];
+		EXPECT_EQ(0, v) TH_LOG("gpa %#llx", (unsigned long long)gpa);
+	}
+	munmap(t1, T1_SIZE);
+	munmap(t2, T2_SIZE);
+}
+
+/* 5. mmap refusals */
 
 FIXTURE(mmap) {
 	int devfd, vmfd;

@@ -4,6 +4,7 @@
  *
  *  1. ringvm_npt_init()    - an empty level-4 table
  *  2. ringvm_npt_map()     - map one 4 KiB guest page, adding tables
+ *                            from a vCPU's cache (ringvm_npt_cache_fill())
  *  3. ringvm_npt_destroy() - free every table, leaves are not ours
  *
  * The entry bits come from a struct ringvm_npt_ops (formats.c); the
@@ -16,9 +17,11 @@
  * 2 MiB and 1 GiB leaves at levels 2 and 3 fit in later without a new
  * walker (ops->large() already stops the free walk at them).
  *
- * Context: process context.  Table pages are allocated before taking
- * npt->lock, a spinlock held only while entries are written, so vCPUs
- * faulting in pages of one VM on several CPUs do not race.  Entries are
+ * Context: process context.  Table pages come from the faulting vCPU's
+ * cache, filled before npt->lock is taken; the lock, a spinlock held only
+ * while entries are written, keeps vCPUs faulting in pages of one VM on
+ * several CPUs from racing.  Mapping never sleeps, so the run loop maps
+ * a page without leaving its preemption-off section (exit.c).  Entries are
  * written with WRITE_ONCE: the hardware walker may read them at any time.
  *
  * Invalidation: entries only ever go from not-present to present while
@@ -77,29 +80,47 @@ void ringvm_npt_destroy(struct ringvm_npt *npt)
 }
 
 /*
- * Map the 4 KiB guest page at @gpa to the host page at @pa.  Returns 0,
- * also when another vCPU mapped the same page first, -EEXIST if @gpa is
- * mapped to a different page (a host bug: the caller reports it), or
- * -ENOMEM.
+ * A vCPU's table pages for its next nested faults: filled, zeroed, before
+ * a fault needs them and kept when it does not, so that a fault under a
+ * table that exists costs no allocation at all.  Only the vCPU's own
+ * thread (in RINGVM_RUN, vcpu->mutex held) fills and takes from it.
  */
-int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
-		   unsigned int prot)
+int ringvm_npt_cache_fill(struct ringvm_npt_cache *cache, gfp_t gfp)
+{
+	while (cache->nr < RINGVM_NPT_CACHE) {
+		u64 *page = (u64 *)get_zeroed_page(gfp | __GFP_ACCOUNT);
+
+		if (!page)
+			return -ENOMEM;
+		cache->pages[cache->nr++] = page;
+	}
+	return 0;
+}
+
+void ringvm_npt_cache_free(struct ringvm_npt_cache *cache)
+{
+	while (cache->nr)
+		free_page((unsigned long)cache->pages[--cache->nr]);
+}
+
+/*
+ * Map the 4 KiB guest page at @gpa to the host page at @pa, taking the
+ * tables it needs from @cache, which must be full (one table for every
+ * level below the root: the worst case).  Returns 0, also when another
+ * vCPU mapped the same page first, or -EEXIST if @gpa is mapped to a
+ * different page (a host bug: the caller reports it).  Never sleeps.
+ */
+int ringvm_npt_map(struct ringvm_npt *npt, struct ringvm_npt_cache *cache,
+		   u64 gpa, phys_addr_t pa, unsigned int prot)
 {
 	const struct ringvm_npt_ops *ops = npt->ops;
-	u64 *spare[NPT_LEVELS - 1] = { };
-	unsigned int nr_spare = 0;
 	u64 *table;
 	int level, r = 0;
 	u64 e;
 
-	/* Enough tables for the worst case: every level below the root. */
-	for (level = 0; level < NPT_LEVELS - 1; level++) {
-		spare[level] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!spare[level]) {
-			r = -ENOMEM;
-			goto out_free;
-		}
-	}
+	BUILD_BUG_ON(NPT_LEVELS - 1 > RINGVM_NPT_CACHE);
+	if (WARN_ON_ONCE(cache->nr < RINGVM_NPT_CACHE))
+		return -ENOMEM;
 
 	spin_lock(&npt->lock);
 	table = npt->root;
@@ -108,7 +129,7 @@ int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
 
 		e = READ_ONCE(*slot);
 		if (!ops->present(e)) {
-			u64 *next = spare[nr_spare++];
+			u64 *next = cache->pages[--cache->nr];
 
 			e = ops->table_entry(__pa(next));
 			WRITE_ONCE(*slot, e);
@@ -127,9 +148,5 @@ int ringvm_npt_map(struct ringvm_npt *npt, u64 gpa, phys_addr_t pa,
 			   ops->leaf_entry(pa, prot, 1));
 out_unlock:
 	spin_unlock(&npt->lock);
-out_free:
-	for (level = nr_spare; level < NPT_LEVELS - 1; level++)
-		if (spare[level])
-			free_page((unsigned long)spare[level]);
 	return r;
 }
