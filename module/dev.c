@@ -70,15 +70,15 @@ static long ringvm_ioctl_create_vm(struct file *file, unsigned long arg)
 
 	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || req.pad ||
+	if ((req.flags & ~RINGVM_VM_LARGE_PAGES) || req.pad ||
 	    memchr_inv(req.reserved, 0, sizeof(req.reserved)) ||
 	    !ringvm_name_terminated(req.name))
 		return -EINVAL;
 	if (req.nr_regions > RINGVM_MAX_MEM_REGIONS)
 		return -EINVAL;
 
-	r = ringvm_vm_create(req.name, true, req.regions, req.nr_regions,
-			     req.max_vcpus, &vm, &why);
+	r = ringvm_vm_create(req.name, true, req.flags, req.regions,
+			     req.nr_regions, req.max_vcpus, &vm, &why);
 	if (r)
 		return r;
 	r = ringvm_vm_getfd(vm);

@@ -451,7 +451,8 @@ static bool ringvm_handle_pm_timer(struct ringvm_vcpu *vcpu)
  * (ringvm_handle_fast()) and says -EAGAIN when it would have to sleep;
  * the slow path then does it again with GFP_KERNEL_ACCOUNT.  Either way
  * the fault was counted once, by the fast path, which always sees an
- * exit first.
+ * exit first.  A VM with RINGVM_VM_LARGE_PAGES gets the whole 2 MiB
+ * block where it can (vm.c; only on the slow path), else the 4 KiB page.
  */
 static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa, gfp_t gfp)
 {
@@ -460,13 +461,23 @@ static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa, gfp_t gfp)
 
 	if (vcpu->npf_repeats > RINGVM_NPF_MAX_REPEATS)
 		return -ELOOP;
+	if (vm->large_pages) {
+		page = ringvm_gpa_block(vm, gpa, gfp);
+		if (IS_ERR(page))
+			return PTR_ERR(page);	/* -EAGAIN: the slow path */
+		/* else (-EBUSY: 4 KiB pages are mapped there) map 4 KiB */
+		if (page && !ringvm_npt_cache_fill(&vcpu->npt_cache, gfp) &&
+		    !ringvm_npt_map(&vm->npt, &vcpu->npt_cache, gpa & PMD_MASK,
+				    page_to_phys(page), RINGVM_NPT_RWX, 2))
+			return 0;
+	}
 	if (ringvm_npt_cache_fill(&vcpu->npt_cache, gfp))
 		return -EAGAIN;
 	page = ringvm_gpa_page(vm, gpa, gfp);
 	if (!page)
 		return -EAGAIN;
 	if (ringvm_npt_map(&vm->npt, &vcpu->npt_cache, gpa & PAGE_MASK,
-			   page_to_phys(page), RINGVM_NPT_RWX))
+			   page_to_phys(page), RINGVM_NPT_RWX, 1))
 		return -EEXIST;
 	return 0;
 }

@@ -60,8 +60,9 @@ static const struct nla_policy ringvm_vm_new_nl_policy[RINGVM_A_VM_MAX + 1] = {
 	[RINGVM_A_VM_ID] = VM_NEW_REJECT,
 	[RINGVM_A_VM_NR_VCPUS] = VM_NEW_REJECT,
 	[RINGVM_A_VM_MEM_ALLOCATED] = VM_NEW_REJECT,
-	[RINGVM_A_VM_FLAGS] = VM_NEW_REJECT,
 	[RINGVM_A_VM_EVENT] = VM_NEW_REJECT,
+	[RINGVM_A_VM_FLAGS] = NLA_POLICY_MASK(NLA_U32,
+					      RINGVM_VM_FLAGS_LARGE_PAGES),
 	[RINGVM_A_VM_NAME] = { .type = NLA_NUL_STRING,
 			       .len = RINGVM_NAME_MAX - 1 },
 	[RINGVM_A_VM_MEM_REGION] = NLA_POLICY_NESTED(ringvm_mem_region_nl_policy),
@@ -185,6 +186,8 @@ static int ringvm_nl_put_vm(struct sk_buff *msg, struct ringvm_vm *vm)
 		flags |= RINGVM_VM_FLAGS_ANONYMOUS;
 	if (info.flags & RINGVM_VM_INFO_DESTROYED)
 		flags |= RINGVM_VM_FLAGS_DESTROYED;
+	if (info.flags & RINGVM_VM_INFO_LARGE_PAGES)
+		flags |= RINGVM_VM_FLAGS_LARGE_PAGES;
 	if (nla_put_u32(msg, RINGVM_A_VM_ID, info.id) ||
 	    nla_put_string(msg, RINGVM_A_VM_NAME, info.name) ||
 	    nla_put_u32(msg, RINGVM_A_VM_MAX_VCPUS, info.max_vcpus) ||
@@ -272,7 +275,7 @@ static int ringvm_nl_parse_regions(struct genl_info *info,
 static int ringvm_nl_vm_new_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS];
-	u32 nr_regions, max_vcpus = 1;
+	u32 nr_regions, max_vcpus = 1, flags = 0;
 	struct ringvm_vm *vm;
 	const char *why;
 	int r;
@@ -296,8 +299,12 @@ static int ringvm_nl_vm_new_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 
+	if (info->attrs[RINGVM_A_VM_FLAGS] &&
+	    nla_get_u32(info->attrs[RINGVM_A_VM_FLAGS]))
+		flags |= RINGVM_VM_LARGE_PAGES;	/* the policy allows no other */
+
 	r = ringvm_vm_create(nla_data(info->attrs[RINGVM_A_VM_NAME]), false,
-			     regions, nr_regions, max_vcpus, &vm, &why);
+			     flags, regions, nr_regions, max_vcpus, &vm, &why);
 	if (r) {
 		/*
 		 * @why is a string literal in vm.c; NL_SET_ERR_MSG() wants a

@@ -152,6 +152,78 @@ struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
 	return page;
 }
 
+/* Whether the backend's nested tables map 2 MiB pages. */
+bool ringvm_large_pages_supported(void)
+{
+	return ringvm_hw.page_sizes & BIT_ULL(PMD_SHIFT);
+}
+
+/* Whether the 2 MiB block at @block lies wholly inside one region. */
+static bool ringvm_block_is_ram(struct ringvm_vm *vm, u64 block)
+{
+	u32 i;
+
+	for (i = 0; i < vm->nr_regions; i++) {
+		const struct ringvm_mem_region *r = &vm->regions[i];
+
+		if (block - r->gpa < r->size)
+			return r->size - (block - r->gpa) >= PMD_SIZE;
+	}
+	return false;
+}
+
+/*
+ * RINGVM_VM_LARGE_PAGES: back the 2 MiB block around guest-physical @gpa
+ * with one naturally aligned 2 MiB allocation, if the VM asked for it,
+ * the block is RAM from end to end and none of its pages exists yet.
+ * alloc_pages_exact() hands the block back as 512 pages with a reference
+ * each, which go into vm->pages one by one like any page, so mmap, the
+ * copies and ringvm_vm_free_pages() never see the difference.  Returns
+ * the block's first page if all 512 are the block's own, for a 2 MiB
+ * nested mapping; NULL otherwise (the caller maps 4 KiB), also when
+ * another thread put a page into the block meanwhile: the block's pages
+ * it did not displace stay, so every stored page is a whole page of its
+ * own and nothing needs undoing.  @gfp as for ringvm_gpa_page(), which
+ * must not be 0 here; with one that may not sleep, a block that would
+ * be allocated is ERR_PTR(-EAGAIN) instead: zeroing 2 MiB is work for
+ * the preemptible slow path, not for the run loop's fast one.
+ */
+struct page *ringvm_gpa_block(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
+{
+	unsigned long first = (gpa & PMD_MASK) >> PAGE_SHIFT, gfn = first;
+	unsigned long i, stored = 0;
+	struct mem_cgroup *old_memcg;
+	struct page *page;
+	void *block;
+
+	if (!vm->large_pages || !ringvm_block_is_ram(vm, gpa & PMD_MASK) ||
+	    xa_find(&vm->pages, &gfn, first + PTRS_PER_PMD - 1, XA_PRESENT))
+		return NULL;
+	if (!gfpflags_allow_blocking(gfp))
+		return ERR_PTR(-EAGAIN);
+
+	old_memcg = set_active_memcg(vm->memcg);
+	block = alloc_pages_exact(PMD_SIZE, gfp | __GFP_ACCOUNT | __GFP_ZERO |
+				  __GFP_NORETRY | __GFP_NOWARN);
+	set_active_memcg(old_memcg);
+	if (!block)
+		return NULL;
+
+	page = virt_to_page(block);
+	for (i = 0; i < PTRS_PER_PMD; i++) {
+		void *old = xa_cmpxchg(&vm->pages, first + i, NULL, page + i,
+				       gfp | __GFP_ACCOUNT);
+
+		if (old) {	/* lost a race, or no memory for the xarray */
+			__free_page(page + i);
+			continue;
+		}
+		stored++;
+	}
+	atomic_long_add(stored, &vm->nr_pages);
+	return stored == PTRS_PER_PMD ? page : NULL;
+}
+
 /*
  * Copy guest RAM out of (@write false) or into the VM.  -ENOENT if any
  * byte is not RAM; -ENOMEM if a page cannot be allocated for a write.
@@ -273,7 +345,7 @@ void ringvm_vm_put(struct ringvm_vm *vm)
  * table's reference plus one for the caller.  On failure *why says what
  * was wrong with the request, for an extack.
  */
-int ringvm_vm_create(const char *name, bool anonymous,
+int ringvm_vm_create(const char *name, bool anonymous, u32 flags,
 		     const struct ringvm_mem_region *regions, u32 nr_regions,
 		     u32 max_vcpus, struct ringvm_vm **out, const char **why)
 {
@@ -286,6 +358,11 @@ int ringvm_vm_create(const char *name, bool anonymous,
 			*why = "name must be 1-31 characters of A-Z a-z 0-9 . _ -";
 			return -EINVAL;
 		}
+	}
+	if ((flags & RINGVM_VM_LARGE_PAGES) &&
+	    !ringvm_large_pages_supported()) {
+		*why = "the hardware maps no 2 MiB nested pages";
+		return -EOPNOTSUPP;
 	}
 	if (!max_vcpus)
 		max_vcpus = 1;
@@ -303,6 +380,7 @@ int ringvm_vm_create(const char *name, bool anonymous,
 	kref_init(&vm->ref);
 	vm->tsc_offset = -rdtsc();
 	vm->anonymous = anonymous;
+	vm->large_pages = flags & RINGVM_VM_LARGE_PAGES;
 	vm->owner = current_euid();	/* netlink.c shows a VM to its owner */
 	vm->nr_regions = nr_regions;
 	memcpy(vm->regions, regions, nr_regions * sizeof(*regions));
@@ -405,6 +483,8 @@ void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info)
 		info->flags |= RINGVM_VM_INFO_ANONYMOUS;
 	if (READ_ONCE(vm->destroyed))
 		info->flags |= RINGVM_VM_INFO_DESTROYED;
+	if (vm->large_pages)
+		info->flags |= RINGVM_VM_INFO_LARGE_PAGES;
 	info->nr_regions = vm->nr_regions;
 	info->max_vcpus = vm->max_vcpus;
 	info->nr_vcpus = READ_ONCE(vm->nr_vcpus);

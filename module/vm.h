@@ -81,7 +81,7 @@ struct ringvm_npt_cache {
 int ringvm_npt_cache_fill(struct ringvm_npt_cache *cache, gfp_t gfp);
 void ringvm_npt_cache_free(struct ringvm_npt_cache *cache);
 int ringvm_npt_map(struct ringvm_npt *npt, struct ringvm_npt_cache *cache,
-		   u64 gpa, phys_addr_t pa, unsigned int prot);
+		   u64 gpa, phys_addr_t pa, unsigned int prot, int level);
 
 extern const struct ringvm_npt_ops ringvm_ept_ops;
 extern const struct ringvm_npt_ops ringvm_npt_amd_ops;
@@ -114,6 +114,7 @@ struct ringvm_vm {
 	struct xarray pages;			/* gfn -> struct page, (a) */
 	atomic_long_t nr_pages;			/* pages allocated */
 	struct mem_cgroup *memcg;		/* (c) charged for guest RAM */
+	bool large_pages;			/* (c) RINGVM_VM_LARGE_PAGES */
 	struct ringvm_npt npt;
 
 	struct mutex lock;			/* vcpus[], cpuid */
@@ -243,7 +244,7 @@ struct ringvm_vcpu {
 
 /* vm.c */
 extern struct mutex ringvm_vm_lock;
-int ringvm_vm_create(const char *name, bool anonymous,
+int ringvm_vm_create(const char *name, bool anonymous, u32 flags,
 		     const struct ringvm_mem_region *regions, u32 nr_regions,
 		     u32 max_vcpus, struct ringvm_vm **out, const char **why);
 struct ringvm_vm *ringvm_vm_find(u32 id, const char *name);
@@ -254,6 +255,8 @@ void ringvm_vm_put(struct ringvm_vm *vm);
 void ringvm_vm_file_put(struct ringvm_vm *vm);
 int ringvm_vm_getfd(struct ringvm_vm *vm);
 struct page *ringvm_gpa_page(struct ringvm_vm *vm, u64 gpa, gfp_t gfp);
+struct page *ringvm_gpa_block(struct ringvm_vm *vm, u64 gpa, gfp_t gfp);
+bool ringvm_large_pages_supported(void);
 bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa);
 int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);

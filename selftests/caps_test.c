@@ -161,6 +161,8 @@ static void svm_feat_checks(struct feat_check *fc)
 		{ RINGVM_FEAT_PREEMPTION_TIMER, false, "VMX only" },
 		{ RINGVM_FEAT_VIRT_APIC, svm_edx_has(13), "EDX[13] AVIC" },
 		{ RINGVM_FEAT_LAPIC, true, "the module's own" },
+		{ RINGVM_FEAT_LARGE_PAGES, true,
+		  "the module's own: NPT maps 2M always" },
 	};
 
 	memcpy(fc, svm, sizeof(svm));
@@ -195,12 +197,14 @@ static void vmx_feat_checks(struct feat_check *fc)
 		  vmx_flag("vapic_reg") && vmx_flag("vid"),
 		  "vapic vapic_reg vid" },
 		{ RINGVM_FEAT_LAPIC, true, "the module's own" },
+		{ RINGVM_FEAT_LARGE_PAGES, true,
+		  "the module's own where EPT maps 2M (caps.page_sizes test)" },
 	};
 
 	memcpy(fc, vmx, sizeof(vmx));
 }
 
-#define NR_FEAT_CHECKS	14
+#define NR_FEAT_CHECKS	15
 
 TEST_F(caps, features_match_cpu)
 {
@@ -242,6 +246,9 @@ TEST_F(caps, page_sizes)
 	ASSERT_TRUE(ps & PAGE_4K);
 	ASSERT_EQ(0, ps & ~(PAGE_4K | PAGE_2M | PAGE_1G))
 		TH_LOG("page_sizes %#llx", (unsigned long long)ps);
+	/* RINGVM_VM_LARGE_PAGES is offered exactly where 2M maps */
+	EXPECT_EQ(!!(ps & PAGE_2M),
+		  !!(self->caps.features & RINGVM_FEAT_LARGE_PAGES));
 	if (self->caps.arch == RINGVM_ARCH_SVM) {
 		/* NPT walks long-mode tables: 2M always, 1G as the host. */
 		cpuid(CPUID_EXT1, 0, r);

@@ -280,7 +280,8 @@ static const struct fz_ioctl fz_ioctls[] = {
 	{ RINGVM_GET_CAPS, "GET_CAPS", K_DEV, F_PTR | F_OUT,
 	  { EFAULT, EINVAL } },
 	{ RINGVM_CREATE_VM, "CREATE_VM", K_DEV, F_PTR | F_FD,
-	  { EFAULT, EINVAL, E2BIG, EEXIST, ENOSPC, ENOMEM, EMFILE } },
+	  { EFAULT, EINVAL, E2BIG, EEXIST, ENOSPC, ENOMEM, EMFILE,
+	    EOPNOTSUPP } },
 	{ RINGVM_OPEN_VM, "OPEN_VM", K_DEV, F_PTR | F_FD,
 	  { EFAULT, EINVAL, ENOENT, ENOMEM, EMFILE } },
 	{ RINGVM_CREATE_VCPU, "CREATE_VCPU", K_VM, F_FD,
@@ -434,6 +435,7 @@ static struct {
 	int nullfd;		/* /dev/null: not ours */
 	__u16 family;
 	__u32 arch;
+	bool large_pages;	/* RINGVM_FEAT_LARGE_PAGES */
 	__u32 nl_seq;
 	struct fz_vm vms[FZ_VMS];
 	struct fz_vcpu vcpus[FZ_VCPUS];
@@ -931,7 +933,8 @@ static void vm_info_check(const struct fz_vm *vm,
 		fz_fail("vm info: nr_regions %u", in->nr_regions);
 	if (!memchr(in->name, 0, sizeof(in->name)))
 		fz_fail("vm info: name not terminated");
-	if (in->flags & ~(RINGVM_VM_INFO_ANONYMOUS | RINGVM_VM_INFO_DESTROYED))
+	if (in->flags & ~(RINGVM_VM_INFO_ANONYMOUS | RINGVM_VM_INFO_DESTROYED |
+			  RINGVM_VM_INFO_LARGE_PAGES))
 		fz_fail("vm info: unknown flags %#x", in->flags);
 	for (i = 0; i < ARRAY_SIZE(in->reserved); i++)
 		if (in->reserved[i])
@@ -1332,6 +1335,8 @@ static void gen_create_vm(struct ringvm_create_vm *c)
 	}
 	if (one_in(3))
 		snprintf(c->name, sizeof(c->name), "fz-anon-%u", rnd(8));
+	if (one_in(4))
+		c->flags = RINGVM_VM_LARGE_PAGES;
 }
 
 static __u32 known_vm_id(void)
@@ -1454,7 +1459,7 @@ static void step_dev(void)
 		} else if (mode == 9) {
 			random_bytes(&u.create, sizeof(u.create));
 		}
-		if (u.create.flags || u.create.pad ||
+		if ((u.create.flags & ~RINGVM_VM_LARGE_PAGES) || u.create.pad ||
 		    memcmp(u.create.reserved, (__u64[4]){ 0 },
 			   sizeof(u.create.reserved)) ||
 		    !memchr(u.create.name, 0, sizeof(u.create.name)) ||
@@ -2164,8 +2169,12 @@ static int new_runnable_vm(void)
 		c.regions[1].size = 0x10000;
 	}
 	c.max_vcpus = 1 + rnd(4);
-	call_begin(T_DEV, "ioctl(CREATE_VM runnable, %u regions, %u vcpus)",
-		   c.nr_regions, c.max_vcpus);
+	/* the guests' first touches then map 2 MiB blocks */
+	if (pool.large_pages && rnd(2))
+		c.flags = RINGVM_VM_LARGE_PAGES;
+	call_begin(T_DEV, "ioctl(CREATE_VM runnable, %u regions, %u vcpus%s)",
+		   c.nr_regions, c.max_vcpus,
+		   c.flags ? ", large pages" : "");
 	fd = ioctl(pool.devfd, RINGVM_CREATE_VM, &c);
 	call_end(fd, errno, ioctl_find(RINGVM_CREATE_VM)->errs, WANT_ANY);
 	if (fd < 0)
@@ -3401,6 +3410,7 @@ TEST_F_TIMEOUT(fuzz, abi, 280)
 	ASSERT_LE(0, pool.devfd);
 	ASSERT_EQ(0, __ringvm_get_caps(pool.devfd, &caps));
 	pool.arch = caps.arch;
+	pool.large_pages = caps.features & RINGVM_FEAT_LARGE_PAGES;
 	pool.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, pool.nullfd);
 	pool.nlfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,

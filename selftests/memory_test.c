@@ -4,7 +4,9 @@
  * same bytes both ways; pages start zeroed and are allocated on first
  * touch (mem_allocated grows then, from either side); an access outside
  * every region is MMIO; first touches in new GiBs and 2 MiB ranges each
- * land in their own page (the nested tables they add); and mmap refuses
+ * land in their own page (the nested tables they add); a VM made with
+ * RINGVM_VM_LARGE_PAGES maps whole untouched 2 MiB blocks with one
+ * nested fault, and the rest in 4 KiB pages; and mmap refuses
  * ranges that are not inside one region, and private mappings, with
  * EINVAL.
  */
@@ -260,25 +262,40 @@ static void guest_tables(void)
 	GUEST_DONE();
 }
 
-TEST_F(memory, tables_across_gigabytes)
+/*
+ * self->vm: the guest in region 0, RAM regions 1 and 2 at @g1 and @g2,
+ * made with @flags; self->vcpu at @code.
+ */
+static void vm_three_regions(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(memory) *self, __u32 flags,
+			     __u64 g1, __u64 s1, __u64 g2, __u64 s2,
+			     void *code)
 {
 	struct ringvm_create_vm req;
-	__u64 *t1, *t2, v;
-	struct ucall uc;
-	unsigned int i;
 	int vmfd;
 
 	memset(&req, 0, sizeof(req));
+	req.flags = flags;
 	req.nr_regions = 3;
 	req.regions[0].size = vm_guest_ram_size();
-	req.regions[1].gpa = T1_GPA;
-	req.regions[1].size = T1_SIZE;
-	req.regions[2].gpa = T2_GPA;
-	req.regions[2].size = T2_SIZE;
+	req.regions[1].gpa = g1;
+	req.regions[1].size = s1;
+	req.regions[2].gpa = g2;
+	req.regions[2].size = s2;
 	vmfd = __ringvm_create_vm(self->devfd, &req);
 	ASSERT_LE(0, vmfd) TH_LOG("create: %s", strerror(-vmfd));
 	ASSERT_EQ(0, __vm_adopt(&self->vm, vmfd));
-	self->vcpu = vm_vcpu_add(self->vm, 0, guest_tables);
+	self->vcpu = vm_vcpu_add(self->vm, 0, code);
+}
+
+TEST_F(memory, tables_across_gigabytes)
+{
+	__u64 *t1, *t2, v;
+	struct ucall uc;
+	unsigned int i;
+
+	vm_three_regions(_metadata, self, 0, T1_GPA, T1_SIZE, T2_GPA, T2_SIZE,
+			 guest_tables);
 	ASSERT_DONE(self->vcpu, &uc);
 
 	t1 = ringvm_map_guest(self->vm->fd, T1_GPA, T1_SIZE);
@@ -301,7 +318,145 @@ TEST_F(memory, tables_across_gigabytes)
 	munmap(t2, T2_SIZE);
 }
 
-/* 5. mmap refusals */
+/*
+ * 5. RINGVM_VM_LARGE_PAGES: the first touch of a whole untouched 2 MiB
+ * block of RAM allocates the block and maps it with one 2 MiB nested
+ * page - one nested fault for 512 pages; a block the VMM wrote into
+ * first, and the partial block at a region's end, stay 4 KiB pages.
+ * The words the guest writes through the 2 MiB mapping are the ones the
+ * host reads through mmap, page for page.
+ */
+#define L1_GPA		GIB		/* region 1: two blocks */
+#define L1_SIZE		(2 * GUEST_LARGE_PAGE)
+#define L2_GPA		(2 * GIB)	/* region 2: a block and a half */
+#define L2_SIZE		(GUEST_LARGE_PAGE + GUEST_LARGE_PAGE / 2)
+#define L_HOST_GPA	(L1_GPA + GUEST_LARGE_PAGE + 5 * PAGE)
+#define L_MAGIC		0x1a26e000000000ULL
+
+/* What the guest touches next, set by the host before each RUN. */
+static __u64 large_gpa, large_pages_n;
+
+/*
+ * One SYNC per range the host names, the same code every time, so the
+ * first round, on a page of region 0, maps the code and the stack before
+ * the host starts counting.  Each round also reads the guest's page
+ * directories of the four GiBs, which its page walks would otherwise
+ * read first on the first touch of each GiB.
+ */
+static void guest_large(void)
+{
+	__u64 gpa, i;
+
+	for (;;) {
+		GUEST_SYNC(0);
+		gpa = *(volatile __u64 *)&large_gpa;
+		if (!gpa)
+			break;
+		for (i = 0; i < 4; i++)
+			(void)*(volatile __u64 *)(GUEST_PD_GPA + i * PAGE);
+		for (i = 0; i < *(volatile __u64 *)&large_pages_n; i++)
+			*(volatile __u64 *)(gpa + i * PAGE) =
+				L_MAGIC ^ (gpa + i * PAGE);
+	}
+	GUEST_DONE();
+}
+
+struct npf_count {
+	__u64 npf;
+	unsigned int n;
+};
+
+static int npf_cb(const struct ringvm_nl_vcpu_stats *st, void *arg)
+{
+	struct npf_count *c = arg;
+
+	c->npf += st->nested_page_faults;
+	c->n++;
+	return 0;
+}
+
+/* vCPU 0's nested faults on RAM so far (vcpu-stats-get), or ~0. */
+static __u64 nested_faults(struct ringvm_nl *nl, __u32 vm_id)
+{
+	struct npf_count c = { 0, 0 };
+
+	if (__ringvm_nl_vcpu_stats_dump(nl, vm_id, NULL, npf_cb, &c) ||
+	    c.n != 1)
+		return ~0ULL;
+	return c.npf;
+}
+
+TEST_F(memory, large_pages)
+{
+	static const struct {
+		__u64 gpa, pages, faults, bytes;
+		const char *what;
+	} want[] = {
+		{ L1_GPA, 512, 1, GUEST_LARGE_PAGE, "a whole untouched block" },
+		{ L1_GPA + GUEST_LARGE_PAGE, 512, 512, GUEST_LARGE_PAGE - PAGE,
+		  "a block the host wrote into" },
+		{ L2_GPA, 512, 1, GUEST_LARGE_PAGE,
+		  "the other region's whole block" },
+		{ L2_GPA + GUEST_LARGE_PAGE, 256, 256, GUEST_LARGE_PAGE / 2,
+		  "the half block at its end" },
+	};
+	struct ringvm_vm_info info;
+	struct ringvm_caps caps;
+	__u64 *l1, *l2, faults, bytes, i;
+	struct ringvm_nl *nl;
+	struct ucall uc;
+	unsigned int r;
+
+	ASSERT_EQ(0, __ringvm_get_caps(self->devfd, &caps));
+	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES))
+		SKIP(return, "the nested tables here map no 2 MiB pages");
+	ASSERT_EQ(0, __ringvm_nl_open(&nl));
+
+	vm_three_regions(_metadata, self, RINGVM_VM_LARGE_PAGES, L1_GPA,
+			 L1_SIZE, L2_GPA, L2_SIZE, guest_large);
+	ASSERT_EQ(0, __ringvm_get_vm_info(self->vm->fd, &info));
+	EXPECT_TRUE(info.flags & RINGVM_VM_INFO_LARGE_PAGES);
+
+	l1 = ringvm_map_guest(self->vm->fd, L1_GPA, L1_SIZE);
+	ASSERT_NE(NULL, l1);
+	l2 = ringvm_map_guest(self->vm->fd, L2_GPA, L2_SIZE);
+	ASSERT_NE(NULL, l2);
+	/* the VMM's write: L1's second block is not untouched any more */
+	l1[(L_HOST_GPA - L1_GPA) / 8 + 1] = 7;
+
+	/* a warm-up round on a page of region 0, then one per range */
+	ASSERT_SYNC(self->vcpu, &uc, 0);
+	write_guest_global(self->vm, large_gpa, GUEST_SCRATCH_GPA);
+	write_guest_global(self->vm, large_pages_n, 1);
+	ASSERT_SYNC(self->vcpu, &uc, 0);
+	for (r = 0; r < ARRAY_SIZE(want); r++) {
+		write_guest_global(self->vm, large_gpa, want[r].gpa);
+		write_guest_global(self->vm, large_pages_n, want[r].pages);
+		faults = nested_faults(nl, self->vm->id);
+		bytes = mem_allocated(_metadata, self->vm->fd);
+		ASSERT_SYNC(self->vcpu, &uc, 0);
+		faults = nested_faults(nl, self->vm->id) - faults;
+		bytes = mem_allocated(_metadata, self->vm->fd) - bytes;
+		EXPECT_EQ(want[r].faults, faults) TH_LOG("%s", want[r].what);
+		EXPECT_EQ(want[r].bytes, bytes) TH_LOG("%s", want[r].what);
+	}
+	write_guest_global(self->vm, large_gpa, 0);
+	ASSERT_DONE(self->vcpu, &uc);
+
+	/* the host sees each guest word in its page, and its own word */
+	for (i = 0; i < L1_SIZE / PAGE; i++)
+		EXPECT_EQ(L_MAGIC ^ (L1_GPA + i * PAGE), l1[i * PAGE / 8])
+			TH_LOG("gpa %#llx", (unsigned long long)(L1_GPA + i * PAGE));
+	for (i = 0; i < L2_SIZE / PAGE; i++)
+		EXPECT_EQ(L_MAGIC ^ (L2_GPA + i * PAGE), l2[i * PAGE / 8])
+			TH_LOG("gpa %#llx", (unsigned long long)(L2_GPA + i * PAGE));
+	EXPECT_EQ(7, l1[(L_HOST_GPA - L1_GPA) / 8 + 1]);
+	munmap(l1, L1_SIZE);
+	munmap(l2, L2_SIZE);
+	ringvm_nl_close(nl);
+}
+
+/* 6. mmap refusals */
 
 FIXTURE(mmap) {
 	int devfd, vmfd;

@@ -392,16 +392,40 @@ TEST_F(vmio, create_valid)
 	EXPECT_CREATE(0, &req);
 }
 
+/*
+ * Every flag but RINGVM_VM_LARGE_PAGES is refused; that one makes a VM
+ * that says so in its info where the caps offer it, EOPNOTSUPP where not.
+ */
 TEST_F(vmio, create_flags)
 {
 	struct ringvm_create_vm req;
-	int bit;
+	struct ringvm_vm_info info;
+	struct ringvm_caps caps;
+	int bit, fd;
 
 	for (bit = 0; bit < 32; bit++) {
+		if (1U << bit == RINGVM_VM_LARGE_PAGES)
+			continue;
 		valid_create(&req);
 		req.flags = 1U << bit;
 		EXPECT_CREATE(-EINVAL, &req);
+		req.flags |= RINGVM_VM_LARGE_PAGES;
+		EXPECT_CREATE(-EINVAL, &req);
 	}
+
+	ASSERT_EQ(0, __ringvm_get_caps(self->devfd, &caps));
+	valid_create(&req);
+	req.flags = RINGVM_VM_LARGE_PAGES;
+	fd = create_raw(self->devfd, &req);
+	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES)) {
+		EXPECT_EQ(-EOPNOTSUPP, fd);
+		return;
+	}
+	ASSERT_LE(0, fd) TH_LOG("create: %s", strerror(-fd));
+	ASSERT_EQ(0, __ringvm_get_vm_info(fd, &info));
+	EXPECT_EQ(RINGVM_VM_INFO_ANONYMOUS | RINGVM_VM_INFO_LARGE_PAGES,
+		  info.flags);
+	close(fd);
 }
 
 TEST_F(vmio, create_pad)

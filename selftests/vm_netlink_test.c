@@ -667,6 +667,40 @@ TEST_F(vmnl, unexpected_attribute)
 	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
 }
 
+/*
+ * vm-new takes one flag, large-pages (RINGVM_VM_LARGE_PAGES), and vm-get
+ * says it back; the state flags, or any other bit, are refused.
+ */
+TEST_F(vmnl, new_large_pages)
+{
+	struct ringvm_nl_vm v;
+	struct ringvm_caps caps;
+	int devfd, ret, bit;
+
+	for (bit = 0; bit < 32; bit++) {
+		if (1U << bit == RINGVM_VM_FLAGS_LARGE_PAGES)
+			continue;
+		EXPECT_NL_ERR(-EINVAL, __ringvm_nl_vm_new_flags(self->nl,
+				VM_A, &one_region, 1, 1, 1U << bit, NULL));
+	}
+	devfd = __ringvm_open();
+	ASSERT_LE(0, devfd);
+	ASSERT_EQ(0, __ringvm_get_caps(devfd, &caps));
+	close(devfd);
+	ret = __ringvm_nl_vm_new_flags(self->nl, VM_A, &one_region, 1, 1,
+				       RINGVM_VM_FLAGS_LARGE_PAGES, &v);
+	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES)) {
+		EXPECT_NL_ERR(-EOPNOTSUPP, ret);
+		return;
+	}
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", strerror(-ret),
+				 ringvm_nl_extack(self->nl));
+	EXPECT_EQ(RINGVM_VM_FLAGS_LARGE_PAGES, v.flags);
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, v.id, NULL, &v));
+	EXPECT_EQ(RINGVM_VM_FLAGS_LARGE_PAGES, v.flags);
+	ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, v.id, NULL));
+}
+
 /* A vm-get dump takes no attributes, not even the do's id or name. */
 TEST_F(vmnl, dump_with_attribute)
 {

@@ -205,6 +205,43 @@ TEST_F(vmctl, create_list_destroy)
 	EXPECT_EQ(NULL, list_line(res.out, name, line, sizeof(line)));
 }
 
+/* create --large-pages: the VM says so, in vm-get and in both lists. */
+TEST_F(vmctl, create_large_pages)
+{
+	const char *name = VM_PREFIX "lp";
+	struct ringvm_nl_vm vm;
+	struct ringvm_caps caps;
+	struct run_result res;
+	char line[256];
+	int dev;
+
+	dev = ringvm_open();
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, __ringvm_get_caps(dev, &caps));
+	close(dev);
+	vmctl(_metadata, &res, "create", name, "-m", "16M", "--large-pages",
+	      NULL);
+	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES)) {
+		EXPECT_EQ(1, res.status);
+		EXPECT_NE(NULL, strstr(res.err, "no 2 MiB pages"))
+			TH_LOG("stderr: %s", res.err);
+		return;
+	}
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	ASSERT_EQ(0, __ringvm_nl_vm_get(self->nl, 0, name, &vm));
+	EXPECT_EQ(RINGVM_VM_FLAGS_LARGE_PAGES, vm.flags);
+	vmctl(_metadata, &res, "list", NULL);
+	ASSERT_NE(NULL, list_line(res.out, name, line, sizeof(line)))
+		TH_LOG("no %s in:\n%s", name, res.out);
+	EXPECT_NE(NULL, strstr(line, " large-pages")) TH_LOG("%s", line);
+	vmctl(_metadata, &res, "list", "--json", NULL);
+	EXPECT_TRUE(json_valid(res.out)) TH_LOG("%s", res.out);
+	EXPECT_NE(NULL, strstr(res.out, "\"flags\": [\"large-pages\"]"))
+		TH_LOG("%s", res.out);
+	vmctl(_metadata, &res, "destroy", name, NULL);
+	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+}
+
 /* Sizes with and without suffixes; list prints them back. */
 TEST_F(vmctl, create_sizes)
 {

@@ -3,8 +3,9 @@
  * Nested page tables: one table-management core for EPT and NPT.
  *
  *  1. ringvm_npt_init()    - an empty level-4 table
- *  2. ringvm_npt_map()     - map one 4 KiB guest page, adding tables
- *                            from a vCPU's cache (ringvm_npt_cache_fill())
+ *  2. ringvm_npt_map()     - map one 4 KiB or 2 MiB guest page, adding
+ *                            tables from a vCPU's cache
+ *                            (ringvm_npt_cache_fill())
  *  3. ringvm_npt_destroy() - free every table, leaves are not ours
  *
  * The entry bits come from a struct ringvm_npt_ops (formats.c); the
@@ -13,9 +14,12 @@
  * host with CR4.LA57 the SVM backend puts a fifth-level table of its own,
  * one entry pointing here, above these four (svm/vcpu.c).
  *
- * Levels are numbered as the manuals do: 4 (PML4) down to 1 (PT), so
- * 2 MiB and 1 GiB leaves at levels 2 and 3 fit in later without a new
- * walker (ops->large() already stops the free walk at them).
+ * Levels are numbered as the manuals do: 4 (PML4) down to 1 (PT).  A
+ * 2 MiB page is a leaf at level 2 (RINGVM_VM_LARGE_PAGES): an EPT PDE
+ * with bit 7 set (SDM Vol. 3C §29.3.2), or on AMD a long-mode PDE with
+ * PS set, the nested tables having the long-mode format (APM Vol. 2
+ * §5.3 and §15.25.5); ops->large() tells it from a table.  1 GiB leaves
+ * at level 3 would fit in the same way.
  *
  * Context: process context.  Table pages come from the faulting vCPU's
  * cache, filled before npt->lock is taken; the lock, a spinlock held only
@@ -103,49 +107,62 @@ void ringvm_npt_cache_free(struct ringvm_npt_cache *cache)
 		free_page((unsigned long)cache->pages[--cache->nr]);
 }
 
+/* The bytes one entry at @level maps: 4 KiB at 1, 2 MiB at 2. */
+static u64 npt_level_size(int level)
+{
+	return 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+}
+
 /*
- * Map the 4 KiB guest page at @gpa to the host page at @pa, taking the
- * tables it needs from @cache, which must be full (one table for every
- * level below the root: the worst case).  Returns 0, also when another
- * vCPU mapped the same page first, or -EEXIST if @gpa is mapped to a
- * different page (a host bug: the caller reports it).  Never sleeps.
+ * Map the guest page at @gpa to the host memory at @pa: 4 KiB with @level
+ * 1, 2 MiB with @level 2 (both aligned to that size), taking the tables
+ * it needs from @cache, which must be full (one table for every level
+ * below the root: the worst case).  Returns 0, also when another vCPU
+ * mapped the same page first or a 2 MiB page maps it already; -EBUSY
+ * for a 2 MiB page where 4 KiB pages are mapped (the caller maps 4 KiB
+ * instead); -EEXIST if @gpa is mapped to different memory (a host bug:
+ * the caller reports it).  Never sleeps.
  */
 int ringvm_npt_map(struct ringvm_npt *npt, struct ringvm_npt_cache *cache,
-		   u64 gpa, phys_addr_t pa, unsigned int prot)
+		   u64 gpa, phys_addr_t pa, unsigned int prot, int level)
 {
 	const struct ringvm_npt_ops *ops = npt->ops;
-	u64 *table;
-	int level, r = 0;
+	u64 *table, *slot;
+	int l, r = 0;
 	u64 e;
 
 	BUILD_BUG_ON(NPT_LEVELS - 1 > RINGVM_NPT_CACHE);
-	if (WARN_ON_ONCE(cache->nr < RINGVM_NPT_CACHE))
+	if (WARN_ON_ONCE(cache->nr < RINGVM_NPT_CACHE || level < 1 ||
+			 level > 2))
 		return -ENOMEM;
 
 	spin_lock(&npt->lock);
 	table = npt->root;
-	for (level = NPT_LEVELS; level > 1; level--) {
-		u64 *slot = &table[npt_index(gpa, level)];
-
+	for (l = NPT_LEVELS; l > level; l--) {
+		slot = &table[npt_index(gpa, l)];
 		e = READ_ONCE(*slot);
 		if (!ops->present(e)) {
 			u64 *next = cache->pages[--cache->nr];
 
 			e = ops->table_entry(__pa(next));
 			WRITE_ONCE(*slot, e);
-		} else if (ops->large(e, level)) {
-			r = -EEXIST;	/* no large pages are made yet */
+		} else if (ops->large(e, l)) {
+			/* a 2 MiB page already: right if it covers @pa */
+			r = ops->addr(e) + (gpa & (npt_level_size(l) - 1)) ==
+			    (pa & PAGE_MASK) ? 0 : -EEXIST;
 			goto out_unlock;
 		}
 		table = __va(ops->addr(e));
 	}
 
-	e = READ_ONCE(table[npt_index(gpa, 1)]);
-	if (ops->present(e))
-		r = ops->addr(e) == (pa & PAGE_MASK) ? 0 : -EEXIST;
+	slot = &table[npt_index(gpa, level)];
+	e = READ_ONCE(*slot);
+	if (!ops->present(e))
+		WRITE_ONCE(*slot, ops->leaf_entry(pa, prot, level));
+	else if (level > 1 && !ops->large(e, level))
+		r = -EBUSY;		/* a table of 4 KiB pages */
 	else
-		WRITE_ONCE(table[npt_index(gpa, 1)],
-			   ops->leaf_entry(pa, prot, 1));
+		r = ops->addr(e) == (pa & PAGE_MASK) ? 0 : -EEXIST;
 out_unlock:
 	spin_unlock(&npt->lock);
 	return r;

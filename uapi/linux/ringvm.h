@@ -46,6 +46,7 @@ enum ringvm_arch {
 #define RINGVM_FEAT_PREEMPTION_TIMER	_BITULL(11) /* VMX preemption timer */
 #define RINGVM_FEAT_VIRT_APIC		_BITULL(12) /* APICv / AVIC present */
 #define RINGVM_FEAT_LAPIC		_BITULL(13) /* RINGVM_ENABLE_LAPIC */
+#define RINGVM_FEAT_LARGE_PAGES		_BITULL(14) /* RINGVM_VM_LARGE_PAGES */
 
 /*
  * RINGVM_GET_CAPS: what the hardware and the module offer.
@@ -89,9 +90,22 @@ struct ringvm_mem_region {
  * empty) and shows in vm-get, but it is destroyed when the last file
  * descriptor for it (VM or vCPU) is closed.  Named, persistent VMs are
  * created over netlink (vm-new).
+ *
+ * RINGVM_VM_LARGE_PAGES (where caps.features has RINGVM_FEAT_LARGE_PAGES,
+ * else EOPNOTSUPP): a first touch of a 2 MiB-aligned block of RAM that
+ * lies wholly inside one region, and of which no page exists yet,
+ * allocates the whole block at once and maps it with one 2 MiB nested
+ * page.  The guest then takes one nested fault per block instead of 512
+ * and its TLB holds 2 MiB translations; the price is that one byte
+ * touched allocates 2 MiB.  Anything else (a block partly allocated, say
+ * by the VMM's writes through mmap, or no 2 MiB of contiguous host
+ * memory free) falls back to 4 KiB pages.  To user space the memory
+ * stays 4 KiB pages: mmap, mem_allocated and the region rules are the
+ * same.
  */
+#define RINGVM_VM_LARGE_PAGES	_BITUL(0)
 struct ringvm_create_vm {
-	__u32 flags;		/* none defined, must be 0 */
+	__u32 flags;		/* RINGVM_VM_* */
 	__u32 nr_regions;	/* 1..RINGVM_MAX_MEM_REGIONS */
 	__u32 max_vcpus;	/* 0 = 1; at most the max_vcpus parameter */
 	__u32 pad;		/* must be 0 */
@@ -114,6 +128,7 @@ struct ringvm_open_vm {
 /* RINGVM_GET_VM_INFO (VM fd): what the VM is. */
 #define RINGVM_VM_INFO_ANONYMOUS	_BITUL(0)
 #define RINGVM_VM_INFO_DESTROYED	_BITUL(1)
+#define RINGVM_VM_INFO_LARGE_PAGES	_BITUL(2)	/* RINGVM_VM_LARGE_PAGES */
 struct ringvm_vm_info {
 	__u32 id;
 	__u32 flags;		/* out: RINGVM_VM_INFO_*; in: must be 0 */

@@ -34,6 +34,7 @@ enum ringvm_vm_event {
 enum ringvm_vm_flags {
 	RINGVM_VM_FLAGS_ANONYMOUS = 1,
 	RINGVM_VM_FLAGS_DESTROYED = 2,
+	RINGVM_VM_FLAGS_LARGE_PAGES = 4,
 };
 
 enum {

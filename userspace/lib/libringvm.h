@@ -230,6 +230,11 @@ int __ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
 		       const struct ringvm_mem_region *regions,
 		       unsigned int nr_regions, __u32 max_vcpus,
 		       struct ringvm_nl_vm *out);
+/* The same with RINGVM_A_VM_FLAGS (RINGVM_VM_FLAGS_*) when @flags is not 0. */
+int __ringvm_nl_vm_new_flags(struct ringvm_nl *nl, const char *name,
+			     const struct ringvm_mem_region *regions,
+			     unsigned int nr_regions, __u32 max_vcpus,
+			     __u32 flags, struct ringvm_nl_vm *out);
 int ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
 		     const struct ringvm_mem_region *regions,
 		     unsigned int nr_regions, __u32 max_vcpus,

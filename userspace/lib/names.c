@@ -36,6 +36,7 @@ static const char *const feature_names[] = {
 	[FEAT(PREEMPTION_TIMER)]	= "preemption-timer",
 	[FEAT(VIRT_APIC)]		= "virt-apic",
 	[FEAT(LAPIC)]			= "lapic",
+	[FEAT(LARGE_PAGES)]		= "large_pages",
 };
 #undef FEAT
 

@@ -465,6 +465,15 @@ int __ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
 		       unsigned int nr_regions, __u32 max_vcpus,
 		       struct ringvm_nl_vm *out)
 {
+	return __ringvm_nl_vm_new_flags(nl, name, regions, nr_regions,
+					max_vcpus, 0, out);
+}
+
+int __ringvm_nl_vm_new_flags(struct ringvm_nl *nl, const char *name,
+			     const struct ringvm_mem_region *regions,
+			     unsigned int nr_regions, __u32 max_vcpus,
+			     __u32 flags, struct ringvm_nl_vm *out)
+{
 	struct nl_msg *msg = ringvm_nl_msg_new(nl, RINGVM_CMD_VM_NEW);
 	struct ringvm_nl_vm reply;
 	struct nlattr *nest;
@@ -489,6 +498,8 @@ int __ringvm_nl_vm_new(struct ringvm_nl *nl, const char *name,
 		nla_nest_end(msg, nest);
 	}
 	if (max_vcpus && nla_put_u32(msg, RINGVM_A_VM_MAX_VCPUS, max_vcpus) < 0)
+		goto err_msgsize;
+	if (flags && nla_put_u32(msg, RINGVM_A_VM_FLAGS, flags) < 0)
 		goto err_msgsize;
 	return __ringvm_nl_transact(nl, msg, vm_reply, out);
 

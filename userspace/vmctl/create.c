@@ -21,6 +21,9 @@
 	"                      suffix K, M, G (powers of 1024); required\n" \
 	"  -c, --vcpus N       how many vCPUs the VM may have (default 1;\n" \
 	"                      at most the module's max_vcpus parameter)\n" \
+	"  -l, --large-pages   map RAM with 2 MiB nested pages where a first\n" \
+	"                      touch finds a whole untouched 2 MiB block\n" \
+	"                      (it then allocates all 2 MiB at once)\n" \
 	"  -h, --help          show this help\n"
 
 #define PAGE_SIZE	4096ULL
@@ -30,12 +33,14 @@ static int create_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "vcpus", required_argument, NULL, 'c' },
+		{ "large-pages", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	const struct vmctl_cmd *cmd = &vmctl_cmd_create;
 	struct ringvm_mem_region ram = { .gpa = 0 };
 	__u64 vcpus = 0;
+	__u32 flags = 0;
 	struct ringvm_nl_vm vm;
 	struct ringvm_nl *nl;
 	const char *name;
@@ -43,7 +48,7 @@ static int create_run(int argc, char **argv)
 	int c, ret;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:c:lh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!vmctl_parse_size(optarg, &ram.size) ||
@@ -57,6 +62,9 @@ static int create_run(int argc, char **argv)
 			    !vcpus)
 				return vmctl_usage_error(cmd,
 					"bad vCPU count '%s'", optarg);
+			break;
+		case 'l':
+			flags |= RINGVM_VM_FLAGS_LARGE_PAGES;
 			break;
 		case 'h':
 			vmctl_cmd_usage(cmd, stdout);
@@ -74,9 +82,12 @@ static int create_run(int argc, char **argv)
 	ret = vmctl_nl_open(&nl);
 	if (ret)
 		return ret;
-	ret = __ringvm_nl_vm_new(nl, name, &ram, 1, vcpus, &vm);
+	ret = __ringvm_nl_vm_new_flags(nl, name, &ram, 1, vcpus, flags, &vm);
 	if (ret == -EEXIST)
 		ret = vmctl_fail("create %s: a VM of that name exists already",
+				 name);
+	else if (ret == -EOPNOTSUPP)
+		ret = vmctl_fail("create %s: --large-pages: the nested page tables here map no 2 MiB pages",
 				 name);
 	else if (ret < 0) {
 		snprintf(what, sizeof(what), "create %.32s", name);
@@ -91,7 +102,7 @@ static int create_run(int argc, char **argv)
 
 const struct vmctl_cmd vmctl_cmd_create = {
 	.name = "create",
-	.args = "NAME -m|--memory SIZE [-c|--vcpus N]",
+	.args = "NAME -m|--memory SIZE [-c|--vcpus N] [-l|--large-pages]",
 	.summary = "create a named VM",
 	.help = CREATE_HELP,
 	.run = create_run,

@@ -6,7 +6,7 @@
  * Text: a header line, then one line per VM with the columns
  *	ID NAME MEMORY VCPUS FLAGS
  * MEMORY the sum of the regions ("16M"), VCPUS "created/max", FLAGS
- * "anonymous", "destroyed", both comma-separated or "-".
+ * "anonymous", "destroyed", "large-pages", comma-separated, or "-".
  * JSON: an array of objects, one per VM (an empty array when none):
  *	{"id": 1, "name": "demo", "memory": 16777216, "mem_allocated": 0,
  *	 "regions": [{"gpa": 0, "size": 16777216}], "max_vcpus": 1,
@@ -21,7 +21,8 @@
 #define LIST_HELP							\
 	"Lists the VMs: id, name, RAM size, vCPUs created / allowed, and\n" \
 	"flags (anonymous: dies with its last file descriptor; destroyed:\n" \
-	"waiting for its last user to go).\n\n"				\
+	"waiting for its last user to go; large-pages: made with\n"	\
+	"vmctl create --large-pages).\n\n"				\
 	"options:\n"							\
 	"  -j, --json   print one JSON array of objects instead of text\n" \
 	"  -h, --help   show this help\n"
@@ -32,6 +33,7 @@ static const struct {
 } vm_flags[] = {
 	{ RINGVM_VM_FLAGS_ANONYMOUS, "anonymous" },
 	{ RINGVM_VM_FLAGS_DESTROYED, "destroyed" },
+	{ RINGVM_VM_FLAGS_LARGE_PAGES, "large-pages" },
 };
 
 struct list_state {
