@@ -62,6 +62,8 @@
 #define BENCH_REPS	5
 #define BENCH_N		1000		/* round trips per measurement */
 #define BENCH_PAGES	BENCH_N		/* fresh pages per measurement */
+/* Room for BENCH_N fresh pages from a 2 MiB boundary: two blocks. */
+#define BLOCK_STRIDE	(2 * GUEST_LARGE_PAGE)
 /*
  * Iterations of the method check: 300,000 ticks, well inside the 4
  * million between two timer ticks at HZ=250 and a 1 GHz icount TSC, so
@@ -235,9 +237,11 @@ enum bexit {
 
 struct bench {
 	bool kvm;
+	bool large;		/* RINGVM_VM_LARGE_PAGES; KVM: THP */
 	__u32 arch;		/* RINGVM_ARCH_VMX / _SVM */
 	__u64 ram_size;
 	__u64 fresh_gpa;	/* never touched: BENCH_REPS * BENCH_PAGES */
+	__u64 block_gpa;	/* never touched: BENCH_REPS * BLOCK_STRIDE */
 	/* ringvm */
 	struct test_vm *vm;
 	struct test_vcpu *vcpu;
@@ -246,7 +250,14 @@ struct bench {
 	char why[160];		/* what the last BX_OTHER was */
 };
 
-static int bench_setup(struct bench *b, bool kvm)
+/*
+ * The layout, the same for every side: the guest, BENCH_REPS *
+ * BENCH_PAGES fresh pages, then BENCH_REPS runs of fresh 2 MiB blocks
+ * (BENCH_N pages from a block boundary each, so two blocks a run).
+ * @large: a ringvm VM with RINGVM_VM_LARGE_PAGES, or KVM's RAM with
+ * MADV_HUGEPAGE (transparent huge pages of the outer kernel).
+ */
+static int bench_setup(struct bench *b, bool kvm, bool large)
 {
 	__u64 base = vm_guest_ram_size();
 	int ret;
@@ -254,13 +265,19 @@ static int bench_setup(struct bench *b, bool kvm)
 	memset(b, 0, sizeof(*b));
 	kvm_guest_init(&b->kg);
 	b->kvm = kvm;
+	b->large = large;
 	b->arch = cpuinfo_arch();
 	b->fresh_gpa = base;
-	b->ram_size = base + BENCH_REPS * BENCH_PAGES * GUEST_PAGE_SIZE;
+	b->block_gpa = (base + BENCH_REPS * BENCH_PAGES * GUEST_PAGE_SIZE +
+			GUEST_LARGE_PAGE - 1) & ~(GUEST_LARGE_PAGE - 1);
+	b->ram_size = b->block_gpa + BENCH_REPS * BLOCK_STRIDE;
 	if (kvm)
-		return kvm_guest_create_long(&b->kg, b->ram_size);
+		return kvm_guest_create_long_thp(&b->kg, b->ram_size, large);
 	{
-		struct vm_opts opts = { .ram_size = b->ram_size };
+		struct vm_opts opts = {
+			.ram_size = b->ram_size,
+			.flags = large ? RINGVM_VM_LARGE_PAGES : 0,
+		};
 
 		ret = __vm_create(&b->vm, &opts);
 		if (ret)
@@ -433,7 +450,7 @@ static __u64 bench_once(struct bench *b, void *code, __u64 n, __u64 r9,
 
 /* 3. The round trips */
 
-enum { ARG_NONE, ARG_MMIO, ARG_FRESH, ARG_HC };
+enum { ARG_NONE, ARG_MMIO, ARG_FRESH, ARG_BLOCK, ARG_HC };
 
 struct trip {
 	const char *key;	/* one word, for the run files */
@@ -441,26 +458,33 @@ struct trip {
 	void *code;
 	enum bexit want;
 	int arg;
+	bool large;		/* in the large-page VM (bench_setup()) */
 };
 
 static const struct trip trips[] = {
 	{ "cpuid", "CPUID (leaf 0), in the kernel", loop_cpuid,
-	  BX_DONE, ARG_NONE },
+	  BX_DONE, ARG_NONE, false },
 	{ "hypercall", "no-op hypercall, in the kernel", NULL,
-	  BX_DONE, ARG_HC },
+	  BX_DONE, ARG_HC, false },
 	{ "rdmsr", "RDMSR MISC_ENABLE, in the kernel", loop_rdmsr,
-	  BX_DONE, ARG_NONE },
+	  BX_DONE, ARG_NONE, false },
 	{ "out", "OUT to user space and back", loop_out,
-	  BX_OUT, ARG_NONE },
+	  BX_OUT, ARG_NONE, false },
 	{ "in", "IN from user space and back", loop_in,
-	  BX_IN, ARG_NONE },
+	  BX_IN, ARG_NONE, false },
 	{ "mmio_write", "MMIO write to user space and back",
-	  loop_mmio_write, BX_MMIO_WRITE, ARG_MMIO },
+	  loop_mmio_write, BX_MMIO_WRITE, ARG_MMIO, false },
 	{ "mmio_read", "MMIO read from user space and back",
-	  loop_mmio_read, BX_MMIO_READ, ARG_MMIO },
-	{ "hlt", "HLT to user space and back", loop_hlt, BX_HLT, ARG_NONE },
+	  loop_mmio_read, BX_MMIO_READ, ARG_MMIO, false },
+	{ "hlt", "HLT to user space and back", loop_hlt, BX_HLT, ARG_NONE,
+	  false },
 	{ "fresh_page", "first write to a fresh 4 KiB page",
-	  loop_fresh_page, BX_DONE, ARG_FRESH },
+	  loop_fresh_page, BX_DONE, ARG_FRESH, false },
+	{ "block_4k", "first write to each page of fresh 2 MiB blocks, "
+	  "4 KiB nested pages", loop_fresh_page, BX_DONE, ARG_BLOCK, false },
+	{ "block_2m", "the same with 2 MiB nested pages (ringvm: "
+	  "RINGVM_VM_LARGE_PAGES; KVM: THP)", loop_fresh_page, BX_DONE,
+	  ARG_BLOCK, true },
 };
 
 /*
@@ -483,6 +507,8 @@ static __u64 bench_best(struct bench *b, const struct trip *t, __u64 n)
 			r9 = GUEST_MMIO_GPA;
 		else if (t->arg == ARG_FRESH)
 			r9 = b->fresh_gpa + i * BENCH_PAGES * GUEST_PAGE_SIZE;
+		else if (t->arg == ARG_BLOCK)
+			r9 = b->block_gpa + i * BLOCK_STRIDE;
 		ticks = bench_once(b, code, n, r9, r10, t->want);
 		if (!ticks)
 			return 0;
@@ -508,6 +534,26 @@ static void print_param(const char *label, const char *module,
 		val[strcspn(val, "\n")] = 0;
 	fclose(f);
 	printf("%s # %s.%s=%s\n", label, module, param, val);
+}
+
+/*
+ * The outer kernel's transparent huge pages, which back KVM's RAM in the
+ * 2 MiB rows ("[madvise]" or "[always]": they do; "[never]": KVM's
+ * figure is 4 KiB pages again).
+ */
+static void print_thp(const char *label)
+{
+	char val[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (f) {
+		if (!fgets(val, sizeof(val), f))
+			val[0] = 0;
+		fclose(f);
+	}
+	val[strcspn(val, "\n")] = 0;
+	printf("%s # transparent_hugepage=%s\n", label,
+	       val[0] ? val : "(none)");
 }
 
 /*
@@ -552,7 +598,8 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	static const struct trip compute = {
 		.code = loop_compute, .want = BX_DONE,
 	};
-	struct bench b;
+	struct bench b, large;
+	bool large_up = false;
 	__u64 base, ticks, native = ~0ULL, t0;
 	unsigned int i;
 	bool kvm = !strcmp(backend, "kvm");
@@ -562,7 +609,7 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 		fprintf(stderr, "bench: no backend '%s'\n", backend);
 		return 2;
 	}
-	ret = bench_setup(&b, kvm);
+	ret = bench_setup(&b, kvm, false);
 	if (ret) {
 		fprintf(stderr, "bench: %s: setting up the guest: %s\n",
 			label, strerror(-ret));
@@ -574,6 +621,8 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	print_param(label, "kvm_intel", "vmentry_l1d_flush");
 	print_param(label, "kvm_amd", "npt");
 	print_param(label, "ringvm", "debug_slow_cpuid");
+	if (kvm)
+		print_thp(label);
 
 	base = bench_best(&b, &empty, BENCH_N);
 	if (!base) {
@@ -584,12 +633,27 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	printf("%s empty %llu\n", label,
 	       (unsigned long long)(base / BENCH_N));
 	for (i = 0; i < ARRAY_SIZE(trips); i++) {
+		struct bench *bp = trips[i].large ? &large : &b;
+
 		if (!wanted(trips[i].key, nkeys, keys))
 			continue;
-		ticks = bench_best(&b, &trips[i], BENCH_N);
+		if (trips[i].large && !large_up) {
+			ret = bench_setup(&large, kvm, true);
+			if (ret) {
+				/* EOPNOTSUPP: no 2 MiB nested pages here */
+				fprintf(stderr, "bench: %s: the large-page "
+					"guest: %s\n", label, strerror(-ret));
+				bench_teardown(&large);
+				if (ret != -EOPNOTSUPP)
+					err = 1;
+				continue;
+			}
+			large_up = true;
+		}
+		ticks = bench_best(bp, &trips[i], BENCH_N);
 		if (!ticks) {
 			fprintf(stderr, "bench: %s: %s: %s\n", label,
-				trips[i].key, b.why);
+				trips[i].key, bp->why);
 			err = 1;
 			continue;
 		}
@@ -597,6 +661,8 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 		printf("%s %s %llu\n", label, trips[i].key,
 		       (unsigned long long)((ticks + BENCH_N / 2) / BENCH_N));
 	}
+	if (large_up)
+		bench_teardown(&large);
 	if (nkeys) {
 		bench_teardown(&b);
 		return err;

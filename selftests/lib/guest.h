@@ -174,6 +174,7 @@ struct vm_opts {
 	const char *name;	/* NULL/"" = anonymous "anon-ID" */
 	__u32 max_vcpus;	/* 0 = 1 */
 	__u64 ram_size;		/* 0 = vm_guest_ram_size(); at least that */
+	__u32 flags;		/* RINGVM_CREATE_VM flags (RINGVM_VM_*) */
 };
 
 /* RAM (from gpa 0) a guest VM needs: the binary, rounded up to 2 MiB. */

@@ -235,7 +235,14 @@ static int kvm_guest_cpuid(struct kvm_guest *g)
 
 int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size)
 {
+	return kvm_guest_create_long_thp(g, ram_size, false);
+}
+
+int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp)
+{
 	struct kvm_userspace_memory_region slot = { .slot = 0 };
+	__u64 pad = thp ? GUEST_LARGE_PAGE : 0, head;
+	__u8 *m;
 	int ret;
 
 	kvm_guest_init(g);
@@ -243,15 +250,24 @@ int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size)
 	if (ret < 0)
 		return ret;
 	g->vm_fd = ret;
-	g->mem = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (g->mem == MAP_FAILED) {
-		g->mem = NULL;
+	m = mmap(NULL, ram_size + pad, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
 		return -errno;
-	}
+	/* gpa and address congruent modulo 2 MiB, or KVM maps 4 KiB */
+	head = pad ? (((uintptr_t)m + pad - 1) & ~(pad - 1)) - (uintptr_t)m :
+		     0;
+	if (head)
+		munmap(m, head);
+	if (pad - head)
+		munmap(m + head + ram_size, pad - head);
+	g->mem = m + head;
 	g->mem_size = ram_size;
-	/* 4 KiB pages only, as ringvm's guest RAM has today. */
-	madvise(g->mem, ram_size, MADV_NOHUGEPAGE);
+	/*
+	 * 4 KiB pages, as ringvm's guest RAM without RINGVM_VM_LARGE_PAGES
+	 * has; or huge pages, as it has with.
+	 */
+	madvise(g->mem, ram_size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	ret = guest_image_build(g->mem, ram_size);
 	if (ret)
 		return ret;

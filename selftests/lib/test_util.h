@@ -193,6 +193,12 @@ void kvm_guest_destroy(struct kvm_guest *g);
  * in-kernel irqchip.  0 or -errno; kvm_guest_destroy() cleans up.
  */
 int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size);
+/*
+ * The same with @thp: RAM 2 MiB aligned and MADV_HUGEPAGE, so that the
+ * outer kernel's transparent huge pages (where enabled) back it and KVM
+ * maps them with 2 MiB nested pages; without, MADV_NOHUGEPAGE.
+ */
+int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp);
 
 /* KVM_RUN once: run->exit_reason, or -errno. */
 int kvm_guest_run(struct kvm_guest *g);

@@ -431,6 +431,7 @@ int __vm_create(struct test_vm **vmp, const struct vm_opts *opts)
 	if (opts->ram_size > req.regions[0].size)
 		req.regions[0].size = ALIGN_UP(opts->ram_size, GUEST_PAGE_SIZE);
 	req.max_vcpus = opts->max_vcpus;
+	req.flags = opts->flags;
 	if (opts->name)
 		snprintf(req.name, sizeof(req.name), "%s", opts->name);
 
