@@ -461,18 +461,18 @@ static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa, gfp_t gfp)
 
 	if (vcpu->npf_repeats > RINGVM_NPF_MAX_REPEATS)
 		return -ELOOP;
+	if (ringvm_npt_cache_fill(&vcpu->npt_cache, gfp))
+		return -EAGAIN;
 	if (vm->large_pages) {
 		page = ringvm_gpa_block(vm, gpa, gfp);
 		if (IS_ERR(page))
 			return PTR_ERR(page);	/* -EAGAIN: the slow path */
 		/* else (-EBUSY: 4 KiB pages are mapped there) map 4 KiB */
-		if (page && !ringvm_npt_cache_fill(&vcpu->npt_cache, gfp) &&
-		    !ringvm_npt_map(&vm->npt, &vcpu->npt_cache, gpa & PMD_MASK,
-				    page_to_phys(page), RINGVM_NPT_RWX, 2))
+		if (page && !ringvm_npt_map(&vm->npt, &vcpu->npt_cache,
+					    gpa & PMD_MASK, page_to_phys(page),
+					    RINGVM_NPT_RWX, 2))
 			return 0;
 	}
-	if (ringvm_npt_cache_fill(&vcpu->npt_cache, gfp))
-		return -EAGAIN;
 	page = ringvm_gpa_page(vm, gpa, gfp);
 	if (!page)
 		return -EAGAIN;
@@ -480,6 +480,26 @@ static int ringvm_map_ram(struct ringvm_vcpu *vcpu, u64 gpa, gfp_t gfp)
 			   page_to_phys(page), RINGVM_NPT_RWX, 1))
 		return -EEXIST;
 	return 0;
+}
+
+/*
+ * Whether a first touch must take the slow path: on PREEMPT_RT the
+ * spinlocks of the page allocator, the xarray and npt->lock sleep, so
+ * nothing of it may run with preemption off; and while the memory cgroup
+ * is over memory.high, only a charge that may sleep throttles the task
+ * (try_charge_memcg() leaves that to one that can block, or to the
+ * return to user space, which a vCPU in RINGVM_RUN may not make for a
+ * long time).
+ */
+static bool ringvm_npf_needs_slow(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		return true;
+#ifdef CONFIG_MEMCG
+	if (current->memcg_nr_pages_over_high)
+		return true;
+#endif
+	return false;
 }
 
 /*
@@ -500,6 +520,8 @@ static bool ringvm_handle_npf_fast(struct ringvm_vcpu *vcpu)
 		vcpu->npf_repeats = 0;
 	vcpu->last_npf_gpa = gpa;
 	vcpu->npf_repeats++;
+	if (ringvm_npf_needs_slow())
+		return false;
 
 	r = ringvm_map_ram(vcpu, gpa, GFP_NOWAIT | __GFP_NOWARN);
 	if (r)

@@ -361,6 +361,39 @@ static void guest_large(void)
 	GUEST_DONE();
 }
 
+/*
+ * Free blocks of 2 MiB or more in the host's buddy allocator
+ * (/proc/buddyinfo: a count per order, 0 to 10, per zone); -1 if it
+ * cannot be read.  The module's 2 MiB allocation does not compact hard
+ * (__GFP_NORETRY) and falls back to 4 KiB pages without one.
+ */
+static long free_2m_blocks(void)
+{
+	char line[256];
+	long n = 0;
+	FILE *f = fopen("/proc/buddyinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "zone");
+		unsigned long c;
+		int order = 0, used = 0;
+
+		/* "Node 0, zone   DMA32   2 4 ...": past the zone's name */
+		if (!p || sscanf(p, "zone %*s%n", &used) < 0 || !used)
+			continue;
+		p += used;
+		while (sscanf(p, "%lu%n", &c, &used) == 1) {
+			if (order++ >= 9)
+				n += c << (order - 10);
+			p += used;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
 struct npf_count {
 	__u64 npf;
 	unsigned int n;
@@ -410,6 +443,9 @@ TEST_F(memory, large_pages)
 	ASSERT_EQ(0, __ringvm_get_caps(self->devfd, &caps));
 	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES))
 		SKIP(return, "the nested tables here map no 2 MiB pages");
+	if (free_2m_blocks() < 16)
+		SKIP(return, "%ld free 2 MiB blocks in /proc/buddyinfo: the "
+		     "block allocations may fall back", free_2m_blocks());
 	ASSERT_EQ(0, __ringvm_nl_open(&nl));
 
 	vm_three_regions(_metadata, self, RINGVM_VM_LARGE_PAGES, L1_GPA,

@@ -133,7 +133,8 @@ int ringvm_npt_map(struct ringvm_npt *npt, struct ringvm_npt_cache *cache,
 
 	BUILD_BUG_ON(NPT_LEVELS - 1 > RINGVM_NPT_CACHE);
 	if (WARN_ON_ONCE(cache->nr < RINGVM_NPT_CACHE || level < 1 ||
-			 level > 2))
+			 level > 2 ||
+			 ((gpa | pa) & (npt_level_size(level) - 1))))
 		return -ENOMEM;
 
 	spin_lock(&npt->lock);
