@@ -19,10 +19,12 @@
  *
  * The guest runs in a child: this binary again, as "perf_test --child
  * FILE" (RINGVM_GUEST_TEST_MAIN_CHILD), which the tools start as their
- * command, so that perf counts only its events.  It writes its VM's id,
- * the CPUID's RIP and the arch to FILE.  A case skips only when its tool
- * is not in the machine.
+ * command, so that perf counts only its events; under trace-cmd it
+ * first waits for trace-cmd's recorders (recorders_reading()).  It
+ * writes its VM's id, the CPUID's RIP and the arch to FILE.  A case
+ * skips only when its tool is not in the machine.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -74,22 +76,113 @@ static void guest_cpuids(void)
 	GUEST_DONE();
 }
 
+/* Whether process @pid has the file @name ("trace_pipe_raw") open. */
+static bool has_open(pid_t pid, const char *name)
+{
+	char dir[64], path[PATH_MAX + 64], target[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	const char *p;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		p = strrchr(target, '/');
+		found = p && !strcmp(p + 1, name);
+	}
+	closedir(d);
+	return found;
+}
+
 /*
- * perf_test --child FILE: run guest_cpuids to its end and write "vm ID
- * rip RIP arch ARCH" to FILE.  0, or 1 with why on stderr.
+ * Whether trace-cmd record's recorders are reading: every other child of
+ * our parent (the trace-cmd that runs us) has a trace_pipe_raw open and
+ * sleeps, which a recorder does only in its read loop.
+ *
+ * trace-cmd record (3.1, and upstream still) forks a recorder a CPU,
+ * then the command, and does not wait for the recorders: each installs
+ * its SIGUSR1 handler and enters its read loop only once it runs.  When
+ * the command exits, trace-cmd sends SIGUSR1; a recorder that has not
+ * yet reached the loop is killed by it (no handler yet) or skips the
+ * loop and its final flush, and its CPU's events never reach the file.
+ * On one CPU (Bochs) this child, which is short, runs to its end before
+ * the recorder runs at all: "can not stat '/tmp/perf_test.dat.cpu0'".
+ */
+static bool recorders_reading(void)
+{
+	pid_t self = getpid(), parent = getppid();
+	char path[64], buf[512], state;
+	unsigned int n = 0, ready = 0;
+	struct dirent *de;
+	const char *p;
+	int ppid;
+	pid_t pid;
+	DIR *d;
+	FILE *f;
+
+	d = opendir("/proc");
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		pid = strtol(de->d_name, NULL, 10);
+		if (pid <= 0 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 ||
+		    ppid != parent)
+			continue;
+		n++;
+		ready += state == 'S' && has_open(pid, "trace_pipe_raw");
+	}
+	closedir(d);
+	return n && ready == n;
+}
+
+/*
+ * perf_test --child FILE [--after-recorders]: run guest_cpuids to its end
+ * and write "vm ID rip RIP arch ARCH" to FILE; with --after-recorders,
+ * first wait (up to 60 s) until trace-cmd record's recorders are reading
+ * (recorders_reading()).  0, or 1 with why on stderr.
  */
 static int guest_child(int argc, char **argv)
 {
 	struct test_vcpu *vcpu;
 	struct test_vm *vm;
 	struct ucall uc;
+	unsigned int i;
 	__u64 rip;
 	FILE *f;
 	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: perf_test --child FILE\n");
+	if (argc != 2 && (argc != 3 || strcmp(argv[2], "--after-recorders"))) {
+		fprintf(stderr, "usage: perf_test --child FILE "
+			"[--after-recorders]\n");
 		return 1;
+	}
+	if (argc == 3) {
+		/* sleeping hands the CPU to a recorder that has not yet run */
+		for (i = 0; !recorders_reading(); i++) {
+			if (i == 6000) {
+				fprintf(stderr, "child: trace-cmd's recorders "
+					"are not reading after 60 s\n");
+				return 1;
+			}
+			usleep(10000);
+		}
 	}
 	ret = __vm_create_guest(&vm, &vcpu, guest_cpuids);
 	if (ret) {
@@ -421,7 +514,7 @@ TEST_F(perf, trace_cmd)
 {
 	const char *record[] = {
 		TRACE_CMD, "record", "-e", "ringvm", "-o", TRACE_DAT,
-		self->exe, "--child", GUEST_INFO, NULL
+		self->exe, "--child", GUEST_INFO, "--after-recorders", NULL
 	};
 	static const char *const report[] = {
 		TRACE_CMD, "report", "-i", TRACE_DAT, NULL
@@ -441,6 +534,8 @@ TEST_F(perf, trace_cmd)
 		show_tool_out(NULL);
 	ASSERT_EQ(0, ret) TH_LOG("trace-cmd record exited with %d", ret);
 	ret = read_guest_info(&gi);
+	if (ret)
+		show_tool_out(NULL);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", GUEST_INFO, strerror(-ret));
 	ret = run_tool(report);
 	if (ret)
