@@ -26,6 +26,10 @@
  *  5. lifetime: ringvm_vm_create and ringvm_vm_destroy name the VM, with
  *     its memory and vCPU limit; ringvm_vcpu_create / _destroy come for
  *     each vCPU, in that order.
+ *  6. bpf: a BPF program on ringvm:ringvm_exit, attached as bpftrace
+ *     attaches its tracepoint probes (perf_event_open of the event's id,
+ *     PERF_EVENT_IOC_SET_BPF), reading the fields at the offsets the
+ *     format file gives, counts exactly the guest's CPUIDs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
 #include "guest.h"
@@ -524,6 +532,169 @@ TEST_F(trace, lifetime)
 	EXPECT_GE(ram, ev_num(&trace[d], "mem_allocated"));
 	EXPECT_EQ(1, count(n, "ringvm_vm_create", NULL, NULL));
 	EXPECT_EQ(1, count(n, "ringvm_vm_destroy", NULL, NULL));
+}
+
+/*
+ * 6. BPF, the way bpftrace uses the events: bpftrace is not in the test
+ * machines (Debian's pulls LLVM and Clang, about 250 MB), so this case
+ * does by hand what its tracepoint probes do.
+ */
+
+/* Field @name of ringvm event @event: its offset in the record, or -1. */
+static int field_offset(const char *dir, const char *event, const char *name,
+			int *size)
+{
+	char path[256], line[256], want[64];
+	int off = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/events/ringvm/%s/format", dir, event);
+	snprintf(want, sizeof(want), " %s;", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, want);
+
+		if (!p || !strstr(line, "field:") || !strstr(p, "offset:"))
+			continue;
+		if (sscanf(strstr(p, "offset:"), "offset:%d; size:%d;", &off,
+			   size) != 2)
+			off = -1;
+		break;
+	}
+	fclose(f);
+	return off;
+}
+
+/* The id of ringvm event @event (events/ringvm/EVENT/id), or -1. */
+static long event_id(const char *dir, const char *event)
+{
+	char path[256];
+	long id = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/events/ringvm/%s/id", dir, event);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &id) != 1)
+		id = -1;
+	fclose(f);
+	return id;
+}
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+#define INSN(c, d, sr, o, i)						\
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (sr), \
+			    .off = (o), .imm = (i) })
+
+TEST_F(trace, bpf_program)
+{
+	struct perf_event_attr pa = {
+		.type = PERF_TYPE_TRACEPOINT, .size = sizeof(pa),
+		.sample_period = 1, .wakeup_events = 1,
+	};
+	int vm_off, vm_size, hw_off, hw_size, map_fd, prog_fd, ev_fd;
+	char log[4096] = "";
+	union bpf_attr attr;
+	__u32 key = 0, raw;
+	__u64 hits = 0;
+	struct ucall uc;
+	long id;
+
+	vm_off = field_offset(self->dir, "ringvm_exit", "vm", &vm_size);
+	hw_off = field_offset(self->dir, "ringvm_exit", "hw_reason",
+			      &hw_size);
+	ASSERT_LE(0, vm_off);
+	ASSERT_LE(0, hw_off);
+	ASSERT_EQ(4, vm_size);
+	ASSERT_EQ(4, hw_size);
+	id = event_id(self->dir, "ringvm_exit");
+	ASSERT_LT(0, id);
+
+	/* one u64 counter */
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_ARRAY;
+	attr.key_size = 4;
+	attr.value_size = 8;
+	attr.max_entries = 1;
+	map_fd = sys_bpf(BPF_MAP_CREATE, &attr);
+	if (map_fd < 0 && errno == ENOSYS)
+		SKIP(return, "no bpf(2) in this kernel");
+	ASSERT_LE(0, map_fd) TH_LOG("map: %s", strerror(errno));
+
+	self->vm = vm_create_guest(&self->vcpu, guest_exits);
+	raw = self->vm->arch == RINGVM_ARCH_SVM ? SVM_REASON_CPUID :
+						  VMX_REASON_CPUID;
+	{
+		/* if (vm == ID && hw_reason == RAW) counter[0]++; return 0 */
+		struct bpf_insn prog[] = {
+			INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1,
+			     vm_off, 0),
+			INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 11,
+			     self->vm->id),
+			INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1,
+			     hw_off, 0),
+			INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 9, raw),
+			INSN(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, -4, 0),
+			INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2,
+			     BPF_REG_10, 0, 0),
+			INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+			INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1,
+			     BPF_PSEUDO_MAP_FD, 0, map_fd),
+			INSN(0, 0, 0, 0, 0),
+			INSN(BPF_JMP | BPF_CALL, 0, 0, 0,
+			     BPF_FUNC_map_lookup_elem),
+			INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0),
+			INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1),
+			INSN(BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_0,
+			     BPF_REG_1, 0, BPF_ADD),
+			INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+			INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		};
+
+		memset(&attr, 0, sizeof(attr));
+		attr.prog_type = BPF_PROG_TYPE_TRACEPOINT;
+		attr.insns = (uintptr_t)prog;
+		attr.insn_cnt = ARRAY_SIZE(prog);
+		attr.license = (uintptr_t)"GPL";
+		attr.log_buf = (uintptr_t)log;
+		attr.log_size = sizeof(log);
+		attr.log_level = 1;
+		prog_fd = sys_bpf(BPF_PROG_LOAD, &attr);
+		ASSERT_LE(0, prog_fd) TH_LOG("load: %s\n%s", strerror(errno),
+					     log);
+	}
+
+	/* this thread's events: the vCPU runs in it */
+	pa.config = id;
+	ev_fd = syscall(__NR_perf_event_open, &pa, 0, -1, -1,
+			PERF_FLAG_FD_CLOEXEC);
+	ASSERT_LE(0, ev_fd) TH_LOG("perf_event_open: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(ev_fd, PERF_EVENT_IOC_SET_BPF, prog_fd))
+		TH_LOG("PERF_EVENT_IOC_SET_BPF: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(ev_fd, PERF_EVENT_IOC_ENABLE, 0));
+
+	vcpu_run(self->vcpu);
+	ASSERT_EXIT(self->vcpu, RINGVM_EXIT_IO);
+	ASSERT_UCALL(self->vcpu, &uc, UCALL_SYNC);
+	ASSERT_DONE(self->vcpu, &uc);
+	ASSERT_EQ(0, ioctl(ev_fd, PERF_EVENT_IOC_DISABLE, 0));
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = map_fd;
+	attr.key = (uintptr_t)&key;
+	attr.value = (uintptr_t)&hits;
+	ASSERT_EQ(0, sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr));
+	EXPECT_EQ(NR_CPUIDS, hits) TH_LOG("the BPF program's count");
+	close(ev_fd);
+	close(prog_fd);
+	close(map_fd);
 }
 
 RINGVM_GUEST_TEST_MAIN
