@@ -11,6 +11,10 @@
  *     exits counts exactly that many ringvm:ringvm_exit events with the
  *     vendor's raw CPUID reason (a --filter on hw_reason), at least as
  *     many exits in all, and as many ringvm:ringvm_entry events as exits.
+ *  2b. perf_trace: `perf trace --no-syscalls -e ringvm:ringvm_exit`
+ *     around the same guest prints exactly its CPUID exits (its VM and
+ *     the vendor's raw reason, as perf trace formats the fields) among
+ *     the others.
  *  3. trace_cmd: `trace-cmd record -e ringvm` around the same guest, then
  *     `trace-cmd report`: the guest's VM is created and destroyed, its
  *     CPUID exits are exactly NR_CPUIDS with reason cpuid, the vendor's
@@ -461,6 +465,60 @@ TEST_F(perf, perf_stat)
 	EXPECT_NE(~0ULL, c[1]);
 	/* every entry ends in an exit */
 	EXPECT_EQ(c[1], c[2]);
+}
+
+/*
+ * 2b. perf trace: the events as perf trace prints them (-e with a
+ * tracepoint, --no-syscalls), one line each with the fields it decodes
+ * from the format file: exactly the guest's CPUIDs among its VM's exits.
+ */
+TEST_F(perf, perf_trace)
+{
+	const char *argv[] = {
+		PERF, "trace", "--no-syscalls", "-e", "ringvm:ringvm_exit",
+		"--", self->exe, "--child", GUEST_INFO, NULL
+	};
+	unsigned int lines = 0, cpuids = 0;
+	char line[512], vm[32], hw[32];
+	struct guest_info gi;
+	FILE *f;
+	int ret;
+
+	REQUIRE_TOOL(PERF);
+	ret = run_tool(argv);
+	if (ret)
+		show_tool_out(NULL);
+	ASSERT_EQ(0, ret) TH_LOG("perf trace exited with %d", ret);
+	ret = read_guest_info(&gi);
+	if (ret)
+		show_tool_out(NULL);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", GUEST_INFO, strerror(-ret));
+
+	/*
+	 * perf trace prints the fields itself, in decimal, and leaves out
+	 * those that are 0: "ringvm:ringvm_exit(vm: 2, reason: 4, arch: 2,
+	 * hw_reason: 1024, rip: 4203520, ...)".
+	 */
+	snprintf(vm, sizeof(vm), "(vm: %u, ", gi.vm);
+	snprintf(hw, sizeof(hw), " hw_reason: %u,",
+		 cpuinfo_arch() == RINGVM_ARCH_SVM ? SVM_REASON_CPUID :
+						     VMX_REASON_CPUID);
+	f = fopen(TOOL_OUT, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "ringvm:ringvm_exit");
+
+		if (!p || !strstr(p, vm))
+			continue;
+		lines++;
+		cpuids += !!strstr(p, hw);
+	}
+	fclose(f);
+	if (cpuids != NR_CPUIDS)
+		show_tool_out(NULL);
+	EXPECT_EQ(NR_CPUIDS, cpuids);
+	/* and the other exits: the ucalls, the first touches */
+	EXPECT_LE(NR_CPUIDS + 2, lines);
 }
 
 /* 3. trace-cmd record and report */
