@@ -512,7 +512,9 @@ static bool ringvm_handle_npf_fast(struct ringvm_vcpu *vcpu)
 	u64 gpa = vcpu->exit.npf.gpa;
 	int r;
 
-	if (!ringvm_gpa_is_ram(vcpu->vm, gpa))
+	/* for ringvm_handle_npf() too: every NPF comes here first */
+	vcpu->exit.npf.ram = ringvm_gpa_is_ram(vcpu->vm, gpa);
+	if (!vcpu->exit.npf.ram)
 		return false;
 	vcpu->nr_npf_ram++;	/* stats.c */
 	/* The same page faulting again and again: a mapping that won't do */
@@ -775,7 +777,7 @@ static int ringvm_handle_npf(struct ringvm_vcpu *vcpu)
 	u64 gpa = vcpu->exit.npf.gpa;
 	int r;
 
-	if (ringvm_gpa_is_ram(vcpu->vm, gpa))
+	if (vcpu->exit.npf.ram)		/* ringvm_handle_npf_fast() */
 		r = ringvm_handle_npf_ram(vcpu, gpa);
 	else
 		r = ringvm_handle_mmio(vcpu, gpa);

@@ -108,6 +108,8 @@ struct ringvm_hw_exit {
 			bool in_delivery;
 			/* reading or updating the guest's own page tables */
 			bool walk;
+			/* guest RAM, not MMIO: the core's, set in the inner loop */
+			bool ram;
 		} npf;
 		struct {
 			u8 dr;		/* 0..7 */

@@ -111,14 +111,21 @@ void ringvm_vm_get(struct ringvm_vm *vm)
 
 /* 2. Guest RAM */
 
-bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa)
+/* The region holding guest-physical @gpa, or NULL: MMIO. */
+static const struct ringvm_mem_region *ringvm_gpa_region(struct ringvm_vm *vm,
+							 u64 gpa)
 {
 	u32 i;
 
 	for (i = 0; i < vm->nr_regions; i++)
 		if (gpa - vm->regions[i].gpa < vm->regions[i].size)
-			return true;
-	return false;
+			return &vm->regions[i];
+	return NULL;
+}
+
+bool ringvm_gpa_is_ram(struct ringvm_vm *vm, u64 gpa)
+{
+	return ringvm_gpa_region(vm, gpa);
 }
 
 /*
@@ -161,15 +168,9 @@ bool ringvm_large_pages_supported(void)
 /* Whether the 2 MiB block at @block lies wholly inside one region. */
 static bool ringvm_block_is_ram(struct ringvm_vm *vm, u64 block)
 {
-	u32 i;
+	const struct ringvm_mem_region *r = ringvm_gpa_region(vm, block);
 
-	for (i = 0; i < vm->nr_regions; i++) {
-		const struct ringvm_mem_region *r = &vm->regions[i];
-
-		if (block - r->gpa < r->size)
-			return r->size - (block - r->gpa) >= PMD_SIZE;
-	}
-	return false;
+	return r && r->size - (block - r->gpa) >= PMD_SIZE;
 }
 
 /*
