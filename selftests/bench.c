@@ -237,7 +237,6 @@ enum bexit {
 
 struct bench {
 	bool kvm;
-	bool large;		/* RINGVM_VM_LARGE_PAGES; KVM: THP */
 	__u32 arch;		/* RINGVM_ARCH_VMX / _SVM */
 	__u64 ram_size;
 	__u64 fresh_gpa;	/* never touched: BENCH_REPS * BENCH_PAGES */
@@ -265,7 +264,6 @@ static int bench_setup(struct bench *b, bool kvm, bool large)
 	memset(b, 0, sizeof(*b));
 	kvm_guest_init(&b->kg);
 	b->kvm = kvm;
-	b->large = large;
 	b->arch = cpuinfo_arch();
 	b->fresh_gpa = base;
 	b->block_gpa = (base + BENCH_REPS * BENCH_PAGES * GUEST_PAGE_SIZE +
@@ -518,42 +516,30 @@ static __u64 bench_best(struct bench *b, const struct trip *t, __u64 n)
 	return best;
 }
 
-/* A module parameter that says which mitigation a side applies. */
-static void print_param(const char *label, const char *module,
-			const char *param)
+/* "LABEL # NAME=VALUE" with the first line of file @path; nothing if none. */
+static void print_file(const char *label, const char *name, const char *path)
 {
-	char path[128], val[64] = "";
-	FILE *f;
+	char val[128] = "";
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module,
-		 param);
-	f = fopen(path, "r");
 	if (!f)
 		return;
 	if (fgets(val, sizeof(val), f))
 		val[strcspn(val, "\n")] = 0;
 	fclose(f);
-	printf("%s # %s.%s=%s\n", label, module, param, val);
+	printf("%s # %s=%s\n", label, name, val);
 }
 
-/*
- * The outer kernel's transparent huge pages, which back KVM's RAM in the
- * 2 MiB rows ("[madvise]" or "[always]": they do; "[never]": KVM's
- * figure is 4 KiB pages again).
- */
-static void print_thp(const char *label)
+/* A module parameter that says which mitigation a side applies. */
+static void print_param(const char *label, const char *module,
+			const char *param)
 {
-	char val[128] = "";
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char path[128], name[96];
 
-	if (f) {
-		if (!fgets(val, sizeof(val), f))
-			val[0] = 0;
-		fclose(f);
-	}
-	val[strcspn(val, "\n")] = 0;
-	printf("%s # transparent_hugepage=%s\n", label,
-	       val[0] ? val : "(none)");
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module,
+		 param);
+	snprintf(name, sizeof(name), "%s.%s", module, param);
+	print_file(label, name, path);
 }
 
 /*
@@ -621,8 +607,14 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	print_param(label, "kvm_intel", "vmentry_l1d_flush");
 	print_param(label, "kvm_amd", "npt");
 	print_param(label, "ringvm", "debug_slow_cpuid");
+	/*
+	 * The outer kernel's transparent huge pages, which back KVM's RAM in
+	 * the 2 MiB rows ("[madvise]" or "[always]": they do; "[never]":
+	 * KVM's figure is 4 KiB pages again).
+	 */
 	if (kvm)
-		print_thp(label);
+		print_file(label, "transparent_hugepage",
+			   "/sys/kernel/mm/transparent_hugepage/enabled");
 
 	base = bench_best(&b, &empty, BENCH_N);
 	if (!base) {
@@ -790,32 +782,6 @@ static bool guest_method_ok(const struct side *s)
 }
 
 /*
- * Whether /proc/cpuinfo's first "flags" line has @flag: the kernel picks
- * how it clears a page from these (clear_page() in
- * arch/x86/include/asm/page_64.h: REP STOSB with "erms", REP STOSQ with
- * "rep_good", an unrolled loop without either).
- */
-static bool cpu_flag(const char *flag)
-{
-	char line[8192], want[64];
-	bool found = false;
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	if (!f)
-		return false;
-	snprintf(want, sizeof(want), " %s ", flag);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "flags", 5))
-			continue;
-		line[strcspn(line, "\n")] = ' ';
-		found = strstr(line, want);
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-/*
  * What zeroing one 4 KiB page costs here, done as the kernel does it on
  * this CPU: every first touch pays it on both sides (KVM's anonymous
  * page and ringvm's guest page are allocated zeroed).  Under TCG each
@@ -827,7 +793,9 @@ static __u64 page_clear_ticks(const char **how)
 {
 	static __u8 page[4096] __attribute__((aligned(4096)));
 	__u64 best = ~0ULL, t0, t1, back;
-	bool erms = cpu_flag("erms"), rep_good = cpu_flag("rep_good");
+	/* clear_page() in arch/x86/include/asm/page_64.h picks by these */
+	bool erms = cpuinfo_has("flags", "erms") > 0;
+	bool rep_good = cpuinfo_has("flags", "rep_good") > 0;
 	unsigned int i;
 
 	*how = erms ? "REP STOSB, 4096 bytes (erms)" :
