@@ -339,6 +339,26 @@ FIXTURE_TEARDOWN(perf)
 			     "scripts/perf-payload.sh)", path);		\
 	} while (0)
 
+/*
+ * Run @argv, a tool whose command is this binary's child, and read what
+ * the child wrote into @gi: both must work; the tool's output goes to
+ * the log when one does not.
+ */
+static void run_tool_child(struct __test_metadata *_metadata,
+			   const char *const argv[], struct guest_info *gi)
+{
+	int ret = run_tool(argv);
+
+	if (ret)
+		show_tool_out(NULL);
+	ASSERT_EQ(0, ret) TH_LOG("%s %s exited with %d", argv[0], argv[1],
+				 ret);
+	ret = read_guest_info(gi);
+	if (ret)
+		show_tool_out(NULL);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", GUEST_INFO, strerror(-ret));
+}
+
 /* 1. perf list */
 
 /*
@@ -439,17 +459,12 @@ TEST_F(perf, perf_stat)
 		"-e", "ringvm:ringvm_exit", "-e", "ringvm:ringvm_entry",
 		"--", self->exe, "--child", GUEST_INFO, NULL
 	};
-	int ret, n;
+	int n;
 
 	REQUIRE_TOOL(PERF);
 	snprintf(filter, sizeof(filter), "hw_reason == %#x",
 		 svm ? SVM_REASON_CPUID : VMX_REASON_CPUID);
-	ret = run_tool(argv);
-	if (ret)
-		show_tool_out(NULL);
-	ASSERT_EQ(0, ret) TH_LOG("perf stat exited with %d", ret);
-	ret = read_guest_info(&gi);
-	ASSERT_EQ(0, ret) TH_LOG("%s: %s", GUEST_INFO, strerror(-ret));
+	run_tool_child(_metadata, argv, &gi);
 
 	n = perf_stat_counts(names, c, 3);
 	if (n != 3)
@@ -482,17 +497,9 @@ TEST_F(perf, perf_trace)
 	char line[512], vm[32], hw[32];
 	struct guest_info gi;
 	FILE *f;
-	int ret;
 
 	REQUIRE_TOOL(PERF);
-	ret = run_tool(argv);
-	if (ret)
-		show_tool_out(NULL);
-	ASSERT_EQ(0, ret) TH_LOG("perf trace exited with %d", ret);
-	ret = read_guest_info(&gi);
-	if (ret)
-		show_tool_out(NULL);
-	ASSERT_EQ(0, ret) TH_LOG("%s: %s", GUEST_INFO, strerror(-ret));
+	run_tool_child(_metadata, argv, &gi);
 
 	/*
 	 * perf trace prints the fields itself, in decimal, and leaves out
@@ -587,14 +594,7 @@ TEST_F(perf, trace_cmd)
 	int ret;
 
 	REQUIRE_TOOL(TRACE_CMD);
-	ret = run_tool(record);
-	if (ret)
-		show_tool_out(NULL);
-	ASSERT_EQ(0, ret) TH_LOG("trace-cmd record exited with %d", ret);
-	ret = read_guest_info(&gi);
-	if (ret)
-		show_tool_out(NULL);
-	ASSERT_EQ(0, ret) TH_LOG("%s: %s", GUEST_INFO, strerror(-ret));
+	run_tool_child(_metadata, record, &gi);
 	ret = run_tool(report);
 	if (ret)
 		show_tool_out(NULL);
