@@ -567,23 +567,6 @@ static int field_offset(const char *dir, const char *event, const char *name,
 	return off;
 }
 
-/* The id of ringvm event @event (events/ringvm/EVENT/id), or -1. */
-static long event_id(const char *dir, const char *event)
-{
-	char path[256];
-	long id = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/events/ringvm/%s/id", dir, event);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &id) != 1)
-		id = -1;
-	fclose(f);
-	return id;
-}
-
 static long sys_bpf(int cmd, union bpf_attr *attr)
 {
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
@@ -600,7 +583,7 @@ TEST_F(trace, bpf_program)
 		.sample_period = 1, .wakeup_events = 1,
 	};
 	int vm_off, vm_size, hw_off, hw_size, map_fd, prog_fd, ev_fd;
-	char log[4096] = "";
+	char log[4096] = "", path[256];
 	union bpf_attr attr;
 	__u32 key = 0, raw;
 	__u64 hits = 0;
@@ -614,8 +597,10 @@ TEST_F(trace, bpf_program)
 	ASSERT_LE(0, hw_off);
 	ASSERT_EQ(4, vm_size);
 	ASSERT_EQ(4, hw_size);
-	id = event_id(self->dir, "ringvm_exit");
-	ASSERT_LT(0, id);
+	snprintf(path, sizeof(path), "%s/events/ringvm/ringvm_exit/id",
+		 self->dir);
+	id = file_read_long(path, -1);
+	ASSERT_LT(0, id) TH_LOG("%s", path);
 
 	/* one u64 counter */
 	memset(&attr, 0, sizeof(attr));

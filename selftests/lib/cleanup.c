@@ -80,17 +80,9 @@ void guest_test_atexit(void)
 
 long ringvm_module_param(const char *name, long dflt)
 {
-	char path[128], buf[32];
-	long v = dflt;
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s",
 		 RINGVM_MODULE_NAME, name);
-	f = fopen(path, "r");
-	if (!f)
-		return dflt;
-	if (fgets(buf, sizeof(buf), f))
-		v = strtol(buf, NULL, 0);
-	fclose(f);
-	return v;
+	return file_read_long(path, dflt);
 }

@@ -206,6 +206,20 @@ int file_write(const char *path, const char *val, int flags)
 	return ret;
 }
 
+long file_read_long(const char *path, long dflt)
+{
+	char buf[32];
+	long v = dflt;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return dflt;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 0);
+	fclose(f);
+	return v;
+}
+
 int sysfs_write(const char *path, const char *val)
 {
 	return file_write(path, val, 0);

@@ -88,6 +88,9 @@ int sysfs_write(const char *path, const char *val);
 /* The same with open(2) flags added, e.g. O_TRUNC or O_APPEND. */
 int file_write(const char *path, const char *val, int flags);
 
+/* The number at the start of file @path (strtol, base 0), or @dflt. */
+long file_read_long(const char *path, long dflt);
+
 /*
  * tracefs, mounted at /sys/kernel/tracing if need be: the directory in
  * which @file (trace, kprobe_events, ...) is writable, or NULL.
