@@ -87,6 +87,24 @@ run_test()
 	echo "# ringvm-test-exit: $name $rc"
 }
 
+# Keep ftrace's command-line recorder registered for the whole run
+# (README.md, "Quirks": a stale INT3 after a static-key flip).  The first
+# trace event enabled registers it on sched_switch and sched_wakeup, the
+# last one disabled unregisters it, and each time their jump labels are
+# patched: a dozen times a run by trace_test and perf_test's trace-cmd.
+# An event enabled in an instance of its own, whose buffer is off, holds
+# it from here on (quirks/static_key_flips lets it go).
+pin_cmdline_recorder()
+{
+	pin=/sys/kernel/tracing/instances/ringvm-runner
+
+	{ [ -d /sys/kernel/tracing/instances ] ||
+	  mount -t tracefs tracefs /sys/kernel/tracing; } &&
+	mkdir $pin && echo 0 >$pin/tracing_on &&
+	echo 1 >$pin/events/sched/sched_kthread_stop/enable ||
+	echo "# ringvm-runner: cannot pin ftrace's command-line recorder"
+}
+
 run_tests()
 {
 	if [ ! -r "/ringvm/tests/$list" ]; then
@@ -283,7 +301,7 @@ bench)	if [ "${ringvm_bench:-}" = guard ]; then
 	else
 		run_bench
 	fi ;;
-*)	run_tests; kmemleak_report ;;
+*)	pin_cmdline_recorder; run_tests; kmemleak_report ;;
 esac
 echo "# ringvm-dmesg-begin"
 dmesg

@@ -92,6 +92,7 @@ keep=0
 jobs=2
 vmx_cpus=${RINGVM_VMX_CPUS:-}
 vmx_ips=${RINGVM_VMX_IPS:-50000000}
+tcg_thread=${RINGVM_TCG_THREAD:-multi}
 
 work=
 emu_pid=
@@ -152,6 +153,8 @@ environment:
                       (Bochs: time; TCG: a known bug)
   RINGVM_TCG_PERIODIC=1 lapic_test.timer_periodic_min runs under TCG too
                       (it skips there: a known hang)
+  RINGVM_TCG_THREAD=single runs the svm machine's vCPUs on one QEMU thread,
+                      not one each (README.md, "Quirks": experiments)
   RINGVM_VMX_CPUS     CPUs of the vmx machine (default: 1 when vmx-smp
                       runs the tests that need 2 CPUs, else 2)
   RINGVM_VMX_IPS      Bochs instructions per emulated second (default $vmx_ips)
@@ -197,6 +200,8 @@ parse_args()
 	done
 	kmod=${kmod:-$top/build/kmod-$kver/ringvm.ko}
 	[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a number, not '$jobs'"
+	[[ "$tcg_thread" =~ ^(single|multi)$ ]] ||
+		die "RINGVM_TCG_THREAD is single or multi, not '$tcg_thread'"
 	parse_machines
 }
 
@@ -758,7 +763,7 @@ start_machine()	# MACHINE CONSOLE EMULOG
 	svm)	if [ "$mode" = bench ]; then
 			qemu_start "$@" -accel tcg -cpu max -icount shift=0
 		else
-			qemu_start "$@" -accel tcg -cpu max
+			qemu_start "$@" -accel "tcg,thread=$tcg_thread" -cpu max
 		fi ;;
 	kvm)	qemu_start "$@" -enable-kvm -cpu host ;;
 	vmx*)	bochs_start "$@" "$(machine_cpus "$1")" ;;
