@@ -174,32 +174,103 @@ static bool ringvm_block_is_ram(struct ringvm_vm *vm, u64 block)
 }
 
 /*
+ * The first of the 512 pages in vm->pages at @first, if they are one
+ * naturally aligned run of memory that a 2 MiB nested page can map; NULL
+ * otherwise.  Looked at under the xarray's lock, so that a block being
+ * stored (ringvm_store_block()) is seen whole; pages are only ever added
+ * while the VM lives, so a whole block stays whole.
+ */
+static struct page *ringvm_whole_block(struct ringvm_vm *vm,
+				       unsigned long first)
+{
+	XA_STATE(xas, &vm->pages, first);
+	struct page *head = NULL, *page;
+	unsigned long i = 0;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, page, first + PTRS_PER_PMD - 1) {
+		if (!i)
+			head = page;
+		/* xas_for_each() skips holes: the index tells */
+		if (xas.xa_index != first + i || page != head + i)
+			break;
+		i++;
+	}
+	xas_unlock(&xas);
+	if (i < PTRS_PER_PMD || !IS_ALIGNED(page_to_pfn(head), PTRS_PER_PMD))
+		return NULL;
+	return head;
+}
+
+/*
+ * Store the 512 pages of the block at @page as guest frames @first on,
+ * all under the xarray's lock, so that two vCPUs faulting in one block
+ * at once cannot split it between their allocations: the one that finds
+ * another's page in the block stores nothing more.  The lock is dropped
+ * only to allocate xarray nodes (xas_nomem()); a page stored before that
+ * is recognised as this block's own when it goes on, and a vCPU that
+ * looks at the block meanwhile finds it partial and maps 4 KiB pages
+ * (correct, only slower).  Frees the pages not stored and counts the
+ * others.
+ */
+static void ringvm_store_block(struct ringvm_vm *vm, unsigned long first,
+			       struct page *page, gfp_t gfp)
+{
+	XA_STATE(xas, &vm->pages, first);
+	unsigned long i, stored = 0;
+	void *cur;
+
+	do {
+		xas_lock(&xas);
+		for (i = 0; i < PTRS_PER_PMD; i++) {
+			xas_set(&xas, first + i);
+			cur = xas_load(&xas);
+			if (cur == page + i)	/* stored before a retry */
+				continue;
+			if (cur)		/* another's: leave it the block */
+				break;
+			xas_store(&xas, page + i);
+			if (xas_error(&xas))
+				break;
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp | __GFP_ACCOUNT));
+
+	for (i = 0; i < PTRS_PER_PMD; i++) {
+		if (xa_load(&vm->pages, first + i) == page + i)
+			stored++;
+		else
+			__free_page(page + i);
+	}
+	atomic_long_add(stored, &vm->nr_pages);
+}
+
+/*
  * RINGVM_VM_LARGE_PAGES: back the 2 MiB block around guest-physical @gpa
  * with one naturally aligned 2 MiB allocation, if the VM asked for it,
  * the block is RAM from end to end and none of its pages exists yet.
  * alloc_pages_exact() hands the block back as 512 pages with a reference
  * each, which go into vm->pages one by one like any page, so mmap, the
  * copies and ringvm_vm_free_pages() never see the difference.  Returns
- * the block's first page if all 512 are the block's own, for a 2 MiB
- * nested mapping; NULL otherwise (the caller maps 4 KiB), also when
- * another thread put a page into the block meanwhile: the block's pages
- * it did not displace stay, so every stored page is a whole page of its
- * own and nothing needs undoing.  @gfp as for ringvm_gpa_page(), which
- * must not be 0 here; with one that may not sleep, a block that would
- * be allocated is ERR_PTR(-EAGAIN) instead: zeroing 2 MiB is work for
- * the preemptible slow path, not for the run loop's fast one.
+ * the block's first page if vm->pages holds a whole block there (this
+ * one, or one a racing vCPU stored first), for a 2 MiB nested mapping;
+ * NULL otherwise (the caller maps 4 KiB): a block the VMM or a guest
+ * access put single pages into stays in 4 KiB pages.  @gfp as for
+ * ringvm_gpa_page(), which must not be 0 here; with one that may not
+ * sleep, a block that would be allocated is ERR_PTR(-EAGAIN) instead:
+ * zeroing 2 MiB is work for the preemptible slow path, not for the run
+ * loop's fast one.
  */
 struct page *ringvm_gpa_block(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
 {
 	unsigned long first = (gpa & PMD_MASK) >> PAGE_SHIFT, gfn = first;
-	unsigned long i, stored = 0;
 	struct mem_cgroup *old_memcg;
-	struct page *page;
 	void *block;
 
-	if (!vm->large_pages || !ringvm_block_is_ram(vm, gpa & PMD_MASK) ||
-	    xa_find(&vm->pages, &gfn, first + PTRS_PER_PMD - 1, XA_PRESENT))
+	if (!vm->large_pages || !ringvm_block_is_ram(vm, gpa & PMD_MASK))
 		return NULL;
+	if (xa_find(&vm->pages, &gfn, first + PTRS_PER_PMD - 1, XA_PRESENT))
+		return ringvm_whole_block(vm, first);
 	if (!gfpflags_allow_blocking(gfp))
 		return ERR_PTR(-EAGAIN);
 
@@ -210,19 +281,8 @@ struct page *ringvm_gpa_block(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
 	if (!block)
 		return NULL;
 
-	page = virt_to_page(block);
-	for (i = 0; i < PTRS_PER_PMD; i++) {
-		void *old = xa_cmpxchg(&vm->pages, first + i, NULL, page + i,
-				       gfp | __GFP_ACCOUNT);
-
-		if (old) {	/* lost a race, or no memory for the xarray */
-			__free_page(page + i);
-			continue;
-		}
-		stored++;
-	}
-	atomic_long_add(stored, &vm->nr_pages);
-	return stored == PTRS_PER_PMD ? page : NULL;
+	ringvm_store_block(vm, first, virt_to_page(block), gfp);
+	return ringvm_whole_block(vm, first);
 }
 
 /*

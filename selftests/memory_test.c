@@ -6,11 +6,13 @@
  * every region is MMIO; first touches in new GiBs and 2 MiB ranges each
  * land in their own page (the nested tables they add); a VM made with
  * RINGVM_VM_LARGE_PAGES maps whole untouched 2 MiB blocks with one
- * nested fault, and the rest in 4 KiB pages; and mmap refuses
+ * nested fault, and the rest in 4 KiB pages, also when two vCPUs touch
+ * one block at the same moment; and mmap refuses
  * ranges that are not inside one region, and private mappings, with
  * EINVAL.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -264,7 +266,7 @@ static void guest_tables(void)
 
 /*
  * self->vm: the guest in region 0, RAM regions 1 and 2 at @g1 and @g2,
- * made with @flags; self->vcpu at @code.
+ * made with @flags, room for two vCPUs; self->vcpu at @code.
  */
 static void vm_three_regions(struct __test_metadata *_metadata,
 			     FIXTURE_DATA(memory) *self, __u32 flags,
@@ -276,6 +278,7 @@ static void vm_three_regions(struct __test_metadata *_metadata,
 
 	memset(&req, 0, sizeof(req));
 	req.flags = flags;
+	req.max_vcpus = 2;
 	req.nr_regions = 3;
 	req.regions[0].size = vm_guest_ram_size();
 	req.regions[1].gpa = g1;
@@ -408,13 +411,13 @@ static int npf_cb(const struct ringvm_nl_vcpu_stats *st, void *arg)
 	return 0;
 }
 
-/* vCPU 0's nested faults on RAM so far (vcpu-stats-get), or ~0. */
-static __u64 nested_faults(struct ringvm_nl *nl, __u32 vm_id)
+/* The nested faults on RAM of the VM's @nr vCPUs so far, or ~0. */
+static __u64 nested_faults(struct ringvm_nl *nl, __u32 vm_id, unsigned int nr)
 {
 	struct npf_count c = { 0, 0 };
 
 	if (__ringvm_nl_vcpu_stats_dump(nl, vm_id, NULL, npf_cb, &c) ||
-	    c.n != 1)
+	    c.n != nr)
 		return ~0ULL;
 	return c.npf;
 }
@@ -468,10 +471,10 @@ TEST_F(memory, large_pages)
 	for (r = 0; r < ARRAY_SIZE(want); r++) {
 		write_guest_global(self->vm, large_gpa, want[r].gpa);
 		write_guest_global(self->vm, large_pages_n, want[r].pages);
-		faults = nested_faults(nl, self->vm->id);
+		faults = nested_faults(nl, self->vm->id, 1);
 		bytes = mem_allocated(_metadata, self->vm->fd);
 		ASSERT_SYNC(self->vcpu, &uc, 0);
-		faults = nested_faults(nl, self->vm->id) - faults;
+		faults = nested_faults(nl, self->vm->id, 1) - faults;
 		bytes = mem_allocated(_metadata, self->vm->fd) - bytes;
 		EXPECT_EQ(want[r].faults, faults) TH_LOG("%s", want[r].what);
 		EXPECT_EQ(want[r].bytes, bytes) TH_LOG("%s", want[r].what);
@@ -489,6 +492,132 @@ TEST_F(memory, large_pages)
 	EXPECT_EQ(7, l1[(L_HOST_GPA - L1_GPA) / 8 + 1]);
 	munmap(l1, L1_SIZE);
 	munmap(l2, L2_SIZE);
+	ringvm_nl_close(nl);
+}
+
+/*
+ * 5b. Two vCPUs touch the same untouched block at the same moment, each
+ * going on through all its pages: both may fault and allocate a block,
+ * but the xarray takes one of them whole, and both map it with a 2 MiB
+ * page - two nested faults at most, 2 MiB allocated.  Were the block
+ * split between the two allocations, or mapped in 4 KiB pages by one
+ * vCPU before the other's 2 MiB page, the rest of its pages would fault
+ * one by one.  The vCPUs wait for the host's go in a spin, so on two
+ * CPUs their first touches come within a few instructions of each other.
+ */
+#define RACE_BLOCKS	4
+
+static __u64 race_go;
+
+static void guest_large_race(void)
+{
+	__u64 gpa, i, round = 0;
+
+	for (;;) {
+		GUEST_SYNC(0);
+		gpa = *(volatile __u64 *)&large_gpa;
+		if (!gpa)
+			break;
+		for (i = 0; i < 4; i++)
+			(void)*(volatile __u64 *)(GUEST_PD_GPA + i * PAGE);
+		round++;
+		while (*(volatile __u64 *)&race_go < round)
+			;
+		for (i = 0; i < *(volatile __u64 *)&large_pages_n; i++)
+			*(volatile __u64 *)(gpa + i * PAGE) =
+				L_MAGIC ^ (gpa + i * PAGE);
+	}
+	GUEST_DONE();
+}
+
+struct race_run {
+	struct test_vcpu *vcpu;
+	pthread_t thread;
+	int ret;
+	__u64 ucall;
+};
+
+/* One RUN of r->vcpu, on a thread of its own: its result and ucall. */
+static void *race_run_once(void *arg)
+{
+	struct race_run *r = arg;
+	struct ucall uc;
+
+	r->ret = __vcpu_run(r->vcpu);
+	r->ucall = r->ret ? UCALL_NONE : get_ucall(r->vcpu, &uc);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(memory, large_page_race, 120)
+{
+	struct race_run run[2] = {};
+	__u64 *l1, faults, bytes, round;
+	struct ringvm_caps caps;
+	struct ringvm_nl *nl;
+	struct timespec wait = { 0, 50 * 1000 * 1000 };
+	unsigned int b, v;
+	__u64 i;
+
+	ASSERT_EQ(0, __ringvm_get_caps(self->devfd, &caps));
+	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES))
+		SKIP(return, "the nested tables here map no 2 MiB pages");
+	if (free_2m_blocks() < 16)
+		SKIP(return, "%ld free 2 MiB blocks in /proc/buddyinfo: the "
+		     "block allocations may fall back", free_2m_blocks());
+	ASSERT_EQ(0, __ringvm_nl_open(&nl));
+
+	vm_three_regions(_metadata, self, RINGVM_VM_LARGE_PAGES, L1_GPA,
+			 RACE_BLOCKS * GUEST_LARGE_PAGE, L2_GPA, L2_SIZE,
+			 guest_large_race);
+	run[0].vcpu = self->vcpu;
+	run[1].vcpu = vm_vcpu_add(self->vm, 1, guest_large_race);
+
+	/* to the first SYNC, then a warm-up round on a page of region 0 */
+	write_guest_global(self->vm, large_gpa, GUEST_SCRATCH_GPA);
+	write_guest_global(self->vm, large_pages_n, 1);
+	for (round = 0; round < 2; round++) {
+		write_guest_global(self->vm, race_go, round);
+		for (v = 0; v < 2; v++) {
+			race_run_once(&run[v]);
+			ASSERT_EQ(0, run[v].ret);
+			ASSERT_EQ(UCALL_SYNC, run[v].ucall);
+		}
+	}
+
+	write_guest_global(self->vm, large_pages_n, 512);
+	for (b = 0; b < RACE_BLOCKS; b++, round++) {
+		write_guest_global(self->vm, large_gpa,
+				   L1_GPA + b * GUEST_LARGE_PAGE);
+		faults = nested_faults(nl, self->vm->id, 2);
+		bytes = mem_allocated(_metadata, self->vm->fd);
+		for (v = 0; v < 2; v++)
+			ASSERT_EQ(0, pthread_create(&run[v].thread, NULL,
+						    race_run_once, &run[v]));
+		/* both spin on race_go by now, or soon: go */
+		nanosleep(&wait, NULL);
+		write_guest_global(self->vm, race_go, round);
+		for (v = 0; v < 2; v++) {
+			ASSERT_EQ(0, pthread_join(run[v].thread, NULL));
+			ASSERT_EQ(0, run[v].ret) TH_LOG("vCPU %u", v);
+			ASSERT_EQ(UCALL_SYNC, run[v].ucall) TH_LOG("vCPU %u", v);
+		}
+		faults = nested_faults(nl, self->vm->id, 2) - faults;
+		bytes = mem_allocated(_metadata, self->vm->fd) - bytes;
+		/* 2: both faulted before either had mapped the block */
+		printf("# block %u: %llu nested fault(s)\n", b,
+		       (unsigned long long)faults);
+		EXPECT_GE(2, faults) TH_LOG("block %u", b);
+		EXPECT_LE(1, faults) TH_LOG("block %u", b);
+		EXPECT_EQ(GUEST_LARGE_PAGE, bytes) TH_LOG("block %u", b);
+	}
+
+	l1 = ringvm_map_guest(self->vm->fd, L1_GPA,
+			      RACE_BLOCKS * GUEST_LARGE_PAGE);
+	ASSERT_NE(NULL, l1);
+	for (i = 0; i < RACE_BLOCKS * GUEST_LARGE_PAGE / PAGE; i++)
+		EXPECT_EQ(L_MAGIC ^ (L1_GPA + i * PAGE), l1[i * PAGE / 8])
+			TH_LOG("gpa %#llx", (unsigned long long)(L1_GPA + i * PAGE));
+	munmap(l1, RACE_BLOCKS * GUEST_LARGE_PAGE);
 	ringvm_nl_close(nl);
 }
 
