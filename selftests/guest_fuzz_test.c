@@ -19,7 +19,8 @@
  *    (vcpu_state_roundtrip()).
  *
  * The PRNG is seeded from the clock; the seed is printed, and
- * RINGVM_FUZZ_SEED=N (and RINGVM_FUZZ_CASES=N) replay a run.  Each
+ * RINGVM_FUZZ_SEED=N (and RINGVM_FUZZ_CASES=N) replay a run, also in a
+ * test machine (run.sh passes them on).  Each
  * case's own seed is printed when it fails.  svm (QEMU TCG) runs 1000
  * cases; other machines, where the CPU is emulated by Bochs, 60.
  *
@@ -56,7 +57,7 @@ struct gen {
 	enum fuzz_mode mode;
 	__u64 seed;
 	bool tcg_svm;		/* QEMU TCG with SVM: see the quirks */
-	bool random_bytes;	/* the case has random bytes in it */
+	bool random_bytes;	/* the case may run random bytes */
 	__u64 allow[FUZZ_MAX_ALLOW];
 	unsigned int nallow;
 };
@@ -480,15 +481,25 @@ static void gen_fault(struct gen *g)
 	case 4:
 		EMIT(g, 0x31, 0xc9, 0xf7, 0xf1);	/* ECX = 0; DIV ECX */
 		return;
+	/*
+	 * IRET and a far JMP/CALL go where the stack or the random data
+	 * say: in real mode always, elsewhere whenever the selector is
+	 * one of the GDT's.  What runs there is as good as random bytes,
+	 * and may move whatever the GPRs hold into CR3 (a real-mode case
+	 * once left CR3 0x6efe1665 that way): judge the case as one with
+	 * random bytes.
+	 */
 	case 5:
 		if (g->mode == MODE_LONG && below(g, 2))
 			EMIT(g, 0x48);
 		EMIT(g, 0xcf);					/* IRET */
+		g->random_bytes = true;
 		return;
 	case 6:							/* far JMP/CALL [EBX] */
 		data_ptr(g, off);
 		asz(g);
 		EMIT(g, 0xff, below(g, 2) ? 0x2b : 0x1b);
+		g->random_bytes = true;
 		return;
 	case 7:							/* MOV SS/DS, AX */
 		mov_imm(g, RAX, below(g, 0x40));

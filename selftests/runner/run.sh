@@ -153,6 +153,8 @@ environment:
                       (Bochs: time; TCG: a known bug)
   RINGVM_TCG_PERIODIC=1 lapic_test.timer_periodic_min runs under TCG too
                       (it skips there: a known hang)
+  RINGVM_FUZZ_SEED=N, RINGVM_FUZZ_CASES=N
+                      replay a guest_fuzz_test run (it prints its seed)
   RINGVM_TCG_THREAD=single runs the svm machine's vCPUs on one QEMU thread,
                       not one each (README.md, "Quirks": experiments)
   RINGVM_VMX_CPUS     CPUs of the vmx machine (default: 1 when vmx-smp
@@ -202,6 +204,8 @@ parse_args()
 	[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a number, not '$jobs'"
 	[[ "$tcg_thread" =~ ^(single|multi)$ ]] ||
 		die "RINGVM_TCG_THREAD is single or multi, not '$tcg_thread'"
+	[[ "${RINGVM_FUZZ_SEED:-0}${RINGVM_FUZZ_CASES:-0}" =~ ^[0-9]+$ ]] ||
+		die "RINGVM_FUZZ_SEED and RINGVM_FUZZ_CASES are numbers"
 	parse_machines
 }
 
@@ -666,7 +670,9 @@ cmdline()
 		"ringvm_test_timeout=$test_timeout" \
 		"ringvm_bench=${bench_guard:+guard}" \
 		${RINGVM_SMP_BOOT:+"RINGVM_SMP_BOOT=$RINGVM_SMP_BOOT"} \
-		${RINGVM_TCG_PERIODIC:+"RINGVM_TCG_PERIODIC=$RINGVM_TCG_PERIODIC"}
+		${RINGVM_TCG_PERIODIC:+"RINGVM_TCG_PERIODIC=$RINGVM_TCG_PERIODIC"} \
+		${RINGVM_FUZZ_SEED:+"RINGVM_FUZZ_SEED=$RINGVM_FUZZ_SEED"} \
+		${RINGVM_FUZZ_CASES:+"RINGVM_FUZZ_CASES=$RINGVM_FUZZ_CASES"}
 }
 
 qemu_start()	# MACHINE CONSOLE EMULOG ACCEL-ARGS...
