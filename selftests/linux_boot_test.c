@@ -231,19 +231,44 @@ static bool tcg_tsc_calibration(const char *out)
 	       strstr(out, "tsc: HPET/PMTIMER calibration failed");
 }
 
+/*
+ * Quirk: early in the boot, before it has the PM timer, Linux checks the
+ * TSC against jiffies ('refined-jiffies'), counted one per timer tick.
+ * vmctl's PIT gives one IRQ 0 for all the periods that went by while the
+ * guest did not run (dev_i8254.c), so when the host leaves the vCPU
+ * thread off its CPU for a while the ticks fall behind the TSC, and the
+ * watchdog marks the TSC unstable: under TCG, with a Bochs beside it on
+ * two host cores, it did once in CI (512 ms of jiffies against 710 ms of
+ * TSC).  Detection: the test machine is TCG and the watchdog's verdict
+ * names 'refined-jiffies'.  Workaround: accept that complaint there, and
+ * say so; with the PM timer as watchdog, under Bochs (whose guest time
+ * is its instruction count) and on silicon it fails the test.  KVM's PIT
+ * re-injects lost ticks instead; vmctl's does not yet.
+ */
+static bool tcg_jiffies_watchdog(const char *out)
+{
+	return host_is_tcg() && strstr(out, "'refined-jiffies' wd_nsec");
+}
+
 static void no_complaints(struct __test_metadata *_metadata, const char *out)
 {
 	bool tcg_tsc = tcg_tsc_calibration(out);
+	bool tcg_jiffies = tcg_jiffies_watchdog(out);
 	unsigned int i, spurious = 0;
 	const char *p, *hit;
 
 	if (tcg_tsc)
 		printf("# note: TCG: the guest could not calibrate its TSC against the PIT or the PM timer (emulator speed); its \"TSC unstable\" is accepted\n");
+	if (tcg_jiffies)
+		printf("# note: TCG: the guest's jiffies fell behind its TSC (PIT ticks lost while the host did not run the vCPU); the watchdog's \"TSC unstable\" is accepted\n");
 	for (i = 0; i < ARRAY_SIZE(complaints); i++) {
 		const char *what = complaints[i];
 
 		hit = strstr(out, what);
 		if (hit && tcg_tsc && strstr(what, "TSC unstable"))
+			continue;
+		if (hit && tcg_jiffies && (strstr(what, "TSC unstable") ||
+					   !strcmp(what, "clocksource watchdog")))
 			continue;
 		EXPECT_EQ(NULL, hit) {
 			TH_LOG("the guest kernel said \"%s\"", what);
