@@ -338,17 +338,21 @@ TEST_F(memory, tables_across_gigabytes)
 
 /* What the guest touches next, set by the host before each RUN. */
 static __u64 large_gpa, large_pages_n;
+/* The round the guest may start (memory.large_page_race): all of them */
+static __u64 race_go = ~0ULL;
 
 /*
  * One SYNC per range the host names, the same code every time, so the
  * first round, on a page of region 0, maps the code and the stack before
  * the host starts counting.  Each round also reads the guest's page
  * directories of the four GiBs, which its page walks would otherwise
- * read first on the first touch of each GiB.
+ * read first on the first touch of each GiB.  Before writing, the guest
+ * waits for race_go to reach its round: memory.large_page_race releases
+ * two vCPUs at once that way.
  */
 static void guest_large(void)
 {
-	__u64 gpa, i;
+	__u64 gpa, i, round = 0;
 
 	for (;;) {
 		GUEST_SYNC(0);
@@ -357,6 +361,9 @@ static void guest_large(void)
 			break;
 		for (i = 0; i < 4; i++)
 			(void)*(volatile __u64 *)(GUEST_PD_GPA + i * PAGE);
+		round++;
+		while (*(volatile __u64 *)&race_go < round)
+			;
 		for (i = 0; i < *(volatile __u64 *)&large_pages_n; i++)
 			*(volatile __u64 *)(gpa + i * PAGE) =
 				L_MAGIC ^ (gpa + i * PAGE);
@@ -396,6 +403,21 @@ static long free_2m_blocks(void)
 	fclose(f);
 	return n;
 }
+
+/* Skip where 2 MiB blocks cannot be had: no 2M nested pages, or memory. */
+#define SKIP_WITHOUT_LARGE_PAGES(self)					\
+	do {								\
+		struct ringvm_caps caps;				\
+									\
+		ASSERT_EQ(0, __ringvm_get_caps((self)->devfd, &caps));	\
+		if (!(caps.features & RINGVM_FEAT_LARGE_PAGES))		\
+			SKIP(return,					\
+			     "the nested tables here map no 2 MiB pages"); \
+		if (free_2m_blocks() < 16)				\
+			SKIP(return, "%ld free 2 MiB blocks in "	\
+			     "/proc/buddyinfo: the block allocations may " \
+			     "fall back", free_2m_blocks());		\
+	} while (0)
 
 struct npf_count {
 	__u64 npf;
@@ -437,18 +459,12 @@ TEST_F(memory, large_pages)
 		  "the half block at its end" },
 	};
 	struct ringvm_vm_info info;
-	struct ringvm_caps caps;
 	__u64 *l1, *l2, faults, bytes, i;
 	struct ringvm_nl *nl;
 	struct ucall uc;
 	unsigned int r;
 
-	ASSERT_EQ(0, __ringvm_get_caps(self->devfd, &caps));
-	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES))
-		SKIP(return, "the nested tables here map no 2 MiB pages");
-	if (free_2m_blocks() < 16)
-		SKIP(return, "%ld free 2 MiB blocks in /proc/buddyinfo: the "
-		     "block allocations may fall back", free_2m_blocks());
+	SKIP_WITHOUT_LARGE_PAGES(self);
 	ASSERT_EQ(0, __ringvm_nl_open(&nl));
 
 	vm_three_regions(_metadata, self, RINGVM_VM_LARGE_PAGES, L1_GPA,
@@ -507,29 +523,6 @@ TEST_F(memory, large_pages)
  */
 #define RACE_BLOCKS	4
 
-static __u64 race_go;
-
-static void guest_large_race(void)
-{
-	__u64 gpa, i, round = 0;
-
-	for (;;) {
-		GUEST_SYNC(0);
-		gpa = *(volatile __u64 *)&large_gpa;
-		if (!gpa)
-			break;
-		for (i = 0; i < 4; i++)
-			(void)*(volatile __u64 *)(GUEST_PD_GPA + i * PAGE);
-		round++;
-		while (*(volatile __u64 *)&race_go < round)
-			;
-		for (i = 0; i < *(volatile __u64 *)&large_pages_n; i++)
-			*(volatile __u64 *)(gpa + i * PAGE) =
-				L_MAGIC ^ (gpa + i * PAGE);
-	}
-	GUEST_DONE();
-}
-
 struct race_run {
 	struct test_vcpu *vcpu;
 	pthread_t thread;
@@ -552,25 +545,19 @@ TEST_F_TIMEOUT(memory, large_page_race, 120)
 {
 	struct race_run run[2] = {};
 	__u64 *l1, faults, bytes, round;
-	struct ringvm_caps caps;
 	struct ringvm_nl *nl;
 	struct timespec wait = { 0, 50 * 1000 * 1000 };
 	unsigned int b, v;
 	__u64 i;
 
-	ASSERT_EQ(0, __ringvm_get_caps(self->devfd, &caps));
-	if (!(caps.features & RINGVM_FEAT_LARGE_PAGES))
-		SKIP(return, "the nested tables here map no 2 MiB pages");
-	if (free_2m_blocks() < 16)
-		SKIP(return, "%ld free 2 MiB blocks in /proc/buddyinfo: the "
-		     "block allocations may fall back", free_2m_blocks());
+	SKIP_WITHOUT_LARGE_PAGES(self);
 	ASSERT_EQ(0, __ringvm_nl_open(&nl));
 
 	vm_three_regions(_metadata, self, RINGVM_VM_LARGE_PAGES, L1_GPA,
 			 RACE_BLOCKS * GUEST_LARGE_PAGE, L2_GPA, L2_SIZE,
-			 guest_large_race);
+			 guest_large);
 	run[0].vcpu = self->vcpu;
-	run[1].vcpu = vm_vcpu_add(self->vm, 1, guest_large_race);
+	run[1].vcpu = vm_vcpu_add(self->vm, 1, guest_large);
 
 	/* to the first SYNC, then a warm-up round on a page of region 0 */
 	write_guest_global(self->vm, large_gpa, GUEST_SCRATCH_GPA);
