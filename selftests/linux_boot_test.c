@@ -234,16 +234,16 @@ static bool tcg_tsc_calibration(const char *out)
 /*
  * Quirk: early in the boot, before it has the PM timer, Linux checks the
  * TSC against jiffies ('refined-jiffies'), counted one per timer tick.
- * vmctl's PIT gives one IRQ 0 for all the periods that went by while the
- * guest did not run (dev_i8254.c), so when the host leaves the vCPU
- * thread off its CPU for a while the ticks fall behind the TSC, and the
- * watchdog marks the TSC unstable: under TCG, with a Bochs beside it on
- * two host cores, it did once in CI (512 ms of jiffies against 710 ms of
- * TSC).  Detection: the test machine is TCG and the watchdog's verdict
- * names 'refined-jiffies'.  Workaround: accept that complaint there, and
- * say so; with the PM timer as watchdog, under Bochs (whose guest time
- * is its instruction count) and on silicon it fails the test.  KVM's PIT
- * re-injects lost ticks instead; vmctl's does not yet.
+ * When the host leaves the vCPU thread off its CPU for a while, the
+ * ticks fall behind the TSC; vmctl's PIT gives the lost ones afterwards
+ * (dev_i8254.c), but a watchdog check that comes before they are all in
+ * still sees the gap and marks the TSC unstable.  Under TCG, with a
+ * Bochs beside it on two host cores, it did once in CI (512 ms of
+ * jiffies against 710 ms of TSC; the PIT gave one IRQ 0 for all lost
+ * periods then).  Detection: the test machine is TCG and the watchdog's
+ * verdict names 'refined-jiffies'.  Workaround: accept that complaint
+ * there, and say so; with the PM timer as watchdog, under Bochs (whose
+ * guest time is its instruction count) and on silicon it fails the test.
  */
 static bool tcg_jiffies_watchdog(const char *out)
 {

@@ -25,10 +25,15 @@
  *  - channel 1 (DRAM refresh on a PC) counts but drives nothing;
  *    port 0x61's refresh bit toggles at each read instead, so that a
  *    loop waiting for it to change ends.
- * IRQ 0 gets one edge however many periods went by while the guest did
- * not run, and at most one per PIT_IRQ_MIN_NS: a guest that asks for
- * a rate no exit round trip can keep up with gets fewer interrupts, not
- * a busy loop in vmctl.
+ * IRQ 0 loses no period: the edges of periods that went by while vmctl
+ * did not run (the host kept the vCPU thread off its CPU, the guest
+ * stayed away from vmctl) are owed, up to PIT_OWED_MAX, and given one
+ * at a time, each once the guest has taken the last (its PIC's IRR bit
+ * is clear), as KVM's PIT re-injects them.  A Linux guest counts a
+ * jiffy per tick early in its boot and checks its TSC against them;
+ * ticks lost there get its TSC marked unstable.  At most one edge per
+ * PIT_IRQ_MIN_NS: a guest that asks for a rate no exit round trip can
+ * keep up with gets fewer interrupts, not a busy loop in vmctl.
  */
 #include "machine.h"
 
@@ -38,6 +43,7 @@
 #define PIT_HZ		1193182ULL
 #define NSEC_PER_SEC	1000000000ULL
 #define PIT_IRQ_MIN_NS	50000ULL
+#define PIT_OWED_MAX	1000U		/* lost edges kept, at most */
 #define PIT_TICK_NEVER	(~0ULL)
 
 /* Control word (8254 "Control Word Format") */
@@ -116,7 +122,8 @@ static struct pit_channel pit[3] = {
 };
 static __u8 port_b;		/* the PORTB_RW_MASK bits */
 static bool refresh;
-static __u64 irq0_done;		/* tick up to which IRQ 0 edges went out */
+static __u64 irq0_done;		/* tick up to which IRQ 0 edges are counted */
+static unsigned int irq0_owed;	/* channel 0's rising edges not given yet */
 
 static __u32 pit_modulus(const struct pit_channel *ch)
 {
@@ -369,6 +376,9 @@ static void pit_control(__u8 val, __u64 t)
 	ch->null_count = true;
 	ch->write_msb = false;
 	ch->read_msb = false;
+	/* a new mode for channel 0: the old one's lost edges go with it */
+	if (ch == &pit[0])
+		irq0_owed = 0;
 }
 
 /* 4. The bus */
@@ -434,18 +444,31 @@ static __u8 pit_read(struct pit_channel *ch, __u64 t)
 
 /* 5. IRQ 0 */
 
-/* Give IRQ 0 the rising edge that channel 0 had since last time, if any. */
-static void pit_irq0(struct vmctl_machine *m, __u64 t)
+/*
+ * Count the rising edges channel 0 had since last time, and give IRQ 0
+ * one of those owed if the guest took the last.  True if it gave one.
+ */
+static bool pit_irq0(struct vmctl_machine *m, __u64 t)
 {
 	const struct pit_channel *ch = &pit[0];
+	__u64 a = irq0_done, rise;
+	bool gave = false;
 
-	if (pit_next_rise(ch, irq0_done) <= t) {
+	while (irq0_owed < PIT_OWED_MAX &&
+	       (rise = pit_next_rise(ch, a)) <= t) {
+		irq0_owed++;
+		a = rise;
+	}
+	if (irq0_owed && !vmctl_pic_irq_waiting(m, 0)) {
 		vmctl_irq_line(m, 0, false);
 		vmctl_irq_line(m, 0, true);
+		irq0_owed--;
+		gave = true;
 	}
 	if (t > irq0_done)
 		irq0_done = t;
 	vmctl_irq_line(m, 0, pit_out(ch, t));
+	return gave;
 }
 
 /* Before an access: IRQ 0 up to now, then the deferred reloads. */
@@ -498,13 +521,21 @@ static void port_b_io(struct vmctl_machine *m, __u16 port, bool out,
 		(pit_out(&pit[2], t) ? PORTB_OUT2 : 0);
 }
 
+/*
+ * The next time: channel 0's next rise, or, with edges still owed after
+ * one given now, PIT_IRQ_MIN_NS on (the guest may have taken it by
+ * then; if not, the next rise tries again, so a guest that takes none
+ * costs no more wake-ups than the PIT's rate).
+ */
 static __u64 i8254_update(struct vmctl_machine *m, __u64 now)
 {
 	__u64 t = ns_to_tick(now), next;
+	bool gave = pit_irq0(m, t);
 
-	pit_irq0(m, t);
 	pit_settle(&pit[0], t);
 	next = tick_to_ns(pit_next_rise(&pit[0], t));
+	if (gave && irq0_owed)
+		next = now;
 	if (next != VMCTL_NEVER && next < now + PIT_IRQ_MIN_NS)
 		next = now + PIT_IRQ_MIN_NS;
 	return next;
@@ -529,6 +560,7 @@ static void i8254_reset(struct vmctl_machine *m)
 	port_b = 0;
 	refresh = false;
 	irq0_done = 0;
+	irq0_owed = 0;
 	vmctl_irq_line(m, 0, pit_out(&pit[0], 0));
 }
 

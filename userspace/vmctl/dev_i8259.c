@@ -222,6 +222,16 @@ bool vmctl_pic_intr(struct vmctl_machine *m)
 	       pic_pending(MASTER) >= 0;
 }
 
+bool vmctl_pic_irq_waiting(struct vmctl_machine *m, unsigned int irq)
+{
+	const struct pic *p = &pics[irq >> 3];
+	__u8 bit = 1U << (irq & 7);
+
+	(void)m;
+	return irq < 16 && p->initialized && !p->init_step &&
+	       (p->irr & bit) && !(p->imr & bit);
+}
+
 /*
  * The INTA cycle (8259A "Interrupt Sequence").  A request that is gone
  * by now (its level fell, or OCW1 masked it) leaves the chip nothing to

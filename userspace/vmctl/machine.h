@@ -132,6 +132,13 @@ bool vmctl_pic_intr(struct vmctl_machine *m);
 __u8 vmctl_pic_intack(struct vmctl_machine *m);
 
 /*
+ * Whether ISA IRQ @irq's last rising edge still waits in its PIC's IRR,
+ * unmasked, for the CPU to take it: another edge now would merge with
+ * it.  False while the PIC is not initialized.
+ */
+bool vmctl_pic_irq_waiting(struct vmctl_machine *m, unsigned int irq);
+
+/*
  * The I/O APIC (dev_ioapic.c), with the in-kernel local APICs only: ISA
  * IRQ @irq's line (vmctl_irq_line() drives both interrupt controllers),
  * its MMIO page (true if @gpa was it), and its power-on state.
