@@ -235,12 +235,14 @@ static bool tcg_tsc_calibration(const char *out)
  * Quirk: early in the boot, before it has the PM timer, Linux checks the
  * TSC against jiffies ('refined-jiffies'), counted one per timer tick.
  * When the host leaves the vCPU thread off its CPU for a while, the
- * ticks fall behind the TSC; vmctl's PIT gives the lost ones afterwards
- * (dev_i8254.c), but a watchdog check that comes before they are all in
- * still sees the gap and marks the TSC unstable.  Under TCG, with a
- * Bochs beside it on two host cores, it did once in CI (512 ms of
- * jiffies against 710 ms of TSC; the PIT gave one IRQ 0 for all lost
- * periods then).  Detection: the test machine is TCG and the watchdog's
+ * ticks fall behind the TSC and the watchdog marks the TSC unstable:
+ * under TCG, with a Bochs beside it on two host cores, it did once in
+ * CI (512 ms of jiffies against 710 ms of TSC), and with three CPU hogs
+ * beside the svm machine in 3 boots of 3, while vmctl's PIT gave one
+ * IRQ 0 for all the periods it missed.  It now gives each as soon as
+ * the guest took the last (dev_i8254.c), and the hogs made 0 of 2; a
+ * watchdog check that comes before the lost ticks are in would still
+ * see the gap.  Detection: the test machine is TCG and the watchdog's
  * verdict names 'refined-jiffies'.  Workaround: accept that complaint
  * there, and say so; with the PM timer as watchdog, under Bochs (whose
  * guest time is its instruction count) and on silicon it fails the test.

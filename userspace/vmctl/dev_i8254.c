@@ -124,6 +124,7 @@ static __u8 port_b;		/* the PORTB_RW_MASK bits */
 static bool refresh;
 static __u64 irq0_done;		/* tick up to which IRQ 0 edges are counted */
 static unsigned int irq0_owed;	/* channel 0's rising edges not given yet */
+static __u64 irq0_given;	/* the tick IRQ 0 last got an edge at */
 
 static __u32 pit_modulus(const struct pit_channel *ch)
 {
@@ -446,29 +447,29 @@ static __u8 pit_read(struct pit_channel *ch, __u64 t)
 
 /*
  * Count the rising edges channel 0 had since last time, and give IRQ 0
- * one of those owed if the guest took the last.  True if it gave one.
+ * one of those owed if the guest took the last and the last is at least
+ * PIT_IRQ_MIN_NS old.
  */
-static bool pit_irq0(struct vmctl_machine *m, __u64 t)
+static void pit_irq0(struct vmctl_machine *m, __u64 t)
 {
 	const struct pit_channel *ch = &pit[0];
 	__u64 a = irq0_done, rise;
-	bool gave = false;
 
 	while (irq0_owed < PIT_OWED_MAX &&
 	       (rise = pit_next_rise(ch, a)) <= t) {
 		irq0_owed++;
 		a = rise;
 	}
-	if (irq0_owed && !vmctl_pic_irq_waiting(m, 0)) {
+	if (irq0_owed && t - irq0_given >= ns_to_tick(PIT_IRQ_MIN_NS) &&
+	    !vmctl_pic_irq_waiting(m, 0)) {
 		vmctl_irq_line(m, 0, false);
 		vmctl_irq_line(m, 0, true);
 		irq0_owed--;
-		gave = true;
+		irq0_given = t;
 	}
 	if (t > irq0_done)
 		irq0_done = t;
 	vmctl_irq_line(m, 0, pit_out(ch, t));
-	return gave;
 }
 
 /* Before an access: IRQ 0 up to now, then the deferred reloads. */
@@ -522,20 +523,21 @@ static void port_b_io(struct vmctl_machine *m, __u16 port, bool out,
 }
 
 /*
- * The next time: channel 0's next rise, or, with edges still owed after
- * one given now, PIT_IRQ_MIN_NS on (the guest may have taken it by
- * then; if not, the next rise tries again, so a guest that takes none
- * costs no more wake-ups than the PIT's rate).
+ * The next time: channel 0's next rise, or, with edges owed, as soon as
+ * one may go (PIT_IRQ_MIN_NS after the last).  While the last still
+ * waits for the guest, the PIC's acknowledge brings the next update
+ * (vmctl_pic_intack()), so a guest that takes none costs no more
+ * wake-ups than the PIT's rate.
  */
 static __u64 i8254_update(struct vmctl_machine *m, __u64 now)
 {
 	__u64 t = ns_to_tick(now), next;
-	bool gave = pit_irq0(m, t);
 
+	pit_irq0(m, t);
 	pit_settle(&pit[0], t);
 	next = tick_to_ns(pit_next_rise(&pit[0], t));
-	if (gave && irq0_owed)
-		next = now;
+	if (irq0_owed && !vmctl_pic_irq_waiting(m, 0))
+		next = tick_to_ns(irq0_given + ns_to_tick(PIT_IRQ_MIN_NS));
 	if (next != VMCTL_NEVER && next < now + PIT_IRQ_MIN_NS)
 		next = now + PIT_IRQ_MIN_NS;
 	return next;
@@ -561,6 +563,7 @@ static void i8254_reset(struct vmctl_machine *m)
 	refresh = false;
 	irq0_done = 0;
 	irq0_owed = 0;
+	irq0_given = 0;
 	vmctl_irq_line(m, 0, pit_out(&pit[0], 0));
 }
 

@@ -245,10 +245,12 @@ __u8 vmctl_pic_intack(struct vmctl_machine *m)
 	struct pic *p = MASTER;
 	int ir = pic_pending(MASTER);
 
-	(void)m;
 	if (ir < 0)
 		return MASTER->vector_base | 7;
 	pic_ack(MASTER, ir);
+	/* IRQ 0 taken: the PIT may have more ticks owed to give */
+	if (ir == 0)
+		m->update_needed = true;
 	if (ir == PIC_CASCADE_IR && !MASTER->single) {
 		p = SLAVE;
 		ir = pic_pending(SLAVE);
