@@ -511,6 +511,35 @@ TEST(pit_periodic_catch_up)
 	EXPECT_GE(1, take_irq0(_metadata, 200));
 }
 
+/*
+ * Mode 3 with a 50 us period while edges are owed: in the PIT_IRQ_MIN_NS
+ * after an edge given, OUT rises (and falls) again, and those rises are
+ * owed, not given on top: no edge reaches the PIC until the 50 us are up.
+ */
+TEST(pit_owed_rise_not_given_twice)
+{
+	unsigned int step;
+
+	pic_linux_init();
+	fake_now = 1000000000ULL;
+	out8(0x43, 0x36);		/* channel 0, mode 3 */
+	out8(0x40, 60);			/* 60 ticks: 50.3 us */
+	out8(0x40, 0);
+	fake_now += 1000000000ULL;	/* a second away: owed */
+	vmctl_dev_i8254.update(&machine, fake_now);
+	ASSERT_TRUE(vmctl_pic_intr(&machine));
+	EXPECT_EQ(0x20, vmctl_pic_intack(&machine));
+	out8(0x20, 0x20);
+	for (step = 1; step <= 9; step++) {
+		fake_now += 5000;
+		vmctl_dev_i8254.update(&machine, fake_now);
+		EXPECT_FALSE(vmctl_pic_intr(&machine)) TH_LOG("+%u us", step * 5);
+	}
+	fake_now += 6000;
+	vmctl_dev_i8254.update(&machine, fake_now);
+	EXPECT_TRUE(vmctl_pic_intr(&machine));
+}
+
 /* Mode 4 one shot: an edge after N + 1 ticks, and never again. */
 TEST(pit_oneshot)
 {

@@ -125,6 +125,7 @@ static bool refresh;
 static __u64 irq0_done;		/* tick up to which IRQ 0 edges are counted */
 static unsigned int irq0_owed;	/* channel 0's rising edges not given yet */
 static __u64 irq0_given;	/* the tick IRQ 0 last got an edge at */
+static bool irq0_line;		/* IRQ 0's level as the PIT drives it */
 
 static __u32 pit_modulus(const struct pit_channel *ch)
 {
@@ -448,7 +449,11 @@ static __u8 pit_read(struct pit_channel *ch, __u64 t)
 /*
  * Count the rising edges channel 0 had since last time, and give IRQ 0
  * one of those owed if the guest took the last and the last is at least
- * PIT_IRQ_MIN_NS old.
+ * PIT_IRQ_MIN_NS old.  Only that pulse raises the line; otherwise it
+ * only falls with OUT, or a rise still owed would reach the interrupt
+ * controllers twice.  Where the PIC does not deliver IRQ 0 (masked, not
+ * initialized: the I/O APIC's turn), there is no taking to wait for,
+ * and one edge stands for all the periods missed, as it always did.
  */
 static void pit_irq0(struct vmctl_machine *m, __u64 t)
 {
@@ -460,16 +465,22 @@ static void pit_irq0(struct vmctl_machine *m, __u64 t)
 		irq0_owed++;
 		a = rise;
 	}
+	if (irq0_owed > 1 && !vmctl_pic_irq_enabled(m, 0))
+		irq0_owed = 1;
 	if (irq0_owed && t - irq0_given >= ns_to_tick(PIT_IRQ_MIN_NS) &&
 	    !vmctl_pic_irq_waiting(m, 0)) {
 		vmctl_irq_line(m, 0, false);
 		vmctl_irq_line(m, 0, true);
+		irq0_line = true;
 		irq0_owed--;
 		irq0_given = t;
 	}
 	if (t > irq0_done)
 		irq0_done = t;
-	vmctl_irq_line(m, 0, pit_out(ch, t));
+	if (irq0_line && !pit_out(ch, t)) {
+		vmctl_irq_line(m, 0, false);
+		irq0_line = false;
+	}
 }
 
 /* Before an access: IRQ 0 up to now, then the deferred reloads. */
@@ -564,7 +575,8 @@ static void i8254_reset(struct vmctl_machine *m)
 	irq0_done = 0;
 	irq0_owed = 0;
 	irq0_given = 0;
-	vmctl_irq_line(m, 0, pit_out(&pit[0], 0));
+	irq0_line = pit_out(&pit[0], 0);
+	vmctl_irq_line(m, 0, irq0_line);
 }
 
 const struct vmctl_io_dev vmctl_dev_i8254 = {

@@ -222,14 +222,19 @@ bool vmctl_pic_intr(struct vmctl_machine *m)
 	       pic_pending(MASTER) >= 0;
 }
 
-bool vmctl_pic_irq_waiting(struct vmctl_machine *m, unsigned int irq)
+bool vmctl_pic_irq_enabled(struct vmctl_machine *m, unsigned int irq)
 {
 	const struct pic *p = &pics[irq >> 3];
-	__u8 bit = 1U << (irq & 7);
 
 	(void)m;
 	return irq < 16 && p->initialized && !p->init_step &&
-	       (p->irr & bit) && !(p->imr & bit);
+	       !(p->imr & (1U << (irq & 7)));
+}
+
+bool vmctl_pic_irq_waiting(struct vmctl_machine *m, unsigned int irq)
+{
+	return vmctl_pic_irq_enabled(m, irq) &&
+	       (pics[irq >> 3].irr & (1U << (irq & 7)));
 }
 
 /*

@@ -132,10 +132,11 @@ bool vmctl_pic_intr(struct vmctl_machine *m);
 __u8 vmctl_pic_intack(struct vmctl_machine *m);
 
 /*
- * Whether ISA IRQ @irq's last rising edge still waits in its PIC's IRR,
- * unmasked, for the CPU to take it: another edge now would merge with
- * it.  False while the PIC is not initialized.
+ * Whether the PIC delivers ISA IRQ @irq (initialized, not masked), and
+ * whether its last rising edge still waits in the IRR for the CPU to
+ * take it: another edge now would merge with it.
  */
+bool vmctl_pic_irq_enabled(struct vmctl_machine *m, unsigned int irq);
 bool vmctl_pic_irq_waiting(struct vmctl_machine *m, unsigned int irq);
 
 /*
