@@ -579,13 +579,13 @@ bool ringvm_handle_fast(struct ringvm_vcpu *vcpu)
 
 /* 3. Slow handlers (preemptible) */
 
-static enum ringvm_cpu_mode ringvm_cpu_mode(const struct ringvm_sregs *sr)
+static enum ringvm_cpu_mode ringvm_cpu_mode(const struct ringvm_code_state *st)
 {
-	if (!(sr->cr0 & X86_CR0_PE))
+	if (!(st->cr0 & X86_CR0_PE))
 		return RINGVM_MODE_REAL;
-	if ((sr->efer & EFER_LMA) && sr->cs.l)
+	if ((st->efer & EFER_LMA) && st->cs_l)
 		return RINGVM_MODE_LONG64;
-	return sr->cs.db ? RINGVM_MODE_PROT32 : RINGVM_MODE_PROT16;
+	return st->cs_db ? RINGVM_MODE_PROT32 : RINGVM_MODE_PROT16;
 }
 
 static int ringvm_walk_read(void *opaque, u64 gpa, void *buf,
@@ -595,22 +595,21 @@ static int ringvm_walk_read(void *opaque, u64 gpa, void *buf,
 }
 
 static void ringvm_walk_ctx(struct ringvm_vcpu *vcpu,
-			    const struct ringvm_sregs *sr,
+			    const struct ringvm_code_state *st,
 			    struct ringvm_walk_ctx *ctx)
 {
-	ctx->cr0 = sr->cr0;
-	ctx->cr3 = sr->cr3;
-	ctx->cr4 = sr->cr4;
-	ctx->efer = sr->efer;
+	ctx->cr0 = st->cr0;
+	ctx->cr3 = st->cr3;
+	ctx->cr4 = st->cr4;
+	ctx->efer = st->efer;
 	ctx->read_gpa = ringvm_walk_read;
 	ctx->opaque = vcpu->vm;
 }
 
 /* The decoded instruction at CS:RIP and the bytes it came from. */
 struct ringvm_fetched {
-	struct ringvm_sregs sregs;
+	struct ringvm_code_state st;
 	enum ringvm_cpu_mode mode;
-	unsigned int cpl;
 	struct ringvm_insn insn;
 	u8 bytes[RINGVM_INSN_MAX_LEN];
 	unsigned int nr_bytes;
@@ -620,7 +619,9 @@ struct ringvm_fetched {
  * Read up to 15 bytes at CS:RIP through the guest's page tables: 0, or
  * -EFAULT if not even the first byte is readable RAM.  Reading guest
  * RAM allocates nothing and takes no lock, so this also runs with
- * interrupts off, in a backend's exit handler.
+ * interrupts off, in a backend's exit handler.  On SVM without NRIP save
+ * this runs for every CPUID, RDMSR and hypercall (svm/exit.c), so it
+ * asks the backend for only what it needs, not for all of get_sregs().
  */
 static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
 			      struct ringvm_fetched *f)
@@ -629,13 +630,12 @@ static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
 	u64 la, gpa;
 	u32 pferr;
 
-	ringvm_arch->get_sregs(vcpu, &f->sregs);
-	f->mode = ringvm_cpu_mode(&f->sregs);
-	f->cpl = ringvm_arch->get_reg(vcpu, RINGVM_REG_CPL);
-	la = ringvm_arch->get_reg(vcpu, RINGVM_REG_RIP);
+	ringvm_arch->get_code_state(vcpu, &f->st);
+	f->mode = ringvm_cpu_mode(&f->st);
+	la = f->st.rip;
 	if (f->mode != RINGVM_MODE_LONG64)
-		la = (u32)(la + f->sregs.cs.base);
-	ringvm_walk_ctx(vcpu, &f->sregs, &ctx);
+		la = (u32)(la + f->st.cs_base);
+	ringvm_walk_ctx(vcpu, &f->st, &ctx);
 
 	f->nr_bytes = 0;
 	while (f->nr_bytes < RINGVM_INSN_MAX_LEN) {
@@ -644,7 +644,7 @@ static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
 				       PAGE_SIZE - offset_in_page(la));
 
 		if (ringvm_gva_to_gpa(&ctx, la, RINGVM_WALK_FETCH |
-				      (f->cpl == 3 ? RINGVM_WALK_USER : 0),
+				      (f->st.cpl == 3 ? RINGVM_WALK_USER : 0),
 				      &gpa, &pferr) ||
 		    ringvm_read_guest(vcpu->vm, gpa, f->bytes + f->nr_bytes, n))
 			break;
@@ -800,21 +800,22 @@ static u64 ringvm_merge_addr(u64 old, u64 val, unsigned int addr_size)
 
 /* The segment register an INS/OUTS operand uses. */
 static const struct ringvm_segment *
-ringvm_string_seg(const struct ringvm_fetched *f)
+ringvm_string_seg(const struct ringvm_fetched *f,
+		  const struct ringvm_sregs *sregs)
 {
 	switch (f->insn.write ? f->insn.seg : RINGVM_SEG_ES) {
 	case RINGVM_SEG_CS:
-		return &f->sregs.cs;
+		return &sregs->cs;
 	case RINGVM_SEG_SS:
-		return &f->sregs.ss;
+		return &sregs->ss;
 	case RINGVM_SEG_DS:
-		return &f->sregs.ds;
+		return &sregs->ds;
 	case RINGVM_SEG_FS:
-		return &f->sregs.fs;
+		return &sregs->fs;
 	case RINGVM_SEG_GS:
-		return &f->sregs.gs;
+		return &sregs->gs;
 	default:
-		return &f->sregs.es;
+		return &sregs->es;
 	}
 }
 
@@ -829,6 +830,7 @@ ringvm_string_seg(const struct ringvm_fetched *f)
  * for SS.
  */
 static bool ringvm_string_la(const struct ringvm_fetched *f,
+			     const struct ringvm_sregs *sregs,
 			     const struct ringvm_segment *seg, u64 off,
 			     unsigned int size, u64 *la)
 {
@@ -837,7 +839,7 @@ static bool ringvm_string_la(const struct ringvm_fetched *f,
 
 	if (f->mode == RINGVM_MODE_LONG64) {
 		*la = off;
-		if (seg == &f->sregs.fs || seg == &f->sregs.gs)
+		if (seg == &sregs->fs || seg == &sregs->gs)
 			*la += seg->base;
 		return ringvm_canonical(*la) && ringvm_canonical(*la + size - 1);
 	}
@@ -868,7 +870,7 @@ static int ringvm_string_gpas(struct ringvm_vcpu *vcpu,
 			      unsigned int size, u64 gpa[2], u8 *split)
 {
 	unsigned int access = (f->insn.write ? 0 : RINGVM_WALK_WRITE) |
-			      (f->cpl == 3 ? RINGVM_WALK_USER : 0);
+			      (f->st.cpl == 3 ? RINGVM_WALK_USER : 0);
 	struct ringvm_walk_ctx ctx;
 	unsigned int i, n = 1;
 	u64 piece_la[2];
@@ -884,7 +886,7 @@ static int ringvm_string_gpas(struct ringvm_vcpu *vcpu,
 		n = 2;
 	}
 	gpa[1] = 0;
-	ringvm_walk_ctx(vcpu, &f->sregs, &ctx);
+	ringvm_walk_ctx(vcpu, &f->st, &ctx);
 	for (i = 0; i < n; i++) {
 		r = ringvm_gva_to_gpa(&ctx, piece_la[i], access, &gpa[i],
 				      &pferr);
@@ -917,6 +919,7 @@ static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 	struct ringvm_hw_exit *exit = &vcpu->exit;
 	struct ringvm_run *run = vcpu->run;
 	const struct ringvm_segment *seg;
+	struct ringvm_sregs sregs;
 	struct ringvm_fetched f;
 	int idx, r, size = exit->io.size;
 	u64 mask, la, gpa[2], rflags;
@@ -937,9 +940,11 @@ static int ringvm_handle_string_io(struct ringvm_vcpu *vcpu)
 
 	/* OUTS reads DS:rSI (overridable), INS writes ES:rDI (fixed). */
 	idx = f.insn.write ? RINGVM_GPR_RSI : RINGVM_GPR_RDI;
-	seg = ringvm_string_seg(&f);
-	if (!ringvm_string_la(&f, seg, vcpu->gprs[idx] & mask, size, &la)) {
-		ringvm_queue_exception(vcpu, seg == &f.sregs.ss ?
+	ringvm_arch->get_sregs(vcpu, &sregs);
+	seg = ringvm_string_seg(&f, &sregs);
+	if (!ringvm_string_la(&f, &sregs, seg, vcpu->gprs[idx] & mask, size,
+			      &la)) {
+		ringvm_queue_exception(vcpu, seg == &sregs.ss ?
 				       X86_TRAP_SS : X86_TRAP_GP, 0);
 		return 0;
 	}

@@ -57,6 +57,23 @@ enum ringvm_reg {
 };
 
 /*
+ * What fetching the instruction at CS:RIP needs (exit.c), in one call of
+ * get_code_state() rather than all of get_sregs() on the exit path: the
+ * registers as get_reg() gives them, CS's base and its L and D/B bits.
+ */
+struct ringvm_code_state {
+	u64 rip;
+	u64 cs_base;
+	u64 cr0;
+	u64 cr3;
+	u64 cr4;
+	u64 efer;
+	u8 cpl;
+	bool cs_l;
+	bool cs_db;
+};
+
+/*
  * What a backend's vcpu_run() found, translated from its exit code.  The
  * core acts on @code; @raw always carries the vendor's own words and is
  * copied to the run page for every exit that reaches user space.
@@ -177,6 +194,9 @@ struct ringvm_hw_exit {
  * @get_reg/@set_reg:	   one register; set_reg takes RIP, RSP, RFLAGS,
  *			   CR2 (the address of a #PF the core raises) and
  *			   CR8 (the local APIC's TPR).
+ * @get_code_state:	   struct ringvm_code_state, for the core's fetch
+ *			   at CS:RIP; also with interrupts off, after an
+ *			   exit.
  * @get_msr/@set_msr:	   MSRs the backend keeps (EFER, PAT, FS/GS base,
  *			   KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK,
  *			   SYSENTER_*, TSC, DEBUGCTL).  -ENOENT for an MSR it
@@ -241,6 +261,8 @@ struct ringvm_arch_ops {
 	int (*set_sregs)(struct ringvm_vcpu *vcpu,
 			 const struct ringvm_sregs *sregs);
 	u64 (*get_reg)(struct ringvm_vcpu *vcpu, enum ringvm_reg reg);
+	void (*get_code_state)(struct ringvm_vcpu *vcpu,
+			       struct ringvm_code_state *st);
 	void (*set_reg)(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val);
 	int (*get_msr)(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct ringvm_vcpu *vcpu, u32 index, u64 data);

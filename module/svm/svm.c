@@ -389,6 +389,7 @@ const struct ringvm_arch_ops svm_arch_ops = {
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
 	.get_reg = svm_get_reg,
+	.get_code_state = svm_get_code_state,
 	.set_reg = svm_set_reg,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,

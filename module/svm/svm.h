@@ -189,6 +189,8 @@ void svm_set_regs(struct ringvm_vcpu *vcpu, const struct ringvm_regs *regs);
 void svm_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs);
 int svm_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs);
 u64 svm_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg);
+void svm_get_code_state(struct ringvm_vcpu *vcpu,
+			struct ringvm_code_state *st);
 void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val);
 int svm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 int svm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);

@@ -540,6 +540,23 @@ u64 svm_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 	return 0;
 }
 
+/* CR0 and CR4 read as svm_get_sregs() gives them. */
+void svm_get_code_state(struct ringvm_vcpu *vcpu,
+			struct ringvm_code_state *st)
+{
+	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	st->rip = s->rip;
+	st->cs_base = s->cs.base;
+	st->cs_l = s->cs.attrib & SVM_SEG_L;
+	st->cs_db = s->cs.attrib & SVM_SEG_DB;
+	st->cr0 = (u32)s->cr0;
+	st->cr3 = s->cr3;
+	st->cr4 = s->cr4 & svm_caps.cr4_allowed;
+	st->efer = s->efer & ~EFER_SVME;
+	st->cpl = s->cpl;
+}
+
 void svm_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)
 {
 	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;

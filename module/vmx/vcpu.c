@@ -869,6 +869,13 @@ int vmx_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs)
 	return 0;
 }
 
+/* SS.DPL is the CPL; VM entry insists (SDM §27.3.1.2).  VMCS loaded. */
+static u8 vmx_guest_cpl(void)
+{
+	return (vmcs_read32(GUEST_SS_AR_BYTES) & VMX_AR_DPL_MASK) >>
+	       VMX_AR_DPL_SHIFT;
+}
+
 u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -901,9 +908,7 @@ u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 		val = vmcs_read64(GUEST_IA32_EFER);
 		break;
 	case RINGVM_REG_CPL:
-		/* SS.DPL is the CPL; VM entry insists (SDM §27.3.1.2). */
-		val = (vmcs_read32(GUEST_SS_AR_BYTES) & VMX_AR_DPL_MASK) >>
-		      VMX_AR_DPL_SHIFT;
+		val = vmx_guest_cpl();
 		break;
 	case RINGVM_REG_CR2:
 		val = vmx->cr2;
@@ -915,6 +920,25 @@ u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg)
 	}
 	vmx_vmcs_put(vmx, borrowed);
 	return val;
+}
+
+void vmx_get_code_state(struct ringvm_vcpu *vcpu,
+			struct ringvm_code_state *st)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	bool borrowed = vmx_vmcs_get(vmx);
+	u32 cs_ar = vmcs_read32(GUEST_CS_AR_BYTES);
+
+	st->rip = vmcs_readl(GUEST_RIP);
+	st->cs_base = vmcs_readl(GUEST_CS_BASE);
+	st->cs_l = cs_ar & VMX_AR_L;
+	st->cs_db = cs_ar & VMX_AR_DB;
+	st->cr0 = vmx_guest_cr0(vmx);
+	st->cr3 = vmcs_readl(GUEST_CR3);
+	st->cr4 = vmx_guest_cr4();
+	st->efer = vmcs_read64(GUEST_IA32_EFER);
+	st->cpl = vmx_guest_cpl();
+	vmx_vmcs_put(vmx, borrowed);
 }
 
 void vmx_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val)

@@ -621,6 +621,7 @@ const struct ringvm_arch_ops vmx_arch_ops = {
 	.get_sregs = vmx_get_sregs,
 	.set_sregs = vmx_set_sregs,
 	.get_reg = vmx_get_reg,
+	.get_code_state = vmx_get_code_state,
 	.set_reg = vmx_set_reg,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,

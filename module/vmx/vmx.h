@@ -400,6 +400,8 @@ void vmx_set_regs(struct ringvm_vcpu *vcpu, const struct ringvm_regs *regs);
 void vmx_get_sregs(struct ringvm_vcpu *vcpu, struct ringvm_sregs *sregs);
 int vmx_set_sregs(struct ringvm_vcpu *vcpu, const struct ringvm_sregs *sregs);
 u64 vmx_get_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg);
+void vmx_get_code_state(struct ringvm_vcpu *vcpu,
+			struct ringvm_code_state *st);
 void vmx_set_reg(struct ringvm_vcpu *vcpu, enum ringvm_reg reg, u64 val);
 int vmx_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
