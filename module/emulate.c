@@ -606,7 +606,7 @@ int ringvm_gva_to_gpa(const struct ringvm_walk_ctx *ctx, u64 la,
 		pte = 0;		/* 4-byte reads fill the low half */
 		ret = ctx->read_gpa(ctx->opaque, table + w.esize *
 				    ((la >> shift) & GENMASK(w.bits - 1, 0)),
-				    &pte, w.esize);
+				    &pte, w.esize, level);
 		if (ret)
 			return ret;
 		if (!(pte & PT_PRESENT))

@@ -118,11 +118,14 @@ u64 ringvm_insn_store_value(const struct ringvm_insn *insn, u64 regval);
 /*
  * What the walker needs of the guest.  @read_gpa reads @size bytes (8, or
  * 4 for 32-bit paging entries) of guest-physical memory into @buf and
- * returns 0 or a negative errno (e.g. not RAM).
+ * returns 0 or a negative errno (e.g. not RAM); @level is the paging
+ * level of the table it reads from (4 for a PML4, 1 for a page table),
+ * for a caller that remembers a table page per level.
  */
 struct ringvm_walk_ctx {
 	u64 cr0, cr3, cr4, efer;
-	int (*read_gpa)(void *opaque, u64 gpa, void *buf, unsigned int size);
+	int (*read_gpa)(void *opaque, u64 gpa, void *buf, unsigned int size,
+			int level);
 	void *opaque;
 };
 

@@ -589,11 +589,12 @@ static enum ringvm_cpu_mode ringvm_cpu_mode(const struct ringvm_code_state *st)
 }
 
 static int ringvm_walk_read(void *opaque, u64 gpa, void *buf,
-			    unsigned int size)
+			    unsigned int size, int level)
 {
-	return ringvm_read_guest(opaque, gpa, buf, size);
+	return ringvm_vcpu_read_guest(opaque, gpa, buf, size, level);
 }
 
+/* The guest's page walk, as the vCPU's thread makes it (its page cache). */
 static void ringvm_walk_ctx(struct ringvm_vcpu *vcpu,
 			    const struct ringvm_code_state *st,
 			    struct ringvm_walk_ctx *ctx)
@@ -603,7 +604,7 @@ static void ringvm_walk_ctx(struct ringvm_vcpu *vcpu,
 	ctx->cr4 = st->cr4;
 	ctx->efer = st->efer;
 	ctx->read_gpa = ringvm_walk_read;
-	ctx->opaque = vcpu->vm;
+	ctx->opaque = vcpu;
 }
 
 /* The decoded instruction at CS:RIP and the bytes it came from. */
@@ -621,7 +622,9 @@ struct ringvm_fetched {
  * RAM allocates nothing and takes no lock, so this also runs with
  * interrupts off, in a backend's exit handler.  On SVM without NRIP save
  * this runs for every CPUID, RDMSR and hypercall (svm/exit.c), so it
- * asks the backend for only what it needs, not for all of get_sregs().
+ * asks the backend for only what it needs and reads through the vCPU's
+ * page cache: 4 KiB of code and its page tables cost no xarray lookup
+ * once seen (README, "Benchmark").
  */
 static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
 			      struct ringvm_fetched *f)
@@ -646,7 +649,8 @@ static int ringvm_fetch_bytes(struct ringvm_vcpu *vcpu,
 		if (ringvm_gva_to_gpa(&ctx, la, RINGVM_WALK_FETCH |
 				      (f->st.cpl == 3 ? RINGVM_WALK_USER : 0),
 				      &gpa, &pferr) ||
-		    ringvm_read_guest(vcpu->vm, gpa, f->bytes + f->nr_bytes, n))
+		    ringvm_vcpu_read_guest(vcpu, gpa, f->bytes + f->nr_bytes,
+					   n, RINGVM_PAGE_CACHE_DATA))
 			break;
 		f->nr_bytes += n;
 		la += n;

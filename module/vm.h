@@ -111,7 +111,12 @@ struct ringvm_vm {
 	/* Guest RAM. */
 	u32 nr_regions;				/* (c) */
 	struct ringvm_mem_region regions[RINGVM_MAX_MEM_REGIONS]; /* (c) */
-	struct xarray pages;			/* gfn -> struct page, (a) */
+	/*
+	 * gfn -> struct page, (a).  A page stays until the VM is freed:
+	 * nothing takes one out before, so a vCPU may remember one
+	 * (struct ringvm_page_cache).
+	 */
+	struct xarray pages;
 	atomic_long_t nr_pages;			/* pages allocated */
 	struct mem_cgroup *memcg;		/* (c) charged for guest RAM */
 	bool large_pages;			/* (c) RINGVM_VM_LARGE_PAGES */
@@ -173,6 +178,22 @@ enum ringvm_vcpu_mode {
 };
 
 /*
+ * Guest pages a vCPU read lately, for the page walk and the instruction
+ * fetch on its exit path (ringvm_vcpu_read_guest()): without it each of
+ * the five reads of a fetch in long mode is an xarray lookup.  One slot
+ * per use, so that the pages of one walk never evict each other: slot 0
+ * for the bytes read at the end, slots 1-4 for the page table of that
+ * paging level.  A NULL page is an empty slot.  Only the vCPU's own
+ * thread uses it, so it needs no lock.
+ */
+#define RINGVM_PAGE_CACHE_DATA	0
+#define RINGVM_PAGE_CACHE_SIZE	5
+struct ringvm_page_cache {
+	unsigned long gfn[RINGVM_PAGE_CACHE_SIZE];
+	struct page *page[RINGVM_PAGE_CACHE_SIZE];
+};
+
+/*
  * A vCPU.  The backend allocates ringvm_arch->vcpu_size bytes and puts
  * this struct first; everything here is the core's, except that the
  * backend reads and writes gprs[] around each entry.
@@ -222,6 +243,7 @@ struct ringvm_vcpu {
 	u64 last_npf_gpa;			/* [v] loop guard */
 	unsigned int npf_repeats;		/* [v] */
 	struct ringvm_npt_cache npt_cache;	/* [v] */
+	struct ringvm_page_cache page_cache;	/* [v] */
 
 	/* What the next RINGVM_RUN must complete first. */
 	u32 pending;				/* [v] enum ringvm_pending */
@@ -262,6 +284,8 @@ int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);
 int ringvm_write_guest(struct ringvm_vm *vm, u64 gpa, const void *buf,
 		       unsigned int len);
+int ringvm_vcpu_read_guest(struct ringvm_vcpu *vcpu, u64 gpa, void *buf,
+			   unsigned int len, unsigned int slot);
 void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info);
 
 /* vcpu.c */

@@ -1984,6 +1984,84 @@ TEST_F(exits, prefixed_insns_limits)
 }
 
 /*
+ * The length comes from the bytes the guest's page tables map at CS:RIP
+ * now, not from a page read before: the same CPUID address is mapped to
+ * a page with "CPUID; HLT; RET", then to one with "CS CPUID; HLT; RET",
+ * then to the first again through another page table (the module keeps
+ * the pages of its last walk, module/vm.h, struct ringvm_page_cache).
+ * The host changes the mappings while the guest waits in a ucall, and
+ * the guest reloads CR3 before each call, as a kernel would.
+ */
+#define REMAP_LA	0x1e8000ULL	/* the code's linear address */
+#define REMAP_A		0x1e0000ULL	/* 0F A2 F4 C3 */
+#define REMAP_B		0x1e1000ULL	/* 2E 0F A2 F4 C3 */
+#define REMAP_PT2	0x1e2000ULL	/* a copy of GUEST_PT_GPA */
+
+static void guest_prefixed_remapped(void)
+{
+	int n;
+
+	for (n = 1; n <= 3; n++) {
+		__u64 a = RINGVM_CPUID_LEAF_SIGNATURE, b = 0, c = 0, d = 0;
+
+		asm volatile("mov %%cr3, %%rax\n\tmov %%rax, %%cr3"
+			     : : : "rax", "memory");
+		asm volatile("call *%4"
+			     : "+a"(a), "+b"(b), "+c"(c), "+d"(d)
+			     : "r"(REMAP_LA) : "memory");
+		pfx_check_signature(a, b, c, d);
+		GUEST_SYNC(n);
+	}
+	GUEST_DONE();
+}
+
+/* Point the 4 KiB PTE @pte at @gpa, with the flags it has. */
+static void remap_pte(__u64 *pte, __u64 gpa)
+{
+	*pte = gpa | (*pte & (GUEST_PAGE_SIZE - 1));
+}
+
+/* Run: a HLT exit must come with RIP at @rip. */
+static void expect_hlt_at(struct __test_metadata *_metadata,
+			  struct test_vcpu *vcpu, __u64 rip)
+{
+	struct ringvm_regs regs;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, RINGVM_EXIT_HLT);
+	vcpu_regs_get(vcpu, &regs);
+	ASSERT_EQ(rip, regs.rip);
+}
+
+TEST_F(exits, prefixed_insns_remapped)
+{
+	static const __u8 code_a[] = { 0x0f, 0xa2, 0xf4, 0xc3 };
+	static const __u8 code_b[] = { 0x2e, 0x0f, 0xa2, 0xf4, 0xc3 };
+	__u64 *pt, *pt2;
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_prefixed_remapped);
+	memcpy(addr_gva2hva(self->vm, REMAP_A), code_a, sizeof(code_a));
+	memcpy(addr_gva2hva(self->vm, REMAP_B), code_b, sizeof(code_b));
+	pt = addr_gva2hva(self->vm, GUEST_PT_GPA);
+	remap_pte(&pt[REMAP_LA >> 12], REMAP_A);
+	expect_hlt_at(_metadata, self->vcpu, REMAP_LA + 3);
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+
+	remap_pte(&pt[REMAP_LA >> 12], REMAP_B);
+	expect_hlt_at(_metadata, self->vcpu, REMAP_LA + 4);
+	ASSERT_SYNC(self->vcpu, &uc, 2);
+
+	pt2 = addr_gva2hva(self->vm, REMAP_PT2);
+	memcpy(pt2, pt, GUEST_PAGE_SIZE);
+	remap_pte(&pt2[REMAP_LA >> 12], REMAP_A);
+	remap_pte(addr_gva2hva(self->vm, GUEST_PD_GPA), REMAP_PT2);
+	expect_hlt_at(_metadata, self->vcpu, REMAP_LA + 3);
+	ASSERT_SYNC(self->vcpu, &uc, 3);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/*
  * The same in real mode, at F000:E000: CPUID with an operand-size
  * prefix (which makes its operands 32-bit there), HLT with CS, and CPUID
  * with REP, address-size and ES prefixes.
