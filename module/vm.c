@@ -210,10 +210,11 @@ static struct page *ringvm_whole_block(struct ringvm_vm *vm,
  * only to allocate xarray nodes (xas_nomem()); a page stored before that
  * is recognised as this block's own when it goes on, and a vCPU that
  * looks at the block meanwhile finds it partial and maps 4 KiB pages
- * (correct, only slower).  Frees the pages not stored and counts the
- * others.
+ * (correct, only slower).  Counts the pages stored.  True if all 512
+ * are: the block is whole, and nothing else is to be done.  Otherwise
+ * frees the pages not stored.
  */
-static void ringvm_store_block(struct ringvm_vm *vm, unsigned long first,
+static bool ringvm_store_block(struct ringvm_vm *vm, unsigned long first,
 			       struct page *page, gfp_t gfp)
 {
 	XA_STATE(xas, &vm->pages, first);
@@ -236,6 +237,10 @@ static void ringvm_store_block(struct ringvm_vm *vm, unsigned long first,
 		xas_unlock(&xas);
 	} while (xas_nomem(&xas, gfp | __GFP_ACCOUNT));
 
+	if (i == PTRS_PER_PMD) {	/* the last pass found or stored all */
+		atomic_long_add(PTRS_PER_PMD, &vm->nr_pages);
+		return true;
+	}
 	for (i = 0; i < PTRS_PER_PMD; i++) {
 		if (xa_load(&vm->pages, first + i) == page + i)
 			stored++;
@@ -243,6 +248,7 @@ static void ringvm_store_block(struct ringvm_vm *vm, unsigned long first,
 			__free_page(page + i);
 	}
 	atomic_long_add(stored, &vm->nr_pages);
+	return false;
 }
 
 /*
@@ -281,7 +287,8 @@ struct page *ringvm_gpa_block(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
 	if (!block)
 		return NULL;
 
-	ringvm_store_block(vm, first, virt_to_page(block), gfp);
+	if (ringvm_store_block(vm, first, virt_to_page(block), gfp))
+		return virt_to_page(block);
 	return ringvm_whole_block(vm, first);
 }
 
