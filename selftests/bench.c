@@ -84,6 +84,14 @@
 #define DONE_PORT	0xe4		/* the guest's loop is over */
 #define MSR_MISC_ENABLE	0x1a0		/* both keep it in ring 0 */
 #define KVM_HC_NOP	1		/* KVM_HC_VAPIC_POLL_IRQ returns 0 */
+/*
+ * A hypercall each side hands to user space: for ringvm any number it
+ * does not know; for KVM only KVM_HC_MAP_GPA_RANGE (12) can, once the VM
+ * enabled KVM_CAP_EXIT_HYPERCALL for it, with a page-aligned address in
+ * RBX and a nonzero page count in RCX (kvm_emulate_hypercall()).
+ */
+#define RINGVM_HC_USER	0x100
+#define KVM_HC_USER	12		/* KVM_HC_MAP_GPA_RANGE */
 
 #define __str(x)	#x
 #define str(x)		__str(x)
@@ -116,6 +124,10 @@ GUEST_LOOP(loop_empty, "");
 GUEST_LOOP(loop_cpuid, "xor %eax, %eax\n\txor %ecx, %ecx\n\tcpuid");
 GUEST_LOOP(loop_vmmcall, "mov %r10, %rax\n\tvmmcall");
 GUEST_LOOP(loop_vmcall, "mov %r10, %rax\n\tvmcall");
+#define HC_USER_ARGS	"mov %r10, %rax\n\txor %ebx, %ebx\n\tmov $1, %ecx\n\t" \
+			"xor %edx, %edx\n\t"
+GUEST_LOOP(loop_vmmcall_user, HC_USER_ARGS "vmmcall");
+GUEST_LOOP(loop_vmcall_user, HC_USER_ARGS "vmcall");
 GUEST_LOOP(loop_rdmsr, "mov $" str(MSR_MISC_ENABLE) ", %ecx\n\trdmsr");
 GUEST_LOOP(loop_out, "mov $" str(BENCH_PORT) ", %edx\n\tout %al, %dx");
 GUEST_LOOP(loop_in, "mov $" str(BENCH_PORT) ", %edx\n\tin %dx, %al");
@@ -232,6 +244,7 @@ enum bexit {
 	BX_MMIO_WRITE,
 	BX_MMIO_READ,		/* answered 0x5a5a5a5a */
 	BX_HLT,
+	BX_HC,			/* the user-space hypercall (answered 0) */
 	BX_OTHER,		/* anything else: the measurement fails */
 };
 
@@ -269,8 +282,18 @@ static int bench_setup(struct bench *b, bool kvm, bool large)
 	b->block_gpa = (base + BENCH_REPS * BENCH_PAGES * GUEST_PAGE_SIZE +
 			GUEST_LARGE_PAGE - 1) & ~(GUEST_LARGE_PAGE - 1);
 	b->ram_size = b->block_gpa + BENCH_REPS * BLOCK_STRIDE;
-	if (kvm)
-		return kvm_guest_create_long_thp(&b->kg, b->ram_size, large);
+	if (kvm) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_EXIT_HYPERCALL,
+			.args[0] = 1ULL << KVM_HC_USER,
+		};
+
+		ret = kvm_guest_create_long_thp(&b->kg, b->ram_size, large);
+		if (ret)
+			return ret;
+		return ioctl(b->kg.vm_fd, KVM_ENABLE_CAP, &cap) < 0 ?
+			-errno : 0;
+	}
 	{
 		struct vm_opts opts = {
 			.ram_size = b->ram_size,
@@ -374,6 +397,11 @@ static enum bexit kvm_step(struct bench *b)
 				 run->mmio.len, run->mmio.data);
 	case KVM_EXIT_HLT:
 		return BX_HLT;
+	case KVM_EXIT_HYPERCALL:
+		if (run->hypercall.nr != KVM_HC_USER)
+			break;
+		run->hypercall.ret = 0;
+		return BX_HC;
 	}
 	snprintf(b->why, sizeof(b->why), "KVM exit %u", run->exit_reason);
 	return BX_OTHER;
@@ -401,6 +429,11 @@ static enum bexit ringvm_step(struct bench *b)
 				 run->mmio.len, run->mmio.data);
 	case RINGVM_EXIT_HLT:
 		return BX_HLT;
+	case RINGVM_EXIT_HYPERCALL:
+		if (run->hypercall.nr != RINGVM_HC_USER)
+			break;
+		run->hypercall.ret = 0;
+		return BX_HC;
 	}
 	vcpu_exit_str(b->vcpu, b->why, sizeof(b->why));
 	return BX_OTHER;
@@ -448,7 +481,7 @@ static __u64 bench_once(struct bench *b, void *code, __u64 n, __u64 r9,
 
 /* 3. The round trips */
 
-enum { ARG_NONE, ARG_MMIO, ARG_FRESH, ARG_BLOCK, ARG_HC };
+enum { ARG_NONE, ARG_MMIO, ARG_FRESH, ARG_BLOCK, ARG_HC, ARG_HC_USER };
 
 struct trip {
 	const char *key;	/* one word, for the run files */
@@ -476,6 +509,8 @@ static const struct trip trips[] = {
 	  loop_mmio_read, BX_MMIO_READ, ARG_MMIO, false },
 	{ "hlt", "HLT to user space and back", loop_hlt, BX_HLT, ARG_NONE,
 	  false },
+	{ "hypercall_user", "unknown hypercall to user space and back", NULL,
+	  BX_HC, ARG_HC_USER, false },
 	{ "fresh_page", "first write to a fresh 4 KiB page",
 	  loop_fresh_page, BX_DONE, ARG_FRESH, false },
 	{ "block_4k", "first write to each page of fresh 2 MiB blocks, "
@@ -499,6 +534,10 @@ static __u64 bench_best(struct bench *b, const struct trip *t, __u64 n)
 		code = b->arch == RINGVM_ARCH_SVM ? loop_vmmcall :
 						    loop_vmcall;
 		r10 = b->kvm ? KVM_HC_NOP : RINGVM_HC_NOP;
+	} else if (t->arg == ARG_HC_USER) {
+		code = b->arch == RINGVM_ARCH_SVM ? loop_vmmcall_user :
+						    loop_vmcall_user;
+		r10 = b->kvm ? KVM_HC_USER : RINGVM_HC_USER;
 	}
 	for (i = 0; i < BENCH_REPS; i++) {
 		if (t->arg == ARG_MMIO)
