@@ -588,9 +588,12 @@ static enum ringvm_cpu_mode ringvm_cpu_mode(const struct ringvm_code_state *st)
 	return st->cs_db ? RINGVM_MODE_PROT32 : RINGVM_MODE_PROT16;
 }
 
+/* A table entry: 8 bytes, or 4 in 32-bit paging; a constant size is a MOV */
 static int ringvm_walk_read(void *opaque, u64 gpa, void *buf,
 			    unsigned int size, int level)
 {
+	if (size == 8)
+		return ringvm_vcpu_read_guest(opaque, gpa, buf, 8, level);
 	return ringvm_vcpu_read_guest(opaque, gpa, buf, size, level);
 }
 

@@ -367,15 +367,9 @@ static struct page *ringvm_vcpu_page(struct ringvm_vcpu *vcpu,
 	return page;
 }
 
-/*
- * ringvm_read_guest() for the vCPU's own thread, on its exit path (the
- * guest page walk and the fetch at CS:RIP, exit.c): the same answers,
- * with the page last read through @slot (RINGVM_PAGE_CACHE_*) found
- * without the xarray.  Never sleeps or allocates; may run with
- * interrupts off.
- */
-int ringvm_vcpu_read_guest(struct ringvm_vcpu *vcpu, u64 gpa, void *buf,
-			   unsigned int len, unsigned int slot)
+/* ringvm_vcpu_read_guest() (vm.h) when its inline case does not apply. */
+int __ringvm_vcpu_read_guest(struct ringvm_vcpu *vcpu, u64 gpa, void *buf,
+			     unsigned int len, unsigned int slot)
 {
 	if (WARN_ON_ONCE(slot >= RINGVM_PAGE_CACHE_SIZE))
 		return -EINVAL;

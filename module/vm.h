@@ -23,9 +23,11 @@
 
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/rcuwait.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
@@ -284,8 +286,32 @@ int ringvm_read_guest(struct ringvm_vm *vm, u64 gpa, void *buf,
 		      unsigned int len);
 int ringvm_write_guest(struct ringvm_vm *vm, u64 gpa, const void *buf,
 		       unsigned int len);
-int ringvm_vcpu_read_guest(struct ringvm_vcpu *vcpu, u64 gpa, void *buf,
-			   unsigned int len, unsigned int slot);
+int __ringvm_vcpu_read_guest(struct ringvm_vcpu *vcpu, u64 gpa, void *buf,
+			     unsigned int len, unsigned int slot);
+
+/*
+ * ringvm_read_guest() for the vCPU's own thread, on its exit path (the
+ * guest page walk and the fetch at CS:RIP, exit.c): the same answers,
+ * with the page last read through @slot (RINGVM_PAGE_CACHE_*) found
+ * without the xarray.  Never sleeps or allocates; may run with
+ * interrupts off.  Inline for its usual case, @len bytes in the page
+ * that @slot holds: a call chain costs a walk more than the lookup.
+ */
+static inline int ringvm_vcpu_read_guest(struct ringvm_vcpu *vcpu, u64 gpa,
+					 void *buf, unsigned int len,
+					 unsigned int slot)
+{
+	const struct ringvm_page_cache *c = &vcpu->page_cache;
+	unsigned int off = offset_in_page(gpa);
+
+	if (likely(slot < RINGVM_PAGE_CACHE_SIZE && c->page[slot] &&
+		   c->gfn[slot] == gpa >> PAGE_SHIFT &&
+		   len <= PAGE_SIZE - off)) {
+		memcpy(buf, page_address(c->page[slot]) + off, len);
+		return 0;
+	}
+	return __ringvm_vcpu_read_guest(vcpu, gpa, buf, len, slot);
+}
 void ringvm_vm_fill_info(struct ringvm_vm *vm, struct ringvm_vm_info *info);
 
 /* vcpu.c */
