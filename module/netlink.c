@@ -499,6 +499,22 @@ static int ringvm_nl_put_vcpu_stats(struct sk_buff *skb,
 				    struct ringvm_vm *vm, u32 vcpu_id,
 				    const struct ringvm_vcpu_stats *st)
 {
+	const struct {
+		int type;
+		u64 val;
+	} counters[] = {
+		{ RINGVM_A_VCPU_STATS_EXITS, st->exits },
+		{ RINGVM_A_VCPU_STATS_USER_EXITS, st->user_exits },
+		{ RINGVM_A_VCPU_STATS_NESTED_PAGE_FAULTS, st->npf_ram },
+		{ RINGVM_A_VCPU_STATS_INJECTED_EVENTS, st->injections },
+		{ RINGVM_A_VCPU_STATS_HALT_NS, st->halt_ns },
+		{ RINGVM_A_VCPU_STATS_RUN_NS, st->run_ns },
+		{ RINGVM_A_VCPU_STATS_VMCS_LOADS, st->vmcs_loads },
+		{ RINGVM_A_VCPU_STATS_VMCS_CLEARS, st->vmcs_clears },
+		{ RINGVM_A_VCPU_STATS_HOST_STATE_SAVES, st->host_saves },
+		{ RINGVM_A_VCPU_STATS_MSR_SWITCHES, st->msr_switches },
+	};
+	unsigned int i;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
@@ -509,24 +525,18 @@ static int ringvm_nl_put_vcpu_stats(struct sk_buff *skb,
 	if (nla_put_u32(skb, RINGVM_A_VCPU_STATS_VM_ID, vm->id) ||
 	    nla_put_string(skb, RINGVM_A_VCPU_STATS_VM_NAME, vm->name) ||
 	    nla_put_u32(skb, RINGVM_A_VCPU_STATS_VCPU_ID, vcpu_id) ||
-	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_EXITS, st->exits,
-			      RINGVM_A_VCPU_STATS_PAD) ||
-	    ringvm_nl_put_exit_reasons(skb, st) ||
-	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_USER_EXITS,
-			      st->user_exits, RINGVM_A_VCPU_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_NESTED_PAGE_FAULTS,
-			      st->npf_ram, RINGVM_A_VCPU_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_INJECTED_EVENTS,
-			      st->injections, RINGVM_A_VCPU_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_HALT_NS, st->halt_ns,
-			      RINGVM_A_VCPU_STATS_PAD) ||
-	    nla_put_u64_64bit(skb, RINGVM_A_VCPU_STATS_RUN_NS, st->run_ns,
-			      RINGVM_A_VCPU_STATS_PAD)) {
-		genlmsg_cancel(skb, hdr);
-		return -EMSGSIZE;
-	}
+	    ringvm_nl_put_exit_reasons(skb, st))
+		goto cancel;
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
+		if (nla_put_u64_64bit(skb, counters[i].type, counters[i].val,
+				      RINGVM_A_VCPU_STATS_PAD))
+			goto cancel;
 	genlmsg_end(skb, hdr);
 	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
 }
 
 /*

@@ -21,6 +21,19 @@
  *   nr_user_exits                 exit.c, ringvm_user_exit(): every RUN
  *                                 that returns an exit to user space
  *   run_clock, halt_clock         vcpu.c, around RINGVM_RUN (below)
+ *   nr_vmcs_loads, nr_vmcs_clears vmx/vcpu.c, each VMPTRLD and VMCLEAR
+ *                                 of the vCPU's VMCS
+ *   nr_host_saves                 svm/vcpu.c, the VMSAVE of the host's
+ *                                 state in each vcpu_load
+ *   nr_msr_switches               vmx/vcpu.c, each WRMSR that puts the
+ *                                 guest's or the host's value of an MSR
+ *                                 the VMCS does not switch (load, put, a
+ *                                 write while loaded); SVM has none, its
+ *                                 VMLOAD/VMSAVE switch those MSRs
+ *
+ * None of the last four is on the exit path: they count what each
+ * stretch of guest execution (run.c, ringvm_run_section()) costs around
+ * its entries, so a benchmark can say how many a round trip makes.
  *
  * Context: the writers run in process context with vcpu->mutex held
  * (some with preemption off); the reader holds vm->lock, which keeps the
@@ -118,4 +131,8 @@ void ringvm_vcpu_stats_read(const struct ringvm_vcpu *vcpu,
 	st->injections = READ_ONCE(vcpu->nr_injections);
 	st->run_ns = ringvm_stat_clock_read(&vcpu->run_clock);
 	st->halt_ns = ringvm_stat_clock_read(&vcpu->halt_clock);
+	st->vmcs_loads = READ_ONCE(vcpu->nr_vmcs_loads);
+	st->vmcs_clears = READ_ONCE(vcpu->nr_vmcs_clears);
+	st->host_saves = READ_ONCE(vcpu->nr_host_saves);
+	st->msr_switches = READ_ONCE(vcpu->nr_msr_switches);
 }

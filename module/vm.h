@@ -264,6 +264,11 @@ struct ringvm_vcpu {
 	u64 nr_injections;			/* (s) entries with an event */
 	u64 run_clock;				/* (s) ringvm_stat_clock */
 	u64 halt_clock;				/* (s) ringvm_stat_clock */
+	/* World-switch work outside the entry itself, by the backend. */
+	u64 nr_vmcs_loads;			/* (s) VMX: VMPTRLD */
+	u64 nr_vmcs_clears;			/* (s) VMX: VMCLEAR */
+	u64 nr_host_saves;			/* (s) SVM: VMSAVE of the host */
+	u64 nr_msr_switches;			/* (s) WRMSR host <-> guest */
 };
 
 /* vm.c */
@@ -428,6 +433,10 @@ struct ringvm_vcpu_stats {
 	u64 injections;
 	u64 run_ns;
 	u64 halt_ns;
+	u64 vmcs_loads;
+	u64 vmcs_clears;
+	u64 host_saves;
+	u64 msr_switches;
 };
 
 void ringvm_stats_run_begin(struct ringvm_vcpu *vcpu);

@@ -519,6 +519,11 @@ static void stat_json_check(struct __test_metadata *_metadata,
 		  json_u64(_metadata, obj, "injected_events"));
 	EXPECT_EQ(st->run_ns, json_u64(_metadata, obj, "run_ns"));
 	EXPECT_EQ(st->halt_ns, json_u64(_metadata, obj, "halt_ns"));
+	EXPECT_EQ(st->vmcs_loads, json_u64(_metadata, obj, "vmcs_loads"));
+	EXPECT_EQ(st->vmcs_clears, json_u64(_metadata, obj, "vmcs_clears"));
+	EXPECT_EQ(st->host_state_saves,
+		  json_u64(_metadata, obj, "host_state_saves"));
+	EXPECT_EQ(st->msr_switches, json_u64(_metadata, obj, "msr_switches"));
 	ASSERT_EQ(0, json_get(obj, "exit_reasons", reasons,
 			      sizeof(reasons)));
 	for (i = 1; i <= RINGVM_A_EXIT_REASONS_MAX; i++) {

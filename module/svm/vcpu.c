@@ -287,6 +287,7 @@ void svm_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 	 * this CPU, so once per load is enough.
 	 */
 	svm_vmsave(svm->host_save_pa);
+	vcpu->nr_host_saves++;		/* stats.c */
 }
 
 void svm_vcpu_put(struct ringvm_vcpu *vcpu)

@@ -98,6 +98,26 @@ static const u32 vmx_switched_msr_index[VMX_NR_SWITCHED_MSRS] = {
 	[VMX_MSR_SFMASK] = MSR_SYSCALL_MASK,
 };
 
+/* VMPTRLD and VMCLEAR of the vCPU's VMCS, counted (stats.c). */
+static void vmx_vmptrld(struct vmx_vcpu *vmx)
+{
+	vmcs_load(vmx->vmcs_pa);
+	vmx->vcpu.nr_vmcs_loads++;
+}
+
+static void vmx_vmclear(struct vmx_vcpu *vmx)
+{
+	vmcs_clear(vmx->vmcs_pa);
+	vmx->vcpu.nr_vmcs_clears++;
+}
+
+/* A WRMSR that gives an MSR the VMCS does not switch its other value. */
+static void vmx_switch_msr(struct vmx_vcpu *vmx, u32 index, u64 val)
+{
+	wrmsrl(index, val);
+	vmx->vcpu.nr_msr_switches++;
+}
+
 /*
  * 1. The state hooks run inside the run loop, with the VMCS current on
  * this CPU, or from another ioctl with the vCPU loaded nowhere.  Then the
@@ -110,7 +130,7 @@ static bool vmx_vmcs_get(struct vmx_vcpu *vmx)
 	if (vmx->loaded)
 		return false;
 	preempt_disable();
-	vmcs_load(vmx->vmcs_pa);
+	vmx_vmptrld(vmx);
 	return true;
 }
 
@@ -118,7 +138,7 @@ static void vmx_vmcs_put(struct vmx_vcpu *vmx, bool borrowed)
 {
 	if (!borrowed)
 		return;
-	vmcs_clear(vmx->vmcs_pa);
+	vmx_vmclear(vmx);
 	vmx->launched = false;
 	preempt_enable();
 }
@@ -456,7 +476,10 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	vmx->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);	/* vm.h */
 
 	preempt_disable();
-	/* SDM Vol. 3C §25.11.3: VMCLEAR a new region before its VMPTRLD. */
+	/*
+	 * SDM Vol. 3C §25.11.3: VMCLEAR a new region before its VMPTRLD.
+	 * Not counted: a new vCPU's statistics start at 0.
+	 */
 	vmcs_clear(vmx->vmcs_pa);
 	vmcs_load(vmx->vmcs_pa);
 	vmx_setup_vmcs(vmx);
@@ -567,7 +590,7 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx)
 	}
 	if (vmx->host_fs_sel) {
 		loadsegment(fs, vmx->host_fs_sel);
-		wrmsrl(MSR_FS_BASE, vmx->host_fs_base);
+		vmx_switch_msr(vmx, MSR_FS_BASE, vmx->host_fs_base);
 	}
 	if (vmx->host_ds_sel | vmx->host_es_sel) {
 		loadsegment(ds, vmx->host_ds_sel);
@@ -588,7 +611,8 @@ static void vmx_msrs_to_guest(struct vmx_vcpu *vmx)
 	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++) {
 		rdmsrl(vmx_switched_msr_index[i], vmx->host_msrs[i]);
 		if (vmx->guest_msrs[i] != vmx->host_msrs[i]) {
-			wrmsrl(vmx_switched_msr_index[i], vmx->guest_msrs[i]);
+			vmx_switch_msr(vmx, vmx_switched_msr_index[i],
+				       vmx->guest_msrs[i]);
 			vmx->msrs_switched |= BIT(i);
 		}
 	}
@@ -600,7 +624,8 @@ static void vmx_msrs_to_host(struct vmx_vcpu *vmx)
 
 	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
 		if (vmx->msrs_switched & BIT(i))
-			wrmsrl(vmx_switched_msr_index[i], vmx->host_msrs[i]);
+			vmx_switch_msr(vmx, vmx_switched_msr_index[i],
+				       vmx->host_msrs[i]);
 	vmx->msrs_switched = 0;
 }
 
@@ -608,7 +633,7 @@ void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	vmcs_load(vmx->vmcs_pa);
+	vmx_vmptrld(vmx);
 	vmx->loaded = true;
 
 	/*
@@ -672,7 +697,7 @@ void vmx_vcpu_put(struct ringvm_vcpu *vcpu)
 	load_fixmap_gdt(cpu);
 
 	/* SDM Vol. 3C §25.11.1: inactive before another CPU may load it. */
-	vmcs_clear(vmx->vmcs_pa);
+	vmx_vmclear(vmx);
 	vmx->launched = false;
 	vmx->loaded = false;
 	vcpu->last_cpu = cpu;
@@ -1067,7 +1092,7 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 			return -EINVAL;
 		vmx->guest_msrs[slot] = data;
 		if (vmx->loaded) {
-			wrmsrl(index, data);
+			vmx_switch_msr(vmx, index, data);
 			vmx->msrs_switched |= BIT(slot);
 		}
 		return 0;

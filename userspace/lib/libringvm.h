@@ -281,6 +281,7 @@ struct ringvm_nl_vcpu_stats {
 	char vm_name[RINGVM_NAME_MAX];
 	__u64 exits, user_exits, nested_page_faults, injected_events;
 	__u64 halt_ns, run_ns;
+	__u64 vmcs_loads, vmcs_clears, host_state_saves, msr_switches;
 	__u64 exit_reasons[RINGVM_A_EXIT_REASONS_MAX + 1];
 };
 

@@ -633,6 +633,14 @@ static __u64 *stats_u64_field(struct ringvm_nl_vcpu_stats *st, int type)
 		return &st->halt_ns;
 	case RINGVM_A_VCPU_STATS_RUN_NS:
 		return &st->run_ns;
+	case RINGVM_A_VCPU_STATS_VMCS_LOADS:
+		return &st->vmcs_loads;
+	case RINGVM_A_VCPU_STATS_VMCS_CLEARS:
+		return &st->vmcs_clears;
+	case RINGVM_A_VCPU_STATS_HOST_STATE_SAVES:
+		return &st->host_state_saves;
+	case RINGVM_A_VCPU_STATS_MSR_SWITCHES:
+		return &st->msr_switches;
 	}
 	return NULL;
 }

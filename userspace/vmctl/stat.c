@@ -10,7 +10,9 @@
  *	{"vm": {"id": 3, "name": "demo"},
  *	 "vcpus": [{"id": 0, "exits": 10, "exit_reasons": {"other": 1,
  *	   "cpuid": 2, ...}, "user_exits": 4, "nested_page_faults": 3,
- *	   "injected_events": 0, "halt_ns": 0, "run_ns": 123456}],
+ *	   "injected_events": 0, "halt_ns": 0, "run_ns": 123456,
+ *	   "vmcs_loads": 4, "vmcs_clears": 4, "host_state_saves": 0,
+ *	   "msr_switches": 8}],
  *	 "total": {the same members but "id"}}
  * with every reason the spec names, zeros included.  The selftests parse
  * both; change them together.
@@ -26,7 +28,10 @@
 	"hardware exits (and by reason), exits to user space, nested page\n" \
 	"faults on RAM, injected events, and the time spent running\n"	\
 	"(in RINGVM_RUN) and halted (from a HLT exit to the next run), in\n" \
-	"nanoseconds.  Counters start when a vCPU is created and go with it.\n\n" \
+	"nanoseconds; and the world-switch work around the entries: VMCS\n" \
+	"loads and clears (VMX), saves of the host's state (SVM), and MSR\n" \
+	"writes between the host's and the guest's values.  Counters start\n" \
+	"when a vCPU is created and go with it.\n\n" \
 	"options:\n"							\
 	"  -j, --json   print one JSON object instead of text\n"	\
 	"  -h, --help   show this help\n"
@@ -44,6 +49,10 @@ static const struct {
 	STAT_ROW("injected-events", injected_events),
 	STAT_ROW("run-ns", run_ns),
 	STAT_ROW("halt-ns", halt_ns),
+	STAT_ROW("vmcs-loads", vmcs_loads),
+	STAT_ROW("vmcs-clears", vmcs_clears),
+	STAT_ROW("host-state-saves", host_state_saves),
+	STAT_ROW("msr-switches", msr_switches),
 #undef STAT_ROW
 };
 
