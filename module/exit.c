@@ -1164,6 +1164,46 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * The exits whose slow handling cannot sleep, handled by run.c before it
+ * gives the vCPU up (preemption off, interrupts on) where the backend
+ * says ringvm_arch->state_needs_load (VMX): port I/O that is
+ * not a string, HLT, an MSR or a hypercall for user space, an MMIO
+ * access, a window, nothing.  The backend's state hooks then find the
+ * vCPU loaded; from the slow path proper, the RIP skip, RUN's rip and
+ * the interrupt state would each borrow it (on VMX a VMPTRLD and a
+ * VMCLEAR apiece: three more pairs for every OUT to user space, counted
+ * by stats_test's world_switches).  True with ringvm_handle_slow()'s
+ * answer in *@r; false: that exit is the slow path's.
+ */
+bool ringvm_handle_slow_loaded(struct ringvm_vcpu *vcpu, int *r)
+{
+	const struct ringvm_hw_exit *exit = &vcpu->exit;
+
+	switch (exit->code) {
+	case RINGVM_HW_EXIT_IO:
+		if (exit->io.string)	/* INS completion writes RAM */
+			return false;
+		break;
+	case RINGVM_HW_EXIT_NPF:
+		if (exit->npf.ram)	/* may allocate and sleep */
+			return false;
+		break;
+	case RINGVM_HW_EXIT_NONE:
+	case RINGVM_HW_EXIT_HLT:
+	case RINGVM_HW_EXIT_RDMSR:
+	case RINGVM_HW_EXIT_WRMSR:
+	case RINGVM_HW_EXIT_HYPERCALL:
+	case RINGVM_HW_EXIT_IRQ_WINDOW:
+	case RINGVM_HW_EXIT_NMI_WINDOW:
+		break;
+	default:		/* netlink events, the decoder's EMULATION */
+		return false;
+	}
+	*r = ringvm_handle_slow(vcpu);
+	return true;
+}
+
 /* 4. Completion of the previous exit, before the next entry */
 
 /*

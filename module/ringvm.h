@@ -184,6 +184,11 @@ struct ringvm_hw_exit {
  *		 the backend's); DR0-3 are already in the hardware when
  *		 vcpu->dr_active.  Returns 0; the exit says what happened.
  *
+ * @state_needs_load: the state hooks below must load the vCPU for each
+ *		 call made outside vcpu_load..vcpu_put (VMX: a VMPTRLD and a
+ *		 VMCLEAR), so the core handles what exits it can before
+ *		 vcpu_put (run.c); SVM's VMCB is memory, read anywhere.
+ *
  * Guest state (vCPU lock; loaded or not, the backend copes: a VMX
  * backend VMPTRLDs around a VMCS access when it is not loaded):
  * @get_regs/@set_regs:	   struct ringvm_regs, merging vcpu->gprs[].
@@ -247,6 +252,7 @@ struct ringvm_arch_ops {
 	void (*cpu_disable)(void);
 
 	const struct ringvm_npt_ops *npt_ops;
+	bool state_needs_load;
 	size_t vcpu_size;
 	int (*vcpu_init)(struct ringvm_vcpu *vcpu);
 	void (*vcpu_uninit)(struct ringvm_vcpu *vcpu);

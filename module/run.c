@@ -81,9 +81,15 @@ static u32 ringvm_leave_code(struct ringvm_vcpu *vcpu)
 	return RINGVM_HW_EXIT_NONE;
 }
 
-/* 3. One stretch of guest execution on one CPU. */
-static void ringvm_run_section(struct ringvm_vcpu *vcpu)
+/*
+ * 3. One stretch of guest execution on one CPU.  True with the slow
+ * handler's answer in *@r if the exit that ended it was handled before
+ * the vCPU was given up (ringvm_handle_slow_loaded()).
+ */
+static bool ringvm_run_section(struct ringvm_vcpu *vcpu, int *r)
 {
+	bool handled;
+
 	preempt_disable();
 	ringvm_arch->vcpu_load(vcpu, smp_processor_id());
 	vcpu->cpu = smp_processor_id();
@@ -137,9 +143,12 @@ static void ringvm_run_section(struct ringvm_vcpu *vcpu)
 
 	ringvm_fpu_save(vcpu);
 	kernel_fpu_end();
+	handled = ringvm_arch->state_needs_load &&
+		  ringvm_handle_slow_loaded(vcpu, r);
 	ringvm_arch->vcpu_put(vcpu);
 	vcpu->cpu = -1;
 	preempt_enable();
+	return handled;
 }
 
 /* An exit to user space that the hardware had no part in. */
@@ -181,8 +190,8 @@ int ringvm_vcpu_run(struct ringvm_vcpu *vcpu)
 				return r;
 			continue;
 		}
-		ringvm_run_section(vcpu);
-		r = ringvm_handle_slow(vcpu);
+		if (!ringvm_run_section(vcpu, &r))
+			r = ringvm_handle_slow(vcpu);
 		if (r)
 			return r < 0 ? r : 0;
 	}

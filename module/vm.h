@@ -387,9 +387,13 @@ int ringvm_vcpu_run(struct ringvm_vcpu *vcpu);
  * with preemption off right after an exit and returns true to re-enter
  * at once; ringvm_handle_slow() runs preemptible for the rest and
  * returns 0 to re-enter, 1 to return to user space, or -errno.
+ * ringvm_handle_slow_loaded() runs it still loaded, preemption off, for
+ * the exits whose slow handling cannot sleep (for a backend whose state
+ * hooks would load the vCPU otherwise): true if it did.
  */
 bool ringvm_handle_fast(struct ringvm_vcpu *vcpu);
 int ringvm_handle_slow(struct ringvm_vcpu *vcpu);
+bool ringvm_handle_slow_loaded(struct ringvm_vcpu *vcpu, int *r);
 int ringvm_complete_pending(struct ringvm_vcpu *vcpu);
 void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason);
 u8 ringvm_insn_len_at_rip(struct ringvm_vcpu *vcpu, const u8 *opcode,

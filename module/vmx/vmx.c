@@ -609,6 +609,7 @@ const struct ringvm_arch_ops vmx_arch_ops = {
 	.cpu_disable = vmx_cpu_disable,
 
 	.npt_ops = &ringvm_ept_ops,
+	.state_needs_load = true,
 	.vcpu_size = sizeof(struct vmx_vcpu),
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_uninit = vmx_vcpu_uninit,
