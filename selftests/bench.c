@@ -257,6 +257,7 @@ struct bench {
 	/* ringvm */
 	struct test_vm *vm;
 	struct test_vcpu *vcpu;
+	struct ringvm_nl *nl;	/* vcpu-stats-get: the world switches */
 	/* KVM */
 	struct kvm_guest kg;
 	char why[160];		/* what the last BX_OTHER was */
@@ -313,6 +314,41 @@ static void bench_teardown(struct bench *b)
 		kvm_guest_destroy(&b->kg);
 	else
 		vm_destroy(b->vm);
+	if (b->nl)
+		ringvm_nl_close(b->nl);
+}
+
+/*
+ * The world-switch work of ringvm's vCPU (vcpu-stats-get, stats.c): VMCS
+ * loads and clears (VMX), saves of the host's state (SVM), MSR switches.
+ */
+enum { SW_LOADS, SW_CLEARS, SW_SAVES, SW_MSRS, SW_NR };
+static const char *const sw_keys[SW_NR] = {
+	"sw_vmcs_loads", "sw_vmcs_clears", "sw_host_saves", "sw_msr_switches",
+};
+
+static int sw_cb(const struct ringvm_nl_vcpu_stats *st, void *arg)
+{
+	__u64 *sw = arg;
+
+	sw[SW_LOADS] = st->vmcs_loads;
+	sw[SW_CLEARS] = st->vmcs_clears;
+	sw[SW_SAVES] = st->host_state_saves;
+	sw[SW_MSRS] = st->msr_switches;
+	return 0;
+}
+
+/* @sw[SW_NR] of vCPU 0 now: 0 or -errno. */
+static int bench_switches(struct bench *b, __u64 *sw)
+{
+	int ret;
+
+	if (!b->nl) {
+		ret = __ringvm_nl_open(&b->nl);
+		if (ret)
+			return ret;
+	}
+	return __ringvm_nl_vcpu_stats_dump(b->nl, b->vm->id, NULL, sw_cb, sw);
 }
 
 /* Point the vCPU at @code with R8 = @n, R9 = @r9, R10 = @r10. */
@@ -625,8 +661,8 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	};
 	struct bench b, large;
 	bool large_up = false;
-	__u64 base, ticks, native = ~0ULL, t0;
-	unsigned int i;
+	__u64 base, ticks, native = ~0ULL, t0, sw0[SW_NR], sw1[SW_NR];
+	unsigned int i, j;
 	bool kvm = !strcmp(backend, "kvm");
 	int ret, err = 0;
 
@@ -681,7 +717,15 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 			}
 			large_up = true;
 		}
+		if (!kvm && bench_switches(bp, sw0))
+			sw0[0] = ~0ULL;
 		ticks = bench_best(bp, &trips[i], BENCH_N);
+		/* all BENCH_REPS runs, BENCH_N round trips each */
+		if (!kvm && ticks && sw0[0] != ~0ULL && !bench_switches(bp, sw1))
+			for (j = 0; j < SW_NR; j++)
+				printf("%s %s_%s %llu\n", label, sw_keys[j],
+				       trips[i].key,
+				       (unsigned long long)(sw1[j] - sw0[j]));
 		if (!ticks) {
 			fprintf(stderr, "bench: %s: %s: %s\n", label,
 				trips[i].key, bp->why);
@@ -727,10 +771,12 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 
 #define MAX_SIDES	4
 
+#define SIDE_KEYS	96
+
 struct side {
 	char label[64];
-	char keys[32][32];
-	__u64 vals[32];
+	char keys[SIDE_KEYS][32];
+	__u64 vals[SIDE_KEYS];
 	unsigned int n;
 	char notes[4][128];
 	unsigned int nnotes;
@@ -757,7 +803,7 @@ static int side_read(struct side *s, const char *path)
 			continue;
 		}
 		if (sscanf(line, "%63s %31s %llu", label, key, &v) != 3 ||
-		    s->n >= 32)
+		    s->n >= SIDE_KEYS)
 			continue;
 		snprintf(s->label, sizeof(s->label), "%s", label);
 		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", key);
@@ -883,6 +929,41 @@ static void fresh_page_note(struct side *r, struct side *k, unsigned int nk)
 	printf("\n");
 }
 
+/*
+ * ringvm's world-switch work per round trip, from its vcpu-stats-get
+ * counters around each row's runs (cmd_run()); nothing if not counted.
+ * The runs' own SET_REGS (a VMCS load and clear each on VMX) are in,
+ * 0.001 a round trip.
+ */
+static void switches_table(const struct side *r)
+{
+	char key[64];
+	unsigned int i, j;
+	long long v;
+
+	if (side_get(r, "sw_vmcs_loads_cpuid") < 0)
+		return;
+	printf("\n%s's world switches per round trip (its vcpu-stats-get "
+	       "counters over the %u runs of %u)\n\n"
+	       "| round trip | VMCS loads | VMCS clears | host-state saves |"
+	       " MSR switches |\n|---|---:|---:|---:|---:|\n", r->label,
+	       BENCH_REPS, BENCH_N);
+	for (i = 0; i < ARRAY_SIZE(trips); i++) {
+		printf("| %s |", trips[i].what);
+		for (j = 0; j < SW_NR; j++) {
+			snprintf(key, sizeof(key), "%s_%s", sw_keys[j],
+				 trips[i].key);
+			v = side_get(r, key);
+			if (v < 0)
+				printf(" n/a |");
+			else
+				printf(" %.2f |",
+				       (double)v / (BENCH_REPS * BENCH_N));
+		}
+		printf("\n");
+	}
+}
+
 static int cmd_table(int argc, char **argv)
 {
 	static struct side sides[MAX_SIDES];
@@ -941,6 +1022,7 @@ static int cmd_table(int argc, char **argv)
 	ratio(side_get(r, "compute"), side_get(r, "native"));
 	printf("\n");
 	fresh_page_note(r, k, nk);
+	switches_table(r);
 	return 0;
 }
 
