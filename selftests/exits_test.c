@@ -1041,6 +1041,59 @@ TEST_F(exits, msr_ioctl_stops_at_unknown)
 	free(m);
 }
 
+/*
+ * SYSCALL in the guest, with the guest's STAR, LSTAR and SFMASK: #UD
+ * while EFER.SCE is clear, then the guest's LSTAR both in the stretch of
+ * guest code where a WRMSR to EFER set SCE and in the next one, after a
+ * return to user space.  VMX loads those MSRs only while SCE is set
+ * (module/vmx/vcpu.c, vmx_msr_to_guest()); the host's come back before
+ * RUN returns, or this process's own system calls would go astray.
+ */
+static volatile __u64 syscall_count;
+
+asm(".pushsection .text\n"
+	"syscall_target:\n\t"
+	"incq syscall_count(%rip)\n\t"
+	"push %r11\n\t"
+	"popfq\n\t"
+	"jmp *%rcx\n"
+	".popsection");
+extern char syscall_target[];
+
+static void guest_syscall(void)
+{
+	__u8 vector;
+
+	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
+	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)syscall_target);
+	wrmsr(MSR_SYSCALL_MASK, 0);
+	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), (__u64)(uintptr_t)syscall_target);
+	asm volatile(GUEST_ASM_SAFE("syscall")
+		     : [vector] "=qm"(vector)
+		     : : "rcx", GUEST_ASM_SAFE_CLOBBERS);
+	GUEST_ASSERT_EQ(vector, UD_VECTOR);
+	GUEST_ASSERT_EQ(syscall_count, 0);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	asm volatile("syscall" : : : "rcx", "r11", "memory");
+	GUEST_ASSERT_EQ(syscall_count, 1);
+	GUEST_SYNC(1);
+	asm volatile("syscall" : : : "rcx", "r11", "memory");
+	GUEST_ASSERT_EQ(syscall_count, 2);
+	GUEST_ASSERT_EQ(rdmsr(MSR_STAR), (__u64)GUEST_SEL_CODE << 32);
+	GUEST_DONE();
+}
+
+TEST_F(exits, syscall_msrs)
+{
+	struct ucall uc;
+
+	self->vm = vm_create_guest(&self->vcpu, guest_syscall);
+	/* each RUN is a system call of this process: the host's MSRs */
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
 /* 5. Hypercalls */
 
 static void guest_hypercalls(__u64 vcpu_id)

@@ -119,6 +119,37 @@ static void vmx_switch_msr(struct vmx_vcpu *vmx, u32 index, u64 val)
 }
 
 /*
+ * SYSCALL's MSRs and KERNEL_GS_BASE are nobody's VMCS fields: the guest's
+ * values go into the hardware for the whole loaded stretch (only a
+ * return to user space would use them, and there is none before put),
+ * where they differ from the host's.  STAR, LSTAR, CSTAR and SFMASK
+ * only while the guest's EFER.SCE is set: without it SYSCALL is #UD and
+ * nothing reads them (SDM Vol. 2B, "SYSCALL"; as KVM's
+ * vmx_setup_uret_msrs()), which spares a guest that never turns it on,
+ * as the selftests' guests, six WRMSRs each RUN.  A guest's WRMSR to
+ * EFER that sets SCE mid-stretch loads them then (vmx_write_efer()).
+ */
+static void vmx_msr_to_guest(struct vmx_vcpu *vmx, unsigned int i)
+{
+	rdmsrl(vmx_switched_msr_index[i], vmx->host_msrs[i]);
+	if (vmx->guest_msrs[i] != vmx->host_msrs[i]) {
+		vmx_switch_msr(vmx, vmx_switched_msr_index[i],
+			       vmx->guest_msrs[i]);
+		vmx->msrs_switched |= BIT(i);
+	}
+}
+
+static void vmx_syscall_msrs_to_guest(struct vmx_vcpu *vmx)
+{
+	unsigned int i;
+
+	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		if (i != VMX_MSR_KERNEL_GS_BASE)
+			vmx_msr_to_guest(vmx, i);
+	vmx->syscall_live = true;
+}
+
+/*
  * 1. The state hooks run inside the run loop, with the VMCS current on
  * this CPU, or from another ioctl with the vCPU loaded nowhere.  Then the
  * VMCS is made current for the duration, preemption off, and VMCLEARed
@@ -225,6 +256,9 @@ static void vmx_write_efer(struct vmx_vcpu *vmx, u64 efer)
 		mask |= X86_CR0_PG;
 
 	vmcs_write64(GUEST_IA32_EFER, efer);
+	/* SYSCALL works from now on: its MSRs must be the guest's */
+	if (vmx->loaded && (efer & EFER_SCE) && !vmx->syscall_live)
+		vmx_syscall_msrs_to_guest(vmx);
 	if (entry != vmx->entry_ctls) {
 		vmcs_write32(VM_ENTRY_CONTROLS, entry);
 		vmx->entry_ctls = entry;
@@ -598,24 +632,14 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx)
 	}
 }
 
-/*
- * SYSCALL's MSRs and KERNEL_GS_BASE are nobody's VMCS fields: the guest's
- * values go into the hardware for the whole loaded stretch (only a
- * return to user space would use them, and there is none before put).
- */
+/* The guest's values at load: see vmx_msr_to_guest() (section 1). */
 static void vmx_msrs_to_guest(struct vmx_vcpu *vmx)
 {
-	unsigned int i;
-
 	vmx->msrs_switched = 0;
-	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++) {
-		rdmsrl(vmx_switched_msr_index[i], vmx->host_msrs[i]);
-		if (vmx->guest_msrs[i] != vmx->host_msrs[i]) {
-			vmx_switch_msr(vmx, vmx_switched_msr_index[i],
-				       vmx->guest_msrs[i]);
-			vmx->msrs_switched |= BIT(i);
-		}
-	}
+	vmx->syscall_live = false;
+	vmx_msr_to_guest(vmx, VMX_MSR_KERNEL_GS_BASE);
+	if (vmcs_read64(GUEST_IA32_EFER) & EFER_SCE)
+		vmx_syscall_msrs_to_guest(vmx);
 }
 
 static void vmx_msrs_to_host(struct vmx_vcpu *vmx)
@@ -1015,8 +1039,8 @@ int vmx_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 	int r = 0;
 
 	if (slot >= 0) {
-		/* While loaded the hardware has it (SWAPGS changes one). */
-		if (vmx->loaded)
+		/* While loaded the hardware has it: SWAPGS changes it. */
+		if (vmx->loaded && slot == VMX_MSR_KERNEL_GS_BASE)
 			rdmsrl(index, *data);
 		else
 			*data = vmx->guest_msrs[slot];
@@ -1091,7 +1115,9 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 		if (!vmx_switched_msr_valid(slot, data))
 			return -EINVAL;
 		vmx->guest_msrs[slot] = data;
-		if (vmx->loaded) {
+		/* in the hardware now if in use (vmx_msrs_to_guest()) */
+		if (vmx->loaded && (slot == VMX_MSR_KERNEL_GS_BASE ||
+				    vmx->syscall_live)) {
 			vmx_switch_msr(vmx, index, data);
 			vmx->msrs_switched |= BIT(slot);
 		}

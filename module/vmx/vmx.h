@@ -340,6 +340,7 @@ struct vmx_vcpu {
 	u16 host_ds_sel, host_es_sel, host_fs_sel, host_gs_sel;
 	u16 host_ldt_sel;
 	u8 msrs_switched;		/* bit per VMX_MSR_*: guest's loaded */
+	bool syscall_live;		/* loaded with EFER.SCE: see vcpu.c */
 	u64 host_msrs[5];
 
 	/* Guest state the VMCS does not hold. */
