@@ -207,10 +207,20 @@ static __u64 three_insn_loop(__u64 n)
 }
 
 /*
- * Whether the TSC counts instructions here: the smallest
- * of BENCH_REPS runs of three_insn_loop(CHECK_N) within 1 % of
- * 3 * CHECK_N.
+ * Whether the TSC counts instructions here: the smallest of CHECK_REPS
+ * runs of three_insn_loop(CHECK_N) within CHECK_PCT % of 3 * CHECK_N.
+ * Under Bochs the outer kernel's own interrupts land in every run late
+ * in a boot: the check before the vmx table read 305,711 at best of 20
+ * (1.9 %), the same to the tick in two boots (Bochs is deterministic),
+ * where early in the boot it reads 300,007 to 302,859.  So 2 %: enough
+ * to tell an instruction-counting TSC from any other (this development
+ * host, without icount, reads 0.78 ticks an instruction).  The strict
+ * check is the guest's (guest_method_ok(): 30 ticks in 300,000), which
+ * every side of a table must pass.
  */
+#define CHECK_REPS	20
+#define CHECK_PCT	2
+
 static bool method_check(void)
 {
 	__u64 best = ~0ULL, want = 3ULL * CHECK_N, t, back;
@@ -219,17 +229,18 @@ static bool method_check(void)
 
 	back = tsc();
 	back = tsc() - back;
-	for (i = 0; i < BENCH_REPS; i++) {
+	for (i = 0; i < CHECK_REPS; i++) {
 		t = three_insn_loop(CHECK_N);
 		printf("method: %u x 3 instructions: %llu TSC ticks\n",
 		       CHECK_N, (unsigned long long)t);
 		if (t < best)
 			best = t;
 	}
-	ok = best >= want - want / 100 && best <= want + want / 100;
+	ok = best >= want - want * CHECK_PCT / 100 &&
+	     best <= want + want * CHECK_PCT / 100;
 	printf("method: back-to-back TSC reads: %llu ticks; loop: %llu, "
-	       "want %llu +-1%%: %s\n", (unsigned long long)back,
-	       (unsigned long long)best, (unsigned long long)want,
+	       "want %llu +-%u%%: %s\n", (unsigned long long)back,
+	       (unsigned long long)best, (unsigned long long)want, CHECK_PCT,
 	       ok ? "the TSC counts instructions" :
 	       "the TSC does NOT count instructions here");
 	return ok;
@@ -840,18 +851,49 @@ static void ratio(long long num, long long den)
 		printf(" %.2f |", (double)num / den);
 }
 
-static void row(const char *what, const char *key, struct side *r,
-		struct side *k, unsigned int nk)
+/*
+ * The sides of a table: ringvm's first (r), then KVM's (k[]), and any
+ * more of ringvm's (x[], e.g. "ringvm-l1d-never"), each compared with
+ * the KVM side whose label ends the same way (xk[], or -1).
+ */
+struct table {
+	struct side *r, *k[MAX_SIDES], *x[MAX_SIDES];
+	unsigned int nk, nx;
+	int xk[MAX_SIDES];
+};
+
+static void row(const char *what, const char *key, const struct table *t)
 {
 	unsigned int i;
 
 	printf("| %s |", what);
-	for (i = 0; i < nk; i++)
-		cell(side_get(&k[i], key));
-	cell(side_get(r, key));
-	for (i = 0; i < nk; i++)
-		ratio(side_get(r, key), side_get(&k[i], key));
+	for (i = 0; i < t->nk; i++)
+		cell(side_get(t->k[i], key));
+	cell(side_get(t->r, key));
+	for (i = 0; i < t->nx; i++)
+		cell(side_get(t->x[i], key));
+	for (i = 0; i < t->nk; i++)
+		ratio(side_get(t->r, key), side_get(t->k[i], key));
+	for (i = 0; i < t->nx; i++)
+		if (t->xk[i] >= 0)
+			ratio(side_get(t->x[i], key),
+			      side_get(t->k[t->xk[i]], key));
 	printf("\n");
+}
+
+/* "ringvm-l1d-never" goes with "KVM-l1d-never": the same "-..." tail. */
+static int table_pair(const struct table *t, const struct side *x)
+{
+	const char *tail = strchr(x->label, '-');
+	unsigned int i;
+
+	for (i = 0; tail && i < t->nk; i++) {
+		const char *kt = strchr(t->k[i]->label, '-');
+
+		if (kt && !strcmp(kt, tail))
+			return i;
+	}
+	return -1;
 }
 
 /* The guest's method check of side @s (guest_method()), printed. */
@@ -907,9 +949,9 @@ static __u64 page_clear_ticks(const char **how)
 }
 
 /* The fresh-page row again with the page clear both sides pay taken out. */
-static void fresh_page_note(struct side *r, struct side *k, unsigned int nk)
+static void fresh_page_note(const struct table *t)
 {
-	long long clear, rv = side_get(r, "fresh_page");
+	long long clear, rv = side_get(t->r, "fresh_page");
 	const char *how;
 	unsigned int i;
 
@@ -918,13 +960,13 @@ static void fresh_page_note(struct side *r, struct side *k, unsigned int nk)
 	clear = page_clear_ticks(&how);
 	printf("\nzeroing a 4 KiB page: %lld ticks (%s); the first write to a"
 	       " fresh page without it:", clear, how);
-	for (i = 0; i < nk; i++) {
-		long long kv = side_get(&k[i], "fresh_page");
+	for (i = 0; i < t->nk; i++) {
+		long long kv = side_get(t->k[i], "fresh_page");
 
 		if (kv > clear && rv > clear)
-			printf(" %s %lld, %s %lld, ratio %.2f;", k[i].label,
-			       kv - clear, r->label, rv - clear,
-			       (double)(rv - clear) / (kv - clear));
+			printf(" %s %lld, %s %lld, ratio %.2f;",
+			       t->k[i]->label, kv - clear, t->r->label,
+			       rv - clear, (double)(rv - clear) / (kv - clear));
 	}
 	printf("\n");
 }
@@ -967,11 +1009,13 @@ static void switches_table(const struct side *r)
 static int cmd_table(int argc, char **argv)
 {
 	static struct side sides[MAX_SIDES];
-	struct side *r = &sides[0], *k = &sides[1];
-	unsigned int i, j, nk;
+	struct table t = { .r = &sides[0] };
+	struct side *r = t.r;
+	unsigned int i, j;
 
 	if (argc < 2 || argc > MAX_SIDES) {
-		fprintf(stderr, "usage: bench table RINGVM-FILE KVM-FILE...\n");
+		fprintf(stderr, "usage: bench table RINGVM-FILE KVM-FILE... "
+			"[RINGVM-FILE...]\n");
 		return 2;
 	}
 	if (!method_check()) {
@@ -982,7 +1026,18 @@ static int cmd_table(int argc, char **argv)
 	for (i = 0; i < (unsigned int)argc; i++)
 		if (side_read(&sides[i], argv[i]))
 			return 1;
-	nk = argc - 1;
+	for (i = 1; i < (unsigned int)argc; i++) {
+		if (!strncmp(sides[i].label, "ringvm", 6))
+			t.x[t.nx++] = &sides[i];
+		else
+			t.k[t.nk++] = &sides[i];
+	}
+	if (!t.nk) {
+		fprintf(stderr, "bench: table: no KVM side\n");
+		return 2;
+	}
+	for (i = 0; i < t.nx; i++)
+		t.xk[i] = table_pair(&t, t.x[i]);
 	for (i = 0; i < (unsigned int)argc; i++)
 		if (!guest_method_ok(&sides[i])) {
 			printf("method: failed in the guest; no table\n");
@@ -994,34 +1049,48 @@ static int cmd_table(int argc, char **argv)
 			printf("%s: %s\n", sides[i].label, sides[i].notes[j]);
 	printf("\nTSC ticks (= instructions) per round trip, less the empty"
 	       " loop (%llu ringvm, %llu KVM); %u round trips, best of %u\n\n",
-	       side_get(r, "empty"), side_get(&k[0], "empty"), BENCH_N,
+	       side_get(r, "empty"), side_get(t.k[0], "empty"), BENCH_N,
 	       BENCH_REPS);
 	printf("| round trip |");
-	for (i = 0; i < nk; i++)
-		printf(" %s |", k[i].label);
+	for (i = 0; i < t.nk; i++)
+		printf(" %s |", t.k[i]->label);
 	printf(" %s |", r->label);
-	for (i = 0; i < nk; i++)
-		printf(" %s / %s |", r->label, k[i].label);
+	for (i = 0; i < t.nx; i++)
+		printf(" %s |", t.x[i]->label);
+	for (i = 0; i < t.nk; i++)
+		printf(" %s / %s |", r->label, t.k[i]->label);
+	for (i = 0; i < t.nx; i++)
+		if (t.xk[i] >= 0)
+			printf(" %s / %s |", t.x[i]->label,
+			       t.k[t.xk[i]]->label);
 	printf("\n|---|");
-	for (i = 0; i < 2 * nk + 1; i++)
+	for (i = 0; i < 2 * t.nk + 1 + t.nx; i++)
 		printf("---:|");
+	for (i = 0; i < t.nx; i++)
+		if (t.xk[i] >= 0)
+			printf("---:|");
 	printf("\n");
 	for (i = 0; i < ARRAY_SIZE(trips); i++)
-		row(trips[i].what, trips[i].key, r, k, nk);
+		row(trips[i].what, trips[i].key, &t);
 	printf("\nguest compute loop, %u x 5 instructions, one entry and exit"
 	       " (native: %lld ticks)\n\n", COMPUTE_N, side_get(r, "native"));
 	printf("| compute |");
-	for (i = 0; i < nk; i++)
-		printf(" %s |", k[i].label);
-	printf(" %s |\n|---|", r->label);
-	for (i = 0; i < nk + 1; i++)
+	for (i = 0; i < t.nk; i++)
+		printf(" %s |", t.k[i]->label);
+	printf(" %s |", r->label);
+	for (i = 0; i < t.nx; i++)
+		printf(" %s |", t.x[i]->label);
+	printf("\n|---|");
+	for (i = 0; i < t.nk + 1 + t.nx; i++)
 		printf("---:|");
 	printf("\n| guest / native |");
-	for (i = 0; i < nk; i++)
-		ratio(side_get(&k[i], "compute"), side_get(&k[i], "native"));
+	for (i = 0; i < t.nk; i++)
+		ratio(side_get(t.k[i], "compute"), side_get(t.k[i], "native"));
 	ratio(side_get(r, "compute"), side_get(r, "native"));
+	for (i = 0; i < t.nx; i++)
+		ratio(side_get(t.x[i], "compute"), side_get(t.x[i], "native"));
 	printf("\n");
-	fresh_page_note(r, k, nk);
+	fresh_page_note(&t);
 	switches_table(r);
 	return 0;
 }

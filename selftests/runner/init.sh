@@ -201,8 +201,9 @@ bench_keep()
 
 # The benchmark (selftests/bench.c, make bench): the method check, the
 # round trips under ringvm, then under KVM in the same boot: with its
-# default parameters and, on Intel, with vmentry_l1d_flush=never as well
-# (ringvm's default today, module/MITIGATIONS.md).  One table at the end.
+# default parameters and, on Intel, both of them with
+# vmentry_l1d_flush=never as well, so that the table has a like-for-like
+# column without the L1D flush.  One table at the end.
 run_bench()
 {
 	kvm_mod=kvm_amd
@@ -216,6 +217,15 @@ run_bench()
 	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
 	demo_step 0 - /ringvm/bench apic
 	demo_step 0 - rmmod ringvm
+	# ringvm with KVM-l1d-never's setting too: a like-for-like column
+	never_side=
+	if [ "$kvm_mod" = kvm_intel ]; then
+		demo_step 0 - insmod /ringvm/ringvm.ko vmentry_l1d_flush=never
+		bench_side=ringvm-never
+		demo_step 0 bench_keep /ringvm/bench run ringvm ringvm-l1d-never
+		never_side=/tmp/bench.ringvm-never
+		demo_step 0 - rmmod ringvm
+	fi
 	demo_step 0 - modprobe "$kvm_mod"
 	bench_side=kvm
 	demo_step 0 bench_keep /ringvm/bench run kvm KVM
@@ -230,7 +240,7 @@ run_bench()
 	fi
 	echo "# ringvm-bench-table-begin"
 	# shellcheck disable=SC2086 # a list of files
-	demo_step 0 - /ringvm/bench table $sides
+	demo_step 0 - /ringvm/bench table $sides $never_side
 	echo "# ringvm-bench-table-end"
 	echo "# ringvm-demo-done"
 }
