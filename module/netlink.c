@@ -513,6 +513,7 @@ static int ringvm_nl_put_vcpu_stats(struct sk_buff *skb,
 		{ RINGVM_A_VCPU_STATS_VMCS_CLEARS, st->vmcs_clears },
 		{ RINGVM_A_VCPU_STATS_HOST_STATE_SAVES, st->host_saves },
 		{ RINGVM_A_VCPU_STATS_MSR_SWITCHES, st->msr_switches },
+		{ RINGVM_A_VCPU_STATS_L1D_FLUSHES, st->l1d_flushes },
 	};
 	unsigned int i;
 	void *hdr;

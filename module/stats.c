@@ -31,7 +31,10 @@
  *                                 write while loaded); SVM has none, its
  *                                 VMLOAD/VMSAVE switch those MSRs
  *
- * None of the last four is on the exit path: they count what each
+ *   nr_l1d_flushes                vmx/l1tf.c, each L1D flush before an
+ *                                 entry (vmentry_l1d_flush cond/always)
+ *
+ * None of those four before it is on the exit path: they count what each
  * stretch of guest execution (run.c, ringvm_run_section()) costs around
  * its entries, so a benchmark can say how many a round trip makes.
  *
@@ -135,4 +138,5 @@ void ringvm_vcpu_stats_read(const struct ringvm_vcpu *vcpu,
 	st->vmcs_clears = READ_ONCE(vcpu->nr_vmcs_clears);
 	st->host_saves = READ_ONCE(vcpu->nr_host_saves);
 	st->msr_switches = READ_ONCE(vcpu->nr_msr_switches);
+	st->l1d_flushes = READ_ONCE(vcpu->nr_l1d_flushes);
 }

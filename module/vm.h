@@ -269,6 +269,7 @@ struct ringvm_vcpu {
 	u64 nr_vmcs_clears;			/* (s) VMX: VMCLEAR */
 	u64 nr_host_saves;			/* (s) SVM: VMSAVE of the host */
 	u64 nr_msr_switches;			/* (s) WRMSR host <-> guest */
+	u64 nr_l1d_flushes;			/* (s) VMX: L1TF flush on entry */
 };
 
 /* vm.c */
@@ -441,6 +442,7 @@ struct ringvm_vcpu_stats {
 	u64 vmcs_clears;
 	u64 host_saves;
 	u64 msr_switches;
+	u64 l1d_flushes;
 };
 
 void ringvm_stats_run_begin(struct ringvm_vcpu *vcpu);

@@ -28,10 +28,12 @@
  *  7. dump_against_teardown: dumps on a thread while vCPUs close and
  *     VMs are deleted.
  *  8. world_switches: 1,000 CPUIDs handled in the kernel within one
- *     RUN load the VMCS (VMX) or save the host's state (SVM) once, not
- *     per exit; RUNs to user space do it at least once each; the VMCS
- *     is never left loaded when RUN returns; only VMX switches MSRs by
- *     WRMSR, a bounded number per stretch.
+ *     RUN, or 20 first touches, load the VMCS (VMX) or save the host's
+ *     state (SVM) once, not per exit; RUNs to user space do it at least
+ *     once each; the VMCS is never left loaded when RUN returns; only
+ *     VMX switches MSRs by WRMSR, a bounded number per stretch; with
+ *     vmentry_l1d_flush=cond, L1D flushes only as a stretch starts or
+ *     after a host interrupt.
  *
  * Named VMs made here are called GUEST_TEST_VM_PREFIX-something.
  */
@@ -811,11 +813,13 @@ TEST_F(stats, dump_against_teardown)
 /* 8. World switches */
 
 #define NR_SW_CPUID	1000
+#define NR_SW_PAGES	20
 /* WRMSRs of one stretch at most: 5 MSRs each way and the FS base */
 #define MSR_SWITCHES_MAX	11
 
 static void guest_switches(void)
 {
+	volatile char *scratch = (volatile char *)GUEST_SCRATCH_GPA;
 	unsigned int pass, i;
 	__u32 r[4];
 
@@ -827,8 +831,82 @@ static void guest_switches(void)
 		for (i = 0; i < NR_OUT; i++)
 			outb(OUT_PORT, i);
 		GUEST_SYNC(SYNC_OUT);
+		/* first touches, mapped in the run loop */
+		for (i = 0; i < NR_SW_PAGES; i++)
+			scratch[(pass * NR_SW_PAGES + i) * GUEST_PAGE_SIZE] = 1;
+		GUEST_SYNC(SYNC_PAGES);
 	}
 	GUEST_DONE();
+}
+
+/*
+ * The host's interrupts and softirqs so far, all CPUs together (the
+ * totals of /proc/stat's "intr" and "softirq" lines): each may make the
+ * next entry flush L1D (irq_stat's kvm_cpu_l1tf_flush_l1d), and one
+ * taken in the host between two exits shows as no exit at all.
+ */
+static __u64 host_irqs(void)
+{
+	unsigned long long intr = 0, soft = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "intr ", 5))
+			sscanf(line + 5, "%llu", &intr);
+		else if (!strncmp(line, "softirq ", 8))
+			sscanf(line + 8, "%llu", &soft);
+	}
+	fclose(f);
+	return intr + soft;
+}
+
+/* ringvm's vmentry_l1d_flush as it reads back: "cond", "never", ... */
+static void l1d_mode(char *buf, size_t size)
+{
+	FILE *f = fopen("/sys/module/ringvm/parameters/vmentry_l1d_flush",
+			"r");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, size, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * L1D flushes (VMX, L1TF) over @a to @b, @stretches stretches of guest
+ * code and @irqs host interrupts and softirqs: with cond, only as a
+ * stretch starts or after a host interrupt or softirq, never for the
+ * exits the run loop handles itself, first touches of RAM included
+ * (module/vmx/l1tf.c); with never or on a CPU without L1TF, none.
+ * "always" flushes on every entry: not bounded.
+ */
+static void check_l1d_flushes(struct __test_metadata *_metadata,
+			      const char *phase,
+			      const struct ringvm_nl_vcpu_stats *a,
+			      const struct ringvm_nl_vcpu_stats *b,
+			      __u64 stretches, __u64 irqs)
+{
+	__u64 flushes = DELTA(*b, *a, l1d_flushes);
+	char mode[32];
+
+	l1d_mode(mode, sizeof(mode));
+	TH_LOG("%s: %llu L1D flush(es), %llu host interrupts and softirqs, "
+	       "vmentry_l1d_flush=%s", phase, (unsigned long long)flushes,
+	       (unsigned long long)irqs, mode);
+	if (!strcmp(mode, "cond")) {
+		EXPECT_LE(1, flushes) TH_LOG("%s", phase);
+		EXPECT_GE(stretches + irqs, flushes)
+			TH_LOG("%s: an L1D flush for an exit the run loop "
+			       "handled", phase);
+	} else if (strcmp(mode, "always")) {
+		EXPECT_EQ(0, flushes) TH_LOG("%s", phase);
+	}
 }
 
 /*
@@ -844,7 +922,8 @@ static void guest_switches(void)
 static void check_switches(struct __test_metadata *_metadata,
 			   const char *phase,
 			   const struct ringvm_nl_vcpu_stats *a,
-			   const struct ringvm_nl_vcpu_stats *b, __u64 runs)
+			   const struct ringvm_nl_vcpu_stats *b, __u64 runs,
+			   __u64 irqs)
 {
 	bool vmx = cpuinfo_arch() == RINGVM_ARCH_VMX;
 	__u64 loads = vmx ? DELTA(*b, *a, vmcs_loads) :
@@ -868,12 +947,14 @@ static void check_switches(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, DELTA(*b, *a, vmcs_loads));
 		EXPECT_EQ(0, DELTA(*b, *a, msr_switches));
 	}
+	check_l1d_flushes(_metadata, phase, a, b, loads, irqs);
 }
 
 TEST_F(stats, world_switches)
 {
 	struct ringvm_nl_vcpu_stats a, b;
 	unsigned int pass, i;
+	__u64 irq_a, irq_b;
 	struct ucall uc;
 
 	self->vm = vm_create_guest(&self->vcpu, guest_switches);
@@ -881,21 +962,37 @@ TEST_F(stats, world_switches)
 	for (pass = 0; pass < 2; pass++) {
 		ASSERT_SYNC(self->vcpu, &uc, SYNC_START);
 		STATS(self->vm, a);
+		irq_a = host_irqs();
 		ASSERT_SYNC(self->vcpu, &uc, SYNC_CPUID);
+		irq_b = host_irqs();
 		STATS(self->vm, b);
 		EXPECT_LE(NR_SW_CPUID, REASON(b, a, CPUID));
 		if (pass)
-			check_switches(_metadata, "cpuid", &a, &b, 1);
+			check_switches(_metadata, "cpuid", &a, &b, 1,
+				       irq_b - irq_a);
 
 		a = b;
+		irq_a = host_irqs();
 		for (i = 0; i < NR_OUT; i++) {
 			vcpu_run(self->vcpu);
 			ASSERT_EXIT(self->vcpu, RINGVM_EXIT_IO);
 		}
 		ASSERT_SYNC(self->vcpu, &uc, SYNC_OUT);
+		irq_b = host_irqs();
 		STATS(self->vm, b);
 		if (pass)
-			check_switches(_metadata, "out", &a, &b, NR_OUT + 1);
+			check_switches(_metadata, "out", &a, &b, NR_OUT + 1,
+				       irq_b - irq_a);
+
+		a = b;
+		irq_a = host_irqs();
+		ASSERT_SYNC(self->vcpu, &uc, SYNC_PAGES);
+		irq_b = host_irqs();
+		STATS(self->vm, b);
+		EXPECT_LE(NR_SW_PAGES, DELTA(b, a, nested_page_faults));
+		if (pass)
+			check_switches(_metadata, "pages", &a, &b, 1,
+				       irq_b - irq_a);
 	}
 	ASSERT_DONE(self->vcpu, &uc);
 }

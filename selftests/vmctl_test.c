@@ -524,6 +524,7 @@ static void stat_json_check(struct __test_metadata *_metadata,
 	EXPECT_EQ(st->host_state_saves,
 		  json_u64(_metadata, obj, "host_state_saves"));
 	EXPECT_EQ(st->msr_switches, json_u64(_metadata, obj, "msr_switches"));
+	EXPECT_EQ(st->l1d_flushes, json_u64(_metadata, obj, "l1d_flushes"));
 	ASSERT_EQ(0, json_get(obj, "exit_reasons", reasons,
 			      sizeof(reasons)));
 	for (i = 1; i <= RINGVM_A_EXIT_REASONS_MAX; i++) {

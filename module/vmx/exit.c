@@ -442,8 +442,11 @@ VMX_HANDLER(vmx_exit_ept_violation)
 	/* Bits 7 and 8 both set: the access itself, not a guest walk */
 	exit->npf.walk = (qual & EPT_VIOLATION_GVA_MASK) !=
 			 EPT_VIOLATION_GVA_MASK;
-	/* The core maps or decodes next, touching host data: L1TF (cond). */
-	vmx->l1d_flush = true;
+	/*
+	 * No L1D flush for this exit as such (vmx/l1tf.c): a first touch
+	 * mapped in the run loop loads only host pointers; MMIO and the
+	 * rest leave the loop, and the next stretch flushes.
+	 */
 
 	if ((qual & EPT_VIOLATION_NMI_UNBLOCKING) &&
 	    !(idt & INTR_INFO_VALID_MASK) &&

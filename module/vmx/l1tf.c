@@ -18,10 +18,17 @@
  *     IA32_ARCH_CAPABILITIES says SKIP_VMENTRY_L1DFLUSH, needs nothing.
  *  2. __vmx_l1d_flush() runs with interrupts off right before the entry,
  *     behind a static key (vmx.h).  cond flushes only when the vCPU was
- *     just loaded, handled a nested page fault, or this CPU took an
- *     interrupt or softirq since the last entry (the kernel keeps that
- *     flag in irq_stat for KVM; ringvm reads it the same way); always
- *     flushes on every entry.  IA32_FLUSH_CMD where the CPU has it,
+ *     just loaded (each stretch of guest code, so after every exit the
+ *     slow path or user space handled) or this CPU took an interrupt or
+ *     softirq since the last entry (the kernel keeps that flag in
+ *     irq_stat for KVM; ringvm reads it the same way); always flushes on
+ *     every entry.  Not after the exits the run loop handles itself:
+ *     CPUID, MSRs, hypercalls, and the first touch of a RAM page, which
+ *     reads the VM's xarray, allocates and zeroes the page and writes the
+ *     nested tables: host pointers and addresses, no other data.  That
+ *     is KVM's line too: it flushes after its emulator and its #PF
+ *     handler (shadow paging), not after the EPT violations its fault
+ *     path maps (kvm_mmu_page_fault()).  IA32_FLUSH_CMD where the CPU has it,
  *     otherwise a read of 64 KiB, twice the largest L1D, line by line.
  *
  * The host's /sys/devices/system/cpu/vulnerabilities/l1tf does not show
@@ -177,6 +184,7 @@ void __vmx_l1d_flush(struct vmx_vcpu *vmx)
 		if (!flush)
 			return;
 	}
+	vmx->vcpu.nr_l1d_flushes++;		/* stats.c */
 
 	if (!vmx_l1d_pages) {
 		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);

@@ -282,6 +282,7 @@ struct ringvm_nl_vcpu_stats {
 	__u64 exits, user_exits, nested_page_faults, injected_events;
 	__u64 halt_ns, run_ns;
 	__u64 vmcs_loads, vmcs_clears, host_state_saves, msr_switches;
+	__u64 l1d_flushes;
 	__u64 exit_reasons[RINGVM_A_EXIT_REASONS_MAX + 1];
 };
 

@@ -641,6 +641,8 @@ static __u64 *stats_u64_field(struct ringvm_nl_vcpu_stats *st, int type)
 		return &st->host_state_saves;
 	case RINGVM_A_VCPU_STATS_MSR_SWITCHES:
 		return &st->msr_switches;
+	case RINGVM_A_VCPU_STATS_L1D_FLUSHES:
+		return &st->l1d_flushes;
 	}
 	return NULL;
 }

@@ -12,7 +12,7 @@
  *	   "cpuid": 2, ...}, "user_exits": 4, "nested_page_faults": 3,
  *	   "injected_events": 0, "halt_ns": 0, "run_ns": 123456,
  *	   "vmcs_loads": 4, "vmcs_clears": 4, "host_state_saves": 0,
- *	   "msr_switches": 8}],
+ *	   "msr_switches": 8, "l1d_flushes": 4}],
  *	 "total": {the same members but "id"}}
  * with every reason the spec names, zeros included.  The selftests parse
  * both; change them together.
@@ -30,7 +30,8 @@
 	"(in RINGVM_RUN) and halted (from a HLT exit to the next run), in\n" \
 	"nanoseconds; and the world-switch work around the entries: VMCS\n" \
 	"loads and clears (VMX), saves of the host's state (SVM), and MSR\n" \
-	"writes between the host's and the guest's values.  Counters start\n" \
+	"writes between the host's and the guest's values, and L1D flushes\n" \
+	"before entries (VMX, L1TF).  Counters start\n" \
 	"when a vCPU is created and go with it.\n\n" \
 	"options:\n"							\
 	"  -j, --json   print one JSON object instead of text\n"	\
@@ -53,6 +54,7 @@ static const struct {
 	STAT_ROW("vmcs-clears", vmcs_clears),
 	STAT_ROW("host-state-saves", host_state_saves),
 	STAT_ROW("msr-switches", msr_switches),
+	STAT_ROW("l1d-flushes", l1d_flushes),
 #undef STAT_ROW
 };
 
