@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,6 +783,12 @@ TEST_F(stats, dump_against_teardown)
 
 	ASSERT_EQ(0, __ringvm_nl_open(&d.nl));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, dump_thread, &d));
+	/*
+	 * On one CPU the dumping thread runs only when this one yields: a
+	 * round may fit in one time slice (the vmx machine with
+	 * RINGVM_VMX_CPUS=1 made no dump at all in 3 runs of 4), so give
+	 * it the CPU between the steps of a teardown.
+	 */
 	for (round = 0; round < rounds; round++) {
 		vm = NULL;
 		ret = named_guest_vm(self->nl, VM_NAME, 3, &vm);
@@ -797,8 +804,11 @@ TEST_F(stats, dump_against_teardown)
 						   &v[i]));
 		vcpu_run(v[round % 3]);
 		ASSERT_EQ(UCALL_SYNC, get_ucall(v[round % 3], &uc));
+		sched_yield();
 		vm_vcpu_remove(v[(round + 1) % 3]);
+		sched_yield();
 		ASSERT_EQ(0, __ringvm_nl_vm_del(self->nl, vm->id, NULL));
+		sched_yield();
 		vm_destroy(vm);
 		vm = NULL;
 	}
