@@ -297,8 +297,9 @@ struct page *ringvm_gpa_block(struct ringvm_vm *vm, u64 gpa, gfp_t gfp)
  * Inlined: out of line it costs the exit path's fetch (five reads) about
  * 40 instructions.
  */
-static __always_inline void ringvm_page_read(struct page *page, unsigned int off, void *buf,
-			     unsigned int n)
+static __always_inline void ringvm_page_read(struct page *page,
+					     unsigned int off, void *buf,
+					     unsigned int n)
 {
 	if (page)
 		memcpy(buf, page_address(page) + off, n);

@@ -124,8 +124,8 @@ GUEST_LOOP(loop_empty, "");
 GUEST_LOOP(loop_cpuid, "xor %eax, %eax\n\txor %ecx, %ecx\n\tcpuid");
 GUEST_LOOP(loop_vmmcall, "mov %r10, %rax\n\tvmmcall");
 GUEST_LOOP(loop_vmcall, "mov %r10, %rax\n\tvmcall");
-#define HC_USER_ARGS	"mov %r10, %rax\n\txor %ebx, %ebx\n\tmov $1, %ecx\n\t" \
-			"xor %edx, %edx\n\t"
+#define HC_USER_ARGS	"mov %r10, %rax\n\txor %ebx, %ebx\n\t"		\
+			"mov $1, %ecx\n\txor %edx, %edx\n\t"
 GUEST_LOOP(loop_vmmcall_user, HC_USER_ARGS "vmmcall");
 GUEST_LOOP(loop_vmcall_user, HC_USER_ARGS "vmcall");
 GUEST_LOOP(loop_rdmsr, "mov $" str(MSR_MISC_ENABLE) ", %ecx\n\trdmsr");
@@ -255,7 +255,7 @@ enum bexit {
 	BX_MMIO_WRITE,
 	BX_MMIO_READ,		/* answered 0x5a5a5a5a */
 	BX_HLT,
-	BX_HC,			/* the user-space hypercall (answered 0) */
+	BX_HC,			/* the user-space hypercall (ret 0) */
 	BX_OTHER,		/* anything else: the measurement fails */
 };
 
@@ -732,7 +732,8 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 			sw0[0] = ~0ULL;
 		ticks = bench_best(bp, &trips[i], BENCH_N);
 		/* all BENCH_REPS runs, BENCH_N round trips each */
-		if (!kvm && ticks && sw0[0] != ~0ULL && !bench_switches(bp, sw1))
+		if (!kvm && ticks && sw0[0] != ~0ULL &&
+		    !bench_switches(bp, sw1))
 			for (j = 0; j < SW_NR; j++)
 				printf("%s %s_%s %llu\n", label, sw_keys[j],
 				       trips[i].key,
