@@ -159,10 +159,11 @@ int vmctl_boot_setup(struct vmctl_machine *m, enum vmctl_mode mode,
 	struct ringvm_regs regs = { .rflags = 0x2 };
 	int ret;
 
-	/* Start from the reset state the module gave vCPU 0. */
-	ret = __ringvm_get_sregs(m->vcpufd, &sregs);
+	/* Start from the reset state the hypervisor gave vCPU 0. */
+	ret = vmctl_get_sregs(m, 0, &sregs);
 	if (ret < 0)
-		return vmctl_fail("RINGVM_GET_SREGS: %s", strerror(-ret));
+		return vmctl_fail("reading vCPU 0's segment registers: %s",
+				  strerror(-ret));
 	if (mode == VMCTL_MODE_REAL) {
 		setup_real(&sregs, &regs, entry);
 	} else {
@@ -171,11 +172,13 @@ int vmctl_boot_setup(struct vmctl_machine *m, enum vmctl_mode mode,
 			return ret;
 		setup_flat(&sregs, &regs, mode, entry, stack);
 	}
-	ret = __ringvm_set_sregs(m->vcpufd, &sregs);
+	ret = vmctl_set_sregs(m, 0, &sregs);
 	if (ret < 0)
-		return vmctl_fail("RINGVM_SET_SREGS: %s", strerror(-ret));
-	ret = __ringvm_set_regs(m->vcpufd, &regs);
+		return vmctl_fail("setting vCPU 0's segment registers: %s",
+				  strerror(-ret));
+	ret = vmctl_set_regs(m, 0, &regs);
 	if (ret < 0)
-		return vmctl_fail("RINGVM_SET_REGS: %s", strerror(-ret));
+		return vmctl_fail("setting vCPU 0's registers: %s",
+				  strerror(-ret));
 	return 0;
 }

@@ -269,5 +269,5 @@ int vmctl_cpuid_setup(struct vmctl_machine *m)
 	add_extended(&t);
 	if (m->lapic)
 		add_apic(&t, m->nr_vcpus);
-	return __ringvm_set_cpuid(m->vmfd, &t);
+	return vmctl_set_cpuid(m, &t);
 }

@@ -254,19 +254,19 @@ static int enter_64(struct vmctl_machine *m, const struct linux_layout *l)
 	gdt = vmctl_gpa_to_hva(m, VMCTL_BOOT_GDT, 4 * 8);
 	gdt[BOOT_CS / 8] = GDT_CODE64;
 	gdt[BOOT_DS / 8] = GDT_DATA;
-	ret = __ringvm_get_sregs(m->vcpufd, &sregs);
+	ret = vmctl_get_sregs(m, 0, &sregs);
 	if (!ret) {
 		sregs.cs.selector = BOOT_CS;
 		sregs.ds.selector = sregs.es.selector = BOOT_DS;
 		sregs.fs.selector = sregs.gs.selector = BOOT_DS;
 		sregs.ss.selector = BOOT_DS;
-		ret = __ringvm_set_sregs(m->vcpufd, &sregs);
+		ret = vmctl_set_sregs(m, 0, &sregs);
 	}
 	if (!ret)
-		ret = __ringvm_get_regs(m->vcpufd, &regs);
+		ret = vmctl_get_regs(m, 0, &regs);
 	if (!ret) {
 		regs.rsi = LINUX_ZERO_PAGE;
-		ret = __ringvm_set_regs(m->vcpufd, &regs);
+		ret = vmctl_set_regs(m, 0, &regs);
 	}
 	if (ret < 0)
 		return vmctl_fail("setting vCPU 0 up for the kernel: %s",

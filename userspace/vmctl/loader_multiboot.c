@@ -578,14 +578,16 @@ static int mb_set_entry_regs(struct vmctl_machine *m, __u64 entry,
 	ret = vmctl_boot_setup(m, VMCTL_MODE_PROTECTED, entry, 0);
 	if (ret)
 		return ret;
-	ret = __ringvm_get_regs(m->vcpufd, &regs);
+	ret = vmctl_get_regs(m, 0, &regs);
 	if (ret < 0)
-		return vmctl_fail("RINGVM_GET_REGS: %s", strerror(-ret));
+		return vmctl_fail("reading vCPU 0's registers: %s",
+				  strerror(-ret));
 	regs.rax = MB_BOOTLOADER_MAGIC;
 	regs.rbx = info;
-	ret = __ringvm_set_regs(m->vcpufd, &regs);
+	ret = vmctl_set_regs(m, 0, &regs);
 	if (ret < 0)
-		return vmctl_fail("RINGVM_SET_REGS: %s", strerror(-ret));
+		return vmctl_fail("setting vCPU 0's registers: %s",
+				  strerror(-ret));
 	return 0;
 }
 

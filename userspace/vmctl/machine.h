@@ -49,6 +49,13 @@ struct vmctl_ram {
 
 struct vmctl_machine {
 	const char *name;
+	/*
+	 * --backend kvm: the same machine on /dev/kvm (backend.c), one
+	 * vCPU, no in-kernel APIC; @vmfd, @vcpufd and @ap_fd are unused
+	 * and @run is a page of vmctl's own that backend.c fills from,
+	 * and completes into, KVM's struct kvm_run.
+	 */
+	bool kvm;
 	int vmfd;
 	int vcpufd;		/* vCPU 0, the boot processor */
 	struct ringvm_run *run;
@@ -233,6 +240,36 @@ __u64 vmctl_acpi_setup(struct vmctl_machine *m);
 
 /* cpuid.c: give the VM the host's CPUID, filtered.  0 or -errno. */
 int vmctl_cpuid_setup(struct vmctl_machine *m);
+
+/*
+ * backend.c: what vmctl run asks of the hypervisor, to ringvm or (with
+ * m->kvm) to KVM.  Each returns 0 or -errno.  @id is the vCPU's number
+ * (always 0 with KVM).  vmctl_vcpu_run() leaves the exit in m->run (or
+ * the AP's run page) in ringvm's layout, whichever the backend.
+ */
+int vmctl_get_regs(struct vmctl_machine *m, unsigned int id,
+		   struct ringvm_regs *regs);
+int vmctl_set_regs(struct vmctl_machine *m, unsigned int id,
+		   const struct ringvm_regs *regs);
+int vmctl_get_sregs(struct vmctl_machine *m, unsigned int id,
+		    struct ringvm_sregs *sregs);
+int vmctl_set_sregs(struct vmctl_machine *m, unsigned int id,
+		    const struct ringvm_sregs *sregs);
+int vmctl_set_cpuid(struct vmctl_machine *m, const struct ringvm_cpuid *t);
+int vmctl_interrupt(struct vmctl_machine *m, __u8 vector);
+int vmctl_vcpu_run(struct vmctl_machine *m, unsigned int id);
+
+/*
+ * --backend kvm: make the VM with @ram_size bytes of RAM at 0, and its
+ * vCPU 0 with its run page; or VMCTL_EXIT_FAIL after saying why.
+ * vmctl_kvm_close() undoes what was made.
+ */
+int vmctl_kvm_open(struct vmctl_machine *m, __u64 ram_size);
+int vmctl_kvm_create_vcpu(struct vmctl_machine *m);
+void vmctl_kvm_close(struct vmctl_machine *m);
+
+/* The most RAM --backend kvm gives, below KVM's TSS at 0xfffbd000. */
+#define VMCTL_KVM_MAX_RAM	(3ULL << 30)
 
 /*
  * Port I/O devices.  @io handles one access of @size bytes at @port

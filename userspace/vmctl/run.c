@@ -72,6 +72,12 @@
 	"  -s, --stats        at the end, print on stderr the time to the\n" \
 	"                     guest's first console byte and to its end,\n" \
 	"                     and the exits vmctl handled, by reason\n"	\
+	"  -b, --backend B    ringvm (default), or kvm: the same machine\n" \
+	"                     on /dev/kvm (kvm_amd or kvm_intel loaded,\n" \
+	"                     ringvm not), to compare a guest under both;\n" \
+	"                     NAME only names it, one vCPU, no --lapic\n" \
+	"  -M, --memory SIZE  with --backend kvm: its RAM at 0 (a multiple\n" \
+	"                     of 4K, up to 3G)\n"				\
 	"  -h, --help         show this help\n\n"			\
 	"Protected and long mode use guest RAM at 0x1000-0x7fff for a GDT\n" \
 	"(0x08 code32, 0x10 data, 0x18 code64, 0x20 TSS) and the page\n" \
@@ -191,6 +197,8 @@ struct run_opts {
 	const char *cmdline;
 	unsigned int vcpus;
 	bool lapic;
+	bool kvm;
+	__u64 memory;		/* --backend kvm */
 };
 
 static int parse_mode(const char *s, enum vmctl_mode *mode)
@@ -225,6 +233,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ "stats", no_argument, NULL, 's' },
 		{ "vcpus", required_argument, NULL, 'n' },
 		{ "lapic", no_argument, NULL, 'L' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "memory", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -235,7 +245,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	*o = (struct run_opts) { .load_addr = VMCTL_DEFAULT_LOAD_ADDR,
 				 .vcpus = 1 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:l:e:m:ak:r:c:sn:Lh", opts,
+	while ((c = getopt_long(argc, argv, ":i:l:e:m:ak:r:c:sn:Lb:M:h", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -250,6 +260,21 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'L':
 			o->lapic = true;
+			break;
+		case 'b':
+			if (strcmp(optarg, "ringvm") && strcmp(optarg, "kvm"))
+				return vmctl_usage_error(cmd,
+					"bad backend '%s': ringvm or kvm",
+					optarg);
+			o->kvm = !strcmp(optarg, "kvm");
+			break;
+		case 'M':
+			if (!vmctl_parse_size(optarg, &o->memory) ||
+			    !o->memory || o->memory % 4096 ||
+			    o->memory > VMCTL_KVM_MAX_RAM)
+				return vmctl_usage_error(cmd,
+					"bad memory size '%s': a nonzero multiple of 4K up to 3G",
+					optarg);
 			break;
 		case 'i':
 			o->image = optarg;
@@ -300,6 +325,13 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		return ret;
 	if (!o->image == !o->kernel)
 		return vmctl_usage_error(cmd, "give --image or --kernel");
+	if (o->kvm && (o->vcpus > 1 || o->lapic))
+		return vmctl_usage_error(cmd,
+			"--backend kvm runs one vCPU without in-kernel APICs: no --vcpus or --lapic");
+	if (o->kvm != !!o->memory)
+		return vmctl_usage_error(cmd, o->kvm ?
+			"--backend kvm needs --memory" :
+			"--memory is for --backend kvm (a ringvm VM has the size vmctl create gave it)");
 	if (o->kernel) {
 		if (o->load_set || o->entry_set || o->mode_set)
 			return vmctl_usage_error(cmd,
@@ -498,6 +530,8 @@ static int create_vcpus(struct vmctl_machine *m, const struct run_opts *o)
 	unsigned int i;
 	int ret, fd;
 
+	if (m->kvm)
+		return vmctl_kvm_create_vcpu(m);
 	if (o->vcpus > m->max_vcpus)
 		return vmctl_fail("run %s: the VM has room for %u vCPUs, not %u (vmctl create --vcpus)",
 				  m->name, m->max_vcpus, o->vcpus);
@@ -554,7 +588,7 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 	__u64 size = 0;
 	int ret;
 
-	ret = open_vm(m);
+	ret = m->kvm ? vmctl_kvm_open(m, o->memory) : open_vm(m);
 	if (ret)
 		return ret;
 	if (o->image) {
@@ -591,10 +625,11 @@ static int setup(struct vmctl_machine *m, const struct run_opts *o)
 	/*
 	 * The PM timer's reads are answered in the kernel, fast enough for
 	 * the guest to calibrate its TSC against them; dev_acpi.c's model
-	 * of the same clock serves a module without it.  Port 0 turns off
-	 * what an earlier run of this VM may have left on.
+	 * of the same clock serves a module without it, and KVM.  Port 0
+	 * turns off what an earlier run of this VM may have left on.
 	 */
-	ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_PM_TIMER,
+	ret = m->kvm ? 0 :
+	      __ringvm_enable(m->vmfd, RINGVM_ENABLE_PM_TIMER,
 			      m->acpi_rsdp ? VMCTL_ACPI_PM_TMR : 0);
 	if (ret < 0 && ret != -EINVAL)
 		return vmctl_fail("RINGVM_ENABLE_PM_TIMER: %s", strerror(-ret));
@@ -750,7 +785,7 @@ static int deliver_interrupt(struct vmctl_machine *m)
 		return 0;
 	}
 	vector = vmctl_pic_intack(m);
-	ret = __ringvm_interrupt(m->vcpufd, vector);
+	ret = vmctl_interrupt(m, vector);
 	if (ret < 0)
 		return vmctl_fail("RINGVM_INTERRUPT vector %u: %s%s", vector,
 				  strerror(-ret), vector < 32 ?
@@ -799,6 +834,11 @@ static void report_hw(const struct ringvm_run *run)
 {
 	const struct ringvm_exit_hw *hw = &run->hw;
 
+	if (hw->arch == RINGVM_ARCH_NONE) {	/* --backend kvm */
+		fprintf(stderr, "vmctl:   rip 0x%llx; KVM exit reason %u\n",
+			(unsigned long long)run->rip, hw->reason);
+		return;
+	}
 	fprintf(stderr,
 		"vmctl:   rip 0x%llx; %s exit 0x%x, qualification/exitinfo1 0x%llx, info1 0x%llx, info2 0x%llx, gpa 0x%llx\n",
 		(unsigned long long)run->rip, ringvm_arch_name(hw->arch),
@@ -871,15 +911,13 @@ static void report_state(struct vmctl_machine *m,
 	struct ringvm_sregs sr;
 	struct ringvm_regs r;
 	unsigned int id = 0;
-	int fd = m->vcpufd;
 
 	if (run != m->run)
 		for (id = 1; id < m->nr_vcpus; id++)
-			if (run == m->ap_run[id]) {
-				fd = m->ap_fd[id];
+			if (run == m->ap_run[id])
 				break;
-			}
-	if (__ringvm_get_regs(fd, &r) || __ringvm_get_sregs(fd, &sr))
+	if (id == m->nr_vcpus || vmctl_get_regs(m, id, &r) ||
+	    vmctl_get_sregs(m, id, &sr))
 		return;
 	fprintf(stderr,
 		"vmctl:   vCPU %u: rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx\n",
@@ -1043,12 +1081,15 @@ static int run_loop(struct vmctl_machine *m)
 		pthread_mutex_unlock(&m->lock);
 		if (m->stop || ret)
 			return ret;
-		ret = __ringvm_run(m->vcpufd);
+		ret = vmctl_vcpu_run(m, 0);
 		if (ret == -EINTR)
 			continue;
+		if (m->kvm && ret == -E2BIG)
+			return VMCTL_EXIT_FAIL;	/* backend.c said why */
 		if (ret < 0) {
 			fflush(stdout);
-			return vmctl_fail("RINGVM_RUN: %s", strerror(-ret));
+			return vmctl_fail("%s: %s", m->kvm ? "KVM_RUN" :
+					  "RINGVM_RUN", strerror(-ret));
 		}
 		pthread_mutex_lock(&m->lock);
 		ret = m->stop ? m->status : handle_exit(m, m->run);
@@ -1084,7 +1125,7 @@ static void *ap_loop(void *p)
 	int ret;
 
 	while (!aps_stop) {
-		ret = __ringvm_run(m->ap_fd[a->id]);
+		ret = vmctl_vcpu_run(m, a->id);
 		if (ret == -EINTR)
 			continue;
 		pthread_mutex_lock(&m->lock);
@@ -1201,6 +1242,7 @@ static int run_run(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	m.name = o.name;
+	m.kvm = o.kvm;
 	m.next_update = VMCTL_NEVER;
 	m.update_needed = true;
 	stats.start_ns = vmctl_now_ns();
@@ -1218,6 +1260,8 @@ static int run_run(int argc, char **argv)
 	if (loop.have_timer)
 		timer_delete(loop.timer);
 
+	if (m.kvm)
+		vmctl_kvm_close(&m);
 	if (m.run)
 		munmap(m.run, RINGVM_RUN_PAGE_SIZE);
 	if (m.vcpufd >= 0)
@@ -1240,7 +1284,7 @@ static int run_run(int argc, char **argv)
 
 const struct vmctl_cmd vmctl_cmd_run = {
 	.name = "run",
-	.args = "NAME -i|--image FILE [-l|--load-addr A] [-e|--entry A] [-m|--mode real|protected|long] [-a|--acpi] | -k|--kernel FILE [-r|--initrd FILE] [-c|--cmdline STR]; [-n|--vcpus N] [-L|--lapic] [-s|--stats]",
+	.args = "NAME -i|--image FILE [-l|--load-addr A] [-e|--entry A] [-m|--mode real|protected|long] [-a|--acpi] | -k|--kernel FILE [-r|--initrd FILE] [-c|--cmdline STR]; [-n|--vcpus N] [-L|--lapic] [-s|--stats] [-b|--backend ringvm|kvm -M|--memory SIZE]",
 	.summary = "run a flat binary image, or boot a kernel, in a VM",
 	.help = RUN_HELP,
 	.run = run_run,

@@ -43,6 +43,7 @@ _vmctl_takes_value()
 	run:-e | run:--entry | run:-m | run:--mode) return 0 ;;
 	run:-k | run:--kernel | run:-r | run:--initrd) return 0 ;;
 	run:-c | run:--cmdline | run:-n | run:--vcpus) return 0 ;;
+	run:-b | run:--backend | run:-M | run:--memory) return 0 ;;
 	top:-d | top:--interval | top:-n | top:--iterations) return 0 ;;
 	esac
 	return 1
@@ -78,6 +79,8 @@ _vmctl()
 			[[ $cmd == run ]] &&
 				COMPREPLY=($(compgen -W "real protected long" \
 					-- "$cur")) ;;
+		--backend | -b)
+			COMPREPLY=($(compgen -W "ringvm kvm" -- "$cur")) ;;
 		esac
 		return		# sizes, counts, addresses, command lines
 	fi
