@@ -14,6 +14,10 @@
  *  3. smp_2_vcpus, smp_4_vcpus: --vcpus 2 and 4 (in-kernel APICs, I/O
  *     APIC, MADT): every CPU comes up, /init counts them, a busy loop
  *     per CPU runs, poweroff is clean (skipped under Bochs: CI time).
+ *  4. kvm_backend: the same boot as 1., with its checks, under vmctl run
+ *     --backend kvm (ringvm unloaded, kvm_amd or kvm_intel loaded): the
+ *     same loader and devices on KVM, for comparing the two on one
+ *     guest (skipped under Bochs: CI time).
  *  2. bad_kernels: what the Linux loader refuses, each with one
  *     "vmctl:" line and status 1 before the guest runs: an old boot
  *     protocol, a 32-bit-only kernel, a truncated image, a VM too small
@@ -92,6 +96,7 @@ FIXTURE_TEARDOWN(boot)
 	unlink(OUT_FILE);
 	unlink(ERR_FILE);
 	EXPECT_EQ(0, ringvm_ensure_unloaded());
+	EXPECT_EQ(0, kvm_modules_unload());
 }
 
 static char *read_file(const char *path, size_t max)
@@ -283,9 +288,11 @@ static void no_complaints(struct __test_metadata *_metadata, const char *out)
 
 /*
  * One boot does it all (a boot costs minutes under Bochs): /init's
- * checks, then the shell, whose "poweroff -f" ends the VM.
+ * checks, then the shell, whose "poweroff -f" ends the VM.  @opts: more
+ * options for vmctl run.
  */
-TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
+static void shell_boot(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(boot) *self, const char *opts)
 {
 	static const char input[] =
 		"echo answer-$((6 * 7))\n"
@@ -294,7 +301,8 @@ TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
 	double up0 = 0, up1 = 0;
 	long long d0 = 0, d1 = 0;
 
-	boot(_metadata, self, "console=ttyS0 ringvm_shell=1", input, 1200, "");
+	boot(_metadata, self, "console=ttyS0 ringvm_shell=1", input, 1200,
+	     opts);
 	EXPECT_EQ(0, self->status) TH_LOG("vmctl run: %s", self->err);
 	ASSERT_NE(NULL, guest_line(self->out, "init"))
 		TH_LOG("the guest never reached /init");
@@ -302,6 +310,8 @@ TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
 	line = guest_line(self->out, "cpus ");
 	ASSERT_NE(NULL, line);
 	EXPECT_EQ(1, atoi(line));
+	/* Without --lapic the machine has no local APIC, on either backend. */
+	EXPECT_NE(NULL, strstr(self->out, "No local APIC present"));
 
 	/* Its clock is the host's, and it runs at the host's rate. */
 	line = guest_line(self->out, "date ");
@@ -331,6 +341,11 @@ TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
 			       "ACPI: PM: Preparing to enter system sleep state S5"))
 		TH_LOG("not powered off through ACPI S5");
 	no_complaints(_metadata, self->out);
+}
+
+TEST_F_TIMEOUT(boot, boot_shell_poweroff, 1300)
+{
+	shell_boot(_metadata, self, "");
 }
 
 /*
@@ -428,6 +443,34 @@ TEST_F_TIMEOUT(boot, smp_4_vcpus, 1300)
 	if (why)
 		SKIP(return, "%s", why);
 	smp_boot(_metadata, self, 4);
+}
+
+/*
+ * 4. The same boot under KVM: vmctl run --backend kvm with the VM's size.
+ * KVM and ringvm cannot share the CPUs, so ringvm goes first (the
+ * teardown unloads KVM).  Under Bochs a second Linux boot would not fit
+ * the CI budget; RINGVM_KVM_BOOT=1 runs it there.
+ */
+TEST_F_TIMEOUT(boot, kvm_backend, 1300)
+{
+	char *destroy[] = {
+		(char *)ringvm_vmctl_path(), "destroy", VM_NAME, NULL,
+	};
+	const char *kvm = kvm_vendor_module();
+	struct run_result res;
+	int ret;
+
+	if (host_is_bochs() && !ringvm_env_forces("RINGVM_KVM_BOOT"))
+		SKIP(return, "a second Linux boot under Bochs: beyond the CI budget");
+	if (!kvm)
+		SKIP(return, "neither VMX nor SVM in /proc/cpuinfo");
+	ASSERT_EQ(0, run_prog(destroy, &res));
+	ASSERT_EQ(0, res.status) TH_LOG("vmctl destroy: %s", res.err);
+	ASSERT_EQ(0, ringvm_ensure_unloaded());
+	ret = modprobe(kvm);
+	if (ret)
+		SKIP(return, "modprobe %s: %d: no KVM to boot on", kvm, ret);
+	shell_boot(_metadata, self, "--backend kvm --memory 256M");
 }
 
 /* 2. Refused before the guest runs */

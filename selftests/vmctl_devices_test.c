@@ -107,25 +107,13 @@ FIXTURE_TEARDOWN(guest)
 static void run_case(struct __test_metadata *_metadata, enum guest_case c,
 		     const char *input, struct run_result *res)
 {
-	char script[2048], cmd[512];
-	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd),
 		 "timeout %s %s run %s --image %s --mode long --entry 0x%x",
 		 RUN_TIMEOUT, ringvm_vmctl_path(), VM_NAME, guest_path(),
 		 LOAD_ADDR + 16 * c);
-	if (!input)
-		snprintf(script, sizeof(script), "%s </dev/null", cmd);
-	else
-		snprintf(script, sizeof(script),
-			 "d=$(mktemp -d) || exit 99; mkfifo $d/in; "
-			 "%s <$d/in >$d/out 2>$d/err & pid=$!; exec 3>$d/in; "
-			 "n=0; until grep -q 'uart: ready' $d/out || [ $n -ge 1200 ]; "
-			 "do sleep 0.1; n=$((n + 1)); done; "
-			 "printf '%s' >&3; exec 3>&-; wait $pid; st=$?; "
-			 "cat $d/out; cat $d/err >&2; rm -rf $d; exit $st",
-			 cmd, input);
-	ASSERT_EQ(0, run_prog(argv, res));
+	ASSERT_EQ(0, run_typing(cmd, "uart: ready", input, res));
 	EXPECT_EQ(NULL, strstr(res->out, "FAIL")) TH_LOG("%s", res->out);
 	TH_LOG("guest said:\n%s%s", res->out, res->err);
 }

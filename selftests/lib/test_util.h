@@ -125,6 +125,15 @@ int run_prog_as(char *const argv[], uid_t uid, gid_t gid,
 int run_vmctl(struct run_result *res, ...) __attribute__((sentinel));
 
 /*
+ * The shell command @cmd; with @input, its stdin is a FIFO that gets
+ * @input (no quote or '%' in it) once its stdout shows @prompt (a grep
+ * pattern), as a user types at a prompt, within 120 s; else </dev/null.
+ * run_prog()'s 0 or -errno.
+ */
+int run_typing(const char *cmd, const char *prompt, const char *input,
+	       struct run_result *res);
+
+/*
  * Delete every named VM whose name starts with @prefix (at most 64), as
  * tests do with what a failed test left behind; with @report, a line on
  * stderr for each.  0, or the first error (cleanup.c).

@@ -182,6 +182,29 @@ int run_vmctl(struct run_result *res, ...)
 	return run_prog(argv, res);
 }
 
+int run_typing(const char *cmd, const char *prompt, const char *input,
+	       struct run_result *res)
+{
+	char script[4096];
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	int n;
+
+	if (!input)
+		n = snprintf(script, sizeof(script), "%s </dev/null", cmd);
+	else
+		n = snprintf(script, sizeof(script),
+			     "d=$(mktemp -d) || exit 99; mkfifo $d/in; "
+			     "%s <$d/in >$d/out 2>$d/err & pid=$!; exec 3>$d/in; "
+			     "n=0; until grep -q '%s' $d/out || [ $n -ge 1200 ]; "
+			     "do sleep 0.1; n=$((n + 1)); done; "
+			     "printf '%s' >&3; exec 3>&-; wait $pid; st=$?; "
+			     "cat $d/out; cat $d/err >&2; rm -rf $d; exit $st",
+			     cmd, prompt, input);
+	if (n < 0 || (size_t)n >= sizeof(script))
+		return -E2BIG;
+	return run_prog(argv, res);
+}
+
 int modprobe(const char *name)
 {
 	char *argv[] = { "modprobe", (char *)name, NULL };

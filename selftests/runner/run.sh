@@ -151,6 +151,8 @@ usage: $0 [options]
 environment:
   RINGVM_SMP_BOOT=1   linux_boot_test's SMP boots run where CI skips them
                       (Bochs: time; TCG: a known bug)
+  RINGVM_KVM_BOOT=1   linux_boot_test.kvm_backend runs under Bochs too
+                      (it skips there: time)
   RINGVM_TCG_PERIODIC=1 lapic_test.timer_periodic_min runs under TCG too
                       (it skips there: a known hang)
   RINGVM_FUZZ_SEED=N, RINGVM_FUZZ_CASES=N
@@ -670,6 +672,7 @@ cmdline()
 		"ringvm_test_timeout=$test_timeout" \
 		"ringvm_bench=${bench_guard:+guard}" \
 		${RINGVM_SMP_BOOT:+"RINGVM_SMP_BOOT=$RINGVM_SMP_BOOT"} \
+		${RINGVM_KVM_BOOT:+"RINGVM_KVM_BOOT=$RINGVM_KVM_BOOT"} \
 		${RINGVM_TCG_PERIODIC:+"RINGVM_TCG_PERIODIC=$RINGVM_TCG_PERIODIC"} \
 		${RINGVM_FUZZ_SEED:+"RINGVM_FUZZ_SEED=$RINGVM_FUZZ_SEED"} \
 		${RINGVM_FUZZ_CASES:+"RINGVM_FUZZ_CASES=$RINGVM_FUZZ_CASES"}
