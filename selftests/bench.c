@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -602,6 +603,130 @@ static __u64 bench_best(struct bench *b, const struct trip *t, __u64 n)
 	return best;
 }
 
+/*
+ * The VM lifecycle: open the device, create a VM with one page of RAM,
+ * write "OUT to DONE_PORT" into it, create vCPU 0 and map its run page,
+ * set real-mode registers (CS base 0, IP at the code), run to that first
+ * exit, and close it all (the VM goes with its last fd).  LIFE_N cycles
+ * a measurement, best of BENCH_REPS: the TSC, which under -icount also
+ * counts the time the outer kernel spends idle waiting (for a grace
+ * period that KVM's teardown waits for, say), and the calling thread's
+ * CPU time, which counts neither that nor work handed to other threads.
+ */
+#define LIFE_N		20
+#define LIFE_GPA	0x1000
+
+static const __u8 life_code[] = {
+	0xe6, DONE_PORT,		/* out %al, $DONE_PORT */
+	0xf4,				/* hlt */
+};
+
+static int ringvm_life_once(void)
+{
+	struct ringvm_create_vm req = {
+		.nr_regions = 1,
+		.regions[0] = { .gpa = LIFE_GPA, .size = GUEST_PAGE_SIZE },
+	};
+	struct ringvm_regs regs = { .rip = LIFE_GPA, .rflags = 0x2 };
+	int devfd, vmfd = -1, vcpufd = -1, ret;
+	struct ringvm_run *run = NULL;
+	struct ringvm_sregs sregs;
+	void *mem = NULL;
+
+	devfd = __ringvm_open();
+	if (devfd < 0)
+		return devfd;
+	ret = vmfd = __ringvm_create_vm(devfd, &req);
+	if (vmfd >= 0) {
+		mem = ringvm_map_guest(vmfd, LIFE_GPA, GUEST_PAGE_SIZE);
+		ret = mem ? 0 : -errno;
+	}
+	if (!ret) {
+		memcpy(mem, life_code, sizeof(life_code));
+		ret = vcpufd = __ringvm_create_vcpu(vmfd, 0);
+	}
+	if (vcpufd >= 0) {
+		run = ringvm_map_run(vcpufd);
+		ret = run ? __ringvm_get_sregs(vcpufd, &sregs) : -errno;
+	}
+	if (!ret) {
+		sregs.cs.base = 0;
+		sregs.cs.selector = 0;
+		ret = __ringvm_set_sregs(vcpufd, &sregs);
+	}
+	if (!ret)
+		ret = __ringvm_set_regs(vcpufd, &regs);
+	if (!ret)
+		ret = __ringvm_run(vcpufd);
+	if (!ret && (run->exit_reason != RINGVM_EXIT_IO ||
+		     run->io.port != DONE_PORT))
+		ret = -EPROTO;
+	if (run)
+		munmap(run, RINGVM_RUN_PAGE_SIZE);
+	if (mem)
+		munmap(mem, GUEST_PAGE_SIZE);
+	if (vcpufd >= 0)
+		close(vcpufd);
+	if (vmfd >= 0)
+		close(vmfd);
+	close(devfd);
+	return ret;
+}
+
+static int kvm_life_once(void)
+{
+	struct kvm_guest g;
+	int ret;
+
+	ret = kvm_guest_create(&g, life_code, sizeof(life_code), LIFE_GPA);
+	if (!ret)
+		ret = kvm_guest_run(&g);
+	if (ret >= 0)
+		ret = ret == KVM_EXIT_IO && g.run->io.port == DONE_PORT ?
+		      0 : -EPROTO;
+	kvm_guest_destroy(&g);
+	return ret;
+}
+
+static __u64 thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* "LABEL lifecycle TICKS" and "LABEL lifecycle_cpu NS", per cycle. */
+static int bench_lifecycle(bool kvm, const char *label)
+{
+	__u64 best = ~0ULL, best_ns = ~0ULL, t0, ns0;
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < BENCH_REPS; i++) {
+		ns0 = thread_ns();
+		t0 = tsc();
+		for (j = 0; j < LIFE_N; j++) {
+			ret = kvm ? kvm_life_once() : ringvm_life_once();
+			if (ret) {
+				fprintf(stderr, "bench: %s: lifecycle: %s\n",
+					label, strerror(-ret));
+				return 1;
+			}
+		}
+		t0 = tsc() - t0;
+		ns0 = thread_ns() - ns0;
+		if (t0 < best)
+			best = t0;
+		if (ns0 < best_ns)
+			best_ns = ns0;
+	}
+	printf("%s lifecycle %llu\n%s lifecycle_cpu %llu\n", label,
+	       (unsigned long long)(best / LIFE_N), label,
+	       (unsigned long long)(best_ns / LIFE_N));
+	return 0;
+}
+
 /* "LABEL # NAME=VALUE" with the first line of file @path; nothing if none. */
 static void print_file(const char *label, const char *name, const char *path)
 {
@@ -750,6 +875,8 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	}
 	if (large_up)
 		bench_teardown(&large);
+	if (wanted("lifecycle", nkeys, keys) && bench_lifecycle(kvm, label))
+		err = 1;
 	if (nkeys) {
 		bench_teardown(&b);
 		return err;
@@ -879,6 +1006,32 @@ static void row(const char *what, const char *key, const struct table *t)
 		if (t->xk[i] >= 0)
 			ratio(side_get(t->x[i], key),
 			      side_get(t->k[t->xk[i]], key));
+	printf("\n");
+}
+
+/* The header of a table of row()s, @first the first column's. */
+static void head(const char *first, const struct table *t)
+{
+	unsigned int i;
+
+	printf("| %s |", first);
+	for (i = 0; i < t->nk; i++)
+		printf(" %s |", t->k[i]->label);
+	printf(" %s |", t->r->label);
+	for (i = 0; i < t->nx; i++)
+		printf(" %s |", t->x[i]->label);
+	for (i = 0; i < t->nk; i++)
+		printf(" %s / %s |", t->r->label, t->k[i]->label);
+	for (i = 0; i < t->nx; i++)
+		if (t->xk[i] >= 0)
+			printf(" %s / %s |", t->x[i]->label,
+			       t->k[t->xk[i]]->label);
+	printf("\n|---|");
+	for (i = 0; i < 2 * t->nk + 1 + t->nx; i++)
+		printf("---:|");
+	for (i = 0; i < t->nx; i++)
+		if (t->xk[i] >= 0)
+			printf("---:|");
 	printf("\n");
 }
 
@@ -1052,25 +1205,7 @@ static int cmd_table(int argc, char **argv)
 	       " loop (%llu ringvm, %llu KVM); %u round trips, best of %u\n\n",
 	       side_get(r, "empty"), side_get(t.k[0], "empty"), BENCH_N,
 	       BENCH_REPS);
-	printf("| round trip |");
-	for (i = 0; i < t.nk; i++)
-		printf(" %s |", t.k[i]->label);
-	printf(" %s |", r->label);
-	for (i = 0; i < t.nx; i++)
-		printf(" %s |", t.x[i]->label);
-	for (i = 0; i < t.nk; i++)
-		printf(" %s / %s |", r->label, t.k[i]->label);
-	for (i = 0; i < t.nx; i++)
-		if (t.xk[i] >= 0)
-			printf(" %s / %s |", t.x[i]->label,
-			       t.k[t.xk[i]]->label);
-	printf("\n|---|");
-	for (i = 0; i < 2 * t.nk + 1 + t.nx; i++)
-		printf("---:|");
-	for (i = 0; i < t.nx; i++)
-		if (t.xk[i] >= 0)
-			printf("---:|");
-	printf("\n");
+	head("round trip", &t);
 	for (i = 0; i < ARRAY_SIZE(trips); i++)
 		row(trips[i].what, trips[i].key, &t);
 	printf("\nguest compute loop, %u x 5 instructions, one entry and exit"
@@ -1090,7 +1225,14 @@ static int cmd_table(int argc, char **argv)
 	ratio(side_get(r, "compute"), side_get(r, "native"));
 	for (i = 0; i < t.nx; i++)
 		ratio(side_get(t.x[i], "compute"), side_get(t.x[i], "native"));
-	printf("\n");
+	printf("\n\nVM lifecycle: open the device, a VM with one page of RAM, "
+	       "vCPU 0, real-mode registers, run to the first exit (OUT), "
+	       "close; per cycle, %u cycles, best of %u\n\n", LIFE_N,
+	       BENCH_REPS);
+	head("lifecycle", &t);
+	row("TSC ticks (instructions, and idle time the cycle waited)",
+	    "lifecycle", &t);
+	row("the calling thread's CPU time, ns", "lifecycle_cpu", &t);
 	fresh_page_note(&t);
 	switches_table(r);
 	return 0;
