@@ -57,13 +57,29 @@ static int vcpu_fd(struct vmctl_machine *m, unsigned int id)
  */
 #define KVM_IO_DATA	((sizeof(struct ringvm_run) + 63) & ~63UL)
 
-static struct {
-	int kvm_fd, vm_fd, vcpu_fd;
+/* I/O APIC pins KVM_CAP_SPLIT_IRQCHIP reserves routes for (dev_ioapic.c) */
+#define KVM_IOAPIC_PINS		24
+
+struct kvm_vcpu_state {
+	int fd;				/* 0 until made: see kvm_fd() */
 	struct kvm_run *run;
-	size_t run_size;
-	/* Completion owed to KVM before its next KVM_RUN. */
+	/* Completion owed to KVM before the next KVM_RUN. */
 	enum { OWE_NOTHING, OWE_IN, OWE_MMIO_READ } owe;
-} kvm = { .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+};
+
+static struct {
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	bool lapic;			/* split irqchip: APICs in KVM */
+	unsigned int nr_vcpus;
+	struct kvm_vcpu_state v[VMCTL_MAX_VCPUS];
+} kvm = { .kvm_fd = -1, .vm_fd = -1 };
+
+/* vCPU @id's fd (the AP threads only ask for their own). */
+static int kvm_fd(unsigned int id)
+{
+	return id < kvm.nr_vcpus ? kvm.v[id].fd : -1;
+}
 
 static int kvm_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -115,7 +131,7 @@ int vmctl_kvm_open(struct vmctl_machine *m, __u64 ram_size)
 				  strerror(errno));
 	}
 	m->nr_ram = 1;
-	m->max_vcpus = 1;
+	m->max_vcpus = VMCTL_MAX_VCPUS;
 	slot.userspace_addr = (__u64)(unsigned long)r->hva;
 	ret = kvm_ioctl(kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &slot);
 	if (ret < 0)
@@ -124,42 +140,89 @@ int vmctl_kvm_open(struct vmctl_machine *m, __u64 ram_size)
 	return 0;
 }
 
-int vmctl_kvm_create_vcpu(struct vmctl_machine *m)
+/* vCPU @id, its kvm_run, and vmctl's run page for it. */
+static int kvm_create_vcpu(struct vmctl_machine *m, unsigned int id)
 {
-	int size;
+	struct kvm_vcpu_state *v = &kvm.v[id];
+	struct ringvm_run **page = id ? &m->ap_run[id] : &m->run;
+	int fd;
 
-	kvm.vcpu_fd = ioctl(kvm.vm_fd, KVM_CREATE_VCPU, 0);
-	if (kvm.vcpu_fd < 0)
-		return vmctl_fail("--backend kvm: KVM_CREATE_VCPU: %s",
+	fd = ioctl(kvm.vm_fd, KVM_CREATE_VCPU, id);
+	if (fd < 0)
+		return vmctl_fail("--backend kvm: KVM_CREATE_VCPU %u: %s", id,
 				  strerror(errno));
+	v->fd = fd;
+	kvm.nr_vcpus = id + 1;
+	v->run = mmap(NULL, kvm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return vmctl_fail("--backend kvm: mmap of kvm_run: %s",
+				  strerror(errno));
+	}
+	*page = aligned_alloc(RINGVM_RUN_PAGE_SIZE, RINGVM_RUN_PAGE_SIZE);
+	if (!*page)
+		return vmctl_fail("out of memory");
+	memset(*page, 0, RINGVM_RUN_PAGE_SIZE);
+	return 0;
+}
+
+/*
+ * With @lapic, KVM's local APICs and nothing else of its irqchip
+ * (KVM_CAP_SPLIT_IRQCHIP, as ringvm's RINGVM_ENABLE_LAPIC): the PIC, the
+ * PIT and the I/O APIC stay vmctl's; the I/O APIC's messages go in with
+ * KVM_SIGNAL_MSI and the PIC's with KVM_INTERRUPT (an ExtINT through
+ * LINT0).  The APs wait for INIT and SIPI in KVM, as KVM starts them.
+ */
+int vmctl_kvm_create_vcpus(struct vmctl_machine *m, unsigned int n,
+			   bool lapic)
+{
+	struct kvm_enable_cap split = {
+		.cap = KVM_CAP_SPLIT_IRQCHIP, .args[0] = KVM_IOAPIC_PINS,
+	};
+	unsigned int i;
+	int size, ret;
+
 	size = ioctl(kvm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
 		return vmctl_fail("--backend kvm: KVM_GET_VCPU_MMAP_SIZE: %s",
 				  size < 0 ? strerror(errno) : "too small");
-	kvm.run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       kvm.vcpu_fd, 0);
-	if (kvm.run == MAP_FAILED) {
-		kvm.run = NULL;
-		return vmctl_fail("--backend kvm: mmap of kvm_run: %s",
-				  strerror(errno));
-	}
 	kvm.run_size = size;
-	m->run = aligned_alloc(RINGVM_RUN_PAGE_SIZE, RINGVM_RUN_PAGE_SIZE);
-	if (!m->run)
-		return vmctl_fail("out of memory");
-	memset(m->run, 0, RINGVM_RUN_PAGE_SIZE);
-	m->nr_vcpus = 1;
+	if (lapic) {
+		ret = kvm_ioctl(kvm.vm_fd, KVM_ENABLE_CAP, &split);
+		if (ret)
+			return vmctl_fail("--backend kvm: KVM_CAP_SPLIT_IRQCHIP: %s",
+					  strerror(-ret));
+		kvm.lapic = true;
+	}
+	for (i = 0; i < n; i++) {
+		ret = kvm_create_vcpu(m, i);
+		if (ret)
+			return ret;
+	}
+	m->nr_vcpus = n;
+	m->lapic = lapic;
 	return 0;
 }
 
 void vmctl_kvm_close(struct vmctl_machine *m)
 {
-	free(m->run);
+	unsigned int i;
+
+	for (i = 0; i < kvm.nr_vcpus; i++) {
+		struct kvm_vcpu_state *v = &kvm.v[i];
+
+		free(i ? m->ap_run[i] : m->run);
+		if (i)
+			m->ap_run[i] = NULL;
+		if (v->run)
+			munmap(v->run, kvm.run_size);
+		if (v->fd > 0)
+			close(v->fd);
+		*v = (struct kvm_vcpu_state) { 0 };
+	}
 	m->run = NULL;
-	if (kvm.run)
-		munmap(kvm.run, kvm.run_size);
-	if (kvm.vcpu_fd >= 0)
-		close(kvm.vcpu_fd);
+	kvm.nr_vcpus = 0;
 	if (m->ram[0].hva)
 		munmap(m->ram[0].hva, m->ram[0].size);
 	m->ram[0].hva = NULL;
@@ -167,8 +230,7 @@ void vmctl_kvm_close(struct vmctl_machine *m)
 		close(kvm.vm_fd);
 	if (kvm.kvm_fd >= 0)
 		close(kvm.kvm_fd);
-	kvm.run = NULL;
-	kvm.vcpu_fd = kvm.vm_fd = kvm.kvm_fd = -1;
+	kvm.vm_fd = kvm.kvm_fd = -1;
 }
 
 /*
@@ -196,10 +258,10 @@ static void seg_to_kvm(struct kvm_segment *d, const struct ringvm_segment *s)
 	};
 }
 
-static int kvm_get_sregs(struct ringvm_sregs *d)
+static int kvm_get_sregs(unsigned int id, struct ringvm_sregs *d)
 {
 	struct kvm_sregs s;
-	int ret = kvm_ioctl(kvm.vcpu_fd, KVM_GET_SREGS, &s);
+	int ret = kvm_ioctl(kvm_fd(id), KVM_GET_SREGS, &s);
 
 	if (ret)
 		return ret;
@@ -225,10 +287,10 @@ static int kvm_get_sregs(struct ringvm_sregs *d)
 	return 0;
 }
 
-static int kvm_set_sregs(const struct ringvm_sregs *d)
+static int kvm_set_sregs(unsigned int id, const struct ringvm_sregs *d)
 {
 	struct kvm_sregs s;
-	int ret = kvm_ioctl(kvm.vcpu_fd, KVM_GET_SREGS, &s);
+	int ret = kvm_ioctl(kvm_fd(id), KVM_GET_SREGS, &s);
 
 	if (ret)
 		return ret;
@@ -254,10 +316,11 @@ static int kvm_set_sregs(const struct ringvm_sregs *d)
 	 * No local APIC, as ringvm without --lapic: IA32_APIC_BASE with
 	 * the global enable clear, from which KVM also clears CPUID.1
 	 * EDX.APIC (without it the guest finds an APIC whose page reads
-	 * all ones, and MMIO exits pile up).
+	 * all ones, and MMIO exits pile up).  With one, KVM's reset value.
 	 */
-	s.apic_base = 0;
-	return kvm_ioctl(kvm.vcpu_fd, KVM_SET_SREGS, &s);
+	if (!kvm.lapic)
+		s.apic_base = 0;
+	return kvm_ioctl(kvm_fd(id), KVM_SET_SREGS, &s);
 }
 
 /* struct kvm_regs is struct ringvm_regs, field for field. */
@@ -296,10 +359,16 @@ static void kvm_filter(struct kvm_cpuid_entry2 *e,
 
 	switch (e->function) {
 	case 1:
-		e->ecx &= s ? s->ecx : none;
+		/*
+		 * TSC deadline (ECX bit 24) is not in KVM's list but comes
+		 * with its local APIC where KVM_CAP_TSC_DEADLINE_TIMER says.
+		 */
+		if (!kvm.lapic || ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION,
+					KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+			e->ecx &= ~(1U << 24);
+		e->ecx &= (s ? s->ecx : none) | 1U << 24;
 		e->edx &= s ? s->edx : none;
 		e->ecx |= 1U << 31;	/* hypervisor present */
-		e->ebx &= 0x00ffffff;	/* initial APIC ID: vCPU 0 */
 		break;
 	case 7:
 		if (e->index)
@@ -402,7 +471,7 @@ static bool host_is_tcg(void)
  * the vCPU with XCR0 = every component CPUID offers, which is what
  * Linux writes.  Elsewhere XCR0 starts at 1, as at reset.
  */
-static int kvm_tcg_xcr0(const struct kvm_cpuid2 *c)
+static int kvm_tcg_xcr0(int fd, const struct kvm_cpuid2 *c)
 {
 	const struct kvm_cpuid_entry2 *x = NULL;
 	struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
@@ -414,7 +483,7 @@ static int kvm_tcg_xcr0(const struct kvm_cpuid2 *c)
 	if (!x || !host_is_tcg())
 		return 0;
 	xcrs.xcrs[0].value = ((__u64)x->edx << 32 | x->eax) | 1;
-	return kvm_ioctl(kvm.vcpu_fd, KVM_SET_XCRS, &xcrs);
+	return kvm_ioctl(fd, KVM_SET_XCRS, &xcrs);
 }
 
 #define KVM_MAX_CPUID	256
@@ -425,7 +494,7 @@ static int kvm_set_cpuid(const struct ringvm_cpuid *t)
 		      KVM_MAX_CPUID * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *sup = calloc(1, size), *c = calloc(1, size);
 	struct kvm_cpuid_entry2 *e;
-	__u32 i;
+	__u32 i, id;
 	int ret = -ENOMEM, tsc_khz;
 
 	if (!sup || !c || t->nent + 2 > KVM_MAX_CPUID)
@@ -455,16 +524,30 @@ static int kvm_set_cpuid(const struct ringvm_cpuid *t)
 	 * KVM would answer an Intel guest's read of 0x40000000 with the
 	 * highest basic leaf.
 	 */
-	tsc_khz = ioctl(kvm.vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	tsc_khz = ioctl(kvm_fd(0), KVM_GET_TSC_KHZ, 0);
 	c->entries[c->nent++] = (struct kvm_cpuid_entry2) {
 		.function = 0x40000000, .eax = 0x40000010,
 	};
 	c->entries[c->nent++] = (struct kvm_cpuid_entry2) {
 		.function = 0x40000010, .eax = tsc_khz > 0 ? tsc_khz : 0,
 	};
-	ret = kvm_ioctl(kvm.vcpu_fd, KVM_SET_CPUID2, c);
-	if (!ret)
-		ret = kvm_tcg_xcr0(c);
+	/*
+	 * Each vCPU its own table: the APIC ID in leaf 1 EBX[31:24] and,
+	 * with the APICs, the x2APIC ID in leaf 0xb EDX, which ringvm's
+	 * module fills in itself (SDM Vol. 2A, CPUID).
+	 */
+	for (id = 0; !ret && id < kvm.nr_vcpus; id++) {
+		for (i = 0; i < c->nent; i++) {
+			e = &c->entries[i];
+			if (e->function == 1)
+				e->ebx = (e->ebx & 0x00ffffff) | id << 24;
+			else if (e->function == 0xb)
+				e->edx = id;
+		}
+		ret = kvm_ioctl(kvm_fd(id), KVM_SET_CPUID2, c);
+		if (!ret)
+			ret = kvm_tcg_xcr0(kvm_fd(id), c);
+	}
 out:
 	free(sup);
 	free(c);
@@ -500,7 +583,8 @@ static void kvm_internal(struct ringvm_run *r, const struct kvm_run *k)
  * KVM's exit in ringvm's layout; -E2BIG, after saying so, for string
  * I/O too large for vmctl's page.
  */
-static int kvm_exit(struct ringvm_run *r, const struct kvm_run *k)
+static int kvm_exit(struct kvm_vcpu_state *v, struct ringvm_run *r,
+		    const struct kvm_run *k)
 {
 	struct kvm_regs regs;
 	__u64 bytes;
@@ -528,7 +612,7 @@ static int kvm_exit(struct ringvm_run *r, const struct kvm_run *k)
 			memcpy(ringvm_run_io_data(r),
 			       (const char *)k + k->io.data_offset, bytes);
 		else
-			kvm.owe = OWE_IN;
+			v->owe = OWE_IN;
 		return 0;
 	case KVM_EXIT_MMIO:
 		r->exit_reason = RINGVM_EXIT_MMIO;
@@ -537,7 +621,7 @@ static int kvm_exit(struct ringvm_run *r, const struct kvm_run *k)
 		r->mmio.is_write = k->mmio.is_write;
 		memcpy(r->mmio.data, k->mmio.data, sizeof(r->mmio.data));
 		if (!k->mmio.is_write)
-			kvm.owe = OWE_MMIO_READ;
+			v->owe = OWE_MMIO_READ;
 		return 0;
 	case KVM_EXIT_HLT:
 		r->exit_reason = RINGVM_EXIT_HLT;
@@ -567,30 +651,38 @@ static int kvm_exit(struct ringvm_run *r, const struct kvm_run *k)
 		break;
 	}
 	/* The guest is done: where it stopped, for the report. */
-	r->rip = kvm_ioctl(kvm.vcpu_fd, KVM_GET_REGS, &regs) ? 0 : regs.rip;
+	r->rip = kvm_ioctl(v->fd, KVM_GET_REGS, &regs) ? 0 : regs.rip;
 	return 0;
 }
 
-static int kvm_run(struct ringvm_run *r)
+static int kvm_run(unsigned int id, struct ringvm_run *r)
 {
-	struct kvm_run *k = kvm.run;
+	struct kvm_vcpu_state *v = &kvm.v[id];
+	struct kvm_run *k = v->run;
 	int ret;
 
 	/* Complete the last exit, as RINGVM_RUN reads the run page. */
-	if (kvm.owe == OWE_IN)
+	if (v->owe == OWE_IN)
 		memcpy((char *)k + k->io.data_offset, ringvm_run_io_data(r),
 		       (size_t)k->io.size * k->io.count);
-	else if (kvm.owe == OWE_MMIO_READ)
+	else if (v->owe == OWE_MMIO_READ)
 		memcpy(k->mmio.data, r->mmio.data, sizeof(k->mmio.data));
-	kvm.owe = OWE_NOTHING;
+	v->owe = OWE_NOTHING;
 	k->request_interrupt_window = !!(r->flags & RINGVM_RUN_IRQ_WINDOW);
-	ret = kvm_ioctl(kvm.vcpu_fd, KVM_RUN, NULL);
+	/*
+	 * An AP that waits for INIT (KVM_MP_STATE_UNINITIALIZED) sleeps in
+	 * KVM_RUN until one comes, then returns EAGAIN: run it again, to
+	 * wait for the SIPI.  A signal still ends it (EINTR).
+	 */
+	do
+		ret = kvm_ioctl(v->fd, KVM_RUN, NULL);
+	while (ret == -EAGAIN);
 	/* KVM updates these on every return, -EINTR included. */
 	r->ready_for_interrupt = k->ready_for_interrupt_injection;
 	r->if_flag = k->if_flag;
 	if (ret)
 		return ret;
-	return kvm_exit(r, k);
+	return kvm_exit(v, r, k);
 }
 
 /* 3. Either */
@@ -599,7 +691,7 @@ int vmctl_get_regs(struct vmctl_machine *m, unsigned int id,
 		   struct ringvm_regs *regs)
 {
 	if (m->kvm)
-		return kvm_ioctl(kvm.vcpu_fd, KVM_GET_REGS, regs);
+		return kvm_ioctl(kvm_fd(id), KVM_GET_REGS, regs);
 	return __ringvm_get_regs(vcpu_fd(m, id), regs);
 }
 
@@ -607,7 +699,7 @@ int vmctl_set_regs(struct vmctl_machine *m, unsigned int id,
 		   const struct ringvm_regs *regs)
 {
 	if (m->kvm)
-		return kvm_ioctl(kvm.vcpu_fd, KVM_SET_REGS, (void *)regs);
+		return kvm_ioctl(kvm_fd(id), KVM_SET_REGS, (void *)regs);
 	return __ringvm_set_regs(vcpu_fd(m, id), regs);
 }
 
@@ -615,7 +707,7 @@ int vmctl_get_sregs(struct vmctl_machine *m, unsigned int id,
 		    struct ringvm_sregs *sregs)
 {
 	if (m->kvm)
-		return kvm_get_sregs(sregs);
+		return kvm_get_sregs(id, sregs);
 	return __ringvm_get_sregs(vcpu_fd(m, id), sregs);
 }
 
@@ -623,7 +715,7 @@ int vmctl_set_sregs(struct vmctl_machine *m, unsigned int id,
 		    const struct ringvm_sregs *sregs)
 {
 	if (m->kvm)
-		return kvm_set_sregs(sregs);
+		return kvm_set_sregs(id, sregs);
 	return __ringvm_set_sregs(vcpu_fd(m, id), sregs);
 }
 
@@ -639,13 +731,27 @@ int vmctl_interrupt(struct vmctl_machine *m, __u8 vector)
 	struct kvm_interrupt irq = { .irq = vector };
 
 	if (m->kvm)
-		return kvm_ioctl(kvm.vcpu_fd, KVM_INTERRUPT, &irq);
+		return kvm_ioctl(kvm_fd(0), KVM_INTERRUPT, &irq);
 	return __ringvm_interrupt(m->vcpufd, vector);
+}
+
+int vmctl_signal_msi(struct vmctl_machine *m, __u64 address, __u32 data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (__u32)address, .address_hi = address >> 32,
+		.data = data,
+	};
+	int ret;
+
+	if (!m->kvm)
+		return __ringvm_signal_msi(m->vmfd, address, data);
+	ret = ioctl(kvm.vm_fd, KVM_SIGNAL_MSI, &msi);
+	return ret < 0 ? -errno : ret;
 }
 
 int vmctl_vcpu_run(struct vmctl_machine *m, unsigned int id)
 {
 	if (m->kvm)
-		return kvm_run(m->run);
+		return kvm_run(id, id ? m->ap_run[id] : m->run);
 	return __ringvm_run(vcpu_fd(m, id));
 }

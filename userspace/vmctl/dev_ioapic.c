@@ -68,7 +68,7 @@ static void ioapic_send(struct vmctl_machine *m, unsigned int pin)
 	addr = 0xfee00000ULL | ((rte >> 56) << 12) |
 	       (rte & RTE_LOGICAL ? 1 << 2 : 0);
 	data = (rte & (RTE_VECTOR | RTE_MODE | RTE_LEVEL)) | (1 << 14);
-	__ringvm_signal_msi(m->vmfd, addr, data);
+	vmctl_signal_msi(m, addr, data);
 }
 
 void vmctl_ioapic_line(struct vmctl_machine *m, unsigned int irq, bool level)

@@ -50,10 +50,10 @@ struct vmctl_ram {
 struct vmctl_machine {
 	const char *name;
 	/*
-	 * --backend kvm: the same machine on /dev/kvm (backend.c), one
-	 * vCPU, no in-kernel APIC; @vmfd, @vcpufd and @ap_fd are unused
-	 * and @run is a page of vmctl's own that backend.c fills from,
-	 * and completes into, KVM's struct kvm_run.
+	 * --backend kvm: the same machine on /dev/kvm (backend.c); @vmfd,
+	 * @vcpufd and @ap_fd are unused, and @run and @ap_run are pages
+	 * of vmctl's own that backend.c fills from, and completes into,
+	 * KVM's struct kvm_run.
 	 */
 	bool kvm;
 	int vmfd;
@@ -258,14 +258,18 @@ int vmctl_set_sregs(struct vmctl_machine *m, unsigned int id,
 int vmctl_set_cpuid(struct vmctl_machine *m, const struct ringvm_cpuid *t);
 int vmctl_interrupt(struct vmctl_machine *m, __u8 vector);
 int vmctl_vcpu_run(struct vmctl_machine *m, unsigned int id);
+/* A message-signalled interrupt to the local APICs: how many it reached. */
+int vmctl_signal_msi(struct vmctl_machine *m, __u64 address, __u32 data);
 
 /*
- * --backend kvm: make the VM with @ram_size bytes of RAM at 0, and its
- * vCPU 0 with its run page; or VMCTL_EXIT_FAIL after saying why.
- * vmctl_kvm_close() undoes what was made.
+ * --backend kvm: make the VM with @ram_size bytes of RAM at 0, then
+ * @n vCPUs with their run pages (@lapic: with KVM's local APICs); or
+ * VMCTL_EXIT_FAIL after saying why.  vmctl_kvm_close() undoes what was
+ * made.
  */
 int vmctl_kvm_open(struct vmctl_machine *m, __u64 ram_size);
-int vmctl_kvm_create_vcpu(struct vmctl_machine *m);
+int vmctl_kvm_create_vcpus(struct vmctl_machine *m, unsigned int n,
+			   bool lapic);
 void vmctl_kvm_close(struct vmctl_machine *m);
 
 /* The most RAM --backend kvm gives, below KVM's TSS at 0xfffbd000. */

@@ -75,7 +75,8 @@
 	"  -b, --backend B    ringvm (default), or kvm: the same machine\n" \
 	"                     on /dev/kvm (kvm_amd or kvm_intel loaded,\n" \
 	"                     ringvm not), to compare a guest under both;\n" \
-	"                     NAME only names it, one vCPU, no --lapic\n" \
+	"                     NAME only names it; --lapic gives KVM's\n" \
+	"                     local APICs (split irqchip)\n"		\
 	"  -M, --memory SIZE  with --backend kvm: its RAM at 0 (a multiple\n" \
 	"                     of 4K, up to 3G)\n"				\
 	"  -h, --help         show this help\n\n"			\
@@ -325,9 +326,6 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		return ret;
 	if (!o->image == !o->kernel)
 		return vmctl_usage_error(cmd, "give --image or --kernel");
-	if (o->kvm && (o->vcpus > 1 || o->lapic))
-		return vmctl_usage_error(cmd,
-			"--backend kvm runs one vCPU without in-kernel APICs: no --vcpus or --lapic");
 	if (o->kvm != !!o->memory)
 		return vmctl_usage_error(cmd, o->kvm ?
 			"--backend kvm needs --memory" :
@@ -530,8 +528,12 @@ static int create_vcpus(struct vmctl_machine *m, const struct run_opts *o)
 	unsigned int i;
 	int ret, fd;
 
-	if (m->kvm)
-		return vmctl_kvm_create_vcpu(m);
+	if (m->kvm) {
+		ret = vmctl_kvm_create_vcpus(m, o->vcpus, o->lapic);
+		if (!ret && m->lapic)
+			vmctl_ioapic_init(m);
+		return ret;
+	}
 	if (o->vcpus > m->max_vcpus)
 		return vmctl_fail("run %s: the VM has room for %u vCPUs, not %u (vmctl create --vcpus)",
 				  m->name, m->max_vcpus, o->vcpus);
@@ -1261,7 +1263,7 @@ static int run_run(int argc, char **argv)
 		timer_delete(loop.timer);
 
 	if (m.kvm)
-		vmctl_kvm_close(&m);
+		vmctl_kvm_close(&m);	/* and the run pages */
 	if (m.run)
 		munmap(m.run, RINGVM_RUN_PAGE_SIZE);
 	if (m.vcpufd >= 0)
