@@ -421,9 +421,9 @@ static bool host_is_bochs(void)
  *    triple fault while a #PF on an instruction fetch in kernel text is
  *    delivered, although the page tables its CR3 names are intact when
  *    vmctl reads them afterwards.  Under KVM (kvm_smp_*), the same boot
- *    made the test machine's own kernel panic, twice in two runs: QEMU
- *    7.2's nested SVM, it seems, not ringvm (selftests/README.md,
- *    "Known problem").
+ *    made the test machine's own kernel panic, twice in two runs, and
+ *    with QEMU 10 both hypervisors lose 3 boots of 10: QEMU's nested
+ *    SVM, not ringvm (selftests/README.md, "Known problem").
  */
 static const char *smp_skip_reason(void)
 {
