@@ -127,7 +127,8 @@ int run_vmctl(struct run_result *res, ...) __attribute__((sentinel));
 /*
  * The shell command @cmd; with @input, its stdin is a FIFO that gets
  * @input (no quote or '%' in it) once its stdout shows @prompt (a grep
- * pattern), as a user types at a prompt, within 120 s; else </dev/null.
+ * pattern), as a user types at a prompt, within 120 s (none if @cmd
+ * ended first; its output is kept); else </dev/null.
  * run_prog()'s 0 or -errno.
  */
 int run_typing(const char *cmd, const char *prompt, const char *input,

@@ -194,10 +194,12 @@ int run_typing(const char *cmd, const char *prompt, const char *input,
 	else
 		n = snprintf(script, sizeof(script),
 			     "d=$(mktemp -d) || exit 99; mkfifo $d/in; "
-			     "%s <$d/in >$d/out 2>$d/err & pid=$!; exec 3>$d/in; "
-			     "n=0; until grep -q '%s' $d/out || [ $n -ge 1200 ]; "
+			     "%s <$d/in >$d/out 2>$d/err & pid=$!; "
+			     "trap '' PIPE; exec 3>$d/in; "
+			     "n=0; until grep -q '%s' $d/out || [ $n -ge 1200 ] || "
+			     "! kill -0 $pid 2>/dev/null; "
 			     "do sleep 0.1; n=$((n + 1)); done; "
-			     "printf '%s' >&3; exec 3>&-; wait $pid; st=$?; "
+			     "printf '%s' >&3 || true; exec 3>&-; wait $pid; st=$?; "
 			     "cat $d/out; cat $d/err >&2; rm -rf $d; exit $st",
 			     cmd, prompt, input);
 	if (n < 0 || (size_t)n >= sizeof(script))

@@ -19,7 +19,10 @@
  * does): hypercalls KVM does not know return -KVM_ENOSYS (-1000) in
  * the guest without reaching vmctl, where ringvm hands them to vmctl,
  * which returns -ENOSYS (-38); KVM takes interrupt vectors below 32;
- * CPUID 0x40000000 has no signature and 0x40000001 no ringvm features.
+ * CPUID 0x40000000 has no signature and 0x40000001 no ringvm features;
+ * with the APICs, a HLT with interrupts off waits in KVM for an NMI,
+ * INIT or SIPI, where ringvm also reports it once (a HLT exit with
+ * if_flag 0, which ends vmctl run): vmctl then runs until stopped.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -497,7 +500,9 @@ static int kvm_set_cpuid(const struct ringvm_cpuid *t)
 	__u32 i, id;
 	int ret = -ENOMEM, tsc_khz;
 
-	if (!sup || !c || t->nent + 2 > KVM_MAX_CPUID)
+	if (t->nent + 2 > KVM_MAX_CPUID)
+		ret = -E2BIG;
+	if (!sup || !c || ret == -E2BIG)
 		goto out;
 	sup->nent = KVM_MAX_CPUID;
 	ret = kvm_ioctl(kvm.kvm_fd, KVM_GET_SUPPORTED_CPUID, sup);
@@ -645,12 +650,11 @@ static int kvm_exit(struct kvm_vcpu_state *v, struct ringvm_run *r,
 		kvm_internal(r, k);
 		break;
 	default:
-		/* Unknown to vmctl: hw.reason says which (report_hw). */
 		r->exit_reason = RINGVM_EXIT_UNKNOWN;
-		r->hw.reason = k->exit_reason;
 		break;
 	}
-	/* The guest is done: where it stopped, for the report. */
+	/* The guest is done: KVM's exit reason and RIP, for report_hw(). */
+	r->hw.reason = k->exit_reason;
 	r->rip = kvm_ioctl(v->fd, KVM_GET_REGS, &regs) ? 0 : regs.rip;
 	return 0;
 }

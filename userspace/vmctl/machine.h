@@ -243,8 +243,8 @@ int vmctl_cpuid_setup(struct vmctl_machine *m);
 
 /*
  * backend.c: what vmctl run asks of the hypervisor, to ringvm or (with
- * m->kvm) to KVM.  Each returns 0 or -errno.  @id is the vCPU's number
- * (always 0 with KVM).  vmctl_vcpu_run() leaves the exit in m->run (or
+ * m->kvm) to KVM.  Each returns 0 or -errno.  @id is the vCPU's number.
+ * vmctl_vcpu_run() leaves the exit in m->run (or
  * the AP's run page) in ringvm's layout, whichever the backend.
  */
 int vmctl_get_regs(struct vmctl_machine *m, unsigned int id,
