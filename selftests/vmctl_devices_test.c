@@ -367,6 +367,23 @@ TEST(pic_priority_and_nesting)
 	EXPECT_FALSE(vmctl_pic_intr(&machine));
 }
 
+/* Which lines the PIC delivers: masks, and no line past IRQ 15. */
+TEST(pic_irq_enabled)
+{
+	pic_linux_init();
+	EXPECT_TRUE(vmctl_pic_irq_enabled(&machine, 0));
+	EXPECT_TRUE(vmctl_pic_irq_enabled(&machine, 15));
+	out8(0xa1, 0x80);		/* mask IRQ 15 */
+	EXPECT_FALSE(vmctl_pic_irq_enabled(&machine, 15));
+	EXPECT_FALSE(vmctl_pic_irq_enabled(&machine, 16));
+	EXPECT_FALSE(vmctl_pic_irq_enabled(&machine, ~0U));
+	EXPECT_FALSE(vmctl_pic_irq_waiting(&machine, 16));
+	EXPECT_FALSE(vmctl_pic_irq_waiting(&machine, 3));
+	vmctl_irq_line(&machine, 3, true);
+	EXPECT_TRUE(vmctl_pic_irq_waiting(&machine, 3));
+	vmctl_irq_line(&machine, 3, false);
+}
+
 /* A request gone before INTA: IRQ 7 / IRQ 15, not in service. */
 TEST(pic_spurious)
 {

@@ -224,10 +224,13 @@ bool vmctl_pic_intr(struct vmctl_machine *m)
 
 bool vmctl_pic_irq_enabled(struct vmctl_machine *m, unsigned int irq)
 {
-	const struct pic *p = &pics[irq >> 3];
+	const struct pic *p;
 
 	(void)m;
-	return irq < 16 && p->initialized && !p->init_step &&
+	if (irq >= 16)		/* before &pics[irq >> 3] is formed */
+		return false;
+	p = &pics[irq >> 3];
+	return p->initialized && !p->init_step &&
 	       !(p->imr & (1U << (irq & 7)));
 }
 
