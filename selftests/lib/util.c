@@ -189,6 +189,10 @@ int run_typing(const char *cmd, const char *prompt, const char *input,
 	char *argv[] = { "/bin/sh", "-c", script, NULL };
 	int n;
 
+	/*
+	 * grep -s: the command's shell opens $d/out only after the FIFO,
+	 * so the first look may come before the file exists.
+	 */
 	if (!input)
 		n = snprintf(script, sizeof(script), "%s </dev/null", cmd);
 	else
@@ -196,7 +200,7 @@ int run_typing(const char *cmd, const char *prompt, const char *input,
 			     "d=$(mktemp -d) || exit 99; mkfifo $d/in; "
 			     "%s <$d/in >$d/out 2>$d/err & pid=$!; "
 			     "trap '' PIPE; exec 3>$d/in; "
-			     "n=0; until grep -q '%s' $d/out || [ $n -ge 1200 ] || "
+			     "n=0; until grep -qs '%s' $d/out || [ $n -ge 1200 ] || "
 			     "! kill -0 $pid 2>/dev/null; "
 			     "do sleep 0.1; n=$((n + 1)); done; "
 			     "printf '%s' >&3 || true; exec 3>&-; wait $pid; st=$?; "
