@@ -24,7 +24,6 @@
  * INIT or SIPI, where ringvm also reports it once (a HLT exit with
  * if_flag 0, which ends vmctl run): vmctl then runs until stopped.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -450,17 +449,9 @@ static void kvm_fix_xsave(struct kvm_cpuid2 *c)
 /* Whether vmctl runs under QEMU's TCG (its CPUID signature). */
 static bool host_is_tcg(void)
 {
-	unsigned int a, b, c, d;
 	char sig[13];
 
-	__cpuid(1, a, b, c, d);
-	if (!(c & (1U << 31)))
-		return false;
-	__cpuid(0x40000000, a, b, c, d);
-	memcpy(sig, &b, 4);
-	memcpy(sig + 4, &c, 4);
-	memcpy(sig + 8, &d, 4);
-	sig[12] = '\0';
+	vmctl_hypervisor_signature(sig);
 	return !strcmp(sig, "TCGTCGTCGTCG");
 }
 

@@ -374,21 +374,6 @@ static void check_nested_paging(struct doctor *d, struct doctor_check *c)
 	hint(c, "Use a CPU with both (Intel Westmere or later); in a VM, give the guest a CPU model that has them (QEMU -cpu host, kvm_intel ept=1 unrestricted_guest=1 on the host).");
 }
 
-/* The 12-byte signature of CPUID 0x40000000 if it is printable, else "". */
-static void hypervisor_signature(char sig[13])
-{
-	unsigned int eax, regs[3], i;
-
-	__cpuid(0x40000000, eax, regs[0], regs[1], regs[2]);
-	memcpy(sig, regs, 12);
-	sig[12] = '\0';
-	for (i = 0; i < 12 && sig[i]; i++)
-		if (sig[i] < 0x20 || sig[i] > 0x7e)
-			break;
-	if (i == 0 || (i < 12 && sig[i]))
-		sig[0] = '\0';
-}
-
 static void check_hypervisor(struct doctor *d, struct doctor_check *c)
 {
 	char sig[13];
@@ -397,7 +382,7 @@ static void check_hypervisor(struct doctor *d, struct doctor_check *c)
 		say(c, DOCTOR_OK, "No hypervisor flag in /proc/cpuinfo: ringvm runs on the CPU itself (an emulator that hides the flag, like Bochs, looks the same).");
 		return;
 	}
-	hypervisor_signature(sig);
+	vmctl_hypervisor_signature(sig);
 	say(c, DOCTOR_WARN, "This machine is itself a VM (the hypervisor flag is set%s%s%s): ringvm works nested, but every VM exit goes through the hypervisor below, so it is slower.",
 	    sig[0] ? "; CPUID signature \"" : "", sig, sig[0] ? "\"" : "");
 	if (!strcmp(sig, "TCGTCGTCGTCG"))

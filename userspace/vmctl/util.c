@@ -3,6 +3,7 @@
  * vmctl: parsing and printing numbers, sizes and JSON strings, shared by
  * the subcommands.
  */
+#include <cpuid.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -87,4 +88,22 @@ void vmctl_json_str(FILE *f, const char *s)
 			fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+void vmctl_hypervisor_signature(char sig[13])
+{
+	unsigned int eax, regs[3], i;
+
+	sig[0] = '\0';
+	__cpuid(1, eax, regs[0], regs[1], regs[2]);
+	if (!(regs[1] & (1U << 31)))	/* ECX: no hypervisor */
+		return;
+	__cpuid(0x40000000, eax, regs[0], regs[1], regs[2]);
+	memcpy(sig, regs, 12);
+	sig[12] = '\0';
+	for (i = 0; i < 12 && sig[i]; i++)
+		if (sig[i] < 0x20 || sig[i] > 0x7e)
+			break;
+	if (i == 0 || (i < 12 && sig[i]))
+		sig[0] = '\0';
 }

@@ -109,4 +109,11 @@ void vmctl_stats_add(struct ringvm_nl_vcpu_stats *sum,
 /* @s as a JSON string, quoted, with '"', '\\' and control bytes escaped. */
 void vmctl_json_str(FILE *f, const char *s);
 
+/*
+ * The 12-byte signature of CPUID 0x40000000 ("TCGTCGTCGTCG" under QEMU's
+ * TCG) where CPUID says a hypervisor is there and it is printable, else
+ * "" (util.c).
+ */
+void vmctl_hypervisor_signature(char sig[13]);
+
 #endif /* _VMCTL_H */
