@@ -1189,9 +1189,9 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
  * not a string, HLT, an MSR or a hypercall for user space, an MMIO
  * access, a window, nothing.  The backend's state hooks then find the
  * vCPU loaded; from the slow path proper, the RIP skip, RUN's rip and
- * the interrupt state would each borrow it (on VMX a VMPTRLD and a
- * VMCLEAR apiece: three more pairs for every OUT to user space, counted
- * by stats_test's world_switches).  True with ringvm_handle_slow()'s
+ * the interrupt state would each borrow it (on VMX preemption off and
+ * the parked VMCS taken and parked again, vmx/vcpu.c: cheap on the same
+ * CPU, but not free).  True with ringvm_handle_slow()'s
  * answer in *@r; false: that exit is the slow path's.
  */
 bool ringvm_handle_slow_loaded(struct ringvm_vcpu *vcpu, int *r)

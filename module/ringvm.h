@@ -161,7 +161,8 @@ struct ringvm_hw_exit {
  * @cpu_disable: turn it off again and restore exactly the state that
  *		 @cpu_enable found.  Interrupts are off.  No vCPU is loaded
  *		 on this CPU (vcpu_put() always runs before preemption is
- *		 enabled again).
+ *		 enabled again); VMX VMCLEARs the VMCS vcpu_put() left
+ *		 parked here first.
  *
  * vCPUs (process context, vCPU lock or creation/destruction):
  * @npt_ops:	 the nested page table format (EPT or NPT entries).
@@ -173,21 +174,27 @@ struct ringvm_hw_exit {
  *		 FFFF0000, RIP FFF0, RFLAGS 2, CR0 60000010, DR6 FFFF0FF0,
  *		 DR7 400, EDX the family/model/stepping, nested paging with
  *		 vcpu->vm->npt.root_pa.  May sleep.
- * @vcpu_uninit: free what vcpu_init allocated.  Not loaded anywhere.
- * @vcpu_load:	 preemption off: make this CPU run the vCPU (VMPTRLD, host
- *		 state fields, tagged-TLB flush when vcpu->last_cpu differs
- *		 from this CPU, guest MSRs the hardware does not switch).
- * @vcpu_put:	 preemption off, loaded: undo vcpu_load (VMCLEAR, restore
- *		 host MSRs) and set vcpu->last_cpu.
+ * @vcpu_uninit: free what vcpu_init allocated.  Not loaded anywhere (VMX:
+ *		 perhaps parked, which it undoes first).
+ * @vcpu_load:	 preemption off: make this CPU run the vCPU (VMPTRLD unless
+ *		 the VMCS is still parked here, host state fields,
+ *		 tagged-TLB flush when vcpu->last_cpu differs from this
+ *		 CPU, guest MSRs the hardware does not switch).
+ * @vcpu_put:	 preemption off, loaded: undo vcpu_load (restore host MSRs
+ *		 and segments; VMX leaves the VMCS current here, parked,
+ *		 until another vCPU or CPU needs it) and set
+ *		 vcpu->last_cpu.
  * @vcpu_run:	 loaded, interrupts off: enter the guest once and fill
  *		 vcpu->exit.  GPRs come from and go to vcpu->gprs[] (RSP is
  *		 the backend's); DR0-3 are already in the hardware when
  *		 vcpu->dr_active.  Returns 0; the exit says what happened.
  *
  * @state_needs_load: the state hooks below must load the vCPU for each
- *		 call made outside vcpu_load..vcpu_put (VMX: a VMPTRLD and a
- *		 VMCLEAR), so the core handles what exits it can before
- *		 vcpu_put (run.c); SVM's VMCB is memory, read anywhere.
+ *		 call made outside vcpu_load..vcpu_put (VMX: preemption off
+ *		 and, unless the VMCS is parked on this CPU, a VMCLEAR where
+ *		 it is and a VMPTRLD), so the core handles what exits it can
+ *		 before vcpu_put (run.c); SVM's VMCB is memory, read
+ *		 anywhere.
  *
  * Guest state (vCPU lock; loaded or not, the backend copes: a VMX
  * backend VMPTRLDs around a VMCS access when it is not loaded):

@@ -22,7 +22,9 @@
  *                                 that returns an exit to user space
  *   run_clock, halt_clock         vcpu.c, around RINGVM_RUN (below)
  *   nr_vmcs_loads, nr_vmcs_clears vmx/vcpu.c, each VMPTRLD and VMCLEAR
- *                                 of the vCPU's VMCS
+ *                                 of the vCPU's VMCS (a clear may run on
+ *                                 another CPU, in an IPI, while the vCPU's
+ *                                 thread waits for it)
  *   nr_host_saves                 svm/vcpu.c, the VMSAVE of the host's
  *                                 state in each vcpu_load
  *   nr_msr_switches               vmx/vcpu.c, each WRMSR that puts the

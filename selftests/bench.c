@@ -1128,8 +1128,9 @@ static void fresh_page_note(const struct table *t)
 /*
  * ringvm's world-switch work per round trip, from its vcpu-stats-get
  * counters around each row's runs (cmd_run()); nothing if not counted.
- * The runs' own SET_REGS (a VMCS load and clear each on VMX) are in,
- * 0.001 a round trip.
+ * The runs' own SET_REGS are in; on VMX they find the VMCS parked on
+ * their CPU and load nothing (module/vmx/vcpu.c), as the RUNs do, so a
+ * figure above 0 there means the thread moved to another CPU.
  */
 static void switches_table(const struct side *r)
 {

@@ -2,14 +2,17 @@
 /*
  * Intel VT-x backend: a vCPU's VMCS and the state around it.
  *
- *  1. VMCS access outside the run loop: vmx_vmcs_get() / vmx_vmcs_put()
+ *  1. where a VMCS is active: parked on the CPU that ran it last, moved
+ *     by VMCLEAR (an IPI to that CPU) only when another CPU wants it;
+ *     VMCS access outside the run loop: vmx_vmcs_get() / vmx_vmcs_put()
  *  2. the guest's control registers and EFER, and what follows them
  *     (read shadows, IA-32e mode, PAE PDPTEs)
  *  3. vcpu_init: VMCS region, VPID, controls, host constants and the
  *     architectural reset state; vcpu_uninit
  *  4. vcpu_load / vcpu_put: make the VMCS current on this CPU, the host
  *     state the exit will load, the MSRs no VMCS field switches, the TLB
- *     flush when the vCPU changed CPUs; and all of it undone
+ *     flush when the vCPU changed CPUs; and all of it undone but the
+ *     VMCS, which stays parked
  *  5. (vcpu_run, the VM entry, lives in exit.c beside the exit dispatch)
  *  6. guest state for the core: registers, segments, MSRs, DR6/DR7
  *  7. skipping an instruction
@@ -98,6 +101,28 @@ static const u32 vmx_switched_msr_index[VMX_NR_SWITCHED_MSRS] = {
 	[VMX_MSR_SFMASK] = MSR_SYSCALL_MASK,
 };
 
+/*
+ * 1. Where a VMCS is active.  vcpu_put() leaves the VMCS active and
+ * current on its CPU, parked, so that the next stretch there - the usual
+ * case: after an exit to user space, a slow exit, a state ioctl - needs
+ * no VMPTRLD and no VMCLEAR.  SDM Vol. 3C §25.11.1: a VMCS must not be
+ * active on two CPUs, and must be VMCLEARed on the CPU where it is active
+ * before another loads it.  So:
+ *  - a CPU has at most one parked VMCS (vmx_parked), its current one;
+ *    whoever VMPTRLDs another VMCS there VMCLEARs the parked one first;
+ *  - vmx_parked of a CPU and vmx->parked_cpu change together, on that
+ *    CPU, with interrupts off; a vCPU whose VMCS is parked on another
+ *    CPU asks that CPU with an IPI (vmx_vmcs_unpark());
+ *  - vmx_cpu_disable() (CPU offline, suspend, reboot) VMCLEARs the CPU's
+ *    parked VMCS before VMXOFF, and vcpu_uninit() unparks before the
+ *    page is freed.
+ * A thread that stays in user space or sleeps leaves its VMCS parked:
+ * only another vCPU on that CPU, or the vCPU on another CPU, takes it
+ * out.  The VMCLEAR also writes back what the CPU caches of the VMCS, so
+ * a vCPU that moves finds its state in memory (§25.11.1 again).
+ */
+static DEFINE_PER_CPU(struct vmx_vcpu *, vmx_parked);
+
 /* VMPTRLD and VMCLEAR of the vCPU's VMCS, counted (stats.c). */
 static void vmx_vmptrld(struct vmx_vcpu *vmx)
 {
@@ -109,6 +134,91 @@ static void vmx_vmclear(struct vmx_vcpu *vmx)
 {
 	vmcs_clear(vmx->vmcs_pa);
 	vmx->vcpu.nr_vmcs_clears++;
+}
+
+/*
+ * Interrupts off: VMCLEAR this CPU's parked VMCS, if any.  The owner may
+ * be reading parked_cpu on another CPU: the release orders the VMCLEAR
+ * before the -1 it may then act on (VMPTRLD elsewhere).
+ */
+static void vmx_evict_this_cpu(void)
+{
+	struct vmx_vcpu *p = __this_cpu_read(vmx_parked);
+
+	if (!p)
+		return;
+	__this_cpu_write(vmx_parked, NULL);
+	vmx_vmclear(p);
+	p->launched = false;
+	/* the VMCLEAR before the -1: pairs with vmx_vmcs_unpark() */
+	smp_store_release(&p->parked_cpu, -1);
+}
+
+/* IPI, or called with interrupts off on the parked CPU. */
+static void vmx_evict_ipi(void *info)
+{
+	if (__this_cpu_read(vmx_parked) == info)
+		vmx_evict_this_cpu();
+}
+
+/*
+ * vmx_cpu_disable(), interrupts off, before VMXOFF: nothing may stay
+ * active on a CPU that leaves VMX operation (SDM Vol. 3C §25.11.1).
+ */
+void vmx_vcpu_evict_cpu(void)
+{
+	vmx_evict_this_cpu();
+}
+
+/*
+ * Process context, preemption off: make the VMCS active on no CPU.  From
+ * this CPU or another, the IPI runs where it is parked (on this CPU
+ * smp_call_function_single() calls it with interrupts off).  A CPU gone
+ * offline meanwhile has evicted it in vmx_cpu_disable().
+ */
+static void vmx_vmcs_unpark(struct vmx_vcpu *vmx)
+{
+	/* pairs with vmx_evict_this_cpu(): -1 means VMCLEARed */
+	int cpu = smp_load_acquire(&vmx->parked_cpu);
+
+	if (cpu >= 0)
+		smp_call_function_single(cpu, vmx_evict_ipi, vmx, 1);
+}
+
+/*
+ * Preemption off: make the VMCS current on this CPU.  Parked here: it
+ * still is, nothing to do.  Else take it from where it is parked, VMCLEAR
+ * this CPU's parked one, and VMPTRLD.
+ */
+static void vmx_vmcs_acquire(struct vmx_vcpu *vmx)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (__this_cpu_read(vmx_parked) == vmx) {
+		__this_cpu_write(vmx_parked, NULL);
+		WRITE_ONCE(vmx->parked_cpu, -1);
+		local_irq_restore(flags);
+		return;
+	}
+	local_irq_restore(flags);
+
+	vmx_vmcs_unpark(vmx);
+	local_irq_save(flags);
+	vmx_evict_this_cpu();
+	local_irq_restore(flags);
+	vmx_vmptrld(vmx);
+}
+
+/* Preemption off, the VMCS current on this CPU: leave it so, parked. */
+static void vmx_vmcs_park(struct vmx_vcpu *vmx)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	__this_cpu_write(vmx_parked, vmx);
+	WRITE_ONCE(vmx->parked_cpu, smp_processor_id());
+	local_irq_restore(flags);
 }
 
 /* A WRMSR that gives an MSR the VMCS does not switch its other value. */
@@ -150,18 +260,17 @@ static void vmx_syscall_msrs_to_guest(struct vmx_vcpu *vmx)
 }
 
 /*
- * 1. The state hooks run inside the run loop, with the VMCS current on
- * this CPU, or from another ioctl with the vCPU loaded nowhere.  Then the
- * VMCS is made current for the duration, preemption off, and VMCLEARed
- * after, so that it is never left active on a CPU it could migrate away
- * from (SDM Vol. 3C §25.11.1).  vcpu->mutex keeps the two cases apart.
+ * The state hooks run inside the run loop, with the VMCS current on this
+ * CPU, or from another ioctl with the vCPU loaded nowhere.  Then the VMCS
+ * is made current here for the duration, preemption off, and stays
+ * parked here after (above).  vcpu->mutex keeps the two cases apart.
  */
 static bool vmx_vmcs_get(struct vmx_vcpu *vmx)
 {
 	if (vmx->loaded)
 		return false;
 	preempt_disable();
-	vmx_vmptrld(vmx);
+	vmx_vmcs_acquire(vmx);
 	return true;
 }
 
@@ -169,8 +278,7 @@ static void vmx_vmcs_put(struct vmx_vcpu *vmx, bool borrowed)
 {
 	if (!borrowed)
 		return;
-	vmx_vmclear(vmx);
-	vmx->launched = false;
+	vmx_vmcs_park(vmx);
 	preempt_enable();
 }
 
@@ -497,6 +605,7 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	struct page *page;
 
+	vmx->parked_cpu = -1;
 	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!page)
 		return -ENOMEM;
@@ -510,6 +619,9 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	vmx->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);	/* vm.h */
 
 	preempt_disable();
+	local_irq_disable();
+	vmx_evict_this_cpu();	/* the VMPTRLD below replaces it */
+	local_irq_enable();
 	/*
 	 * SDM Vol. 3C §25.11.3: VMCLEAR a new region before its VMPTRLD.
 	 * Not counted: a new vCPU's statistics start at 0.
@@ -518,21 +630,24 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	vmcs_load(vmx->vmcs_pa);
 	vmx_setup_vmcs(vmx);
 	vmx_reset(vmx);
-	vmcs_clear(vmx->vmcs_pa);
+	vmx_vmcs_park(vmx);	/* the first RUN here needs no VMPTRLD */
 	preempt_enable();
 	return 0;
 }
 
 /*
- * Not loaded anywhere: vcpu_put() left the VMCS clear, so just free.
- * vmx_last_vmcs must forget it, or a new VMCS at the same address would
- * skip its IBPB.
+ * Not loaded anywhere, but maybe parked: VMCLEAR it where it is before
+ * the page goes.  vmx_last_vmcs must forget it, or a new VMCS at the
+ * same address would skip its IBPB.
  */
 void vmx_vcpu_uninit(struct ringvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int cpu;
 
+	preempt_disable();
+	vmx_vmcs_unpark(vmx);
+	preempt_enable();
 	for_each_possible_cpu(cpu)
 		cmpxchg(per_cpu_ptr(&vmx_last_vmcs, cpu), vmx->vmcs, NULL);
 	vmx_free_vpid(vmx->vpid);
@@ -657,14 +772,15 @@ void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 
-	vmx_vmptrld(vmx);
+	vmx_vmcs_acquire(vmx);
 	vmx->loaded = true;
 
 	/*
 	 * One guest's indirect branches must not steer another's: IBPB
 	 * when this CPU moves to another vCPU's VMCS (Spectre v2, as KVM
-	 * does; module/MITIGATIONS.md row 6).  Keyed on the last VMCS, not
-	 * the current one: vcpu_put() VMCLEARs, so none is current here.
+	 * does; module/MITIGATIONS.md row 6).  Keyed on the last VMCS run
+	 * here, not the parked one: a state ioctl may park a VMCS on a CPU
+	 * without running it.
 	 */
 	if (__this_cpu_read(vmx_last_vmcs) != vmx->vmcs) {
 		__this_cpu_write(vmx_last_vmcs, vmx->vmcs);
@@ -720,9 +836,8 @@ void vmx_vcpu_put(struct ringvm_vcpu *vcpu)
 	invalidate_tss_limit();
 	load_fixmap_gdt(cpu);
 
-	/* SDM Vol. 3C §25.11.1: inactive before another CPU may load it. */
-	vmx_vmclear(vmx);
-	vmx->launched = false;
+	/* Current here until another vCPU or CPU wants it (section 1). */
+	vmx_vmcs_park(vmx);
 	vmx->loaded = false;
 	vcpu->last_cpu = cpu;
 }

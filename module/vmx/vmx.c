@@ -459,6 +459,7 @@ err_clear_vmxe:
 
 static void vmx_cpu_disable(void)
 {
+	vmx_vcpu_evict_cpu();	/* a parked VMCS: VMCLEAR before VMXOFF */
 	/* Only fails if we were not in VMX operation: a host invariant. */
 	WARN_ON_ONCE(__vmx_off());
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);

@@ -322,8 +322,9 @@ struct vmx_vcpu {
 	u64 eptp;			/* (c) */
 	u16 vpid;			/* (c) 0: none, flush on every entry */
 
-	bool loaded;			/* VMPTRLD by vcpu_load */
+	bool loaded;			/* between vcpu_load and vcpu_put */
 	bool launched;			/* VMLAUNCH done since the last VMCLEAR */
+	int parked_cpu;			/* VMCS active there, or -1: vcpu.c */
 	bool need_flush;		/* guest TLB stale: flush at next load */
 	bool l1d_flush;			/* L1D may hold host data: flush */
 
@@ -394,6 +395,7 @@ void vmx_dump_vmcs(struct vmx_vcpu *vmx);
 /* vcpu.c */
 int vmx_vcpu_init(struct ringvm_vcpu *vcpu);
 void vmx_vcpu_uninit(struct ringvm_vcpu *vcpu);
+void vmx_vcpu_evict_cpu(void);
 void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu);
 void vmx_vcpu_put(struct ringvm_vcpu *vcpu);
 void vmx_get_regs(struct ringvm_vcpu *vcpu, struct ringvm_regs *regs);
