@@ -139,6 +139,47 @@ GUEST_LOOP(loop_fresh_page, "mov %eax, (%r9)\n\tadd $4096, %r9");
 GUEST_LOOP(loop_compute, COMPUTE_BODY);
 
 /*
+ * The real-mode loops: 16-bit code run with CS's base at the loop and IP
+ * 0 (a base anywhere below 4 GiB is real mode's hidden part, as at
+ * reset), ESI the count, EDI the hypercall number, DS's base at
+ * GUEST_MMIO_GPA for the MMIO rows; the same DEC/JNZ and the same OUT
+ * to DONE_PORT at the end.
+ */
+#define GUEST_LOOP16(name, body)					\
+	asm(".pushsection .text\n"					\
+	    ".globl " #name "\n"					\
+	    ".type " #name ", @function\n"				\
+	    ".code16\n"							\
+	    #name ":\n"							\
+	    "1:\n\t" body "\n\t"					\
+	    "dec %esi\n\t"						\
+	    "jnz 1b\n\t"						\
+	    "mov $" str(DONE_PORT) ", %dx\n\t"				\
+	    "out %al, %dx\n"						\
+	    "2:\n\t"							\
+	    "hlt\n\t"							\
+	    "jmp 2b\n"							\
+	    ".code64\n"							\
+	    ".size " #name ", . - " #name "\n"				\
+	    ".popsection\n");						\
+	extern char name[]
+
+GUEST_LOOP16(rm_empty, "");
+GUEST_LOOP16(rm_cpuid, "xor %eax, %eax\n\txor %ecx, %ecx\n\tcpuid");
+GUEST_LOOP16(rm_vmmcall, "mov %edi, %eax\n\tvmmcall");
+GUEST_LOOP16(rm_vmcall, "mov %edi, %eax\n\tvmcall");
+#define RM_HC_USER_ARGS	"mov %edi, %eax\n\txor %ebx, %ebx\n\t"		\
+			"mov $1, %ecx\n\txor %edx, %edx\n\t"
+GUEST_LOOP16(rm_vmmcall_user, RM_HC_USER_ARGS "vmmcall");
+GUEST_LOOP16(rm_vmcall_user, RM_HC_USER_ARGS "vmcall");
+GUEST_LOOP16(rm_rdmsr, "mov $" str(MSR_MISC_ENABLE) ", %ecx\n\trdmsr");
+GUEST_LOOP16(rm_out, "mov $" str(BENCH_PORT) ", %dx\n\tout %al, %dx");
+GUEST_LOOP16(rm_in, "mov $" str(BENCH_PORT) ", %dx\n\tin %dx, %al");
+GUEST_LOOP16(rm_mmio_write, "movl %eax, 0");
+GUEST_LOOP16(rm_mmio_read, "movl 0, %eax");
+GUEST_LOOP16(rm_hlt, "hlt");
+
+/*
  * The method check in the guest: R8 iterations of INC, DEC, JNZ between
  * two reads of the TSC, whose difference it leaves in R11.
  */
@@ -262,6 +303,7 @@ enum bexit {
 
 struct bench {
 	bool kvm;
+	bool real;		/* the vCPU in real mode (bench_real_mode()) */
 	__u32 arch;		/* RINGVM_ARCH_VMX / _SVM */
 	__u64 ram_size;
 	__u64 fresh_gpa;	/* never touched: BENCH_REPS * BENCH_PAGES */
@@ -363,12 +405,80 @@ static int bench_switches(struct bench *b, __u64 *sw)
 	return __ringvm_nl_vcpu_stats_dump(b->nl, b->vm->id, NULL, sw_cb, sw);
 }
 
-/* Point the vCPU at @code with R8 = @n, R9 = @r9, R10 = @r10. */
+/*
+ * Real mode, with the segments of GUEST_LOOP16: CR0 ET only, no paging,
+ * no EFER bits; CS's base at @code; the others' limits 64 KiB, DS's base
+ * GUEST_MMIO_GPA.  TR, LDTR and the tables stay as they were (real mode
+ * uses none of them).
+ */
+#define RM_SEG(sel, b, t) { .base = (b), .limit = 0xffff,		\
+			    .selector = (sel), .type = (t), .present = 1, \
+			    .s = 1 }
+
+static int bench_real_sregs(struct bench *b, void *code)
+{
+	__u64 cs = (uintptr_t)code;
+
+	if (b->kvm) {
+		struct kvm_sregs s;
+
+		if (ioctl(b->kg.vcpu_fd, KVM_GET_SREGS, &s) < 0)
+			return -errno;
+		s.cs = (struct kvm_segment)RM_SEG(0, cs, 0xb);
+		s.ds = (struct kvm_segment)RM_SEG(0, GUEST_MMIO_GPA, 0x3);
+		s.es = s.fs = s.gs = s.ss =
+			(struct kvm_segment)RM_SEG(0, 0, 0x3);
+		s.cr0 = X86_CR0_ET;
+		s.cr4 = 0;
+		s.efer = 0;
+		return ioctl(b->kg.vcpu_fd, KVM_SET_SREGS, &s) < 0 ?
+			-errno : 0;
+	} else {
+		struct ringvm_sregs s;
+		int ret = __ringvm_get_sregs(b->vcpu->fd, &s);
+
+		if (ret)
+			return ret;
+		s.cs = (struct ringvm_segment)RM_SEG(0, cs, 0xb);
+		s.ds = (struct ringvm_segment)RM_SEG(0, GUEST_MMIO_GPA, 0x3);
+		s.es = s.fs = s.gs = s.ss =
+			(struct ringvm_segment)RM_SEG(0, 0, 0x3);
+		s.cr0 = X86_CR0_ET;
+		s.cr4 = 0;
+		s.efer = 0;
+		return __ringvm_set_sregs(b->vcpu->fd, &s);
+	}
+}
+
+/*
+ * Point the vCPU at @code with R8 = @n, R9 = @r9, R10 = @r10; in real
+ * mode (b->real) at CS:0 with ESI = @n and EDI = @r10.
+ */
 static int bench_start(struct bench *b, void *code, __u64 n, __u64 r9,
 		       __u64 r10)
 {
 	__u64 rsp = GUEST_STACKS_GPA + GUEST_STACK_SIZE - 8;
 
+	if (b->real) {
+		int ret = bench_real_sregs(b, code);
+
+		if (ret)
+			return ret;
+		if (b->kvm) {
+			struct kvm_regs regs = {
+				.rflags = 2, .rsi = n, .rdi = r10,
+			};
+
+			return ioctl(b->kg.vcpu_fd, KVM_SET_REGS, &regs) < 0 ?
+				-errno : 0;
+		} else {
+			struct ringvm_regs regs = {
+				.rflags = 2, .rsi = n, .rdi = r10,
+			};
+
+			return __ringvm_set_regs(b->vcpu->fd, &regs);
+		}
+	}
 	if (b->kvm) {
 		struct kvm_regs regs = {
 			.rip = (uintptr_t)code, .rsp = rsp, .rflags = 2,
@@ -527,6 +637,37 @@ static __u64 bench_once(struct bench *b, void *code, __u64 n, __u64 r9,
 	return t1 - t0;
 }
 
+/*
+ * The outer kernel's own ioctl path, which every round trip to user
+ * space takes once and which neither hypervisor can shorten: syscall
+ * entry and exit, the file lookup, the LSM hook and the VFS dispatch,
+ * ended here at once by /dev/null, which has no ioctls (ENOTTY).  Per
+ * call with this loop's own few instructions, best of BENCH_REPS loops
+ * of BENCH_N; 0 on failure.
+ */
+static __u64 ioctl_path_ticks(void)
+{
+	__u64 best = ~0ULL, t0, t1;
+	unsigned int i, j;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < BENCH_REPS && best; i++) {
+		t0 = tsc();
+		for (j = 0; j < BENCH_N; j++)
+			if (ioctl(fd, 0) != -1 || errno != ENOTTY)
+				break;
+		t1 = tsc();
+		if (j < BENCH_N)
+			best = 0;
+		else if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	close(fd);
+	return (best + BENCH_N / 2) / BENCH_N;
+}
+
 /* 3. The round trips */
 
 enum { ARG_NONE, ARG_MMIO, ARG_FRESH, ARG_BLOCK, ARG_HC, ARG_HC_USER };
@@ -538,34 +679,54 @@ struct trip {
 	enum bexit want;
 	int arg;
 	bool large;		/* in the large-page VM (bench_setup()) */
+	bool real;		/* in real mode (GUEST_LOOP16) */
 };
 
 static const struct trip trips[] = {
 	{ "cpuid", "CPUID (leaf 0), in the kernel", loop_cpuid,
-	  BX_DONE, ARG_NONE, false },
+	  BX_DONE, ARG_NONE, false, false },
 	{ "hypercall", "no-op hypercall, in the kernel", NULL,
-	  BX_DONE, ARG_HC, false },
+	  BX_DONE, ARG_HC, false, false },
 	{ "rdmsr", "RDMSR MISC_ENABLE, in the kernel", loop_rdmsr,
-	  BX_DONE, ARG_NONE, false },
+	  BX_DONE, ARG_NONE, false, false },
 	{ "out", "OUT to user space and back", loop_out,
-	  BX_OUT, ARG_NONE, false },
+	  BX_OUT, ARG_NONE, false, false },
 	{ "in", "IN from user space and back", loop_in,
-	  BX_IN, ARG_NONE, false },
+	  BX_IN, ARG_NONE, false, false },
 	{ "mmio_write", "MMIO write to user space and back",
-	  loop_mmio_write, BX_MMIO_WRITE, ARG_MMIO, false },
+	  loop_mmio_write, BX_MMIO_WRITE, ARG_MMIO, false, false },
 	{ "mmio_read", "MMIO read from user space and back",
-	  loop_mmio_read, BX_MMIO_READ, ARG_MMIO, false },
+	  loop_mmio_read, BX_MMIO_READ, ARG_MMIO, false, false },
 	{ "hlt", "HLT to user space and back", loop_hlt, BX_HLT, ARG_NONE,
-	  false },
+	  false, false },
 	{ "hypercall_user", "unknown hypercall to user space and back", NULL,
-	  BX_HC, ARG_HC_USER, false },
+	  BX_HC, ARG_HC_USER, false, false },
 	{ "fresh_page", "first write to a fresh 4 KiB page",
-	  loop_fresh_page, BX_DONE, ARG_FRESH, false },
+	  loop_fresh_page, BX_DONE, ARG_FRESH, false, false },
 	{ "block_4k", "first write to each page of fresh 2 MiB blocks, "
-	  "4 KiB nested pages", loop_fresh_page, BX_DONE, ARG_BLOCK, false },
+	  "4 KiB nested pages", loop_fresh_page, BX_DONE, ARG_BLOCK, false,
+	  false },
 	{ "block_2m", "the same with 2 MiB nested pages (ringvm: "
 	  "RINGVM_VM_LARGE_PAGES; KVM: THP)", loop_fresh_page, BX_DONE,
-	  ARG_BLOCK, true },
+	  ARG_BLOCK, true, false },
+	{ "rm_cpuid", "real mode: CPUID (leaf 0), in the kernel", rm_cpuid,
+	  BX_DONE, ARG_NONE, false, true },
+	{ "rm_hypercall", "real mode: no-op hypercall, in the kernel", NULL,
+	  BX_DONE, ARG_HC, false, true },
+	{ "rm_rdmsr", "real mode: RDMSR MISC_ENABLE, in the kernel",
+	  rm_rdmsr, BX_DONE, ARG_NONE, false, true },
+	{ "rm_out", "real mode: OUT to user space and back", rm_out,
+	  BX_OUT, ARG_NONE, false, true },
+	{ "rm_in", "real mode: IN from user space and back", rm_in,
+	  BX_IN, ARG_NONE, false, true },
+	{ "rm_mmio_write", "real mode: MMIO write to user space and back",
+	  rm_mmio_write, BX_MMIO_WRITE, ARG_NONE, false, true },
+	{ "rm_mmio_read", "real mode: MMIO read from user space and back",
+	  rm_mmio_read, BX_MMIO_READ, ARG_NONE, false, true },
+	{ "rm_hlt", "real mode: HLT to user space and back", rm_hlt, BX_HLT,
+	  ARG_NONE, false, true },
+	{ "rm_hypercall_user", "real mode: unknown hypercall to user space "
+	  "and back", NULL, BX_HC, ARG_HC_USER, false, true },
 };
 
 /*
@@ -576,15 +737,20 @@ static __u64 bench_best(struct bench *b, const struct trip *t, __u64 n)
 {
 	void *code = t->code;
 	__u64 best = ~0ULL, ticks, r9 = 0, r10 = 0;
+	bool svm = b->arch == RINGVM_ARCH_SVM;
 	unsigned int i;
 
 	if (t->arg == ARG_HC) {
-		code = b->arch == RINGVM_ARCH_SVM ? loop_vmmcall :
-						    loop_vmcall;
+		if (t->real)
+			code = svm ? rm_vmmcall : rm_vmcall;
+		else
+			code = svm ? loop_vmmcall : loop_vmcall;
 		r10 = b->kvm ? KVM_HC_NOP : RINGVM_HC_NOP;
 	} else if (t->arg == ARG_HC_USER) {
-		code = b->arch == RINGVM_ARCH_SVM ? loop_vmmcall_user :
-						    loop_vmcall_user;
+		if (t->real)
+			code = svm ? rm_vmmcall_user : rm_vmcall_user;
+		else
+			code = svm ? loop_vmmcall_user : loop_vmcall_user;
 		r10 = b->kvm ? KVM_HC_USER : RINGVM_HC_USER;
 	}
 	for (i = 0; i < BENCH_REPS; i++) {
@@ -795,9 +961,13 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	static const struct trip compute = {
 		.code = loop_compute, .want = BX_DONE,
 	};
-	struct bench b, large;
-	bool large_up = false;
-	__u64 base, ticks, native = ~0ULL, t0, sw0[SW_NR], sw1[SW_NR];
+	static const struct trip empty16 = {
+		.code = rm_empty, .want = BX_DONE, .real = true,
+	};
+	struct bench b, large, real;
+	bool large_up = false, real_up = false;
+	__u64 base, rm_base = 0, ticks, native = ~0ULL, t0, sw0[SW_NR],
+	      sw1[SW_NR];
 	unsigned int i, j;
 	bool kvm = !strcmp(backend, "kvm");
 	int ret, err = 0;
@@ -835,11 +1005,34 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 	}
 	printf("%s empty %llu\n", label,
 	       (unsigned long long)(base / BENCH_N));
+	ticks = ioctl_path_ticks();
+	if (ticks)
+		printf("%s ioctl_path %llu\n", label,
+		       (unsigned long long)ticks);
 	for (i = 0; i < ARRAY_SIZE(trips); i++) {
-		struct bench *bp = trips[i].large ? &large : &b;
+		struct bench *bp = trips[i].large ? &large :
+				   trips[i].real ? &real : &b;
 
 		if (!wanted(trips[i].key, nkeys, keys))
 			continue;
+		if (trips[i].real && !real_up) {
+			/* a VM of its own, whose vCPU stays in real mode */
+			ret = bench_setup(&real, kvm, false);
+			real.real = true;
+			rm_base = ret ? 0 : bench_best(&real, &empty16,
+						       BENCH_N);
+			if (!rm_base) {
+				fprintf(stderr, "bench: %s: the real-mode "
+					"guest: %s\n", label,
+					ret ? strerror(-ret) : real.why);
+				bench_teardown(&real);
+				err = 1;
+				break;
+			}
+			printf("%s rm_empty %llu\n", label,
+			       (unsigned long long)(rm_base / BENCH_N));
+			real_up = true;
+		}
 		if (trips[i].large && !large_up) {
 			ret = bench_setup(&large, kvm, true);
 			if (ret) {
@@ -869,12 +1062,15 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 			err = 1;
 			continue;
 		}
-		ticks = ticks > base ? ticks - base : 0;
+		t0 = trips[i].real ? rm_base : base;
+		ticks = ticks > t0 ? ticks - t0 : 0;
 		printf("%s %s %llu\n", label, trips[i].key,
 		       (unsigned long long)((ticks + BENCH_N / 2) / BENCH_N));
 	}
 	if (large_up)
 		bench_teardown(&large);
+	if (real_up)
+		bench_teardown(&real);
 	if (wanted("lifecycle", nkeys, keys) && bench_lifecycle(kvm, label))
 		err = 1;
 	if (nkeys) {
@@ -910,7 +1106,7 @@ static int cmd_run(const char *backend, const char *label, int nkeys,
 
 #define MAX_SIDES	4
 
-#define SIDE_KEYS	96
+#define SIDE_KEYS	192
 
 struct side {
 	char label[64];
@@ -1102,6 +1298,57 @@ static __u64 page_clear_ticks(const char **how)
 	return best;
 }
 
+/* The round trips to user space, which take the outer kernel's ioctl path. */
+static const char *const user_trips[] = {
+	"out", "in", "mmio_write", "mmio_read", "hlt", "hypercall_user",
+	"rm_out", "rm_in", "rm_mmio_write", "rm_mmio_read", "rm_hlt",
+	"rm_hypercall_user",
+};
+
+/*
+ * The round trips to user space again with the outer kernel's ioctl
+ * path (ioctl_path_ticks()) taken out of each side's figure: what the
+ * hypervisors themselves, the VMM's loop and the return to user space
+ * cost.  Each side's own measurement of that path, from its run.
+ */
+static void ioctl_path_table(struct side *sides, unsigned int n,
+			     const struct table *t)
+{
+	unsigned int i, j;
+	long long v, path;
+	char key[40];
+
+	for (i = 0; i < n; i++) {
+		path = side_get(&sides[i], "ioctl_path");
+		for (j = 0; path > 0 && j < ARRAY_SIZE(user_trips); j++) {
+			v = side_get(&sides[i], user_trips[j]);
+			if (v <= path || sides[i].n >= SIDE_KEYS)
+				continue;
+			snprintf(sides[i].keys[sides[i].n],
+				 sizeof(sides[i].keys[0]), "less_%s",
+				 user_trips[j]);
+			sides[i].vals[sides[i].n++] = v - path;
+		}
+	}
+	path = side_get(t->r, "ioctl_path");
+	if (path <= 0)
+		return;
+	printf("\n\nthe outer kernel's ioctl path, which every round trip to "
+	       "user space takes once (syscall entry and exit, file lookup, "
+	       "LSM hook, VFS dispatch; an ioctl on /dev/null that fails "
+	       "with ENOTTY): %s %lld ticks, %s %lld; the round trips to "
+	       "user space less it\n\n", t->r->label, path, t->k[0]->label,
+	       side_get(t->k[0], "ioctl_path"));
+	head("round trip", t);
+	for (i = 0; i < ARRAY_SIZE(trips); i++)
+		for (j = 0; j < ARRAY_SIZE(user_trips); j++)
+			if (!strcmp(trips[i].key, user_trips[j])) {
+				snprintf(key, sizeof(key), "less_%s",
+					 user_trips[j]);
+				row(trips[i].what, key, t);
+			}
+}
+
 /* The fresh-page row again with the page clear both sides pay taken out. */
 static void fresh_page_note(const struct table *t)
 {
@@ -1234,6 +1481,7 @@ static int cmd_table(int argc, char **argv)
 	row("TSC ticks (instructions, and idle time the cycle waited)",
 	    "lifecycle", &t);
 	row("the calling thread's CPU time, ns", "lifecycle_cpu", &t);
+	ioctl_path_table(sides, argc, &t);
 	fresh_page_note(&t);
 	switches_table(r);
 	return 0;
