@@ -98,25 +98,30 @@
 #define str(x)		__str(x)
 
 /*
- * Guest code: "1: BODY; dec %r8; jnz 1b", then OUT to DONE_PORT.  BODY
- * must leave R8 alone.
+ * Guest code: "1: BODY; dec COUNT; jnz 1b", then OUT to DONE_PORT, as
+ * @bits-bit code.  BODY must leave COUNT alone.
  */
-#define GUEST_LOOP(name, body)						\
+#define GUEST_LOOP_AS(name, bits, count, body)				\
 	asm(".pushsection .text\n"					\
 	    ".globl " #name "\n"					\
 	    ".type " #name ", @function\n"				\
+	    ".code" bits "\n"						\
 	    #name ":\n"							\
 	    "1:\n\t" body "\n\t"					\
-	    "dec %r8\n\t"						\
+	    "dec %" count "\n\t"					\
 	    "jnz 1b\n\t"						\
 	    "mov $" str(DONE_PORT) ", %edx\n\t"				\
 	    "out %al, %dx\n"						\
 	    "2:\n\t"							\
 	    "hlt\n\t"							\
 	    "jmp 2b\n"							\
+	    ".code64\n"							\
 	    ".size " #name ", . - " #name "\n"				\
 	    ".popsection\n");						\
 	extern char name[]
+
+/* Long mode: R8 counts. */
+#define GUEST_LOOP(name, body)	GUEST_LOOP_AS(name, "64", "r8", body)
 
 /* The compute loop: with DEC/JNZ, five instructions an iteration. */
 #define COMPUTE_BODY	"imul %r8, %rax\n\tadd $7, %rax\n\txor %rax, %r11"
@@ -142,27 +147,9 @@ GUEST_LOOP(loop_compute, COMPUTE_BODY);
  * The real-mode loops: 16-bit code run with CS's base at the loop and IP
  * 0 (a base anywhere below 4 GiB is real mode's hidden part, as at
  * reset), ESI the count, EDI the hypercall number, DS's base at
- * GUEST_MMIO_GPA for the MMIO rows; the same DEC/JNZ and the same OUT
- * to DONE_PORT at the end.
+ * GUEST_MMIO_GPA for the MMIO rows.
  */
-#define GUEST_LOOP16(name, body)					\
-	asm(".pushsection .text\n"					\
-	    ".globl " #name "\n"					\
-	    ".type " #name ", @function\n"				\
-	    ".code16\n"							\
-	    #name ":\n"							\
-	    "1:\n\t" body "\n\t"					\
-	    "dec %esi\n\t"						\
-	    "jnz 1b\n\t"						\
-	    "mov $" str(DONE_PORT) ", %dx\n\t"				\
-	    "out %al, %dx\n"						\
-	    "2:\n\t"							\
-	    "hlt\n\t"							\
-	    "jmp 2b\n"							\
-	    ".code64\n"							\
-	    ".size " #name ", . - " #name "\n"				\
-	    ".popsection\n");						\
-	extern char name[]
+#define GUEST_LOOP16(name, body)	GUEST_LOOP_AS(name, "16", "esi", body)
 
 GUEST_LOOP16(rm_empty, "");
 GUEST_LOOP16(rm_cpuid, "xor %eax, %eax\n\txor %ecx, %ecx\n\tcpuid");
