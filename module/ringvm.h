@@ -161,8 +161,9 @@ struct ringvm_hw_exit {
  * @cpu_disable: turn it off again and restore exactly the state that
  *		 @cpu_enable found.  Interrupts are off.  No vCPU is loaded
  *		 on this CPU (vcpu_put() always runs before preemption is
- *		 enabled again); VMX VMCLEARs the VMCS vcpu_put() left
- *		 parked here first.
+ *		 enabled again), but for the reboot notifier's IPI, which
+ *		 may land in a stretch (cpu.c); VMX VMCLEARs the VMCS
+ *		 vcpu_put() left parked here first.
  *
  * vCPUs (process context, vCPU lock or creation/destruction):
  * @npt_ops:	 the nested page table format (EPT or NPT entries).

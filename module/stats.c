@@ -8,7 +8,8 @@
  *
  * 1. Each counter lives in struct ringvm_vcpu and is written only by the
  * thread that holds vcpu->mutex in RINGVM_RUN, with a plain increment:
- * no lock, no atomic, nothing allocated, as the exit path is hot.  The
+ * no lock, no atomic, nothing allocated, as the exit path is hot (one
+ * exception: nr_vmcs_clears, below).  The
  * dump reads each one with READ_ONCE(); an aligned u64 is read in one
  * access on x86-64, so a value is never torn, though two counters read
  * one after the other may straddle an exit.  Where they are counted:
@@ -22,9 +23,15 @@
  *                                 that returns an exit to user space
  *   run_clock, halt_clock         vcpu.c, around RINGVM_RUN (below)
  *   nr_vmcs_loads, nr_vmcs_clears vmx/vcpu.c, each VMPTRLD and VMCLEAR
- *                                 of the vCPU's VMCS (a clear may run on
- *                                 another CPU, in an IPI, while the vCPU's
- *                                 thread waits for it)
+ *                                 of the vCPU's VMCS.  A clear runs on
+ *                                 the CPU where the VMCS is parked, from
+ *                                 whatever evicts it there: this vCPU's
+ *                                 own IPI, another vCPU's load, CPU
+ *                                 offline, suspend or reboot, maybe while
+ *                                 the owner sleeps; the evictions of one
+ *                                 VMCS are serialized (it is parked on
+ *                                 one CPU at a time), and the clear is
+ *                                 stored with WRITE_ONCE
  *   nr_host_saves                 svm/vcpu.c, the VMSAVE of the host's
  *                                 state in each vcpu_load
  *   nr_msr_switches               vmx/vcpu.c, each WRMSR that puts the
@@ -41,7 +48,8 @@
  * its entries, so a benchmark can say how many a round trip makes.
  *
  * Context: the writers run in process context with vcpu->mutex held
- * (some with preemption off); the reader holds vm->lock, which keeps the
+ * (some with preemption off; nr_vmcs_clears also with interrupts off on
+ * the parked CPU, see above); the reader holds vm->lock, which keeps the
  * vCPU from being freed (ringvm_vcpu_free() takes it first).
  */
 #include <linux/bits.h>

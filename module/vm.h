@@ -266,7 +266,7 @@ struct ringvm_vcpu {
 	u64 halt_clock;				/* (s) ringvm_stat_clock */
 	/* World-switch work outside the entry itself, by the backend. */
 	u64 nr_vmcs_loads;			/* (s) VMX: VMPTRLD */
-	u64 nr_vmcs_clears;			/* (s) VMX: VMCLEAR */
+	u64 nr_vmcs_clears;			/* (s) VMX: VMCLEAR (stats.c) */
 	u64 nr_host_saves;			/* (s) SVM: host VMSAVE */
 	u64 nr_msr_switches;			/* (s) WRMSR host/guest */
 	u64 nr_l1d_flushes;			/* (s) VMX: L1TF flush */

@@ -130,10 +130,11 @@ static void vmx_vmptrld(struct vmx_vcpu *vmx)
 	vmx->vcpu.nr_vmcs_loads++;
 }
 
+/* Maybe not the owner's thread (stats.c): one store, not a plain ++. */
 static void vmx_vmclear(struct vmx_vcpu *vmx)
 {
 	vmcs_clear(vmx->vmcs_pa);
-	vmx->vcpu.nr_vmcs_clears++;
+	WRITE_ONCE(vmx->vcpu.nr_vmcs_clears, vmx->vcpu.nr_vmcs_clears + 1);
 }
 
 /*
@@ -171,10 +172,12 @@ void vmx_vcpu_evict_cpu(void)
 }
 
 /*
- * Process context, preemption off: make the VMCS active on no CPU.  From
- * this CPU or another, the IPI runs where it is parked (on this CPU
- * smp_call_function_single() calls it with interrupts off).  A CPU gone
- * offline meanwhile has evicted it in vmx_cpu_disable().
+ * Process context, interrupts on, preemption off: make the VMCS active
+ * on no CPU.  From this CPU or another, the IPI runs where it is parked
+ * (on this CPU smp_call_function_single() calls it with interrupts off).
+ * A CPU gone offline meanwhile has evicted it in vmx_cpu_disable():
+ * nothing is parked where VMX is off (vmx_vmcs_park()), so a failed IPI
+ * would be a ringvm bug.
  */
 static void vmx_vmcs_unpark(struct vmx_vcpu *vmx)
 {
@@ -182,7 +185,8 @@ static void vmx_vmcs_unpark(struct vmx_vcpu *vmx)
 	int cpu = smp_load_acquire(&vmx->parked_cpu);
 
 	if (cpu >= 0)
-		smp_call_function_single(cpu, vmx_evict_ipi, vmx, 1);
+		WARN_ON_ONCE(smp_call_function_single(cpu, vmx_evict_ipi,
+						      vmx, 1));
 }
 
 /*
@@ -210,11 +214,20 @@ static void vmx_vmcs_acquire(struct vmx_vcpu *vmx)
 	vmx_vmptrld(vmx);
 }
 
-/* Preemption off, the VMCS current on this CPU: leave it so, parked. */
+/*
+ * Preemption off, the VMCS current on this CPU: leave it so, parked.
+ * Not where the reboot notifier has turned VMX off under a running vCPU
+ * (vmx_insn_failed()): no VMCS is active there any more, and a parked
+ * one would outlive the CPU's VMX operation.
+ */
 static void vmx_vmcs_park(struct vmx_vcpu *vmx)
 {
 	unsigned long flags;
 
+	if (unlikely(!(cr4_read_shadow() & X86_CR4_VMXE))) {
+		vmx->launched = false;
+		return;
+	}
 	local_irq_save(flags);
 	__this_cpu_write(vmx_parked, vmx);
 	WRITE_ONCE(vmx->parked_cpu, smp_processor_id());
@@ -603,6 +616,7 @@ static void vmx_reset(struct vmx_vcpu *vmx)
 int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	unsigned long flags;
 	struct page *page;
 
 	vmx->parked_cpu = -1;
@@ -619,9 +633,9 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	vmx->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);	/* vm.h */
 
 	preempt_disable();
-	local_irq_disable();
+	local_irq_save(flags);
 	vmx_evict_this_cpu();	/* the VMPTRLD below replaces it */
-	local_irq_enable();
+	local_irq_restore(flags);
 	/*
 	 * SDM Vol. 3C §25.11.3: VMCLEAR a new region before its VMPTRLD.
 	 * Not counted: a new vCPU's statistics start at 0.
@@ -1431,6 +1445,8 @@ void vmx_set_windows(struct ringvm_vcpu *vcpu, u8 windows)
 	    (vmx_cfg.pin & PIN_BASED_VIRTUAL_NMIS))
 		proc |= CPU_BASED_NMI_WINDOW_EXITING;
 	if (proc != vmx->proc_ctls) {
+		/* loaded: another VMCS may be current here otherwise */
+		WARN_ON_ONCE(!vmx->loaded);
 		vmx->proc_ctls = proc;
 		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
 	}
