@@ -88,8 +88,24 @@ static void guest_irq_after_sti(void)
 		     "cli"
 		     : "=r" (after_nop));
 	GUEST_SYNC_ARGS(SYNC_STI_DONE, irq_count, irq_vector,
-			irq_rip == after_nop);
+			irq_rip == after_nop, after_nop - irq_rip);
 	GUEST_DONE();
+}
+
+/*
+ * Quirk: QEMU's TCG before 9.1 does not load the interrupt shadow from
+ * the VMCB at VMRUN (fixed by "target/i386: fix INHIBIT_IRQ/TF/RF
+ * handling for VMRUN", June 2024), though #VMEXIT saves it.  A host
+ * interrupt taken between STI and the NOP (V_INTR_MASKING: the guest's
+ * shadow does not hold it off) leaves int_state's shadow set, ringvm
+ * rightly waits for the window, and QEMU opens it at once at the NOP,
+ * one instruction early.  Rare: one CI run in about ten.  Detection:
+ * TCG and the interrupt one byte (the NOP) before where it belongs.
+ * Workaround: none in ringvm; the test skips that run.
+ */
+static bool tcg_shadow_lost(__u64 before_by)
+{
+	return before_by == 1 && host_is_tcg();
 }
 
 TEST_F(events, irq_waits_for_sti)
@@ -117,7 +133,12 @@ TEST_F(events, irq_waits_for_sti)
 	ASSERT_EQ(SYNC_STI_DONE, uc.args[0]);
 	EXPECT_EQ(1, uc.args[1]) TH_LOG("interrupts delivered");
 	EXPECT_EQ(IRQ_VECTOR, uc.args[2]);
-	EXPECT_EQ(1, uc.args[3]) TH_LOG("not right after STI's shadow");
+	if (!uc.args[3] && tcg_shadow_lost(uc.args[4]))
+		SKIP(return, "delivered in STI's shadow: QEMU TCG before 9.1 "
+		     "drops the shadow at VMRUN (selftests/runner/README.md)");
+	EXPECT_EQ(1, uc.args[3])
+		TH_LOG("not right after STI's shadow: %lld bytes before",
+		       (long long)uc.args[4]);
 	ASSERT_EQ(0, __ringvm_get_events(self->vcpu->fd, &ev));
 	EXPECT_EQ(0, ev.irq_pending);
 	EXPECT_EQ(0, ev.injected.valid);
