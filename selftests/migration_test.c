@@ -100,14 +100,6 @@ static void check_vmcs_moves(struct __test_metadata *_metadata,
 	EXPECT_EQ(want, b->clears - a->clears);
 }
 
-static void pin(struct __test_metadata *_metadata, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
-}
 
 /*
  * Each round: set MXCSR's rounding bits and XMM15 from the count, spin
@@ -162,7 +154,7 @@ TEST_F_TIMEOUT(migration, self_affinity, 300)
 
 		if (i % 4 != 3)
 			k++;
-		pin(_metadata, self->cpus[k % self->nr_cpus]);
+		ASSERT_EQ(0, cpu_pin(self->cpus[k % self->nr_cpus]));
 		ASSERT_SYNC(self->vcpu, &uc, i);
 		cpu = sched_getcpu();
 		if (!i)
@@ -192,17 +184,17 @@ TEST_F_TIMEOUT(migration, state_on_another_cpu, 300)
 
 	SKIP_WITH_ONE_CPU();
 	self->vm = vm_create_guest(&self->vcpu, guest_count);
-	pin(_metadata, self->cpus[0]);
+	ASSERT_EQ(0, cpu_pin(self->cpus[0]));
 	ASSERT_SYNC(self->vcpu, &uc, 0);
 	VMCS_COUNTS(a);
 	for (i = 1; i < NR_ITERS; i++) {
 		vcpu_regs_get(self->vcpu, &r1);
-		pin(_metadata, self->cpus[1]);
+		ASSERT_EQ(0, cpu_pin(self->cpus[1]));
 		vcpu_regs_get(self->vcpu, &r2);
 		ASSERT_EQ(0, memcmp(&r1, &r2, sizeof(r1)))
 			TH_LOG("registers differ on CPU %d", self->cpus[1]);
 		vcpu_regs_set(self->vcpu, &r2);
-		pin(_metadata, self->cpus[0]);
+		ASSERT_EQ(0, cpu_pin(self->cpus[0]));
 		ASSERT_SYNC(self->vcpu, &uc, i);
 	}
 	VMCS_COUNTS(b);
@@ -227,9 +219,9 @@ TEST_F_TIMEOUT(migration, parked_cpu_goes_offline, 300)
 		SKIP(return, "cpu%d cannot go offline", away);
 	self->vm = vm_create_guest(&self->vcpu, guest_count);
 	vmx = self->vm->arch == RINGVM_ARCH_VMX;
-	pin(_metadata, away);
+	ASSERT_EQ(0, cpu_pin(away));
 	ASSERT_SYNC(self->vcpu, &uc, i++);
-	pin(_metadata, stay);
+	ASSERT_EQ(0, cpu_pin(stay));
 	VMCS_COUNTS(a);
 	ASSERT_EQ(0, cpu_set_online(away, false));
 	VMCS_COUNTS(b);
@@ -245,7 +237,7 @@ TEST_F_TIMEOUT(migration, parked_cpu_goes_offline, 300)
 	EXPECT_EQ(0, a.clears - b.clears);
 
 	ASSERT_EQ(0, cpu_set_online(away, true));
-	pin(_metadata, away);
+	ASSERT_EQ(0, cpu_pin(away));
 	ASSERT_SYNC(self->vcpu, &uc, i++);
 	VMCS_COUNTS(b);
 	check_vmcs_moves(_metadata, self->vm, &a, &b, 1);

@@ -68,15 +68,13 @@ struct runner {
 static void *run_guest(void *arg)
 {
 	struct runner *r = arg;
-	cpu_set_t set;
 	struct ucall uc;
 	int ret;
 
-	CPU_ZERO(&set);
-	CPU_SET(r->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
+	ret = cpu_pin(r->cpu);
+	if (ret) {
 		snprintf(r->err, sizeof(r->err), "affinity to cpu%d: %s",
-			 r->cpu, strerror(errno));
+			 r->cpu, strerror(-ret));
 		goto out;
 	}
 	ret = __vcpu_run(r->vcpu);
@@ -260,7 +258,6 @@ TEST_F_TIMEOUT(nmi, backtrace_while_guest_runs, 600)
 	__u64 nmis_before, nmis_after, hits_before = 0, hits_after = 0;
 	int guest_cpu, i, ret;
 	char want[64], got[256];
-	cpu_set_t set;
 
 	if (self->nr_cpus < 2)
 		SKIP(return, "%d CPU(s): the NMIs come from another CPU",
@@ -270,9 +267,7 @@ TEST_F_TIMEOUT(nmi, backtrace_while_guest_runs, 600)
 
 	/* This thread on the first CPU, the guest on the second. */
 	guest_cpu = self->cpus[1];
-	CPU_ZERO(&set);
-	CPU_SET(self->cpus[0], &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, cpu_pin(self->cpus[0]));
 	self->kmsg_fd = __ringvm_kmsg_open();
 	ASSERT_LE(0, self->kmsg_fd) TH_LOG("/dev/kmsg: %s",
 					   strerror(-self->kmsg_fd));

@@ -974,12 +974,9 @@ TEST_F(stats, world_switches)
 	unsigned int pass, i;
 	__u64 irq_a, irq_b;
 	struct ucall uc;
-	cpu_set_t here;
 
 	/* one CPU: VMX's VMCS then stays where it is (check_switches()) */
-	CPU_ZERO(&here);
-	CPU_SET(sched_getcpu(), &here);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(here), &here));
+	ASSERT_EQ(0, cpu_pin(sched_getcpu()));
 	self->vm = vm_create_guest(&self->vcpu, guest_switches);
 	/* the first pass maps the pages; the second is measured */
 	for (pass = 0; pass < 2; pass++) {

@@ -138,6 +138,15 @@ int cpus_allowed(int *cpus, int max)
 	return n;
 }
 
+int cpu_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
 bool cpu_hotpluggable(int cpu)
 {
 	char path[64];

@@ -67,6 +67,9 @@ int cpus_online(void);
  */
 int cpus_allowed(int *cpus, int max);
 
+/* Run this thread on @cpu only (sched_setaffinity): 0 or -errno. */
+int cpu_pin(int cpu);
+
 /* Whether cpuN has an "online" file, i.e. can be taken offline. */
 bool cpu_hotpluggable(int cpu);
 
