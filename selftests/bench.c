@@ -290,7 +290,7 @@ enum bexit {
 
 struct bench {
 	bool kvm;
-	bool real;		/* the vCPU in real mode (bench_real_mode()) */
+	bool real;		/* the vCPU in real mode (bench_real_sregs()) */
 	__u32 arch;		/* RINGVM_ARCH_VMX / _SVM */
 	__u64 ram_size;
 	__u64 fresh_gpa;	/* never touched: BENCH_REPS * BENCH_PAGES */
@@ -396,28 +396,29 @@ static int bench_switches(struct bench *b, __u64 *sw)
  * Real mode, with the segments of GUEST_LOOP16: CR0 ET only, no paging,
  * no EFER bits; CS's base at @code; the others' limits 64 KiB, DS's base
  * GUEST_MMIO_GPA.  TR, LDTR and the tables stay as they were (real mode
- * uses none of them).
+ * uses none of them).  @s is a struct kvm_sregs or ringvm_sregs, whose
+ * fields are named alike.
  */
-#define RM_SEG(sel, b, t) { .base = (b), .limit = 0xffff,		\
-			    .selector = (sel), .type = (t), .present = 1, \
-			    .s = 1 }
+#define RM_SEG(s, b, t)	((__typeof__((s).cs)){ .base = (b),		\
+			  .limit = 0xffff, .type = (t), .present = 1, .s = 1 })
+#define REAL_MODE_SREGS(s, code)					\
+	do {								\
+		(s).cs = RM_SEG(s, (uintptr_t)(code), 0xb);		\
+		(s).ds = RM_SEG(s, GUEST_MMIO_GPA, 0x3);		\
+		(s).es = (s).fs = (s).gs = (s).ss = RM_SEG(s, 0, 0x3);	\
+		(s).cr0 = X86_CR0_ET;					\
+		(s).cr4 = 0;						\
+		(s).efer = 0;						\
+	} while (0)
 
 static int bench_real_sregs(struct bench *b, void *code)
 {
-	__u64 cs = (uintptr_t)code;
-
 	if (b->kvm) {
 		struct kvm_sregs s;
 
 		if (ioctl(b->kg.vcpu_fd, KVM_GET_SREGS, &s) < 0)
 			return -errno;
-		s.cs = (struct kvm_segment)RM_SEG(0, cs, 0xb);
-		s.ds = (struct kvm_segment)RM_SEG(0, GUEST_MMIO_GPA, 0x3);
-		s.es = s.fs = s.gs = s.ss =
-			(struct kvm_segment)RM_SEG(0, 0, 0x3);
-		s.cr0 = X86_CR0_ET;
-		s.cr4 = 0;
-		s.efer = 0;
+		REAL_MODE_SREGS(s, code);
 		return ioctl(b->kg.vcpu_fd, KVM_SET_SREGS, &s) < 0 ?
 			-errno : 0;
 	} else {
@@ -426,59 +427,41 @@ static int bench_real_sregs(struct bench *b, void *code)
 
 		if (ret)
 			return ret;
-		s.cs = (struct ringvm_segment)RM_SEG(0, cs, 0xb);
-		s.ds = (struct ringvm_segment)RM_SEG(0, GUEST_MMIO_GPA, 0x3);
-		s.es = s.fs = s.gs = s.ss =
-			(struct ringvm_segment)RM_SEG(0, 0, 0x3);
-		s.cr0 = X86_CR0_ET;
-		s.cr4 = 0;
-		s.efer = 0;
+		REAL_MODE_SREGS(s, code);
 		return __ringvm_set_sregs(b->vcpu->fd, &s);
 	}
 }
 
 /*
- * Point the vCPU at @code with R8 = @n, R9 = @r9, R10 = @r10; in real
- * mode (b->real) at CS:0 with ESI = @n and EDI = @r10.
+ * The registers a loop starts with, in either layout (struct kvm_regs
+ * and ringvm_regs name them alike): R8 = @n, R9 = @r9, R10 = @r10 for
+ * the long-mode loops, ESI = @n and EDI = @r10 for the real-mode ones
+ * (each ignores the other's); RIP @code, or 0 in real mode, whose CS
+ * base is @code.
  */
+#define BENCH_REGS(b, code, n, r9, r10) {				\
+	.rip = (b)->real ? 0 : (uintptr_t)(code),			\
+	.rsp = GUEST_STACKS_GPA + GUEST_STACK_SIZE - 8, .rflags = 2,	\
+	.r8 = (n), .r9 = (r9), .r10 = (r10), .rsi = (n), .rdi = (r10),	\
+}
+
+/* Point the vCPU at @code (BENCH_REGS()), in real mode if b->real. */
 static int bench_start(struct bench *b, void *code, __u64 n, __u64 r9,
 		       __u64 r10)
 {
-	__u64 rsp = GUEST_STACKS_GPA + GUEST_STACK_SIZE - 8;
-
 	if (b->real) {
 		int ret = bench_real_sregs(b, code);
 
 		if (ret)
 			return ret;
-		if (b->kvm) {
-			struct kvm_regs regs = {
-				.rflags = 2, .rsi = n, .rdi = r10,
-			};
-
-			return ioctl(b->kg.vcpu_fd, KVM_SET_REGS, &regs) < 0 ?
-				-errno : 0;
-		} else {
-			struct ringvm_regs regs = {
-				.rflags = 2, .rsi = n, .rdi = r10,
-			};
-
-			return __ringvm_set_regs(b->vcpu->fd, &regs);
-		}
 	}
 	if (b->kvm) {
-		struct kvm_regs regs = {
-			.rip = (uintptr_t)code, .rsp = rsp, .rflags = 2,
-			.r8 = n, .r9 = r9, .r10 = r10,
-		};
+		struct kvm_regs regs = BENCH_REGS(b, code, n, r9, r10);
 
 		return ioctl(b->kg.vcpu_fd, KVM_SET_REGS, &regs) < 0 ?
 			-errno : 0;
 	} else {
-		struct ringvm_regs regs = {
-			.rip = (uintptr_t)code, .rsp = rsp, .rflags = 2,
-			.r8 = n, .r9 = r9, .r10 = r10,
-		};
+		struct ringvm_regs regs = BENCH_REGS(b, code, n, r9, r10);
 
 		return __ringvm_set_regs(b->vcpu->fd, &regs);
 	}
@@ -1285,16 +1268,10 @@ static __u64 page_clear_ticks(const char **how)
 	return best;
 }
 
-/* The round trips to user space, which take the outer kernel's ioctl path. */
-static const char *const user_trips[] = {
-	"out", "in", "mmio_write", "mmio_read", "hlt", "hypercall_user",
-	"rm_out", "rm_in", "rm_mmio_write", "rm_mmio_read", "rm_hlt",
-	"rm_hypercall_user",
-};
-
 /*
- * The round trips to user space again with the outer kernel's ioctl
- * path (ioctl_path_ticks()) taken out of each side's figure: what the
+ * The round trips to user space (those not ending in BX_DONE) again
+ * with the outer kernel's ioctl path (ioctl_path_ticks()) taken out of
+ * each side's figure: what the
  * hypervisors themselves, the VMM's loop and the return to user space
  * cost.  Each side's own measurement of that path, from its run.
  */
@@ -1307,13 +1284,14 @@ static void ioctl_path_table(struct side *sides, unsigned int n,
 
 	for (i = 0; i < n; i++) {
 		path = side_get(&sides[i], "ioctl_path");
-		for (j = 0; path > 0 && j < ARRAY_SIZE(user_trips); j++) {
-			v = side_get(&sides[i], user_trips[j]);
-			if (v <= path || sides[i].n >= SIDE_KEYS)
+		for (j = 0; path > 0 && j < ARRAY_SIZE(trips); j++) {
+			v = side_get(&sides[i], trips[j].key);
+			if (trips[j].want == BX_DONE || v <= path ||
+			    sides[i].n >= SIDE_KEYS)
 				continue;
 			snprintf(sides[i].keys[sides[i].n],
 				 sizeof(sides[i].keys[0]), "less_%s",
-				 user_trips[j]);
+				 trips[j].key);
 			sides[i].vals[sides[i].n++] = v - path;
 		}
 	}
@@ -1327,13 +1305,12 @@ static void ioctl_path_table(struct side *sides, unsigned int n,
 	       "user space less it\n\n", t->r->label, path, t->k[0]->label,
 	       side_get(t->k[0], "ioctl_path"));
 	head("round trip", t);
-	for (i = 0; i < ARRAY_SIZE(trips); i++)
-		for (j = 0; j < ARRAY_SIZE(user_trips); j++)
-			if (!strcmp(trips[i].key, user_trips[j])) {
-				snprintf(key, sizeof(key), "less_%s",
-					 user_trips[j]);
-				row(trips[i].what, key, t);
-			}
+	for (i = 0; i < ARRAY_SIZE(trips); i++) {
+		if (trips[i].want == BX_DONE)
+			continue;
+		snprintf(key, sizeof(key), "less_%s", trips[i].key);
+		row(trips[i].what, key, t);
+	}
 }
 
 /* The fresh-page row again with the page clear both sides pay taken out. */
