@@ -117,7 +117,8 @@ static void ringvm_clear_exit_data(struct ringvm_vcpu *vcpu)
 		     sizeof(run->msr) > RINGVM_RUN_EXIT_DATA ||
 		     sizeof(run->fail_entry) > RINGVM_RUN_EXIT_DATA ||
 		     sizeof(run->emulation) > RINGVM_RUN_EXIT_DATA ||
-		     sizeof(run->internal) > RINGVM_RUN_EXIT_DATA);
+		     sizeof(run->internal) > RINGVM_RUN_EXIT_DATA ||
+		     sizeof(run->eoi) > RINGVM_RUN_EXIT_DATA);
 	memset(run->padding, 0, RINGVM_RUN_EXIT_DATA);
 }
 
@@ -337,6 +338,10 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
 	}
 	ringvm_skip(vcpu);
+	if (write && unlikely(vcpu->eoi_exit)) {	/* x2APIC EOI, level */
+		vcpu->exit.code = RINGVM_HW_EXIT_EOI;
+		return false;
+	}
 	return true;
 }
 
@@ -727,6 +732,19 @@ static int ringvm_emulation_exit(struct ringvm_vcpu *vcpu,
 	return 1;
 }
 
+/*
+ * The guest's EOI of a level-triggered vector (lapic.c), once the
+ * instruction is done: user space's I/O APIC clears its remote IRR.
+ */
+static int ringvm_eoi_exit(struct ringvm_vcpu *vcpu)
+{
+	ringvm_clear_exit_data(vcpu);
+	vcpu->run->eoi.vector = vcpu->eoi_vector;
+	vcpu->eoi_exit = false;
+	ringvm_user_exit(vcpu, RINGVM_EXIT_EOI);
+	return 1;
+}
+
 /* A decoded access to the xAPIC page, handled here (lapic.c). */
 static int ringvm_lapic_mmio(struct ringvm_vcpu *vcpu, u64 gpa,
 			     const struct ringvm_insn *insn)
@@ -745,7 +763,7 @@ static int ringvm_lapic_mmio(struct ringvm_vcpu *vcpu, u64 gpa,
 					ringvm_insn_store_value(insn, val));
 	}
 	ringvm_arch->skip_instruction(vcpu, insn->len);
-	return 0;
+	return vcpu->eoi_exit ? ringvm_eoi_exit(vcpu) : 0;
 }
 
 /* A guest access outside RAM: decode it and hand it to user space. */
@@ -1168,6 +1186,8 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 		ringvm_clear_exit_data(vcpu);
 		ringvm_user_exit(vcpu, RINGVM_EXIT_NMI_WINDOW);
 		return 1;
+	case RINGVM_HW_EXIT_EOI:
+		return ringvm_eoi_exit(vcpu);
 	case RINGVM_HW_EXIT_FAIL_ENTRY:
 		ringvm_clear_exit_data(vcpu);
 		run->fail_entry.hardware_entry_failure_reason = exit->fail.reason;
@@ -1214,6 +1234,7 @@ bool ringvm_handle_slow_loaded(struct ringvm_vcpu *vcpu, int *r)
 	case RINGVM_HW_EXIT_HYPERCALL:
 	case RINGVM_HW_EXIT_IRQ_WINDOW:
 	case RINGVM_HW_EXIT_NMI_WINDOW:
+	case RINGVM_HW_EXIT_EOI:
 		break;
 	default:		/* netlink events, the decoder's EMULATION */
 		return false;

@@ -206,6 +206,17 @@ static void apic_eoi(struct ringvm_vcpu *vcpu)
 
 	if (isr < 0)
 		return;
+	/*
+	 * A level-triggered vector's EOI goes on to the I/O APICs (§10.8.5;
+	 * no EOI-broadcast suppression is offered, APIC_VERSION bit 24), so
+	 * the one in user space can clear its remote IRR: exit.c ends the
+	 * RUN right after the instruction that wrote the EOI.
+	 */
+	if ((*apic_vec_word(apic, APIC_TMR, isr) & BIT(isr & 31)) &&
+	    vcpu->vm->eoi_exit) {
+		vcpu->eoi_exit = true;
+		vcpu->eoi_vector = isr;
+	}
 	apic_assign_vec(apic, APIC_ISR, isr, false);
 	apic_assign_vec(apic, APIC_TMR, isr, false);
 }

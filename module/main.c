@@ -108,7 +108,8 @@ void ringvm_get_caps(struct ringvm_caps *caps)
 {
 	memset(caps, 0, sizeof(*caps));
 	caps->arch = ringvm_hw.arch;
-	caps->features = ringvm_hw.features | RINGVM_FEAT_LAPIC;
+	caps->features = ringvm_hw.features | RINGVM_FEAT_LAPIC |
+			 RINGVM_FEAT_EOI_EXIT;
 	if (ringvm_large_pages_supported())
 		caps->features |= RINGVM_FEAT_LARGE_PAGES;
 	caps->page_sizes = ringvm_hw.page_sizes;

@@ -94,6 +94,7 @@ enum ringvm_hw_exit_code {
 	RINGVM_HW_EXIT_UNHANDLED,	/* to user space as RINGVM_EXIT_UNKNOWN */
 	RINGVM_HW_EXIT_IRQ_WINDOW,	/* the core's, before an entry */
 	RINGVM_HW_EXIT_NMI_WINDOW,	/* likewise */
+	RINGVM_HW_EXIT_EOI,		/* the core's: a level EOI (lapic.c) */
 	/* an instruction exit, but its length unknown (exit.c) */
 	RINGVM_HW_EXIT_NO_INSN_LEN,
 	RINGVM_HW_EXIT_NR		/* the number of codes (statistics) */

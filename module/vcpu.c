@@ -240,6 +240,7 @@ static long ringvm_vcpu_msrs(struct ringvm_vcpu *vcpu, unsigned long arg,
 		if (r)
 			break;
 	}
+	vcpu->eoi_exit = false;	/* user space wrote the EOI: no exit */
 	if (!set && copy_to_user(umsrs, &msrs, sizeof(msrs)))
 		return -EFAULT;
 	return i;

@@ -704,7 +704,8 @@ static long ringvm_vm_ioctl_enable(struct ringvm_vm *vm, unsigned long arg)
 		return 0;
 	case RINGVM_ENABLE_LAPIC:
 		/* Before the first vCPU: every vCPU has one or none does. */
-		if (en.args[0] || en.args[1] || en.args[2] || en.args[3])
+		if ((en.args[0] & ~RINGVM_LAPIC_FLAGS) || en.args[1] ||
+		    en.args[2] || en.args[3])
 			return -EINVAL;
 		mutex_lock(&vm->lock);
 		if (vm->nr_vcpus) {
@@ -712,6 +713,7 @@ static long ringvm_vm_ioctl_enable(struct ringvm_vm *vm, unsigned long arg)
 			return -EBUSY;
 		}
 		vm->lapic = true;
+		vm->eoi_exit = en.args[0] & RINGVM_LAPIC_EOI_EXIT;
 		mutex_unlock(&vm->lock);
 		return 0;
 	default:

@@ -132,6 +132,7 @@ struct ringvm_vm {
 	bool msr_exit;				/* [m] RINGVM_ENABLE_MSR_EXIT */
 	u16 pm_timer_port;			/* [m] RINGVM_ENABLE_PM_TIMER */
 	bool lapic;				/* [m] RINGVM_ENABLE_LAPIC */
+	bool eoi_exit;				/* [m] RINGVM_LAPIC_EOI_EXIT */
 	/*
 	 * The guest TSC is the host's plus this, for every vCPU: 0 at
 	 * creation.  A write of IA32_TSC by any vCPU (or SET_MSRS) moves
@@ -238,6 +239,9 @@ struct ringvm_vcpu {
 	struct ringvm_lapic *apic;		/* (c) */
 	unsigned long apic_posted;		/* (a) RINGVM_POSTED_* bits */
 	bool apic_irr;				/* [v] a vector in the IRR */
+	/* the guest's EOI of a level vector, for user space (exit.c) */
+	bool eoi_exit;				/* [v] */
+	u8 eoi_vector;				/* [v] */
 	u32 mp_state;				/* [v] enum ringvm_mp_state_value */
 	bool sipi_pending;			/* [v] */
 	u8 sipi_vector;				/* [v] */

@@ -163,6 +163,7 @@ static void svm_feat_checks(struct feat_check *fc)
 		{ RINGVM_FEAT_LAPIC, true, "the module's own" },
 		{ RINGVM_FEAT_LARGE_PAGES, true,
 		  "the module's own: NPT maps 2M always" },
+		{ RINGVM_FEAT_EOI_EXIT, true, "the module's own" },
 	};
 
 	memcpy(fc, svm, sizeof(svm));
@@ -199,12 +200,13 @@ static void vmx_feat_checks(struct feat_check *fc)
 		{ RINGVM_FEAT_LAPIC, true, "the module's own" },
 		{ RINGVM_FEAT_LARGE_PAGES, true,
 		  "the module's own where EPT maps 2M (caps.page_sizes test)" },
+		{ RINGVM_FEAT_EOI_EXIT, true, "the module's own" },
 	};
 
 	memcpy(fc, vmx, sizeof(vmx));
 }
 
-#define NR_FEAT_CHECKS	15
+#define NR_FEAT_CHECKS	16
 
 TEST_F(caps, features_match_cpu)
 {

@@ -51,6 +51,11 @@
  *     in service; with LVT0 masked or not ExtINT user space is told "not
  *     ready" and a vector it injects waits until LVT0 lets it in; with
  *     the APIC globally disabled LINT0 is the INTR pin again.
+ * 15. level_eoi_exit: with RINGVM_LAPIC_EOI_EXIT, the EOI of a vector
+ *     that came level-triggered (TMR set while in service) ends the RUN
+ *     with RINGVM_EXIT_EOI right after the EOI's instruction, through
+ *     the xAPIC page and the x2APIC MSR; an edge vector's EOI does not,
+ *     nor does any EOI without the flag.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -79,6 +84,7 @@
 #define A_DFR		0xe0
 #define A_SVR		0xf0
 #define A_ISR		0x100
+#define A_TMR		0x180
 #define A_IRR		0x200
 #define A_ESR		0x280
 #define A_CMCI		0x2f0
@@ -256,11 +262,20 @@ TEST_F(lapic, enable_checks)
 	close(devfd);
 	EXPECT_TRUE(caps.features & RINGVM_FEAT_LAPIC);
 
+	EXPECT_TRUE(caps.features & RINGVM_FEAT_EOI_EXIT);
+
 	self->vm = vm_create(&o);
 	en.args[1] = 1;
 	EXPECT_EQ(-EINVAL, __ringvm_ioctl(self->vm->fd, RINGVM_ENABLE,
 					  (unsigned long)&en));
 	en.args[1] = 0;
+	en.args[0] = ~(__u64)RINGVM_LAPIC_FLAGS;	/* unknown flags */
+	EXPECT_EQ(-EINVAL, __ringvm_ioctl(self->vm->fd, RINGVM_ENABLE,
+					  (unsigned long)&en));
+	en.args[0] = RINGVM_LAPIC_EOI_EXIT << 1;
+	EXPECT_EQ(-EINVAL, __ringvm_ioctl(self->vm->fd, RINGVM_ENABLE,
+					  (unsigned long)&en));
+	en.args[0] = 0;
 	en.flags = 1;
 	EXPECT_EQ(-EINVAL, __ringvm_ioctl(self->vm->fd, RINGVM_ENABLE,
 					  (unsigned long)&en));
@@ -274,20 +289,28 @@ TEST_F(lapic, enable_checks)
 	EXPECT_EQ(RINGVM_MP_RUNNABLE, mp.state);
 }
 
-/* A VM with the APIC on and @n vCPUs at @code. */
-static void apic_vm(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(lapic) *self, unsigned int n, void *code)
+/* A VM with the APIC on (RINGVM_LAPIC_* @flags) and @n vCPUs at @code. */
+static void apic_vm_flags(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(lapic) *self, unsigned int n, void *code,
+			  __u64 flags)
 {
 	struct vm_opts o = { .max_vcpus = n };
 	unsigned int i;
 
 	self->vm = vm_create(&o);
-	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_LAPIC, 0));
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_LAPIC,
+				     flags));
 	for (i = 0; i < n; i++)
 		self->vcpu[i] = vm_vcpu_add(self->vm, i, code);
 	for (i = 0x30; i < 0x100; i++)
 		vm_install_exception_handler(self->vm, i, irq_handler);
 	vm_install_exception_handler(self->vm, NMI_VECTOR, nmi_handler);
+}
+
+static void apic_vm(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(lapic) *self, unsigned int n, void *code)
+{
+	apic_vm_flags(_metadata, self, n, code, 0);
 }
 
 static double now_ms(void)
@@ -1229,6 +1252,131 @@ TEST_F(lapic, extint_lint0)
 	EXPECT_EQ(1, run->ready_for_interrupt) TH_LOG("the APIC is disabled");
 	ASSERT_EQ(0, __ringvm_interrupt(fd, EXTINT_VEC + 2));
 	ASSERT_DONE(self->vcpu[0], &uc);
+}
+
+/* 15. level_eoi_exit */
+
+#define MSI_LEVEL	(1u << 15)
+#define MSI_ASSERT	(1u << 14)
+#define LEVEL_VEC	0x41	/* level; 0x42, same class, is edge */
+#define LEVEL_X2_VEC	0x51
+
+/*
+ * One EOI instruction each, with a label after it: RUN's rip at an EOI
+ * exit.  Not inlined: the labels must exist once.
+ */
+static __attribute__((noinline)) void eoi_xapic(void)
+{
+	asm volatile("movl $0, (%0)\n\t"
+		     ".globl eoi_xapic_end\n"
+		     "eoi_xapic_end:"
+		     : : "r"(XAPIC_GPA + A_EOI) : "memory");
+}
+
+static __attribute__((noinline)) void eoi_x2apic(void)
+{
+	asm volatile("wrmsr\n\t"
+		     ".globl eoi_x2apic_end\n"
+		     "eoi_x2apic_end:"
+		     : : "c"(X2(A_EOI)), "a"(0), "d"(0) : "memory");
+}
+
+extern const char eoi_xapic_end[], eoi_x2apic_end[];
+
+static volatile __u64 tmr_seen;	/* bit n: the nth interrupt had TMR set */
+
+static void level_handler(struct ex_regs *regs)
+{
+	__u8 v = regs->vector;
+
+	if (apic_rd(A_TMR + ((v >> 5) << 4)) & (1u << (v & 31)))
+		tmr_seen |= 1ull << irq_counts[0];
+	irq_orders[0][irq_counts[0]++] = v;
+	if (x2mode)
+		eoi_x2apic();
+	else
+		eoi_xapic();
+}
+
+static void guest_level_eoi(void)
+{
+	apic_wr(A_SVR, 0x1ff);
+	GUEST_SYNC(1);
+	wait_irqs(2);
+	GUEST_SYNC_ARGS(2, irq_orders[0][0], irq_orders[0][1], tmr_seen);
+	x2apic_on();
+	GUEST_SYNC(3);
+	wait_irqs(3);
+	GUEST_SYNC_ARGS(4, irq_orders[0][2], tmr_seen);
+	GUEST_DONE();
+}
+
+/* The vector's bit in the 256-bit register at @base of @st. */
+static bool lapic_vec(const struct ringvm_lapic_state *st, __u32 base,
+		      __u8 vec)
+{
+	return reg32(st, base + ((vec >> 5) << 4)) & (1u << (vec & 31));
+}
+
+static void level_eoi_run(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(lapic) *self, bool exits)
+{
+	struct ringvm_lapic_state st;
+	struct test_vcpu *vcpu;
+	struct ringvm_run *run;
+	struct ucall uc;
+
+	apic_vm_flags(_metadata, self, 1, guest_level_eoi,
+		      exits ? RINGVM_LAPIC_EOI_EXIT : 0);
+	vm_install_exception_handler(self->vm, LEVEL_VEC, level_handler);
+	vm_install_exception_handler(self->vm, LEVEL_VEC + 1, level_handler);
+	vm_install_exception_handler(self->vm, LEVEL_X2_VEC, level_handler);
+	vcpu = self->vcpu[0];
+	run = vcpu->run;
+
+	/* xAPIC: the edge vector goes first (higher), its EOI stays in */
+	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_EQ(1, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA,
+					 MSI_LEVEL | MSI_ASSERT | LEVEL_VEC));
+	ASSERT_EQ(1, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA,
+					 LEVEL_VEC + 1));
+	if (exits) {
+		vcpu_run(vcpu);
+		ASSERT_EXIT(vcpu, RINGVM_EXIT_EOI);
+		EXPECT_EQ(LEVEL_VEC, run->eoi.vector);
+		EXPECT_EQ((uintptr_t)eoi_xapic_end, run->rip);
+		ASSERT_EQ(0, __ringvm_get_lapic(vcpu->fd, &st));
+		EXPECT_FALSE(lapic_vec(&st, A_ISR, LEVEL_VEC));
+		EXPECT_FALSE(lapic_vec(&st, A_TMR, LEVEL_VEC));
+	}
+	ASSERT_SYNC(vcpu, &uc, 2);
+	EXPECT_EQ(LEVEL_VEC + 1, uc.args[1]);
+	EXPECT_EQ(LEVEL_VEC, uc.args[2]);
+	EXPECT_EQ(2, uc.args[3]) TH_LOG("TMR set for the level one only");
+
+	/* x2APIC: the EOI is a WRMSR, handled in the inner loop */
+	ASSERT_SYNC(vcpu, &uc, 3);
+	ASSERT_EQ(1, __ringvm_signal_msi(self->vm->fd, XAPIC_GPA,
+					 MSI_LEVEL | MSI_ASSERT |
+					 LEVEL_X2_VEC));
+	if (exits) {
+		vcpu_run(vcpu);
+		ASSERT_EXIT(vcpu, RINGVM_EXIT_EOI);
+		EXPECT_EQ(LEVEL_X2_VEC, run->eoi.vector);
+		EXPECT_EQ((uintptr_t)eoi_x2apic_end, run->rip);
+	}
+	ASSERT_SYNC(vcpu, &uc, 4);
+	EXPECT_EQ(LEVEL_X2_VEC, uc.args[1]);
+	EXPECT_EQ(6, uc.args[2]);
+	ASSERT_DONE(vcpu, &uc);
+}
+
+TEST_F(lapic, level_eoi_exit)
+{
+	level_eoi_run(_metadata, self, true);
+	vm_destroy(self->vm);
+	self->vm = NULL;	/* the next VM's globals start afresh */
+	level_eoi_run(_metadata, self, false);
 }
 
 RINGVM_GUEST_TEST_MAIN

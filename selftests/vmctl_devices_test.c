@@ -11,7 +11,8 @@
  *     test, with a clock the test sets, for what a guest cannot make
  *     happen on purpose or cannot time exactly: a request that vanishes
  *     before the acknowledge, many timer periods missed at once, the
- *     count at an exact tick, and any port value in any order.
+ *     count at an exact tick, and any port value in any order; the
+ *     I/O APIC's remote IRR against the EOIs a local APIC reports.
  *
  * The guest is $RINGVM_GUESTS/devices.bin, /ringvm/guests by default.
  */
@@ -41,12 +42,16 @@ __u64 vmctl_now_ns(void)
 	return fake_now;
 }
 
-/* dev_ioapic.c's messages: no APICs here (vmctl's is in backend.c). */
+/* dev_ioapic.c's messages: counted here (vmctl's is in backend.c). */
+static unsigned int nr_msis;
+static __u32 last_msi_data;
+
 int vmctl_signal_msi(struct vmctl_machine *m, __u64 address, __u32 data)
 {
 	(void)m;
 	(void)address;
-	(void)data;
+	nr_msis++;
+	last_msi_data = data;
 	return 0;
 }
 
@@ -622,6 +627,81 @@ TEST(pit_channel2_counts)
 	out8(0x43, 0xb0);
 	out8(0x43, 0xe8);
 	EXPECT_EQ(0x70, in8(0x42));	/* null count, lohi, mode 0 */
+}
+
+/* The I/O APIC's registers through its MMIO page. */
+static void ioapic_wr(__u32 reg, __u32 val)
+{
+	vmctl_ioapic_mmio(&machine, VMCTL_IOAPIC_BASE, true, (__u8 *)&reg, 4);
+	vmctl_ioapic_mmio(&machine, VMCTL_IOAPIC_BASE + 0x10, true,
+			  (__u8 *)&val, 4);
+}
+
+static __u32 ioapic_rd(__u32 reg)
+{
+	__u32 val;
+
+	vmctl_ioapic_mmio(&machine, VMCTL_IOAPIC_BASE, true, (__u8 *)&reg, 4);
+	vmctl_ioapic_mmio(&machine, VMCTL_IOAPIC_BASE + 0x10, false,
+			  (__u8 *)&val, 4);
+	return val;
+}
+
+/*
+ * A level-triggered entry (82093AA §3.2.4): one message, then the remote
+ * IRR holds the next until the local APIC's EOI of its vector; a line
+ * still asserted at the EOI sends again.  The remote IRR is read-only
+ * and an edge entry has none.  Without EOI exits it is not kept.
+ */
+TEST(ioapic_level_remote_irr)
+{
+	const __u32 rte = 0x8000 | 0x45;	/* level, fixed, vector 0x45 */
+	const __u32 irr = 1u << 14;
+
+	machine.lapic = true;
+	machine.eoi_exits = true;
+	vmctl_ioapic_init(&machine);
+	nr_msis = 0;
+	ioapic_wr(0x10 + 2 * 5, rte);
+	vmctl_ioapic_line(&machine, 5, true);
+	ASSERT_EQ(1, nr_msis);
+	EXPECT_EQ(rte | irr, last_msi_data) TH_LOG("a level message");
+	EXPECT_EQ(rte | irr, ioapic_rd(0x10 + 2 * 5));
+	/* held: a new rise, a rewrite, another vector's EOI send nothing */
+	vmctl_ioapic_line(&machine, 5, false);
+	vmctl_ioapic_line(&machine, 5, true);
+	ioapic_wr(0x10 + 2 * 5, rte & ~irr);
+	vmctl_ioapic_eoi(&machine, 0x46);
+	EXPECT_EQ(1, nr_msis);
+	EXPECT_EQ(rte | irr, ioapic_rd(0x10 + 2 * 5));
+	/* the EOI with the line still up: cleared, and sent again */
+	vmctl_ioapic_eoi(&machine, 0x45);
+	EXPECT_EQ(2, nr_msis);
+	EXPECT_EQ(rte | irr, ioapic_rd(0x10 + 2 * 5));
+	/* the EOI with the line down: cleared, nothing sent */
+	vmctl_ioapic_line(&machine, 5, false);
+	vmctl_ioapic_eoi(&machine, 0x45);
+	EXPECT_EQ(2, nr_msis);
+	EXPECT_EQ(rte, ioapic_rd(0x10 + 2 * 5));
+	/* a write cannot set it; switching to edge drops it */
+	ioapic_wr(0x10 + 2 * 5, rte | irr);
+	EXPECT_EQ(rte, ioapic_rd(0x10 + 2 * 5));
+	vmctl_ioapic_line(&machine, 5, true);
+	EXPECT_EQ(3, nr_msis);
+	ioapic_wr(0x10 + 2 * 5, 0x45);
+	EXPECT_EQ(0x45, ioapic_rd(0x10 + 2 * 5));
+	vmctl_ioapic_line(&machine, 5, false);
+
+	/* without EOI exits every rise sends and no remote IRR shows */
+	machine.eoi_exits = false;
+	vmctl_ioapic_init(&machine);
+	ioapic_wr(0x10 + 2 * 5, rte);
+	vmctl_ioapic_line(&machine, 5, true);
+	vmctl_ioapic_line(&machine, 5, false);
+	vmctl_ioapic_line(&machine, 5, true);
+	EXPECT_EQ(5, nr_msis);
+	EXPECT_EQ(rte, ioapic_rd(0x10 + 2 * 5));
+	machine.lapic = false;
 }
 
 /* Any value to any port, any order, any time: nothing breaks. */

@@ -47,6 +47,7 @@ enum ringvm_arch {
 #define RINGVM_FEAT_VIRT_APIC		_BITULL(12) /* APICv / AVIC present */
 #define RINGVM_FEAT_LAPIC		_BITULL(13) /* RINGVM_ENABLE_LAPIC */
 #define RINGVM_FEAT_LARGE_PAGES		_BITULL(14) /* RINGVM_VM_LARGE_PAGES */
+#define RINGVM_FEAT_EOI_EXIT		_BITULL(15) /* RINGVM_LAPIC_EOI_EXIT */
 
 /*
  * RINGVM_GET_CAPS: what the hardware and the module offer.
@@ -201,10 +202,19 @@ enum ringvm_enable_cap {
 	RINGVM_ENABLE_PM_TIMER = 2,
 	/*
 	 * A local APIC per vCPU, in the module (uapi/README.md "Local
-	 * APIC"); only before the first vCPU, args all 0, never undone.
+	 * APIC"); only before the first vCPU, never undone.  args[0]:
+	 * RINGVM_LAPIC_* flags, the other args 0.
 	 */
 	RINGVM_ENABLE_LAPIC = 3,
 };
+
+/*
+ * RINGVM_ENABLE_LAPIC's args[0]: the EOI of a level-triggered vector
+ * (its TMR bit set) ends the RUN with RINGVM_EXIT_EOI, for an I/O APIC
+ * in user space (its remote IRR).
+ */
+#define RINGVM_LAPIC_EOI_EXIT		_BITULL(0)
+#define RINGVM_LAPIC_FLAGS		RINGVM_LAPIC_EOI_EXIT
 
 /* The ACPI PM timer's rate (ACPI 6.5 §4.8.3.3): 3.579545 MHz, 24 bits. */
 #define RINGVM_PM_TIMER_HZ	3579545
@@ -363,6 +373,7 @@ enum ringvm_exit_reason {
 	RINGVM_EXIT_INTERNAL_ERROR = 11,/* guest state ringvm can't handle */
 	RINGVM_EXIT_IRQ_WINDOW = 12,	/* asked for: an interrupt can go in */
 	RINGVM_EXIT_NMI_WINDOW = 13,	/* asked for: an NMI can go in */
+	RINGVM_EXIT_EOI = 14,		/* a level-triggered vector's EOI */
 };
 
 /* run->flags, set by user space before RINGVM_RUN */
@@ -438,6 +449,14 @@ struct ringvm_run {
 			__u8 insn_len;
 			__u8 insn[15];
 		} emulation;
+		/*
+		 * RINGVM_EXIT_EOI: the guest ended @vector (TMR set) with an
+		 * EOI; RIP is past the instruction that wrote it
+		 */
+		struct {
+			__u8 vector;
+			__u8 pad[7];
+		} eoi;
 		/* RINGVM_EXIT_INTERNAL_ERROR */
 		struct {
 			__u32 suberror;		/* RINGVM_INTERNAL_ERR_* */

@@ -37,6 +37,7 @@ static const char *const feature_names[] = {
 	[FEAT(VIRT_APIC)]		= "virt-apic",
 	[FEAT(LAPIC)]			= "lapic",
 	[FEAT(LARGE_PAGES)]		= "large_pages",
+	[FEAT(EOI_EXIT)]		= "eoi-exit",
 };
 #undef FEAT
 
@@ -55,6 +56,7 @@ static const char *const exit_reason_names[] = {
 	[RINGVM_EXIT_INTERNAL_ERROR]	= "internal-error",
 	[RINGVM_EXIT_IRQ_WINDOW]	= "irq-window",
 	[RINGVM_EXIT_NMI_WINDOW]	= "nmi-window",
+	[RINGVM_EXIT_EOI]		= "eoi",
 };
 
 static const char *const vm_event_names[] = {

@@ -11,11 +11,12 @@
  * the MADT's interrupt source override says (acpi.c).  An unmasked
  * entry whose pin is asserted sends its message through
  * RINGVM_SIGNAL_MSI: edge-triggered on the rising edge, level-triggered
- * whenever the line is (or becomes, by unmasking) asserted.  The remote
- * IRR of a level-triggered entry is not modelled: ringvm does not yet
- * report the local APIC's EOI of such a vector, and the only level
- * source here, the ACPI SCI, fires on power-button events vmctl never
- * makes.
+ * whenever the line is (or becomes, by unmasking) asserted and the
+ * entry's remote IRR is clear (§3.2.4).  A level message sets the remote
+ * IRR; the local APIC's EOI of its vector (RINGVM_EXIT_EOI) clears it,
+ * and a line still asserted then sends again.  Without EOI exits (the
+ * KVM backend, which reports them only for routes vmctl does not set up)
+ * the remote IRR is not modelled and a level line sends on each rise.
  *
  * Context: the vCPU threads and the device loop, with the machine's
  * device lock held (run.c).
@@ -30,6 +31,7 @@
 #define RTE_MODE		(7ULL << 8)
 #define RTE_LOGICAL		(1ULL << 11)
 #define RTE_ACTIVE_LOW		(1ULL << 13)
+#define RTE_REMOTE_IRR		(1ULL << 14)
 #define RTE_LEVEL		(1ULL << 15)
 #define RTE_MASKED		(1ULL << 16)
 /* The bits software may write (§3.2.4): not delivery status, remote IRR */
@@ -64,6 +66,13 @@ static void ioapic_send(struct vmctl_machine *m, unsigned int pin)
 		return;
 	if (ioapic.line[pin] == !!(rte & RTE_ACTIVE_LOW))
 		return;
+	if (rte & RTE_LEVEL) {
+		/* one message until the EOI, §3.2.4 (only with EOI exits) */
+		if (rte & RTE_REMOTE_IRR)
+			return;
+		if (m->eoi_exits)
+			ioapic.rte[pin] |= RTE_REMOTE_IRR;
+	}
 	/* Intel SDM Vol. 3A §10.11.1-2: the MSI the entry stands for */
 	addr = 0xfee00000ULL | ((rte >> 56) << 12) |
 	       (rte & RTE_LOGICAL ? 1 << 2 : 0);
@@ -120,10 +129,34 @@ static void ioapic_write(struct vmctl_machine *m, __u32 val)
 		rte = (rte & 0xffffffffULL) | ((__u64)val << 32);
 	else
 		rte = (rte & ~0xffffffffULL) | val;
-	ioapic.rte[pin] = rte & RTE_WRITABLE;
+	/* The remote IRR is read-only; an edge entry has none. */
+	rte = (rte & RTE_WRITABLE) | (ioapic.rte[pin] & RTE_REMOTE_IRR);
+	if (!(rte & RTE_LEVEL))
+		rte &= ~RTE_REMOTE_IRR;
+	ioapic.rte[pin] = rte;
 	/* Unmasking a level-triggered pin that is asserted delivers it. */
 	if (!(reg & 1) && (ioapic.rte[pin] & RTE_LEVEL))
 		ioapic_send(m, pin);
+}
+
+/*
+ * A local APIC's EOI of a level-triggered @vector (RINGVM_EXIT_EOI): the
+ * EOI message clears the remote IRR of each entry with that vector
+ * (§3.2.4), and a line still asserted sends again.
+ */
+void vmctl_ioapic_eoi(struct vmctl_machine *m, __u8 vector)
+{
+	unsigned int pin;
+
+	if (!m->lapic)
+		return;
+	for (pin = 0; pin < IOAPIC_PINS; pin++) {
+		if ((ioapic.rte[pin] & RTE_VECTOR) != vector ||
+		    !(ioapic.rte[pin] & RTE_REMOTE_IRR))
+			continue;
+		ioapic.rte[pin] &= ~RTE_REMOTE_IRR;
+		ioapic_send(m, pin);
+	}
 }
 
 /*

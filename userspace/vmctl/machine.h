@@ -69,6 +69,8 @@ struct vmctl_machine {
 	unsigned int nr_vcpus;
 	unsigned int max_vcpus;	/* what the VM was made with */
 	bool lapic;
+	/* level EOIs exit (RINGVM_LAPIC_EOI_EXIT): the remote IRR works */
+	bool eoi_exits;
 	int ap_fd[VMCTL_MAX_VCPUS];
 	struct ringvm_run *ap_run[VMCTL_MAX_VCPUS];
 	pthread_mutex_t lock;
@@ -155,6 +157,7 @@ void vmctl_ioapic_line(struct vmctl_machine *m, unsigned int irq, bool level);
 bool vmctl_ioapic_mmio(struct vmctl_machine *m, __u64 gpa, bool write,
 		       __u8 *data, unsigned int len);
 void vmctl_ioapic_init(struct vmctl_machine *m);
+void vmctl_ioapic_eoi(struct vmctl_machine *m, __u8 vector);
 
 /* What the guest sees at @gpa, if [@gpa, @gpa + @len) is RAM of one region. */
 void *vmctl_gpa_to_hva(struct vmctl_machine *m, __u64 gpa, __u64 len);

@@ -142,7 +142,7 @@ static void on_signal(int sig)
 /* --stats */
 static struct {
 	__u64 start_ns;
-	__u64 exits[RINGVM_EXIT_NMI_WINDOW + 1];
+	__u64 exits[RINGVM_EXIT_EOI + 1];
 } stats;
 
 static void print_stats(int status)
@@ -538,15 +538,17 @@ static int create_vcpus(struct vmctl_machine *m, const struct run_opts *o)
 		return vmctl_fail("run %s: the VM has room for %u vCPUs, not %u (vmctl create --vcpus)",
 				  m->name, m->max_vcpus, o->vcpus);
 	if (o->lapic) {
-		ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_LAPIC, 0);
+		ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_LAPIC,
+				      RINGVM_LAPIC_EOI_EXIT);
 		if (ret == -EBUSY)
 			return vmctl_fail("run %s: the VM has vCPUs: is another vmctl running it?",
 					  m->name);
 		if (ret < 0)
 			return vmctl_fail("RINGVM_ENABLE_LAPIC: %s%s",
 					  strerror(-ret), ret == -EINVAL ?
-					  " (a ringvm without in-kernel APICs)" :
+					  " (a ringvm without in-kernel APICs or EOI exits)" :
 					  "");
+		m->eoi_exits = true;
 	}
 	for (i = 0; i < o->vcpus; i++) {
 		fd = __ringvm_create_vcpu(m->vmfd, i);
@@ -1022,6 +1024,9 @@ static int handle_exit(struct vmctl_machine *m, struct ringvm_run *run)
 		break;
 	case RINGVM_EXIT_IRQ_WINDOW:
 		break;		/* the loop injects the interrupt */
+	case RINGVM_EXIT_EOI:
+		vmctl_ioapic_eoi(m, run->eoi.vector);
+		break;
 	case RINGVM_EXIT_INTR:
 		/*
 		 * A signal we catch, or one the kernel dealt with on the
