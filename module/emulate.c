@@ -177,6 +177,7 @@ static const struct ringvm_opcode opcode_1b[256] = {
 /* Intel SDM Vol. 2B, MOVZX, MOVSX; MOV—Move to/from Debug Registers */
 static const struct ringvm_opcode opcode_0f[256] = {
 	[0x21] = OPC(MOV_DR, 0, 0),				/* r, DRn */
+	[0x22] = OPC(MOV_CR, 0, OP_WRITE),			/* CRn, r */
 	[0x23] = OPC(MOV_DR, 0, OP_WRITE),			/* DRn, r */
 	[0xb6] = OPC(LOAD, 1, 0),				/* MOVZX m8 */
 	[0xb7] = OPC(LOAD, 2, 0),				/* MOVZX m16 */
@@ -285,15 +286,16 @@ static int decode_mov(struct ringvm_decoder *d,
 }
 
 /*
- * Intel SDM Vol. 2B, MOV—Move to/from Debug Registers: the operands are
- * always registers, "regardless of the encoding of the MOD field", so no
- * SIB or displacement follows.  The GPR is 64-bit in 64-bit mode and
- * 32-bit otherwise, whatever 66 or REX.W say; REX.R would name DR8-DR15,
- * which is #UD.  DR4/DR5 aliasing (CR4.DE) is the caller's business.
+ * Intel SDM Vol. 2B, MOV—Move to/from Debug Registers and MOV—Move to/from
+ * Control Registers: the operands are always registers, "regardless of
+ * the encoding of the MOD field", so no SIB or displacement follows.  The
+ * GPR is 64-bit in 64-bit mode and 32-bit otherwise, whatever 66 or REX.W
+ * say.  REX.R names CR8-CR15, and DR8-DR15, which are #UD.  DR4/DR5
+ * aliasing (CR4.DE) is the caller's business; so is which CRs exist.
  */
-static int decode_mov_dr(struct ringvm_decoder *d,
-			 const struct ringvm_opcode *opc,
-			 struct ringvm_insn *insn)
+static int decode_mov_dr_cr(struct ringvm_decoder *d,
+			    const struct ringvm_opcode *opc,
+			    struct ringvm_insn *insn)
 {
 	u64 modrm;
 	int ret;
@@ -301,9 +303,13 @@ static int decode_mov_dr(struct ringvm_decoder *d,
 	ret = fetch(d, 1, &modrm);
 	if (ret)
 		return ret;
-	if (d->rex & REX_R)
-		return -EINVAL;
-	insn->dr = (modrm >> 3) & 7;
+	if (opc->op == RINGVM_INSN_MOV_CR) {
+		insn->cr = ((modrm >> 3) & 7) | ((d->rex & REX_R) ? 8 : 0);
+	} else {
+		if (d->rex & REX_R)
+			return -EINVAL;
+		insn->dr = (modrm >> 3) & 7;
+	}
 	insn->reg = (modrm & 7) | ((d->rex & REX_B) ? 8 : 0);
 	insn->reg_size = d->mode64 ? 8 : 4;
 	insn->access_size = insn->reg_size;
@@ -376,8 +382,8 @@ int ringvm_decode_insn(const u8 *bytes, unsigned int avail,
 	insn->op = opc->op;
 	insn->addr_size = d.addr_size;
 	insn->seg = RINGVM_SEG_DS;
-	if (opc->op == RINGVM_INSN_MOV_DR)
-		ret = decode_mov_dr(&d, opc, insn);
+	if (opc->op == RINGVM_INSN_MOV_DR || opc->op == RINGVM_INSN_MOV_CR)
+		ret = decode_mov_dr_cr(&d, opc, insn);
 	else if (opc->op == RINGVM_INSN_STRING_IO)
 		ret = decode_string_io(&d, opc, insn);
 	else

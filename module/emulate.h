@@ -3,8 +3,8 @@
  * ringvm core: the instruction decoder and the guest page-table walker.
  *
  *  1. ringvm_decode_insn()      - the few instructions that reach the core
- *     with no hardware decode: MMIO loads and stores, MOV to/from DRn (SVM
- *     without decode assists) and INS/OUTS; ringvm_insn_match() - the
+ *     with no hardware decode: MMIO loads and stores, MOV to/from DRn and
+ *     MOV to CR8 (SVM without decode assists) and INS/OUTS; ringvm_insn_match() - the
  *     length of a known instruction with its prefixes (SVM without NRIP
  *     save).
  *  2. ringvm_insn_load_result() / ringvm_insn_store_value() - MOV semantics
@@ -38,6 +38,7 @@ enum ringvm_insn_op {
 	RINGVM_INSN_STORE,	/* mem <- reg: MOV, A2/A3 */
 	RINGVM_INSN_STORE_IMM,	/* mem <- imm: C6 /0, C7 /0 */
 	RINGVM_INSN_MOV_DR,	/* MOV to/from DRn: 0F 21, 0F 23 */
+	RINGVM_INSN_MOV_CR,	/* MOV to CRn: 0F 22 (reads never exit) */
 	RINGVM_INSN_STRING_IO,	/* INS/OUTS: 6C-6F, optional REP (F3) */
 };
 
@@ -77,6 +78,7 @@ struct ringvm_insn {
 	bool write;	/* MOV_DR: MOV DRn, reg; STRING_IO: OUTS */
 	bool rep;	/* STRING_IO: F3 prefix present */
 	u8 dr;		/* MOV_DR: debug register number 0..7 */
+	u8 cr;		/* MOV_CR: control register number 0..15 */
 	u8 seg;		/* enum ringvm_seg of the memory operand */
 	u8 addr_size;	/* effective address size: 2, 4 or 8 */
 	u64 imm;	/* STORE_IMM: imm sign-extended to access_size */
@@ -88,7 +90,8 @@ struct ringvm_insn {
  * else: an opcode outside the set above, a register operand on a memory
  * MOV, LOCK (F0) or REPNE (F2) anywhere, REP (F3) other than on INS/OUTS,
  * REX.R on MOV DR (DR8-DR15), more than 15 bytes.  As on hardware, MOV
- * DR ignores the ModRM mod field (always a register, no displacement).
+ * DR and MOV CR ignore the ModRM mod field (always a register, no
+ * displacement).
  */
 int ringvm_decode_insn(const u8 *bytes, unsigned int avail,
 		       enum ringvm_cpu_mode mode, struct ringvm_insn *insn);

@@ -719,6 +719,37 @@ u8 ringvm_insn_len_at_rip(struct ringvm_vcpu *vcpu, const u8 *opcode,
 	return len > 0 ? len : 0;
 }
 
+/*
+ * A guest MOV to CR8 that a backend intercepted (svm/exit.c): the TPR's
+ * bits 7:4 (Intel SDM Vol. 3A §10.8.6.1), or the #GP of a reserved bit
+ * or CPL > 0.  @gpr and @len as the hardware decoded them, or -1 / 0:
+ * decoded at CS:RIP here.  -EINVAL, nothing done, if the bytes there are
+ * not a MOV to CR8 now (another vCPU rewrote them, or the AMD LOCK MOV
+ * CR0 form, which the decoder refuses).  Any context, as
+ * ringvm_insn_len_at_rip().
+ */
+int ringvm_mov_to_cr8(struct ringvm_vcpu *vcpu, int gpr, u8 len)
+{
+	struct ringvm_fetched f;
+	u64 val;
+
+	if (gpr < 0 || !len) {
+		if (ringvm_fetch_insn(vcpu, &f) ||
+		    f.insn.op != RINGVM_INSN_MOV_CR || f.insn.cr != 8)
+			return -EINVAL;
+		gpr = f.insn.reg;
+		len = f.insn.len;
+	}
+	val = ringvm_read_gpr(vcpu, gpr);
+	if ((val >> 4) || ringvm_arch->get_reg(vcpu, RINGVM_REG_CPL)) {
+		ringvm_inject_gp(vcpu);
+		return 0;
+	}
+	ringvm_arch->set_reg(vcpu, RINGVM_REG_CR8, val);
+	ringvm_arch->skip_instruction(vcpu, len);
+	return 0;
+}
+
 static int ringvm_emulation_exit(struct ringvm_vcpu *vcpu,
 				 const struct ringvm_fetched *f, u64 gpa)
 {

@@ -190,6 +190,24 @@ int ringvm_lapic_deliverable(struct ringvm_vcpu *vcpu)
 	return irr;
 }
 
+/*
+ * Whether the highest vector in the IRR waits for the TPR alone: its
+ * class is above any in service but not above the TPR's.  A MOV to CR8
+ * that lowers the TPR must then be seen at once (RINGVM_WINDOW_TPR);
+ * one held by the ISR waits for an EOI, which exits anyway.
+ */
+bool ringvm_lapic_tpr_holds(struct ringvm_vcpu *vcpu)
+{
+	struct ringvm_lapic *apic = vcpu->apic;
+	int irr = apic_highest(apic, APIC_IRR);
+	int isr = apic_highest(apic, APIC_ISR);
+
+	if (irr < 0 || !apic_hw_enabled(apic) || !apic_sw_enabled(apic))
+		return false;
+	return (isr < 0 || (irr & 0xf0) > (isr & 0xf0)) &&
+	       (irr & 0xf0) <= (apic_tpr(vcpu) & 0xf0);
+}
+
 /* The processor took @vec: it moves from the IRR to the ISR. */
 void ringvm_lapic_accept(struct ringvm_vcpu *vcpu, int vec)
 {

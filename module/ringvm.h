@@ -249,7 +249,11 @@ struct ringvm_intr_state {
  * core can inject one or report the window.  The core calls it only when
  * the set changes, and forgets what it set when the backend stores
  * RINGVM_WINDOWS_UNKNOWN in vcpu->windows_open (it closed one itself).
+ * RINGVM_WINDOW_TPR, the core's own: a vector of the local APIC waits for
+ * the TPR alone, so a guest MOV to CR8 must exit (VMX exits on every one;
+ * SVM intercepts them while this is set, ringvm_mov_to_cr8()).
  */
+#define RINGVM_WINDOW_TPR	BIT(2)
 #define RINGVM_WINDOWS_UNKNOWN	0xff
 
 struct ringvm_arch_ops {

@@ -368,6 +368,7 @@ int ringvm_lapic_create(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_free(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_sync(struct ringvm_vcpu *vcpu);
 int ringvm_lapic_deliverable(struct ringvm_vcpu *vcpu);
+bool ringvm_lapic_tpr_holds(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_accept(struct ringvm_vcpu *vcpu, int vec);
 int ringvm_lapic_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 int ringvm_lapic_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
@@ -403,6 +404,7 @@ int ringvm_complete_pending(struct ringvm_vcpu *vcpu);
 void ringvm_user_exit(struct ringvm_vcpu *vcpu, u32 reason);
 u8 ringvm_insn_len_at_rip(struct ringvm_vcpu *vcpu, const u8 *opcode,
 			  unsigned int opcode_len);
+int ringvm_mov_to_cr8(struct ringvm_vcpu *vcpu, int gpr, u8 len);
 int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
 bool ringvm_pat_valid(u64 pat);

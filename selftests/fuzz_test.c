@@ -73,7 +73,7 @@ static const char *const fz_target_name[NR_TARGETS] = {
 
 #define NR_ERRNO	140
 #define FZ_HISTORY	16
-#define NR_EXITS	(RINGVM_EXIT_INTERNAL_ERROR + 1)
+#define NR_EXITS	(RINGVM_EXIT_EOI + 1)
 
 static struct {
 	__u64 seed;
@@ -1611,6 +1611,7 @@ static void step_vm(void)
 			break;
 		default:
 			u.en.cap = RINGVM_ENABLE_LAPIC;
+			u.en.args[0] = rnd(2) ? RINGVM_LAPIC_EOI_EXIT : 0;
 			break;
 		}
 		if (mode >= 5 && mode < 9)
@@ -1624,7 +1625,8 @@ static void step_vm(void)
 			u.en.cap == RINGVM_ENABLE_PM_TIMER ?
 			u.en.args[0] > 0xffff :
 			u.en.cap == RINGVM_ENABLE_LAPIC ?
-			u.en.args[0] != 0 : true) ? EINVAL : WANT_OK;
+			(u.en.args[0] & ~RINGVM_LAPIC_FLAGS) != 0 : true) ?
+		       EINVAL : WANT_OK;
 		/* the APIC: EBUSY once the VM has a vCPU */
 		if (u.en.cap == RINGVM_ENABLE_LAPIC && want == WANT_OK)
 			want = WANT_ANY;
@@ -2024,7 +2026,9 @@ static void check_exit(struct fz_vcpu *v, const struct fz_vm *vm)
 	struct ringvm_run *run = v->run;
 	__u32 r = run->exit_reason;
 
-	if (r >= NR_EXITS) {
+	/* no RUN here asks for a window */
+	if (r >= NR_EXITS || r == RINGVM_EXIT_IRQ_WINDOW ||
+	    r == RINGVM_EXIT_NMI_WINDOW) {
 		fz_fail("exit_reason %u", r);
 		return;
 	}
@@ -2038,6 +2042,10 @@ static void check_exit(struct fz_vcpu *v, const struct fz_vm *vm)
 		fz_fail("exit %s of a destroyed VM",
 			ringvm_exit_reason_name(r));
 	switch (r) {
+	case RINGVM_EXIT_EOI:	/* of a vector the APIC could take */
+		if (run->eoi.vector < 32)
+			fz_fail("EOI exit of vector %u", run->eoi.vector);
+		break;
 	case RINGVM_EXIT_IO:
 		if (run->io.direction > RINGVM_IO_OUT ||
 		    (run->io.size != 1 && run->io.size != 2 &&

@@ -24,7 +24,9 @@
  *     ISR and PPR during a handler; a lower vector waits for the EOI of
  *     a higher one in service, a higher one nests.
  *  7. tpr_masking: TPR (MSR and CR8) holds back vectors of its class and
- *     below; lowering it releases them.
+ *     below; lowering it releases them, a MOV to CR8 right away (before
+ *     the next instruction, also on SVM, where it does not always exit);
+ *     a reserved CR8 bit is #GP then.
  *  8. xapic_mmio: the xAPIC page: registers, IPIs by ICR (self,
  *     physical, logical flat), ESR, narrow reads, relocation through
  *     IA32_APIC_BASE, after which the old page is plain MMIO.
@@ -148,6 +150,7 @@ static volatile __u64 irq_counts[4], nmi_counts[4];
 static volatile __u8 irq_orders[4][16];
 static volatile __u64 isr_seens[4], ppr_seens[4];
 static volatile __u64 aps_ready, aps_done;
+static volatile __u64 cr8_steps, steps_at_irq;	/* tpr_masking */
 
 #define irq_count	irq_counts[me()]
 #define irq_order	irq_orders[me()]
@@ -187,6 +190,7 @@ static void irq_handler(struct ex_regs *regs)
 	irq_counts[id]++;
 	isr_seens[id] = apic_rd(A_ISR + ((v >> 5) << 4)) & (1u << (v & 31));
 	ppr_seens[id] = apic_rd(A_PPR);
+	steps_at_irq = cr8_steps;
 	if (!no_eoi)
 		apic_wr(A_EOI, 0);
 }
@@ -662,7 +666,7 @@ TEST_F(lapic, self_ipi_priority)
 
 static void guest_tpr_masking(void)
 {
-	__u32 c;
+	__u8 v;
 
 	x2apic_on();
 	asm volatile("cli");
@@ -676,10 +680,24 @@ static void guest_tpr_masking(void)
 	irq_window();
 	GUEST_ASSERT_EQ(1, irq_count);
 	GUEST_ASSERT_EQ(0x65, irq_order[0]);
-	/* CR8 = 4 lets 0x55 in; an exit (CPUID) follows the write */
-	asm volatile("sti; mov %1, %%cr8; cpuid; nop; cli"
-		     : "=a"(c) : "r"(4ULL), "a"(0) : "rbx", "rcx", "rdx");
+	/*
+	 * While 0x55 waits for the TPR alone, every MOV to CR8 is seen at
+	 * once (SVM intercepts them then): a reserved bit is #GP and changes
+	 * nothing, CR8 = 5 still holds 0x55 back, CR8 = 4 lets it in before
+	 * the next instruction, with no other exit to help.
+	 */
+	asm volatile(GUEST_ASM_SAFE("mov %%rax, %%cr8")
+		     : [vector] "=qm"(v) : "a"(0x14ULL)
+		     : GUEST_ASM_SAFE_CLOBBERS);
+	GUEST_ASSERT_EQ(GP_VECTOR, v);
+	GUEST_ASSERT_EQ(0x50, apic_rd(A_PPR));
+	asm volatile("sti; mov %1, %%cr8; incq %0; nop; cli"
+		     : "+m"(cr8_steps) : "r"(5ULL) : "memory");
+	GUEST_ASSERT_EQ(1, irq_count);
+	asm volatile("sti; mov %1, %%cr8; incq %0; nop; cli"
+		     : "+m"(cr8_steps) : "r"(4ULL) : "memory");
 	GUEST_ASSERT_EQ(2, irq_count);
+	GUEST_ASSERT_EQ(1, steps_at_irq);	/* right after the MOV */
 	GUEST_ASSERT_EQ(0x55, irq_order[1]);
 	GUEST_ASSERT_EQ(0x40, apic_rd(A_PPR));
 	apic_wr(A_TPR, 0);

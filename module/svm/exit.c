@@ -289,16 +289,23 @@ static u32 svm_exit_vintr(struct svm_vcpu *svm, struct ringvm_hw_exit *exit)
 }
 
 /*
- * A guest MOV to CR8 while the window's V_IRQ is set on TCG (the quirk
- * at svm_set_windows()): close the window and let the write run; it is
- * not reopened at this RIP.
+ * A guest MOV to CR8, intercepted while the TPR alone holds back a
+ * vector (RINGVM_WINDOW_TPR) or, on TCG, while V_IRQ is set (the quirk
+ * at svm_set_windows()): done here, and the core looks again before the
+ * entry.  Decode assists name the GPR (APM Vol. 2 §15.33.1); without them
+ * the core decodes the bytes at CS:RIP.
  */
 static u32 svm_exit_cr8_write(struct svm_vcpu *svm,
 			      struct ringvm_hw_exit *exit)
 {
-	svm_set_windows(&svm->vcpu, 0);
-	svm->cr8_write_rip = svm->vmcb->save.rip;
-	svm->vcpu.windows_open = RINGVM_WINDOWS_UNKNOWN;
+	const struct vmcb *vmcb = svm->vmcb;
+	u64 info = vmcb->control.exitinfo1;
+	int gpr = -1;
+
+	if (svm_caps.decode_assists && (info & SVM_CR_GPR_VALID))
+		gpr = info & SVM_DR_GPR_MASK;
+	if (ringvm_mov_to_cr8(&svm->vcpu, gpr, svm_insn_len(vmcb)))
+		return RINGVM_HW_EXIT_NO_INSN_LEN;
 	return RINGVM_HW_EXIT_NONE;
 }
 

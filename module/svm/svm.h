@@ -111,6 +111,7 @@
 
 /* EXITINFO1 of a DR access with decode assists (§15.33.1): the GPR */
 #define SVM_DR_GPR_MASK			GENMASK_ULL(3, 0)
+#define SVM_CR_GPR_VALID		BIT_ULL(63)	/* MOV CRn, not CLTS/LMSW */
 
 /* The part of the save area VMRUN and #VMEXIT read and write. */
 #define SVM_GUEST_STATE_SIZE	offsetofend(struct vmcb_save, lastexcpto)
@@ -138,7 +139,6 @@ struct svm_vcpu {
 	bool nmi_masked;		/* [v] */
 	bool awaiting_iret;		/* [v] the IRET at iret_rip exited */
 	u64 iret_rip;			/* [v] */
-	u64 cr8_write_rip;		/* [v] no V_IRQ here: svm_set_windows() */
 	/*
 	 * User space set state that VMRUN has not accepted yet: the next
 	 * VMRUN keeps a copy to put back if it fails (svm_vcpu_run()).

@@ -897,7 +897,9 @@ void svm_set_intr_state(struct ringvm_vcpu *vcpu,
  * comes right after the IRET if that sets IF.  If IF is set before the
  * IRET, the VINTR would exit before it again and again, so the NMI then
  * waits for the next exit of any kind instead (KVM single-steps the
- * IRET; ringvm does not).
+ * IRET; ringvm does not).  RINGVM_WINDOW_TPR: a guest MOV to CR8 would
+ * otherwise change V_TPR without an exit, so CR8 writes are intercepted
+ * and done by svm_exit_cr8_write().
  */
 void svm_set_windows(struct ringvm_vcpu *vcpu, u8 windows)
 {
@@ -919,18 +921,11 @@ void svm_set_windows(struct ringvm_vcpu *vcpu, u8 windows)
 	 * V_IRQ is set: QEMU aborts, the test machine is gone.  KVM does not
 	 * meet it: it intercepts CR8 writes with a user-space interrupt
 	 * controller.  Detection: the hypervisor leaf says TCG.  Workaround:
-	 * while V_IRQ is set on TCG, CR8 writes exit (svm_exit_cr8_write());
-	 * the write then runs with the window closed, and the window waits
-	 * for the next exit of any other kind.
+	 * while V_IRQ is set on TCG, CR8 writes exit and are done by
+	 * svm_exit_cr8_write(), never by QEMU's helper.
 	 */
-	if (vintr && svm_caps.tcg_cr8_quirk) {
-		if (vmcb->save.rip == svm->cr8_write_rip)
-			vintr = false;
-		else
-			cr |= SVM_INTERCEPT_CR8_WRITE;
-	}
-	if (vintr)
-		svm->cr8_write_rip = 0;
+	if ((vintr && svm_caps.tcg_cr8_quirk) || (windows & RINGVM_WINDOW_TPR))
+		cr |= SVM_INTERCEPT_CR8_WRITE;
 
 	misc1 = c->intercept_misc1 & ~SVM_INTERCEPT1_VINTR;
 	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_IGN_TPR);
