@@ -778,7 +778,7 @@ TEST_F(vmio, enable_valid)
 TEST_F(vmio, enable_unknown_cap)
 {
 	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, 0, 0, 1, 0, 0, 0));
-	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_PM_TIMER + 1,
+	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, RINGVM_ENABLE_LAPIC + 1,
 				      0, 1, 0, 0, 0));
 	EXPECT_EQ(-EINVAL, enable_raw(self->vmfd, 0xffffffff, 0, 1, 0, 0, 0));
 }
