@@ -336,12 +336,12 @@ static bool ringvm_handle_msr_fast(struct ringvm_vcpu *vcpu, bool write)
 	if (!write) {
 		vcpu->gprs[RINGVM_GPR_RAX] = (u32)data;
 		vcpu->gprs[RINGVM_GPR_RDX] = data >> 32;
-	}
-	ringvm_skip(vcpu);
-	if (write && unlikely(vcpu->eoi_exit)) {	/* x2APIC EOI, level */
+	} else if (unlikely(vcpu->eoi_exit)) {	/* x2APIC EOI, level */
+		ringvm_skip(vcpu);
 		vcpu->exit.code = RINGVM_HW_EXIT_EOI;
 		return false;
 	}
+	ringvm_skip(vcpu);
 	return true;
 }
 
