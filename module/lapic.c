@@ -412,7 +412,7 @@ static u64 ringvm_guest_tsc(struct ringvm_vcpu *vcpu)
 static void apic_set_deadline(struct ringvm_vcpu *vcpu, u64 deadline)
 {
 	struct ringvm_lapic *apic = vcpu->apic;
-	u64 now = ringvm_guest_tsc(vcpu), ns = 0;
+	u64 now = ringvm_guest_tsc(vcpu), ns;
 
 	if (apic_timer_mode(apic) != APIC_TIMER_DEADLINE)
 		return;
@@ -420,9 +420,24 @@ static void apic_set_deadline(struct ringvm_vcpu *vcpu, u64 deadline)
 	apic->tsc_deadline = deadline;
 	if (!deadline)
 		return;
-	if (deadline > now)
-		ns = mul_u64_u32_div(min(deadline - now, (u64)U32_MAX << 20),
-				     USEC_PER_SEC, tsc_khz ?: 1);
+	/*
+	 * A deadline already passed fires at once (§10.5.4.1), here on the
+	 * vCPU's own thread: straight into the IRR, no host timer, no
+	 * interrupt to leave the guest again (KVM does the same).  The MSR
+	 * then reads 0, as for a timer that fired.
+	 */
+	if (deadline <= now) {
+		u32 lvt = apic_get(apic, APIC_LVTT);
+
+		if (!(lvt & APIC_LVT_MASKED) && (lvt & 0xff) >= 32) {
+			apic_assign_vec(apic, APIC_IRR, lvt & 0xff, true);
+			apic_assign_vec(apic, APIC_TMR, lvt & 0xff, false);
+			apic_update_irr(vcpu);
+		}
+		return;
+	}
+	ns = mul_u64_u32_div(min(deadline - now, (u64)U32_MAX << 20),
+			     USEC_PER_SEC, tsc_khz ?: 1);
 	hrtimer_start(&apic->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_HARD);
 }
 
