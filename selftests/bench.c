@@ -1372,6 +1372,31 @@ static void switches_table(const struct side *r)
 	}
 }
 
+/*
+ * The local APIC paths of 'bench apic' (section 6), where the sides have
+ * them: TSC ticks per event, the guest's handler and EOI included.
+ */
+static const char *const apic_rows[][2] = {
+	{ "apic_eoi", "x2APIC EOI, nothing in service (WRMSR)" },
+	{ "apic_self_ipi", "self-IPI (WRMSR) delivered, handled, EOI" },
+	{ "apic_timer", "TSC-deadline timer interrupt, handled, EOI" },
+	{ "apic_ipi", "IPI round trip between two vCPUs, both halting" },
+};
+
+static void apic_table(const struct table *t)
+{
+	unsigned int i;
+
+	if (side_get(t->r, apic_rows[0][0]) < 0)
+		return;
+	printf("\nlocal APIC in the hypervisor (ringvm: RINGVM_ENABLE_LAPIC; "
+	       "KVM: KVM_CAP_SPLIT_IRQCHIP), two vCPUs in x2APIC mode, TSC "
+	       "ticks per event, the guest's handler and EOI included\n\n");
+	head("local APIC", t);
+	for (i = 0; i < ARRAY_SIZE(apic_rows); i++)
+		row(apic_rows[i][1], apic_rows[i][0], t);
+}
+
 static int cmd_table(int argc, char **argv)
 {
 	static struct side sides[MAX_SIDES];
@@ -1445,6 +1470,7 @@ static int cmd_table(int argc, char **argv)
 	row("TSC ticks (instructions, and idle time the cycle waited)",
 	    "lifecycle", &t);
 	row("the calling thread's CPU time, ns", "lifecycle_cpu", &t);
+	apic_table(&t);
 	ioctl_path_table(sides, argc, &t);
 	fresh_page_note(&t);
 	switches_table(r);
@@ -1575,21 +1601,25 @@ static int cmd_guard(const char *base_path, const char *run_path,
 }
 
 /*
- * 6. The local APIC (bench apic): ringvm's in-kernel APIC, timed by the
- * guest itself: under -icount its TSC counts every instruction the test
- * machine runs, the host kernel's and ringvm's included.  KVM has no
- * column: its side would need its own in-kernel irqchip, which this
- * benchmark does not set up yet.  Each figure includes the guest's
- * handler, the selftests library's generic entry (all registers saved)
- * and an x2APIC EOI.
- *  - eoi: WRMSR to the x2APIC EOI register, nothing in service;
- *  - self_ipi: WRMSR to SELF_IPI with IF set: the interrupt injected at
- *    that exit's entry, handled, EOI;
- *  - timer: IA32_TSC_DEADLINE armed in the past, the hrtimer's host
+ * 6. The local APIC (bench apic ringvm|kvm LABEL): the hypervisor's
+ * in-kernel APIC (ringvm's RINGVM_ENABLE_LAPIC; KVM's with
+ * KVM_CAP_SPLIT_IRQCHIP, the same model: local APICs in the kernel, the
+ * rest in user space), timed by the guest itself: under -icount and
+ * Bochs its TSC counts every instruction the test machine runs, the host
+ * kernel's and the hypervisor's included.  Two vCPUs in x2APIC mode, each
+ * on a thread of its own.  Each figure includes the guest's handler, the
+ * selftests library's generic entry (all registers saved) and an x2APIC
+ * EOI.  Printed as "LABEL KEY TICKS" lines, apic_rows[]'s keys, for the
+ * table (section 4).
+ *  - apic_eoi: WRMSR to the x2APIC EOI register, nothing in service;
+ *  - apic_self_ipi: WRMSR to SELF_IPI with IF set: the interrupt
+ *    injected at that exit's entry, handled, EOI;
+ *  - apic_timer: IA32_TSC_DEADLINE armed in the past, the hrtimer's host
  *    interrupt, the injection, the handler (the guest spins meanwhile);
- *  - ipi_round_trip: vCPU 0 sends a fixed IPI to vCPU 1, which is halted
- *    in the module, and halts until vCPU 1's reply IPI: two wake-ups and
- *    two host thread switches on a one-CPU machine.
+ *  - apic_ipi: vCPU 0 sends a fixed IPI to vCPU 1, which is halted in
+ *    the hypervisor, and halts until vCPU 1's reply IPI: two wake-ups and
+ *    two host thread switches on a one-CPU machine (KVM halt-polls first,
+ *    with its default halt_poll_ns, until another task is runnable).
  */
 #define APIC_N		200
 #define APIC_VEC	0x40
@@ -1668,17 +1698,28 @@ static void guest_apic_bench(__u64 id, __u64 n)
 	GUEST_DONE();
 }
 
-struct apic_runner {
-	struct test_vcpu *vcpu;
+/* The two vCPUs on either hypervisor: vCPU 1 runs on a thread. */
+struct apic_bench {
+	bool kvm;
+	struct test_vm *vm;
+	struct test_vcpu *bsp, *ap;
+	struct kvm_guest kg;
+	int ap_fd;
+	struct kvm_run *ap_run;
 	pthread_t thread;
 };
 
 static void *apic_ap(void *p)
 {
-	struct apic_runner *r = p;
+	struct apic_bench *a = p;
 
-	while (!__vcpu_run(r->vcpu) &&
-	       r->vcpu->run->exit_reason != RINGVM_EXIT_INTR)
+	if (a->kvm) {
+		/* halts stay in KVM: only the signal ends the run */
+		while (ioctl(a->ap_fd, KVM_RUN, 0) == 0 || errno != EINTR)
+			;
+		return NULL;
+	}
+	while (!__vcpu_run(a->ap) && a->ap->run->exit_reason != RINGVM_EXIT_INTR)
 		;
 	return NULL;
 }
@@ -1688,69 +1729,154 @@ static void apic_nop_signal(int sig)
 	(void)sig;
 }
 
-static int cmd_apic(void)
+/* vCPU @id of the KVM guest at guest_apic_bench(@id, APIC_N). */
+static int apic_kvm_regs(struct apic_bench *a, int fd, __u64 id)
 {
-	struct sigaction sa = { .sa_handler = apic_nop_signal };
+	struct kvm_regs regs = {
+		.rip = (uintptr_t)guest_apic_bench,
+		.rsp = GUEST_STACKS_GPA + (id + 1) * GUEST_STACK_SIZE - 8,
+		.rflags = X86_RFLAGS_FIXED,
+		.rdi = id,
+		.rsi = APIC_N,
+	};
+	__u64 ret = (uintptr_t)guest_code_returned;
+
+	memcpy((char *)a->kg.mem + regs.rsp, &ret, sizeof(ret));
+	return ioctl(fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
+}
+
+static int apic_setup(struct apic_bench *a)
+{
 	struct vm_opts opts = { .max_vcpus = 2 };
-	struct test_vcpu *bsp;
-	struct apic_runner ap;
-	struct test_vm *vm;
-	struct ucall uc;
-	unsigned int cmd, i;
+	void (*handler)(struct ex_regs *) = apic_handler;
 	int ret;
 
-	sigaction(SIGUSR1, &sa, NULL);
-	ret = __vm_create(&vm, &opts);
+	if (a->kvm) {
+		ret = kvm_guest_create_long_apic(&a->kg, vm_guest_ram_size());
+		if (!ret)
+			ret = kvm_guest_add_vcpu(&a->kg, 1, &a->ap_fd,
+						 &a->ap_run);
+		if (!ret)
+			ret = apic_kvm_regs(a, a->kg.vcpu_fd, 0);
+		if (!ret)
+			ret = apic_kvm_regs(a, a->ap_fd, 1);
+		if (!ret)
+			memcpy((char *)a->kg.mem +
+			       (uintptr_t)&guest_exception_handlers[APIC_VEC],
+			       &handler, sizeof(handler));
+		return ret;
+	}
+	ret = __vm_create(&a->vm, &opts);
 	if (!ret)
-		ret = __ringvm_enable(vm->fd, RINGVM_ENABLE_LAPIC, 0);
+		ret = __ringvm_enable(a->vm->fd, RINGVM_ENABLE_LAPIC, 0);
 	if (!ret)
-		ret = __vm_vcpu_add(vm, 0, guest_apic_bench, &bsp);
+		ret = __vm_vcpu_add(a->vm, 0, guest_apic_bench, &a->bsp);
 	if (!ret)
-		ret = __vm_vcpu_add(vm, 1, guest_apic_bench, &ap.vcpu);
+		ret = __vm_vcpu_add(a->vm, 1, guest_apic_bench, &a->ap);
 	if (!ret)
-		ret = __vcpu_args_set(bsp, 2, 0ULL, (__u64)APIC_N);
+		ret = __vcpu_args_set(a->bsp, 2, 0ULL, (__u64)APIC_N);
 	if (!ret)
-		ret = __vcpu_args_set(ap.vcpu, 2, 1ULL, (__u64)APIC_N);
+		ret = __vcpu_args_set(a->ap, 2, 1ULL, (__u64)APIC_N);
+	if (!ret)
+		vm_install_exception_handler(a->vm, APIC_VEC, handler);
+	return ret;
+}
+
+static void apic_teardown(struct apic_bench *a)
+{
+	if (a->ap_run)
+		munmap(a->ap_run, a->kg.run_size);
+	if (a->ap_fd >= 0)
+		close(a->ap_fd);
+	kvm_guest_destroy(&a->kg);
+	vm_destroy(a->vm);
+}
+
+/*
+ * Run vCPU 0 to its next ucall other than a GUEST_PRINTF: in *@uc, 0;
+ * or -1 with *@why saying what came instead.
+ */
+static int apic_bsp_ucall(struct apic_bench *a, struct ucall *uc,
+			  char *why, size_t len)
+{
+	const struct kvm_run *run = a->kg.run;
+	__u32 gva;
+
+	for (;;) {
+		if (!a->kvm) {
+			if (__vcpu_run(a->bsp) ||
+			    get_ucall(a->bsp, uc) == UCALL_NONE) {
+				vcpu_exit_str(a->bsp, why, len);
+				return -1;
+			}
+		} else {
+			if (ioctl(a->kg.vcpu_fd, KVM_RUN, 0) < 0) {
+				snprintf(why, len, "KVM_RUN: %s",
+					 strerror(errno));
+				return -1;
+			}
+			if (run->exit_reason != KVM_EXIT_IO ||
+			    run->io.direction != KVM_EXIT_IO_OUT ||
+			    run->io.port != UCALL_PORT || run->io.size != 4) {
+				snprintf(why, len, "KVM exit %u",
+					 run->exit_reason);
+				return -1;
+			}
+			memcpy(&gva, (const char *)run + run->io.data_offset,
+			       sizeof(gva));
+			if (gva + sizeof(*uc) > a->kg.mem_size) {
+				snprintf(why, len, "ucall at %#x", gva);
+				return -1;
+			}
+			memcpy(uc, (const char *)a->kg.mem + gva, sizeof(*uc));
+			uc->buf[UCALL_BUF_LEN - 1] = '\0';
+		}
+		if (uc->cmd != UCALL_PRINTF)
+			return 0;
+		fprintf(stderr, "bench: apic: guest: %s\n", uc->buf);
+	}
+}
+
+static int cmd_apic(const char *backend, const char *label)
+{
+	struct sigaction sa = { .sa_handler = apic_nop_signal };
+	struct apic_bench a = { .ap_fd = -1 };
+	char why[512] = "";
+	struct ucall uc;
+	unsigned int i;
+	int ret;
+
+	a.kvm = !strcmp(backend, "kvm");
+	kvm_guest_init(&a.kg);
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: RUN returns */
+	ret = apic_setup(&a);
 	if (ret) {
-		fprintf(stderr, "bench: apic: setting up: %s\n",
+		fprintf(stderr, "bench: apic %s: setting up: %s\n", backend,
 			strerror(-ret));
-		vm_destroy(vm);
+		apic_teardown(&a);
 		return 1;
 	}
-	vm_install_exception_handler(vm, APIC_VEC, apic_handler);
-	if (pthread_create(&ap.thread, NULL, apic_ap, &ap)) {
-		vm_destroy(vm);
+	if (pthread_create(&a.thread, NULL, apic_ap, &a)) {
+		apic_teardown(&a);
 		return 1;
 	}
-	do {
-		ret = __vcpu_run(bsp);
-		cmd = ret ? UCALL_NONE : get_ucall(bsp, &uc);
-	} while (cmd == UCALL_PRINTF);
-	pthread_kill(ap.thread, SIGUSR1);
-	pthread_join(ap.thread, NULL);
-	if (cmd != UCALL_SYNC) {
-		char b[512];
-
-		fprintf(stderr, "bench: apic: the guest said %s\n",
-			cmd == UCALL_NONE ? vcpu_exit_str(bsp, b, sizeof(b)) :
-					    ucall_str(&uc, b, sizeof(b)));
-		vm_destroy(vm);
+	ret = apic_bsp_ucall(&a, &uc, why, sizeof(why));
+	pthread_kill(a.thread, SIGUSR1);
+	pthread_join(a.thread, NULL);
+	if (!ret && uc.cmd != UCALL_SYNC) {
+		ucall_str(&uc, why, sizeof(why));
+		ret = -1;
+	}
+	if (ret) {
+		fprintf(stderr, "bench: apic %s: the guest said %s\n", backend,
+			why);
+		apic_teardown(&a);
 		return 1;
 	}
-	printf("| local APIC, ringvm (x2APIC, %u each) | TSC ticks |\n"
-	       "|---|---:|\n", APIC_N);
-	for (i = 0; i < 4; i++) {
-		static const char *const what[] = {
-			"EOI, nothing in service",
-			"self-IPI (WRMSR) delivered, handled, EOI",
-			"TSC-deadline timer interrupt, handled, EOI",
-			"IPI round trip between two vCPUs",
-		};
-
-		printf("| %s | %llu |\n", what[i],
+	for (i = 0; i < ARRAY_SIZE(apic_rows); i++)	/* the table's order */
+		printf("%s %s %llu\n", label, apic_rows[i][0],
 		       (unsigned long long)uc.args[i]);
-	}
-	vm_destroy(vm);
+	apic_teardown(&a);
 	return 0;
 }
 
@@ -1765,10 +1891,10 @@ int main(int argc, char **argv)
 		return cmd_guard(argv[2], argv[3], argv[4]);
 	if (argc >= 2 && !strcmp(argv[1], "table"))
 		return cmd_table(argc - 2, argv + 2);
-	if (argc == 2 && !strcmp(argv[1], "apic"))
-		return cmd_apic();
+	if (argc == 4 && !strcmp(argv[1], "apic"))
+		return cmd_apic(argv[2], argv[3]);
 	fprintf(stderr, "usage: bench check | run ringvm|kvm LABEL [KEY...] |"
 		" table RINGVM-FILE KVM-FILE... |\n"
-		"       guard BASELINE RUN SLOWED | apic\n");
+		"       guard BASELINE RUN SLOWED | apic ringvm|kvm LABEL\n");
 	return 2;
 }

@@ -261,6 +261,13 @@ int __vcpu_run(struct test_vcpu *vcpu);
 struct ex_regs;
 void vm_install_exception_handler(struct test_vm *vm, unsigned int vector,
 				  void (*handler)(struct ex_regs *));
+/*
+ * The guest image's handler table and the return address of a vCPU's
+ * entry function (guest.c, guest_entry.S): for a guest set up by hand
+ * (the benchmark's KVM vCPUs).
+ */
+extern void (*guest_exception_handlers[256])(struct ex_regs *);
+extern char guest_code_returned[];
 
 /* The host's CPUID leaves as a RINGVM_SET_CPUID table (at most 64). */
 void host_cpuid_table(struct ringvm_cpuid *cpuid);

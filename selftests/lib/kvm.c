@@ -117,24 +117,31 @@ static int kvm_guest_regs(struct kvm_guest *g, __u64 gpa)
 	return 0;
 }
 
-static int kvm_guest_vcpu(struct kvm_guest *g)
+/* vCPU @id: its fd in *@fd (-1 if none) and its run page in *@run. */
+static int kvm_vcpu_create(struct kvm_guest *g, unsigned int id, int *fd,
+			   struct kvm_run **run)
 {
 	int size;
 
-	g->vcpu_fd = ioctl(g->vm_fd, KVM_CREATE_VCPU, 0);
-	if (g->vcpu_fd < 0)
+	*run = NULL;
+	*fd = ioctl(g->vm_fd, KVM_CREATE_VCPU, id);
+	if (*fd < 0)
 		return -errno;
 	size = ioctl(g->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < 0)
 		return -errno;
-	g->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      g->vcpu_fd, 0);
-	if (g->run == MAP_FAILED) {
-		g->run = NULL;
+	*run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (*run == MAP_FAILED) {
+		*run = NULL;
 		return -errno;
 	}
 	g->run_size = size;
 	return 0;
+}
+
+static int kvm_guest_vcpu(struct kvm_guest *g)
+{
+	return kvm_vcpu_create(g, 0, &g->vcpu_fd, &g->run);
 }
 
 int kvm_guest_create(struct kvm_guest *g, const void *code, size_t len,
@@ -182,13 +189,13 @@ static void kvm_seg(struct kvm_segment *k, const struct ringvm_segment *r)
 }
 
 /* The long-mode state vm_sregs_long_mode() gives a ringvm vCPU. */
-static int kvm_guest_long_mode(struct kvm_guest *g)
+static int kvm_vcpu_long_mode(int fd)
 {
 	const struct test_vm novm = { .xcr0 = 0 };
 	struct ringvm_sregs r;
 	struct kvm_sregs k;
 
-	if (ioctl(g->vcpu_fd, KVM_GET_SREGS, &k) < 0)
+	if (ioctl(fd, KVM_GET_SREGS, &k) < 0)
 		return -errno;
 	memset(&r, 0, sizeof(r));
 	vm_sregs_long_mode(&novm, &r);
@@ -210,25 +217,41 @@ static int kvm_guest_long_mode(struct kvm_guest *g)
 	k.cr4 = r.cr4;
 	k.cr8 = r.cr8;
 	k.efer = r.efer;
-	if (ioctl(g->vcpu_fd, KVM_SET_SREGS, &k) < 0)
+	if (ioctl(fd, KVM_SET_SREGS, &k) < 0)
 		return -errno;
 	return 0;
 }
 
-/* KVM_SET_CPUID2 with all KVM supports, as a VMM would give a guest. */
-static int kvm_guest_cpuid(struct kvm_guest *g)
+#define CPUID_1_ECX_X2APIC	(1U << 21)
+#define CPUID_1_ECX_TSC_DL	(1U << 24)
+
+/*
+ * KVM_SET_CPUID2 with all KVM supports, as a VMM would give a guest;
+ * @apic: with KVM's local APIC, whose x2APIC mode and TSC-deadline timer
+ * KVM emulates but a VMM announces (leaf 1 ECX).
+ */
+static int kvm_vcpu_cpuid(struct kvm_guest *g, int fd, bool apic)
 {
 	const unsigned int max = 256;
 	struct kvm_cpuid2 *c;
+	unsigned int i;
 	int ret = 0;
 
 	c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
 	if (!c)
 		return -ENOMEM;
 	c->nent = max;
-	if (ioctl(g->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 ||
-	    ioctl(g->vcpu_fd, KVM_SET_CPUID2, c) < 0)
+	if (ioctl(g->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
 		ret = -errno;
+		goto out;
+	}
+	for (i = 0; apic && i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= CPUID_1_ECX_X2APIC |
+					     CPUID_1_ECX_TSC_DL;
+	if (ioctl(fd, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+out:
 	free(c);
 	return ret;
 }
@@ -238,7 +261,8 @@ int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size)
 	return kvm_guest_create_long_thp(g, ram_size, false);
 }
 
-int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp)
+/* The VM and its RAM, the selftests' guest image, no vCPU yet. */
+static int kvm_guest_long_ram(struct kvm_guest *g, __u64 ram_size, bool thp)
 {
 	struct kvm_userspace_memory_region slot = { .slot = 0 };
 	__u64 pad = thp ? GUEST_LARGE_PAGE : 0, head;
@@ -275,10 +299,56 @@ int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp)
 	slot.userspace_addr = (unsigned long)g->mem;
 	if (ioctl(g->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
 		return -errno;
-	ret = kvm_guest_vcpu(g);
+	return 0;
+}
+
+int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp)
+{
+	int ret = kvm_guest_long_ram(g, ram_size, thp);
+
 	if (!ret)
-		ret = kvm_guest_cpuid(g);
+		ret = kvm_guest_vcpu(g);
 	if (!ret)
-		ret = kvm_guest_long_mode(g);
+		ret = kvm_vcpu_cpuid(g, g->vcpu_fd, false);
+	if (!ret)
+		ret = kvm_vcpu_long_mode(g->vcpu_fd);
+	return ret;
+}
+
+/* KVM_CAP_SPLIT_IRQCHIP's I/O APIC routes: the 82093AA's 24 pins. */
+#define KVM_SPLIT_ROUTES	24
+
+int kvm_guest_create_long_apic(struct kvm_guest *g, __u64 ram_size)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_SPLIT_IRQCHIP,
+		.args[0] = KVM_SPLIT_ROUTES,
+	};
+	int ret = kvm_guest_long_ram(g, ram_size, false);
+
+	if (!ret && ioctl(g->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		ret = -errno;
+	if (!ret)
+		ret = kvm_guest_vcpu(g);
+	if (!ret)
+		ret = kvm_vcpu_cpuid(g, g->vcpu_fd, true);
+	if (!ret)
+		ret = kvm_vcpu_long_mode(g->vcpu_fd);
+	return ret;
+}
+
+int kvm_guest_add_vcpu(struct kvm_guest *g, unsigned int id, int *fd,
+		       struct kvm_run **run)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	int ret = kvm_vcpu_create(g, id, fd, run);
+
+	if (!ret)
+		ret = kvm_vcpu_cpuid(g, *fd, true);
+	if (!ret)
+		ret = kvm_vcpu_long_mode(*fd);
+	/* with the in-kernel APIC an AP would wait for INIT and SIPI */
+	if (!ret && ioctl(*fd, KVM_SET_MP_STATE, &mp) < 0)
+		ret = -errno;
 	return ret;
 }

@@ -215,6 +215,18 @@ int kvm_guest_create_long(struct kvm_guest *g, __u64 ram_size);
  * maps them with 2 MiB nested pages; without, MADV_NOHUGEPAGE.
  */
 int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp);
+/*
+ * kvm_guest_create_long() with KVM's local APICs in the kernel and the
+ * rest of the interrupt controllers left to user space
+ * (KVM_CAP_SPLIT_IRQCHIP, ringvm's model), x2APIC and TSC-deadline in
+ * CPUID.  kvm_guest_add_vcpu() then adds vCPU @id (an AP, made runnable
+ * at once rather than waiting for SIPI) in the same long mode: its fd and
+ * run page in *@fd and *@run, closed by the caller (munmap with
+ * g->run_size).
+ */
+int kvm_guest_create_long_apic(struct kvm_guest *g, __u64 ram_size);
+int kvm_guest_add_vcpu(struct kvm_guest *g, unsigned int id, int *fd,
+		       struct kvm_run **run);
 
 /* KVM_RUN once: run->exit_reason, or -errno. */
 int kvm_guest_run(struct kvm_guest *g);

@@ -35,8 +35,6 @@
 
 /* The guest side of the library (guest.c, guest_entry.S) */
 extern char guest_isr_stubs[];
-extern char guest_code_returned[];
-extern void (*guest_exception_handlers[256])(struct ex_regs *);
 
 /* 1. The binary */
 

@@ -199,11 +199,18 @@ bench_keep()
 	cp "$1" "/tmp/bench.$bench_side"
 }
 
+# The same, added to what the side has (bench apic after bench run).
+bench_add()
+{
+	cat "$1" >>"/tmp/bench.$bench_side"
+}
+
 # The benchmark (selftests/bench.c, make bench): the method check, the
-# round trips under ringvm, then under KVM in the same boot: with its
-# default parameters and, on Intel, both of them with
-# vmentry_l1d_flush=never as well, so that the table has a like-for-like
-# column without the L1D flush.  One table at the end.
+# round trips and the local APIC paths (bench apic) under ringvm, then
+# under KVM in the same boot: with its default parameters and, on Intel,
+# both of them with vmentry_l1d_flush=never as well, so that the table
+# has a like-for-like column without the L1D flush.  One table at the
+# end.
 run_bench()
 {
 	kvm_mod=kvm_amd
@@ -215,7 +222,7 @@ run_bench()
 	demo_step 0 - insmod /ringvm/ringvm.ko
 	bench_side=ringvm
 	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
-	demo_step 0 - /ringvm/bench apic
+	demo_step 0 bench_add /ringvm/bench apic ringvm ringvm
 	demo_step 0 - rmmod ringvm
 	# ringvm with KVM-l1d-never's setting too: a like-for-like column
 	never_side=
@@ -229,6 +236,7 @@ run_bench()
 	demo_step 0 - modprobe "$kvm_mod"
 	bench_side=kvm
 	demo_step 0 bench_keep /ringvm/bench run kvm KVM
+	demo_step 0 bench_add /ringvm/bench apic kvm KVM
 	sides="$sides /tmp/bench.kvm"
 	demo_step 0 - rmmod "$kvm_mod" kvm
 	if [ "$kvm_mod" = kvm_intel ]; then
