@@ -50,7 +50,7 @@ top=$(cd "$runner_dir/../.." && pwd)
 all_machines="svm vmx vmx-smp vmx-long kvm"
 # Wall-clock limit per machine in seconds (--timeout overrides them all).
 declare -A machine_timeout=([svm]=900 [vmx]=3000 [vmx-smp]=1800
-	[vmx-long]=1500 [kvm]=600)
+	[vmx-long]=1600 [kvm]=600)
 # Kernel parameters a machine needs (README.md, "Quirks", says why).
 declare -A machine_params=(
 	[svm]=""
