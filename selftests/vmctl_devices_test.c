@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmctl_devices_test: the legacy PC devices of vmctl run (PIC, PIT and
- * port 0x61, RTC, the reset ports, the UART's receiver), two ways.
+ * port 0x61, RTC, the reset ports, the UART's receiver; with --lapic
+ * the I/O APIC's level-triggered entries), two ways.
  *
  *  1. In a guest: the test guest userspace/guest/devices.c, one case an
  *     entry point, run by vmctl in a VM made here.  It programs the
@@ -62,7 +63,7 @@ int vmctl_signal_msi(struct vmctl_machine *m, __u64 address, __u32 data)
 /* Entry points of devices.c's guest_main(), 16 bytes apart. */
 enum guest_case {
 	CASE_PIT_IRQ, CASE_PIT_CH2, CASE_PIC, CASE_RTC, CASE_RESET_CF9,
-	CASE_RESET_KBD, CASE_UART, CASE_FUZZ,
+	CASE_RESET_KBD, CASE_UART, CASE_FUZZ, CASE_IOAPIC_LEVEL,
 };
 
 #define GUEST_OK	1	/* guest_main() returned 0 */
@@ -118,18 +119,25 @@ FIXTURE_TEARDOWN(guest)
  * that its loopback checks see no input).  No "FAIL" may appear in what
  * it printed.
  */
-static void run_case(struct __test_metadata *_metadata, enum guest_case c,
-		     const char *input, struct run_result *res)
+static void run_case_opts(struct __test_metadata *_metadata,
+			  enum guest_case c, const char *opts,
+			  const char *input, struct run_result *res)
 {
 	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd),
-		 "timeout %s %s run %s --image %s --mode long --entry 0x%x",
+		 "timeout %s %s run %s --image %s --mode long --entry 0x%x %s",
 		 RUN_TIMEOUT, ringvm_vmctl_path(), VM_NAME, guest_path(),
-		 LOAD_ADDR + 16 * c);
+		 LOAD_ADDR + 16 * c, opts);
 	ASSERT_EQ(0, run_typing(cmd, "uart: ready", input, res));
 	EXPECT_EQ(NULL, strstr(res->out, "FAIL")) TH_LOG("%s", res->out);
 	TH_LOG("guest said:\n%s%s", res->out, res->err);
+}
+
+static void run_case(struct __test_metadata *_metadata, enum guest_case c,
+		     const char *input, struct run_result *res)
+{
+	run_case_opts(_metadata, c, "", input, res);
 }
 
 /* The number after @key in @out, or -1. */
@@ -272,6 +280,28 @@ TEST_F_TIMEOUT(guest, fuzz, 200)
 	run_case(_metadata, CASE_FUZZ, NULL, &res);
 	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
 	EXPECT_NE(NULL, strstr(res.out, "fuzz: 20000 accesses\n"));
+}
+
+/*
+ * --lapic: the RTC's line as a level-triggered I/O APIC entry.  The
+ * handler leaves it up for four EOIs: each makes ringvm report the EOI
+ * (RINGVM_EXIT_EOI), vmctl clear the entry's remote IRR, and the I/O
+ * APIC send again at once, so five interrupts come from one update
+ * interrupt; the guest checks the remote IRR in the handler and after.
+ */
+TEST_F_TIMEOUT(guest, ioapic_level, 200)
+{
+	struct run_result res;
+	long ms;
+
+	run_case_opts(_metadata, CASE_IOAPIC_LEVEL, "--lapic", NULL, &res);
+	EXPECT_EQ(GUEST_OK, res.status) TH_LOG("%s", res.err);
+	EXPECT_EQ(5, number_after(res.out, "ioapic level: ")) TH_LOG("%s",
+								   res.out);
+	/* one update interrupt, the rest at once: well inside 1.2 s */
+	ms = number_after(res.out, " interrupts in ");
+	EXPECT_LE(0, ms);
+	EXPECT_GE(1200, ms);
 }
 
 /* 2. Without a VM */

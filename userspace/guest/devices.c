@@ -220,6 +220,9 @@ static bool eoi_enabled = true;
  * ticks are counted against time.
  */
 static bool record_isr = true;
+/* test_ioapic_level(): interrupts come through the local APIC */
+static bool apic_mode;
+static void level_isr(void);
 
 static uint8_t pic_read_isr(uint16_t pic)
 {
@@ -258,6 +261,10 @@ void guest_isr(uint64_t vec)
 		outb(0xf4, EXIT_EXCEPTION);
 		for (;;)
 			asm volatile("cli; hlt");
+	}
+	if (apic_mode) {
+		level_isr();
+		return;
 	}
 	if (record_isr) {
 		isr_seen[irq][0] = pic_read_isr(PIC1);
@@ -834,6 +841,87 @@ static int test_uart(void)
  * off; vmctl must live through it.  The UART's THR, LCR and MCR are
  * spared (the report goes through them), and so are the reset ports.
  */
+/*
+ * With --lapic: the RTC's IRQ 8 as a level-triggered interrupt through
+ * the I/O APIC at 0xfec00000 to the local APIC at 0xfee00000 (the PIC
+ * masked).  The line stays up until register C is read, and the handler
+ * reads it only at the LEVEL_SENDS-th interrupt: until then each EOI
+ * finds the line still up and the I/O APIC, its remote IRR cleared by
+ * that EOI, sends again at once (82093AA §3.2.4).  In the handler the
+ * entry's remote IRR is set; after the last EOI, with the line down, it
+ * is clear and nothing more comes.
+ */
+#define LAPIC_BASE	0xfee00000UL
+#define IOAPIC_BASE	0xfec00000UL
+#define RTE_RTC		(0x10 + 2 * 8)
+#define RTE_LEVEL	(1u << 15)
+#define RTE_REMOTE_IRR	(1u << 14)
+#define RTE_MASKED	(1u << 16)
+#define LEVEL_SENDS	5
+
+static volatile unsigned int level_irqs;
+static volatile uint32_t level_rte_seen;
+
+static uint32_t ioapic_read(uint32_t reg)
+{
+	*(volatile uint32_t *)IOAPIC_BASE = reg;
+	return *(volatile uint32_t *)(IOAPIC_BASE + 0x10);
+}
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)IOAPIC_BASE = reg;
+	*(volatile uint32_t *)(IOAPIC_BASE + 0x10) = v;
+}
+
+static void level_isr(void)
+{
+	level_rte_seen |= ioapic_read(RTE_RTC);
+	if (++level_irqs == LEVEL_SENDS)
+		rtc_c_seen = rtc_read(0x0c);	/* the line goes down */
+	*(volatile uint32_t *)(LAPIC_BASE + 0xb0) = 0;	/* EOI */
+}
+
+static int test_ioapic_level(void)
+{
+	uint64_t t0;
+	uint32_t rte;
+
+	outb(PIC1 + 1, 0xff);
+	outb(PIC2 + 1, 0xff);
+	*(volatile uint32_t *)(LAPIC_BASE + 0xf0) = 0x1ff;	/* SVR: on */
+	apic_mode = true;
+	rtc_read(0x0c);
+	ioapic_write(RTE_RTC + 1, 0);			/* to APIC ID 0 */
+	ioapic_write(RTE_RTC, (VECTOR_BASE + 8) | RTE_LEVEL);
+	rtc_write(0x0b, 0x16);				/* UIE: once a second */
+	/* spin, not HLT: a lost interrupt must not stop the guest */
+	t0 = rdtsc();
+	sti();
+	while (level_irqs < LEVEL_SENDS && us_since(t0) < 3000000)
+		asm volatile("pause");
+	cli();
+	puts("ioapic level: ");
+	put_dec(level_irqs);
+	puts(" interrupts in ");
+	put_dec(us_since(t0) / 1000);
+	puts(" ms\n");
+	/* the line is down: no more until the next update (a second) */
+	sti();
+	spin_ms(200);
+	cli();
+	check(level_irqs == LEVEL_SENDS, "level interrupts", level_irqs);
+	check(level_rte_seen & RTE_REMOTE_IRR, "remote IRR in the handler",
+	      level_rte_seen);
+	check((rtc_c_seen & 0x90) == 0x90, "register C: IRQF|UF", rtc_c_seen);
+	rte = ioapic_read(RTE_RTC);
+	check(!(rte & RTE_REMOTE_IRR), "remote IRR after the EOI", rte);
+	rtc_write(0x0b, 0x02);
+	ioapic_write(RTE_RTC, RTE_MASKED);
+	apic_mode = false;
+	return 0;
+}
+
 static int test_fuzz(void)
 {
 	static const uint16_t ports[] = {
@@ -869,6 +957,7 @@ int guest_main(unsigned int entry)
 	static int (*const cases[])(void) = {
 		test_pit_irq, test_pit_ch2, test_pic, test_rtc,
 		test_reset_cf9, test_reset_kbd, test_uart, test_fuzz,
+		test_ioapic_level,
 	};
 	int ret;
 

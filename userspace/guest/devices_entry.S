@@ -17,7 +17,7 @@
  * clobber (and RBP, which the stub uses), call guest_isr(vector), and IRETQ.  An exception's error
  * code is not popped: guest_isr() never returns from an exception.
  */
-#define NR_ENTRIES	8
+#define NR_ENTRIES	9
 #define NR_VECTORS	48
 #define TEST_EXIT_PORT	0xf4
 
