@@ -163,12 +163,17 @@ static void vmx_evict_ipi(void *info)
 }
 
 /*
- * vmx_cpu_disable(), interrupts off, before VMXOFF: nothing may stay
- * active on a CPU that leaves VMX operation (SDM Vol. 3C §25.11.1).
+ * Preemption off: VMCLEAR this CPU's parked VMCS, if any.  Also
+ * vmx_cpu_disable()'s, before VMXOFF: nothing may stay active on a CPU
+ * that leaves VMX operation (SDM Vol. 3C §25.11.1).
  */
 void vmx_vcpu_evict_cpu(void)
 {
+	unsigned long flags;
+
+	local_irq_save(flags);
 	vmx_evict_this_cpu();
+	local_irq_restore(flags);
 }
 
 /*
@@ -208,9 +213,7 @@ static void vmx_vmcs_acquire(struct vmx_vcpu *vmx)
 	local_irq_restore(flags);
 
 	vmx_vmcs_unpark(vmx);
-	local_irq_save(flags);
-	vmx_evict_this_cpu();
-	local_irq_restore(flags);
+	vmx_vcpu_evict_cpu();
 	vmx_vmptrld(vmx);
 }
 
@@ -616,7 +619,6 @@ static void vmx_reset(struct vmx_vcpu *vmx)
 int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
-	unsigned long flags;
 	struct page *page;
 
 	vmx->parked_cpu = -1;
@@ -633,9 +635,7 @@ int vmx_vcpu_init(struct ringvm_vcpu *vcpu)
 	vmx->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);	/* vm.h */
 
 	preempt_disable();
-	local_irq_save(flags);
-	vmx_evict_this_cpu();	/* the VMPTRLD below replaces it */
-	local_irq_restore(flags);
+	vmx_vcpu_evict_cpu();	/* the VMPTRLD below replaces it */
 	/*
 	 * SDM Vol. 3C §25.11.3: VMCLEAR a new region before its VMPTRLD.
 	 * Not counted: a new vCPU's statistics start at 0.
