@@ -241,8 +241,20 @@ int ringvm_efer_write(u64 old, u64 *efer, u64 cr0, u64 valid)
 }
 
 /*
- * MSRs: the backend's first (those in the VMCS/VMCB or switched by
- * it), then the few the core keeps.  -ENOENT: nobody holds it; -EINVAL:
+ * x2APIC registers (0x800-0x8ff, Intel SDM Vol. 3A §10.12.1.2): a write
+ * goes to the APIC straight away, as neither backend nor the core holds
+ * any of them, and EOI, ICR and SELF_IPI writes are a guest's most
+ * frequent WRMSRs.  Reads take the usual order: the test would cost
+ * every other RDMSR a few instructions.
+ */
+static bool ringvm_x2apic_msr(u32 index)
+{
+	return (index >> 8) == 0x8;
+}
+
+/*
+ * MSRs: the backend's first (those in the VMCS/VMCB or switched by it;
+ * for a write, the x2APIC's before them), then the few the core keeps.  -ENOENT: nobody holds it; -EINVAL:
  * a value the guest may not write.  The same rules for the guest's
  * RDMSR/WRMSR and for RINGVM_GET/SET_MSRS.
  */
@@ -286,7 +298,11 @@ int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 {
 	u64 cur;
-	int r = ringvm_arch->set_msr(vcpu, index, data);
+	int r;
+
+	if (unlikely(ringvm_x2apic_msr(index)) && vcpu->apic)
+		return ringvm_lapic_set_msr(vcpu, index, data);
+	r = ringvm_arch->set_msr(vcpu, index, data);
 
 	if (r == -ENOENT)
 		r = ringvm_spec_set_msr(vcpu, index, data);
