@@ -1029,6 +1029,12 @@ int ringvm_lapic_block(struct ringvm_vcpu *vcpu)
 			   READ_ONCE(vcpu->vm->destroyed),
 			   TASK_INTERRUPTIBLE);
 	ringvm_stats_halt(vcpu, false);
+	/* What woke a halted vCPU is most likely its interrupt: look now. */
+	if (vcpu->mp_state == RINGVM_MP_HALTED) {
+		ringvm_lapic_sync(vcpu);
+		if (ringvm_lapic_wakes(vcpu))
+			vcpu->mp_state = RINGVM_MP_RUNNABLE;
+	}
 	return 0;
 }
 
