@@ -500,32 +500,36 @@ TEST_F_TIMEOUT(boot, kvm_backend, 1300)
 
 /*
  * 5. The SMP boots of 3. under KVM: its local APICs (split irqchip), the
- * rest vmctl's as under ringvm.
+ * rest vmctl's as under ringvm.  "" or why it skipped.
  */
-TEST_F_TIMEOUT(boot, kvm_smp_2_vcpus, 1300)
+static const char *kvm_smp(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(boot) *self, unsigned int n)
 {
 	const char *why = smp_skip_reason();
 
 	if (!why)
 		why = kvm_instead(_metadata);
+	if (why[0])
+		return why;
+	smp_boot(_metadata, self, n, "--backend kvm --memory 256M");
+	kvm_guest_destroy(&pin);
+	return "";
+}
+
+TEST_F_TIMEOUT(boot, kvm_smp_2_vcpus, 1300)
+{
+	const char *why = kvm_smp(_metadata, self, 2);
 
 	if (why[0])
 		SKIP(return, "%s", why);
-	smp_boot(_metadata, self, 2, "--backend kvm --memory 256M");
-	kvm_guest_destroy(&pin);
 }
 
 TEST_F_TIMEOUT(boot, kvm_smp_4_vcpus, 1300)
 {
-	const char *why = smp_skip_reason();
-
-	if (!why)
-		why = kvm_instead(_metadata);
+	const char *why = kvm_smp(_metadata, self, 4);
 
 	if (why[0])
 		SKIP(return, "%s", why);
-	smp_boot(_metadata, self, 4, "--backend kvm --memory 256M");
-	kvm_guest_destroy(&pin);
 }
 
 /* 2. Refused before the guest runs */
