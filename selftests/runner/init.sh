@@ -230,6 +230,7 @@ run_bench()
 		demo_step 0 - insmod /ringvm/ringvm.ko vmentry_l1d_flush=never
 		bench_side=ringvm-never
 		demo_step 0 bench_keep /ringvm/bench run ringvm ringvm-l1d-never
+		demo_step 0 bench_add /ringvm/bench apic ringvm ringvm-l1d-never
 		never_side=/tmp/bench.ringvm-never
 		demo_step 0 - rmmod ringvm
 	fi
@@ -243,6 +244,7 @@ run_bench()
 		demo_step 0 - modprobe kvm_intel vmentry_l1d_flush=never
 		bench_side=kvm-never
 		demo_step 0 bench_keep /ringvm/bench run kvm KVM-l1d-never
+		demo_step 0 bench_add /ringvm/bench apic kvm KVM-l1d-never
 		sides="$sides /tmp/bench.kvm-never"
 		demo_step 0 - rmmod kvm_intel kvm
 	fi
