@@ -182,6 +182,7 @@ void ringvm_queue_debug_trap(struct ringvm_vcpu *vcpu)
 
 /* The uapi types are the VMX interruption types, as the slot's. */
 static_assert(RINGVM_EVENT_INTR == RINGVM_EVENT_TYPE_INTR);
+static_assert(!(RINGVM_WINDOW_TPR & RINGVM_RUN_FLAGS));
 static_assert(RINGVM_EVENT_NMI == RINGVM_EVENT_TYPE_NMI);
 static_assert(RINGVM_EVENT_EXCEPTION == RINGVM_EVENT_TYPE_EXCEPTION);
 static_assert(RINGVM_EVENT_SOFT_INTR == RINGVM_EVENT_TYPE_SOFT_INTR);

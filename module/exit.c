@@ -300,7 +300,7 @@ int ringvm_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 	u64 cur;
 	int r;
 
-	if (unlikely(ringvm_x2apic_msr(index)) && vcpu->apic)
+	if (ringvm_x2apic_msr(index) && vcpu->apic)
 		return ringvm_lapic_set_msr(vcpu, index, data);
 	r = ringvm_arch->set_msr(vcpu, index, data);
 
@@ -755,8 +755,14 @@ int ringvm_mov_to_cr8(struct ringvm_vcpu *vcpu, int gpr, u8 len)
 			return -EINVAL;
 		gpr = f.insn.reg;
 		len = f.insn.len;
+	} else {
+		ringvm_arch->get_code_state(vcpu, &f.st);
+		f.mode = ringvm_cpu_mode(&f.st);
 	}
 	val = ringvm_read_gpr(vcpu, gpr);
+	/* outside 64-bit mode (AMD's LOCK MOV CR0) the operand is 32 bits */
+	if (f.mode != RINGVM_MODE_LONG64)
+		val = (u32)val;
 	if ((val >> 4) || ringvm_arch->get_reg(vcpu, RINGVM_REG_CPL)) {
 		ringvm_inject_gp(vcpu);
 		return 0;
@@ -1254,7 +1260,7 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
  * gives the vCPU up (preemption off, interrupts on) where the backend
  * says ringvm_arch->state_needs_load (VMX): port I/O that is
  * not a string, HLT, an MSR or a hypercall for user space, an MMIO
- * access, a window, nothing.  The backend's state hooks then find the
+ * access, a window, a level EOI, nothing.  The backend's state hooks then find the
  * vCPU loaded; from the slow path proper, the RIP skip, RUN's rip and
  * the interrupt state would each borrow it (on VMX preemption off and
  * the parked VMCS taken and parked again, vmx/vcpu.c: cheap on the same

@@ -216,7 +216,11 @@ void ringvm_lapic_accept(struct ringvm_vcpu *vcpu, int vec)
 	apic_update_irr(vcpu);
 }
 
-/* §10.8.5: an EOI ends the highest-priority interrupt in service. */
+/*
+ * §10.8.5: an EOI ends the highest-priority interrupt in service.  The
+ * TMR keeps its bit: it changes only when a vector enters the IRR
+ * (§10.8.4), so a level vector pending again while in service keeps it.
+ */
 static void apic_eoi(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_lapic *apic = vcpu->apic;
@@ -236,7 +240,6 @@ static void apic_eoi(struct ringvm_vcpu *vcpu)
 		vcpu->eoi_vector = isr;
 	}
 	apic_assign_vec(apic, APIC_ISR, isr, false);
-	apic_assign_vec(apic, APIC_TMR, isr, false);
 }
 
 /* 3. Posting */
@@ -478,35 +481,40 @@ static bool apic_match_physical(struct ringvm_vcpu *vcpu, u32 dest)
 	return dest == 0xff || dest == vcpu->id;
 }
 
-/* Deliver one message to @vcpu (§10.6.1, delivery modes). */
-static void apic_deliver(struct ringvm_vcpu *vcpu, u32 mode, u8 vec,
+/*
+ * Deliver one message to @vcpu (§10.6.1, delivery modes): whether its
+ * APIC accepted it (a software-disabled APIC drops fixed interrupts).
+ */
+static bool apic_deliver(struct ringvm_vcpu *vcpu, u32 mode, u8 vec,
 			 bool level)
 {
 	switch (mode) {
 	case APIC_DM_FIXED:
 	case APIC_DM_LOWEST:
-		if (apic_hw_enabled(vcpu->apic) && apic_sw_enabled(vcpu->apic))
-			apic_post_vector(vcpu, vec, level);
-		break;
+		if (!apic_hw_enabled(vcpu->apic) ||
+		    !apic_sw_enabled(vcpu->apic))
+			return false;
+		apic_post_vector(vcpu, vec, level);
+		return true;
 	case APIC_DM_NMI:
 		apic_post(vcpu, RINGVM_POSTED_NMI);
-		break;
+		return true;
 	case APIC_DM_INIT:
 		apic_post(vcpu, RINGVM_POSTED_INIT);
-		break;
+		return true;
 	case APIC_DM_STARTUP:
 		WRITE_ONCE(vcpu->apic->sipi_vector, vec);
 		apic_post(vcpu, RINGVM_POSTED_SIPI);
-		break;
+		return true;
 	default:	/* SMI and ExtINT: not from an IPI or MSI here */
-		break;
+		return false;
 	}
 }
 
 /*
  * Send to every vCPU the destination names; lowest priority goes to the
  * first (the arbitration is the platform's, §10.6.2.4).  @src is NULL
- * for an MSI.  Returns how many vCPUs it reached.
+ * for an MSI.  Returns how many vCPUs accepted it.
  */
 static int apic_send(struct ringvm_vm *vm, struct ringvm_vcpu *src,
 		     u32 shorthand, bool logical, u32 dest, u32 mode, u8 vec,
@@ -538,7 +546,8 @@ static int apic_send(struct ringvm_vm *vm, struct ringvm_vcpu *src,
 					apic_match_physical(t, dest)))
 				continue;
 		}
-		apic_deliver(t, mode, vec, level);
+		if (!apic_deliver(t, mode, vec, level))
+			continue;
 		n++;
 		if (mode == APIC_DM_LOWEST)
 			break;
@@ -561,9 +570,9 @@ static void apic_send_ipi(struct ringvm_vcpu *vcpu, u32 icr, u32 dest)
 		apic_error(vcpu, APIC_ESR_SEND_ILLEGAL);
 		return;
 	}
+	/* The trigger mode means nothing else in an IPI: edge (§10.6.1). */
 	apic_send(vcpu->vm, vcpu, icr & APIC_SHORTHAND,
-		  icr & APIC_DEST_LOGICAL, dest, mode, icr & 0xff,
-		  icr & APIC_INT_LEVELTRIG);
+		  icr & APIC_DEST_LOGICAL, dest, mode, icr & 0xff, false);
 }
 
 /* 1. Registers */
@@ -1029,10 +1038,14 @@ int ringvm_lapic_block(struct ringvm_vcpu *vcpu)
 			   READ_ONCE(vcpu->vm->destroyed),
 			   TASK_INTERRUPTIBLE);
 	ringvm_stats_halt(vcpu, false);
-	/* What woke a halted vCPU is most likely its interrupt: look now. */
+	/*
+	 * What woke a halted vCPU is most likely its interrupt: look now.
+	 * An INIT the sync took changes the state: the next call acts on it.
+	 */
 	if (vcpu->mp_state == RINGVM_MP_HALTED) {
 		ringvm_lapic_sync(vcpu);
-		if (ringvm_lapic_wakes(vcpu))
+		if (vcpu->mp_state == RINGVM_MP_HALTED &&
+		    ringvm_lapic_wakes(vcpu))
 			vcpu->mp_state = RINGVM_MP_RUNNABLE;
 	}
 	return 0;

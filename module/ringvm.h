@@ -253,7 +253,7 @@ struct ringvm_intr_state {
  * the TPR alone, so a guest MOV to CR8 must exit (VMX exits on every one;
  * SVM intercepts them while this is set, ringvm_mov_to_cr8()).
  */
-#define RINGVM_WINDOW_TPR	BIT(2)
+#define RINGVM_WINDOW_TPR	BIT(7)	/* clear of every RINGVM_RUN_* */
 #define RINGVM_WINDOWS_UNKNOWN	0xff
 
 struct ringvm_arch_ops {
