@@ -46,6 +46,7 @@ __u64 vmctl_now_ns(void)
 /* dev_ioapic.c's messages: counted here (vmctl's is in backend.c). */
 static unsigned int nr_msis;
 static __u32 last_msi_data;
+static int msi_accepted = 1;	/* what SIGNAL_MSI answers */
 
 int vmctl_signal_msi(struct vmctl_machine *m, __u64 address, __u32 data)
 {
@@ -53,7 +54,7 @@ int vmctl_signal_msi(struct vmctl_machine *m, __u64 address, __u32 data)
 	(void)address;
 	nr_msis++;
 	last_msi_data = data;
-	return 0;
+	return msi_accepted;
 }
 
 #define VM_NAME		"vmctl-tdev"
@@ -681,7 +682,8 @@ static __u32 ioapic_rd(__u32 reg)
  * A level-triggered entry (82093AA §3.2.4): one message, then the remote
  * IRR holds the next until the local APIC's EOI of its vector; a line
  * still asserted at the EOI sends again.  The remote IRR is read-only
- * and an edge entry has none.  Without EOI exits it is not kept.
+ * and an edge entry has none; a message no APIC accepted, or an NMI,
+ * sets none (no EOI would clear it).  Without EOI exits it is not kept.
  */
 TEST(ioapic_level_remote_irr)
 {
@@ -722,6 +724,20 @@ TEST(ioapic_level_remote_irr)
 	EXPECT_EQ(0x45, ioapic_rd(0x10 + 2 * 5));
 	vmctl_ioapic_line(&machine, 5, false);
 
+	/* nobody accepted it, or an NMI entry: no EOI will come, no IRR */
+	msi_accepted = 0;
+	ioapic_wr(0x10 + 2 * 5, rte);
+	vmctl_ioapic_line(&machine, 5, true);
+	EXPECT_EQ(4, nr_msis);
+	EXPECT_EQ(rte, ioapic_rd(0x10 + 2 * 5));
+	vmctl_ioapic_line(&machine, 5, false);
+	msi_accepted = 1;
+	ioapic_wr(0x10 + 2 * 5, rte | (4 << 8));
+	vmctl_ioapic_line(&machine, 5, true);
+	EXPECT_EQ(5, nr_msis);
+	EXPECT_EQ(rte | (4 << 8), ioapic_rd(0x10 + 2 * 5));
+	vmctl_ioapic_line(&machine, 5, false);
+
 	/* without EOI exits every rise sends and no remote IRR shows */
 	machine.eoi_exits = false;
 	vmctl_ioapic_init(&machine);
@@ -729,7 +745,7 @@ TEST(ioapic_level_remote_irr)
 	vmctl_ioapic_line(&machine, 5, true);
 	vmctl_ioapic_line(&machine, 5, false);
 	vmctl_ioapic_line(&machine, 5, true);
-	EXPECT_EQ(5, nr_msis);
+	EXPECT_EQ(7, nr_msis);
 	EXPECT_EQ(rte, ioapic_rd(0x10 + 2 * 5));
 	machine.lapic = false;
 }

@@ -29,6 +29,7 @@
 #define IOAPIC_VERSION		(0x11 | ((IOAPIC_PINS - 1) << 16))
 #define RTE_VECTOR		0xffULL
 #define RTE_MODE		(7ULL << 8)
+#define RTE_MODE_LOWEST		(1ULL << 8)	/* fixed is 0 */
 #define RTE_LOGICAL		(1ULL << 11)
 #define RTE_ACTIVE_LOW		(1ULL << 13)
 #define RTE_REMOTE_IRR		(1ULL << 14)
@@ -66,18 +67,22 @@ static void ioapic_send(struct vmctl_machine *m, unsigned int pin)
 		return;
 	if (ioapic.line[pin] == !!(rte & RTE_ACTIVE_LOW))
 		return;
-	if (rte & RTE_LEVEL) {
-		/* one message until the EOI, §3.2.4 (only with EOI exits) */
-		if (rte & RTE_REMOTE_IRR)
-			return;
-		if (m->eoi_exits)
-			ioapic.rte[pin] |= RTE_REMOTE_IRR;
-	}
+	/* one level message until the EOI, §3.2.4 (only with EOI exits) */
+	if ((rte & RTE_LEVEL) && (rte & RTE_REMOTE_IRR))
+		return;
 	/* Intel SDM Vol. 3A §10.11.1-2: the MSI the entry stands for */
 	addr = 0xfee00000ULL | ((rte >> 56) << 12) |
 	       (rte & RTE_LOGICAL ? 1 << 2 : 0);
 	data = (rte & (RTE_VECTOR | RTE_MODE | RTE_LEVEL)) | (1 << 14);
-	vmctl_signal_msi(m, addr, data);
+	/*
+	 * The remote IRR is set when a local APIC accepted the interrupt:
+	 * a fixed or lowest-priority one (the others end with no EOI) that
+	 * reached an enabled APIC (SIGNAL_MSI counts those).  Under the
+	 * device lock: the EOI exit that clears it waits for it.
+	 */
+	if (vmctl_signal_msi(m, addr, data) > 0 && (rte & RTE_LEVEL) &&
+	    (rte & RTE_MODE) <= RTE_MODE_LOWEST && m->eoi_exits)
+		ioapic.rte[pin] |= RTE_REMOTE_IRR;
 }
 
 void vmctl_ioapic_line(struct vmctl_machine *m, unsigned int irq, bool level)

@@ -538,17 +538,23 @@ static int create_vcpus(struct vmctl_machine *m, const struct run_opts *o)
 		return vmctl_fail("run %s: the VM has room for %u vCPUs, not %u (vmctl create --vcpus)",
 				  m->name, m->max_vcpus, o->vcpus);
 	if (o->lapic) {
+		/*
+		 * EOI exits for the I/O APIC's remote IRR; a ringvm before
+		 * them refuses the flag: its APICs, no remote IRR then.
+		 */
 		ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_LAPIC,
 				      RINGVM_LAPIC_EOI_EXIT);
+		m->eoi_exits = !ret;
+		if (ret == -EINVAL)
+			ret = __ringvm_enable(m->vmfd, RINGVM_ENABLE_LAPIC, 0);
 		if (ret == -EBUSY)
 			return vmctl_fail("run %s: the VM has vCPUs: is another vmctl running it?",
 					  m->name);
 		if (ret < 0)
 			return vmctl_fail("RINGVM_ENABLE_LAPIC: %s%s",
 					  strerror(-ret), ret == -EINVAL ?
-					  " (a ringvm without in-kernel APICs or EOI exits)" :
+					  " (a ringvm without in-kernel APICs)" :
 					  "");
-		m->eoi_exits = true;
 	}
 	for (i = 0; i < o->vcpus; i++) {
 		fd = __ringvm_create_vcpu(m->vmfd, i);
