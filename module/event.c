@@ -268,7 +268,7 @@ u32 ringvm_prepare_events(struct ringvm_vcpu *vcpu)
 
 	if (extint || apic_vec >= 0)
 		open |= RINGVM_RUN_IRQ_WINDOW;
-	else if (vcpu->apic_irr && ringvm_lapic_tpr_holds(vcpu))
+	else if (apic_vec == RINGVM_LAPIC_TPR_HELD)
 		open |= RINGVM_WINDOW_TPR;
 	if (vcpu->nmi_pending || (vcpu->windows_wanted & RINGVM_RUN_NMI_WINDOW))
 		open |= RINGVM_RUN_NMI_WINDOW;

@@ -177,35 +177,26 @@ static void apic_update_irr(struct ringvm_vcpu *vcpu)
 	vcpu->apic_irr = apic_highest(vcpu->apic, APIC_IRR) >= 0;
 }
 
-/* The vector the APIC would deliver now, or -1 (§10.8.3). */
+/*
+ * The vector the APIC would deliver now, its class above the PPR's
+ * (§10.8.3.1: above the TPR's and any in service), or -1; or
+ * RINGVM_LAPIC_TPR_HELD if the TPR alone holds it back: a MOV to CR8
+ * that lowers the TPR must then be seen at once (RINGVM_WINDOW_TPR),
+ * while one the ISR holds waits for an EOI, which exits anyway.
+ */
 int ringvm_lapic_deliverable(struct ringvm_vcpu *vcpu)
 {
 	struct ringvm_lapic *apic = vcpu->apic;
-	int irr = apic_highest(apic, APIC_IRR);
+	int irr = apic_highest(apic, APIC_IRR), isr;
 
 	if (irr < 0 || !apic_hw_enabled(apic) || !apic_sw_enabled(apic))
 		return -1;
-	if ((irr & 0xf0) <= (apic_ppr(vcpu) & 0xf0))
+	isr = apic_highest(apic, APIC_ISR);
+	if (isr >= 0 && (irr & 0xf0) <= (isr & 0xf0))
 		return -1;
+	if ((irr & 0xf0) <= (apic_tpr(vcpu) & 0xf0))
+		return RINGVM_LAPIC_TPR_HELD;
 	return irr;
-}
-
-/*
- * Whether the highest vector in the IRR waits for the TPR alone: its
- * class is above any in service but not above the TPR's.  A MOV to CR8
- * that lowers the TPR must then be seen at once (RINGVM_WINDOW_TPR);
- * one held by the ISR waits for an EOI, which exits anyway.
- */
-bool ringvm_lapic_tpr_holds(struct ringvm_vcpu *vcpu)
-{
-	struct ringvm_lapic *apic = vcpu->apic;
-	int irr = apic_highest(apic, APIC_IRR);
-	int isr = apic_highest(apic, APIC_ISR);
-
-	if (irr < 0 || !apic_hw_enabled(apic) || !apic_sw_enabled(apic))
-		return false;
-	return (isr < 0 || (irr & 0xf0) > (isr & 0xf0)) &&
-	       (irr & 0xf0) <= (apic_tpr(vcpu) & 0xf0);
 }
 
 /* The processor took @vec: it moves from the IRR to the ISR. */
@@ -240,6 +231,13 @@ static void apic_eoi(struct ringvm_vcpu *vcpu)
 		vcpu->eoi_vector = isr;
 	}
 	apic_assign_vec(apic, APIC_ISR, isr, false);
+}
+
+/* The vCPU's thread: @vec into the IRR, its TMR bit as @level (§10.8.4). */
+static void apic_set_irr(struct ringvm_lapic *apic, u8 vec, bool level)
+{
+	apic_assign_vec(apic, APIC_IRR, vec, true);
+	apic_assign_vec(apic, APIC_TMR, vec, level);
 }
 
 /* 3. Posting */
@@ -293,13 +291,9 @@ void ringvm_lapic_sync(struct ringvm_vcpu *vcpu)
 			if (!bits)
 				continue;
 			level = xchg(&apic->pir_level[i], 0);
-			for_each_set_bit(v, &bits, BITS_PER_LONG) {
-				apic_assign_vec(apic, APIC_IRR,
-						i * BITS_PER_LONG + v, true);
-				apic_assign_vec(apic, APIC_TMR,
-						i * BITS_PER_LONG + v,
-						level & BIT(v));
-			}
+			for_each_set_bit(v, &bits, BITS_PER_LONG)
+				apic_set_irr(apic, i * BITS_PER_LONG + v,
+					     level & BIT(v));
 		}
 		apic_update_irr(vcpu);
 	}
@@ -433,8 +427,7 @@ static void apic_set_deadline(struct ringvm_vcpu *vcpu, u64 deadline)
 		u32 lvt = apic_get(apic, APIC_LVTT);
 
 		if (!(lvt & APIC_LVT_MASKED) && (lvt & 0xff) >= 32) {
-			apic_assign_vec(apic, APIC_IRR, lvt & 0xff, true);
-			apic_assign_vec(apic, APIC_TMR, lvt & 0xff, false);
+			apic_set_irr(apic, lvt & 0xff, false);
 			apic_update_irr(vcpu);
 		}
 		return;

@@ -367,8 +367,8 @@ static inline bool ringvm_extint_open(struct ringvm_vcpu *vcpu)
 int ringvm_lapic_create(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_free(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_sync(struct ringvm_vcpu *vcpu);
+#define RINGVM_LAPIC_TPR_HELD	(-2)	/* ringvm_lapic_deliverable() */
 int ringvm_lapic_deliverable(struct ringvm_vcpu *vcpu);
-bool ringvm_lapic_tpr_holds(struct ringvm_vcpu *vcpu);
 void ringvm_lapic_accept(struct ringvm_vcpu *vcpu, int vec);
 int ringvm_lapic_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data);
 int ringvm_lapic_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data);
