@@ -4,9 +4,9 @@
  *
  *  1. ringvm_decode_insn()      - the few instructions that reach the core
  *     with no hardware decode: MMIO loads and stores, MOV to/from DRn and
- *     MOV to CR8 (SVM without decode assists) and INS/OUTS; ringvm_insn_match() - the
- *     length of a known instruction with its prefixes (SVM without NRIP
- *     save).
+ *     MOV to CR8 (SVM without decode assists) and INS/OUTS;
+ *     ringvm_insn_match() - the length of a known instruction with its
+ *     prefixes (SVM without NRIP save).
  *  2. ringvm_insn_load_result() / ringvm_insn_store_value() - MOV semantics
  *     for the register side of a decoded access.
  *  3. ringvm_gva_to_gpa()       - translate a guest linear address through

@@ -254,9 +254,10 @@ static bool ringvm_x2apic_msr(u32 index)
 
 /*
  * MSRs: the backend's first (those in the VMCS/VMCB or switched by it;
- * for a write, the x2APIC's before them), then the few the core keeps.  -ENOENT: nobody holds it; -EINVAL:
- * a value the guest may not write.  The same rules for the guest's
- * RDMSR/WRMSR and for RINGVM_GET/SET_MSRS.
+ * for a write, the x2APIC's before them), then the few the core keeps.
+ * -ENOENT: nobody holds it; -EINVAL: a value the guest may not write.
+ * The same rules for the guest's RDMSR/WRMSR and for
+ * RINGVM_GET/SET_MSRS.
  */
 int ringvm_get_msr(struct ringvm_vcpu *vcpu, u32 index, u64 *data)
 {
@@ -1258,14 +1259,14 @@ int ringvm_handle_slow(struct ringvm_vcpu *vcpu)
 /*
  * The exits whose slow handling cannot sleep, handled by run.c before it
  * gives the vCPU up (preemption off, interrupts on) where the backend
- * says ringvm_arch->state_needs_load (VMX): port I/O that is
- * not a string, HLT, an MSR or a hypercall for user space, an MMIO
- * access, a window, a level EOI, nothing.  The backend's state hooks then find the
+ * says ringvm_arch->state_needs_load (VMX): port I/O that is not a
+ * string, HLT, an MSR or a hypercall for user space, an MMIO access, a
+ * window, a level EOI, nothing.  The backend's state hooks then find the
  * vCPU loaded; from the slow path proper, the RIP skip, RUN's rip and
  * the interrupt state would each borrow it (on VMX preemption off and
  * the parked VMCS taken and parked again, vmx/vcpu.c: cheap on the same
- * CPU, but not free).  True with ringvm_handle_slow()'s
- * answer in *@r; false: that exit is the slow path's.
+ * CPU, but not free).  True with ringvm_handle_slow()'s answer in *@r;
+ * false: that exit is the slow path's.
  */
 bool ringvm_handle_slow_loaded(struct ringvm_vcpu *vcpu, int *r)
 {
