@@ -99,6 +99,8 @@ static int ringvm_cpu_offline(unsigned int cpu)
 	local_irq_save(flags);
 	ringvm_cpu_disable_this();
 	local_irq_restore(flags);
+	if (ringvm_arch->cpu_offline)
+		ringvm_arch->cpu_offline();
 	return 0;
 }
 

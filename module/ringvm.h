@@ -165,6 +165,11 @@ struct ringvm_hw_exit {
  *		 enabled again), but for the reboot notifier's IPI, which
  *		 may land in a stretch (cpu.c); VMX VMCLEARs the VMCS
  *		 vcpu_put() left parked here first.
+ * @cpu_offline: optional: process context, pinned to a CPU that goes
+ *		 offline or whose virtualization the module gives up, after
+ *		 @cpu_disable or without it (the reboot notifier's IPI may
+ *		 have run that): drop what may only be dropped from process
+ *		 context (VMX: its user-return notifier).  Interrupts on.
  *
  * vCPUs (process context, vCPU lock or creation/destruction):
  * @npt_ops:	 the nested page table format (EPT or NPT entries).
@@ -263,6 +268,7 @@ struct ringvm_arch_ops {
 	void (*hardware_unsetup)(void);
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+	void (*cpu_offline)(void);
 
 	const struct ringvm_npt_ops *npt_ops;
 	bool state_needs_load;

@@ -1046,28 +1046,21 @@ TEST_F(exits, msr_ioctl_stops_at_unknown)
  * while EFER.SCE is clear, then the guest's LSTAR both in the stretch of
  * guest code where a WRMSR to EFER set SCE and in the next one, after a
  * return to user space.  VMX loads those MSRs only while SCE is set
- * (module/vmx/vcpu.c, vmx_msr_to_guest()); the host's come back before
- * RUN returns, or this process's own system calls would go astray.
+ * (module/vmx/vcpu.c, section 4b); the host's come back before this
+ * process returns to user space, or its own system calls would go
+ * astray.
  */
-static volatile __u64 syscall_count;
-
-asm(".pushsection .text\n"
-	"syscall_target:\n\t"
-	"incq syscall_count(%rip)\n\t"
-	"push %r11\n\t"
-	"popfq\n\t"
-	"jmp *%rcx\n"
-	".popsection");
-extern char syscall_target[];
+#define syscall_count guest_syscall_counts[0]
 
 static void guest_syscall(void)
 {
 	__u8 vector;
 
 	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
-	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)syscall_target);
+	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)guest_syscall_target0);
 	wrmsr(MSR_SYSCALL_MASK, 0);
-	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), (__u64)(uintptr_t)syscall_target);
+	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR),
+			(__u64)(uintptr_t)guest_syscall_target0);
 	asm volatile(GUEST_ASM_SAFE("syscall")
 		     : [vector] "=qm"(vector)
 		     : : "rcx", GUEST_ASM_SAFE_CLOBBERS);

@@ -60,9 +60,14 @@
  *     edge vector's EOI does not, nor a fixed IPI's with the ICR's
  *     trigger-mode bit set (ignored there), nor any EOI without the
  *     flag; SIGNAL_MSI counts only the APICs that accepted it.
+ * 16. syscall_msrs_two_vcpus: two vCPUs on one host CPU, each with its
+ *     own SYSCALL MSRs, each halting in the module between SYSCALLs:
+ *     every SYSCALL reaches its own vCPU's LSTAR (VMX leaves a guest's
+ *     values in the hardware across a halt, module/vmx/vcpu.c 4b).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -1414,6 +1419,46 @@ TEST_F(lapic, level_eoi_exit)
 	vm_destroy(self->vm);
 	self->vm = NULL;	/* the next VM's globals start afresh */
 	level_eoi_run(_metadata, self, false);
+}
+
+/* 16. syscall_msrs_two_vcpus */
+
+#define NR_SYSCALL_HALTS	20
+
+static void guest_syscall_halts(__u64 id)
+{
+	__u64 lstar = (__u64)(uintptr_t)(id ? guest_syscall_target1 :
+					  guest_syscall_target0);
+	__u64 star = ((__u64)GUEST_SEL_CODE << 32) | id;
+	__u64 cstar = lstar + 0x10, sfmask = id << 8;	/* TF, or none */
+	unsigned int i;
+
+	x2apic_on();
+	wrmsr(MSR_STAR, star);
+	wrmsr(MSR_LSTAR, lstar);
+	wrmsr(MSR_CSTAR, cstar);
+	wrmsr(MSR_SYSCALL_MASK, sfmask);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	apic_wr(A_TDCR, 0xb);
+	apic_wr(A_LVTT, TIMER_VEC);			/* one-shot */
+	for (i = 1; i <= NR_SYSCALL_HALTS; i++) {
+		apic_wr(A_TMICT, 1000 * 1000);		/* 1 ms */
+		wait_irqs(i);			/* halted in the module */
+		asm volatile("syscall" : : : "rcx", "r11", "memory");
+		GUEST_ASSERT_EQ(guest_syscall_counts[id], i);
+	}
+	GUEST_ASSERT_EQ(rdmsr(MSR_STAR), star);
+	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), lstar);
+	GUEST_ASSERT_EQ(rdmsr(MSR_CSTAR), cstar);
+	GUEST_ASSERT_EQ(rdmsr(MSR_SYSCALL_MASK), sfmask);
+	GUEST_DONE();
+}
+
+TEST_F(lapic, syscall_msrs_two_vcpus)
+{
+	/* the threads inherit it: both vCPUs take turns on one CPU */
+	ASSERT_EQ(0, cpu_pin(sched_getcpu()));
+	run_vcpu_threads(_metadata, self, 2, guest_syscall_halts);
 }
 
 RINGVM_GUEST_TEST_MAIN

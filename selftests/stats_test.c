@@ -34,6 +34,10 @@
  *     VMX switches MSRs by WRMSR, a bounded number per stretch; with
  *     vmentry_l1d_flush=cond, L1D flushes only as a stretch starts or
  *     after a host interrupt.
+ *  9. syscall_msrs_lazy: a guest with EFER.SCE and SYSCALL MSRs of its
+ *     own that halts in the module 20 times within one RUN: VMX writes
+ *     those MSRs when the RUN begins (and the host's on the way back to
+ *     user space), not at each halt; SVM never.
  *
  * Named VMs made here are called GUEST_TEST_VM_PREFIX-something.
  */
@@ -48,6 +52,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -1013,6 +1019,96 @@ TEST_F(stats, world_switches)
 		if (pass)
 			check_switches(_metadata, "pages", &a, &b, 1,
 				       irq_b - irq_a);
+	}
+	ASSERT_DONE(self->vcpu, &uc);
+}
+
+/* 9. Lazy SYSCALL MSRs */
+
+#define NR_LAZY_HALTS	20
+#define LAZY_VECTOR	0x41
+
+static volatile __u64 lazy_irqs;
+
+static void lazy_irq_handler(struct ex_regs *regs)
+{
+	(void)regs;
+	lazy_irqs++;
+	wrmsr(0x80b, 0);			/* x2APIC EOI */
+}
+
+static void guest_syscall_lazy(__u64 kgs)
+{
+	unsigned int i;
+
+	wrmsr(MSR_KERNEL_GS_BASE, kgs);		/* the host's: no switch */
+	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
+	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)guest_syscall_target0);
+	wrmsr(MSR_CSTAR, (__u64)(uintptr_t)guest_syscall_target1);
+	wrmsr(MSR_SYSCALL_MASK, 0);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	asm volatile("syscall" : : : "rcx", "r11", "memory");
+	GUEST_SYNC(1);
+
+	/* x2APIC on, one-shot timer of 1 ms, each waited for halted */
+	wrmsr(0x1b, rdmsr(0x1b) | (1ULL << 10));
+	wrmsr(0x80f, 0x1ff);			/* SVR: enabled */
+	wrmsr(0x83e, 0xb);			/* divide by 1 */
+	wrmsr(0x832, LAZY_VECTOR);
+	for (i = 1; i <= NR_LAZY_HALTS; i++) {
+		wrmsr(0x838, 1000 * 1000);
+		asm volatile("cli");
+		while (lazy_irqs < i)
+			asm volatile("sti; hlt; cli" : : : "memory");
+	}
+	asm volatile("syscall" : : : "rcx", "r11", "memory");
+	GUEST_ASSERT_EQ(guest_syscall_counts[0], 2);
+	GUEST_SYNC(2);
+	GUEST_DONE();
+}
+
+TEST_F(stats, syscall_msrs_lazy)
+{
+	struct vm_opts o = { .max_vcpus = 1 };
+	struct ringvm_nl_vcpu_stats a, b;
+	__u64 halts, switches;
+	unsigned long kgs = 0;
+	struct ucall uc;
+
+	ASSERT_EQ(0, cpu_pin(sched_getcpu()));
+	/* this thread's user GS base: KERNEL_GS_BASE in its kernel */
+	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_GET_GS, &kgs));
+	self->vm = vm_create(&o);
+	ASSERT_EQ(0, __ringvm_enable(self->vm->fd, RINGVM_ENABLE_LAPIC, 0));
+	self->vcpu = vm_vcpu_add(self->vm, 0, guest_syscall_lazy);
+	vm_install_exception_handler(self->vm, LAZY_VECTOR, lazy_irq_handler);
+	vcpu_args_set(self->vcpu, 1, (__u64)kgs);
+
+	ASSERT_SYNC(self->vcpu, &uc, 1);
+	STATS(self->vm, a);
+	ASSERT_SYNC(self->vcpu, &uc, 2);	/* one RUN, the halts in it */
+	STATS(self->vm, b);
+	halts = REASON(b, a, HLT);
+	switches = DELTA(b, a, msr_switches);
+	TH_LOG("%llu HLT exits, %llu user exits, %llu MSR switches",
+	       (unsigned long long)halts,
+	       (unsigned long long)DELTA(b, a, user_exits),
+	       (unsigned long long)switches);
+	EXPECT_LE(NR_LAZY_HALTS / 2, halts);
+	if (cpuinfo_arch() != RINGVM_ARCH_VMX) {
+		EXPECT_EQ(0, switches);
+	} else {
+		/*
+		 * Four MSRs, each counted twice (its WRMSR and the host's
+		 * on the way back), when the RUN begins; again after a halt
+		 * only if another task went back to user space on this CPU
+		 * meanwhile: allow that for a quarter of them.  Written at
+		 * every halt, it would be 8 per halt.
+		 */
+		EXPECT_GE(8 + 8 * (halts / 4), switches)
+			TH_LOG("SYSCALL MSRs written at each halt?");
+		EXPECT_LE(8, switches)
+			TH_LOG("the guest's SYSCALL MSRs were not loaded");
 	}
 	ASSERT_DONE(self->vcpu, &uc);
 }

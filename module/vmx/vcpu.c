@@ -28,6 +28,7 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/string.h>
+#include <linux/user-return-notifier.h>
 #include <asm/cpu_entry_area.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
@@ -245,33 +246,147 @@ static void vmx_switch_msr(struct vmx_vcpu *vmx, u32 index, u64 val)
 }
 
 /*
- * SYSCALL's MSRs and KERNEL_GS_BASE are nobody's VMCS fields: the guest's
- * values go into the hardware for the whole loaded stretch (only a
- * return to user space would use them, and there is none before put),
- * where they differ from the host's.  STAR, LSTAR, CSTAR and SFMASK
- * only while the guest's EFER.SCE is set: without it SYSCALL is #UD and
- * nothing reads them (SDM Vol. 2B, "SYSCALL"; as KVM's
- * vmx_setup_uret_msrs()), which spares a guest that never turns it on,
- * as the selftests' guests, six WRMSRs each RUN.  A guest's WRMSR to
- * EFER that sets SCE mid-stretch loads them then (vmx_write_efer()).
+ * 4b. SYSCALL's MSRs: STAR, LSTAR, CSTAR and SFMASK are read by SYSCALL
+ * alone, which the host executes only in user mode.  So the guest's
+ * values stay in the hardware after vcpu_put(), and the host's go back
+ * on this CPU's next return to user space, from a user-return notifier,
+ * as KVM does (kvm_set_user_return_msr()).  A vCPU that blocks in the
+ * kernel (HLT with the in-kernel APIC) and comes back, or another vCPU
+ * of the same guest on this CPU, whose values are the same, writes none
+ * of them; a round trip to user space writes each that differs twice,
+ * as before.  Only while the guest's EFER.SCE is set: without it
+ * SYSCALL is #UD and nothing reads them (SDM Vol. 2B, "SYSCALL"; as
+ * KVM's vmx_setup_uret_msrs()), which spares a guest that never turns
+ * it on, as the selftests' guests.  A guest's WRMSR to EFER that sets
+ * SCE mid-stretch loads them then (vmx_write_efer()).
+ *
+ * Per CPU, what the hardware holds (cur) and the host's values (host,
+ * read when the CPU entered VMX operation, when it held the host's).
+ * Changed on their CPU only: with preemption off by the run loop, with
+ * interrupts off by the notifier, the reboot notifier's IPI and the
+ * hotplug and suspend callbacks.  The notifier list is touched only in
+ * process context (a notifier unregistered from an IPI could be the
+ * next one fire_user_return_notifiers() is about to call): the IPI puts
+ * the host's values back and leaves the notifier to find nothing to do.
  */
-static void vmx_msr_to_guest(struct vmx_vcpu *vmx, unsigned int i)
+struct vmx_uret {
+	struct user_return_notifier urn;
+	bool registered;
+	u64 host[VMX_NR_SWITCHED_MSRS];	/* VMX_MSR_STAR and up */
+	u64 cur[VMX_NR_SWITCHED_MSRS];
+};
+
+static DEFINE_PER_CPU(struct vmx_uret, vmx_uret);
+
+/* Interrupts off, on the CPU: the host's values into the hardware. */
+static void vmx_uret_restore(struct vmx_uret *u)
 {
-	rdmsrl(vmx_switched_msr_index[i], vmx->host_msrs[i]);
-	if (vmx->guest_msrs[i] != vmx->host_msrs[i]) {
-		vmx_switch_msr(vmx, vmx_switched_msr_index[i],
-			       vmx->guest_msrs[i]);
-		vmx->msrs_switched |= BIT(i);
+	unsigned int i;
+
+	for (i = VMX_MSR_STAR; i < VMX_NR_SWITCHED_MSRS; i++) {
+		if (u->cur[i] != u->host[i]) {
+			wrmsrl(vmx_switched_msr_index[i], u->host[i]);
+			u->cur[i] = u->host[i];
+		}
 	}
+}
+
+#ifdef CONFIG_USER_RETURN_NOTIFIER
+/* Preemption off, on the way to user space (exit_to_user_mode). */
+static void vmx_on_user_return(struct user_return_notifier *urn)
+{
+	struct vmx_uret *u = container_of(urn, struct vmx_uret, urn);
+	unsigned long flags;
+
+	local_irq_save(flags);
+	u->registered = false;
+	user_return_notifier_unregister(urn);
+	vmx_uret_restore(u);
+	local_irq_restore(flags);
+}
+
+static void vmx_uret_arm(struct vmx_uret *u)
+{
+	if (u->registered)
+		return;
+	u->urn.on_user_return = vmx_on_user_return;
+	user_return_notifier_register(&u->urn);
+	u->registered = true;
+}
+
+/* Process context, interrupts off: drop the notifier (see above). */
+static void vmx_uret_disarm(struct vmx_uret *u)
+{
+	if (u->registered) {
+		user_return_notifier_unregister(&u->urn);
+		u->registered = false;
+	}
+}
+#else
+/* Without the notifier the host's values go back at vcpu_put(). */
+static void vmx_uret_arm(struct vmx_uret *u) { }
+static void vmx_uret_disarm(struct vmx_uret *u) { }
+#endif
+
+/* cpu_enable, interrupts off: the hardware holds the host's values. */
+void vmx_uret_cpu_enable(void)
+{
+	struct vmx_uret *u = this_cpu_ptr(&vmx_uret);
+	unsigned int i;
+
+	for (i = VMX_MSR_STAR; i < VMX_NR_SWITCHED_MSRS; i++) {
+		rdmsrl(vmx_switched_msr_index[i], u->host[i]);
+		u->cur[i] = u->host[i];
+	}
+}
+
+/* cpu_disable, interrupts off, any context (the reboot IPI too). */
+void vmx_uret_cpu_disable(void)
+{
+	vmx_uret_restore(this_cpu_ptr(&vmx_uret));
+}
+
+/*
+ * cpu_offline: process context on the CPU, before it goes offline or the
+ * module goes, whether or not cpu_disable ran (the reboot notifier may
+ * have turned VMX off before).
+ */
+void vmx_uret_cpu_offline(void)
+{
+	struct vmx_uret *u = this_cpu_ptr(&vmx_uret);
+	unsigned long flags;
+
+	local_irq_save(flags);
+	vmx_uret_restore(u);
+	vmx_uret_disarm(u);
+	local_irq_restore(flags);
+}
+
+/*
+ * Preemption off, loaded: the guest's value of SYSCALL MSR @i into the
+ * hardware unless it is there already.  Counted twice when it replaces
+ * the host's: this WRMSR and the one it commits the CPU to on the way
+ * to user space (stats.c, msr-switches).
+ */
+static void vmx_syscall_msr_to_guest(struct vmx_vcpu *vmx, unsigned int i)
+{
+	struct vmx_uret *u = this_cpu_ptr(&vmx_uret);
+	u64 val = vmx->guest_msrs[i];
+
+	if (u->cur[i] == val)
+		return;
+	wrmsrl(vmx_switched_msr_index[i], val);
+	vmx->vcpu.nr_msr_switches += u->cur[i] == u->host[i] ? 2 : 1;
+	u->cur[i] = val;
+	vmx_uret_arm(u);
 }
 
 static void vmx_syscall_msrs_to_guest(struct vmx_vcpu *vmx)
 {
 	unsigned int i;
 
-	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
-		if (i != VMX_MSR_KERNEL_GS_BASE)
-			vmx_msr_to_guest(vmx, i);
+	for (i = VMX_MSR_STAR; i < VMX_NR_SWITCHED_MSRS; i++)
+		vmx_syscall_msr_to_guest(vmx, i);
 	vmx->syscall_live = true;
 }
 
@@ -749,7 +864,7 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx)
 	if (vmx->host_gs_sel) {
 		/* This loads the user GS base, KERNEL_GS_BASE: see below. */
 		load_gs_index(vmx->host_gs_sel);
-		vmx->msrs_switched |= BIT(VMX_MSR_KERNEL_GS_BASE);
+		vmx->kgs_switched = true;
 	}
 	if (vmx->host_fs_sel) {
 		loadsegment(fs, vmx->host_fs_sel);
@@ -761,25 +876,33 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx)
 	}
 }
 
-/* The guest's values at load: see vmx_msr_to_guest() (section 1). */
+/*
+ * KERNEL_GS_BASE is nobody's VMCS field either, but the host kernel reads
+ * it (the user GS base of the task, at a context switch): the guest's
+ * value for the loaded stretch, where it differs, and the host's again
+ * at vcpu_put().  SYSCALL's MSRs: section 4b.
+ */
 static void vmx_msrs_to_guest(struct vmx_vcpu *vmx)
 {
-	vmx->msrs_switched = 0;
+	rdmsrl(MSR_KERNEL_GS_BASE, vmx->host_kgs);
+	vmx->kgs_switched = false;
+	if (vmx->guest_msrs[VMX_MSR_KERNEL_GS_BASE] != vmx->host_kgs) {
+		vmx_switch_msr(vmx, MSR_KERNEL_GS_BASE,
+			       vmx->guest_msrs[VMX_MSR_KERNEL_GS_BASE]);
+		vmx->kgs_switched = true;
+	}
 	vmx->syscall_live = false;
-	vmx_msr_to_guest(vmx, VMX_MSR_KERNEL_GS_BASE);
 	if (vmcs_read64(GUEST_IA32_EFER) & EFER_SCE)
 		vmx_syscall_msrs_to_guest(vmx);
 }
 
 static void vmx_msrs_to_host(struct vmx_vcpu *vmx)
 {
-	unsigned int i;
-
-	for (i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
-		if (vmx->msrs_switched & BIT(i))
-			vmx_switch_msr(vmx, vmx_switched_msr_index[i],
-				       vmx->host_msrs[i]);
-	vmx->msrs_switched = 0;
+	if (vmx->kgs_switched)
+		vmx_switch_msr(vmx, MSR_KERNEL_GS_BASE, vmx->host_kgs);
+	vmx->kgs_switched = false;
+	if (!IS_ENABLED(CONFIG_USER_RETURN_NOTIFIER))
+		vmx_uret_restore(this_cpu_ptr(&vmx_uret));
 }
 
 void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu)
@@ -842,8 +965,8 @@ void vmx_vcpu_put(struct ringvm_vcpu *vcpu)
 
 	/* SWAPGS in the guest changes KERNEL_GS_BASE without an exit. */
 	rdmsrl(MSR_KERNEL_GS_BASE, *kgs);
-	if (*kgs != vmx->host_msrs[VMX_MSR_KERNEL_GS_BASE])
-		vmx->msrs_switched |= BIT(VMX_MSR_KERNEL_GS_BASE);
+	if (*kgs != vmx->host_kgs)
+		vmx->kgs_switched = true;
 
 	vmx_restore_host_segments(vmx);
 	vmx_msrs_to_host(vmx);
@@ -1245,10 +1368,11 @@ int vmx_set_msr(struct ringvm_vcpu *vcpu, u32 index, u64 data)
 			return -EINVAL;
 		vmx->guest_msrs[slot] = data;
 		/* in the hardware now if in use (vmx_msrs_to_guest()) */
-		if (vmx->loaded && (slot == VMX_MSR_KERNEL_GS_BASE ||
-				    vmx->syscall_live)) {
+		if (vmx->loaded && slot == VMX_MSR_KERNEL_GS_BASE) {
 			vmx_switch_msr(vmx, index, data);
-			vmx->msrs_switched |= BIT(slot);
+			vmx->kgs_switched = true;
+		} else if (vmx->loaded && vmx->syscall_live) {
+			vmx_syscall_msr_to_guest(vmx, slot);
 		}
 		return 0;
 	}

@@ -450,6 +450,7 @@ static int vmx_cpu_enable(void)
 	r = __vmx_on(page_to_phys(__this_cpu_read(vmx_vmxon_page)));
 	if (r)
 		goto err_clear_vmxe;
+	vmx_uret_cpu_enable();
 	return 0;
 
 err_clear_vmxe:
@@ -460,6 +461,7 @@ err_clear_vmxe:
 static void vmx_cpu_disable(void)
 {
 	vmx_vcpu_evict_cpu();	/* a parked VMCS: VMCLEAR before VMXOFF */
+	vmx_uret_cpu_disable();	/* the host's SYSCALL MSRs (vcpu.c 4b) */
 	/* Only fails if we were not in VMX operation: a host invariant. */
 	WARN_ON_ONCE(__vmx_off());
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
@@ -608,6 +610,7 @@ const struct ringvm_arch_ops vmx_arch_ops = {
 	.hardware_unsetup = vmx_hardware_unsetup,
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
+	.cpu_offline = vmx_uret_cpu_offline,
 
 	.npt_ops = &ringvm_ept_ops,
 	.state_needs_load = true,

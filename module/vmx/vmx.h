@@ -340,9 +340,9 @@ struct vmx_vcpu {
 	u64 host_fs_base;
 	u16 host_ds_sel, host_es_sel, host_fs_sel, host_gs_sel;
 	u16 host_ldt_sel;
-	u8 msrs_switched;		/* bit per VMX_MSR_*: guest's loaded */
+	bool kgs_switched;		/* the guest's KERNEL_GS_BASE loaded */
 	bool syscall_live;		/* loaded with EFER.SCE: see vcpu.c */
-	u64 host_msrs[5];
+	u64 host_kgs;
 
 	/* Guest state the VMCS does not hold. */
 	u64 guest_msrs[5];		/* VMX_MSR_*; hardware's while loaded */
@@ -396,6 +396,9 @@ void vmx_dump_vmcs(struct vmx_vcpu *vmx);
 int vmx_vcpu_init(struct ringvm_vcpu *vcpu);
 void vmx_vcpu_uninit(struct ringvm_vcpu *vcpu);
 void vmx_vcpu_evict_cpu(void);
+void vmx_uret_cpu_enable(void);
+void vmx_uret_cpu_disable(void);
+void vmx_uret_cpu_offline(void);
 void vmx_vcpu_load(struct ringvm_vcpu *vcpu, int cpu);
 void vmx_vcpu_put(struct ringvm_vcpu *vcpu);
 void vmx_get_regs(struct ringvm_vcpu *vcpu, struct ringvm_regs *regs);

@@ -11,6 +11,7 @@
  *  1. the exception router the IDT stubs of guest_entry.S call
  *  2. memset, memcpy, memcmp and a small vsnprintf
  *  3. ring 3
+ *  4. SYSCALL targets
  */
 #include <stdarg.h>
 
@@ -216,3 +217,24 @@ void guest_run_user(void (*fn)(void), void *stack_top)
 		     : "memory");
 	__builtin_unreachable();
 }
+
+/* 4. SYSCALL targets */
+
+/*
+ * Two places for LSTAR that count the SYSCALLs that reach them, in
+ * guest_syscall_counts[0] and [1], and return (SFMASK 0, so RFLAGS is
+ * R11 again).  Two, so that a guest can tell whose LSTAR a SYSCALL used.
+ */
+volatile __u64 guest_syscall_counts[2];
+
+asm(".pushsection .text\n"
+	".globl guest_syscall_target0, guest_syscall_target1\n"
+	"guest_syscall_target0:\n\t"
+	"lock incq guest_syscall_counts(%rip)\n\t"
+	"jmp 1f\n"
+	"guest_syscall_target1:\n\t"
+	"lock incq guest_syscall_counts+8(%rip)\n"
+	"1:\tpush %r11\n\t"
+	"popfq\n\t"
+	"jmp *%rcx\n"
+	".popsection");

@@ -441,6 +441,10 @@ int guest_memcmp(const void *a, const void *b, size_t n);
 /* Guest code: run @fn in ring 3 on @stack_top (IOPL 3, so ucalls work). */
 void guest_run_user(void (*fn)(void), void *stack_top);
 
+/* Guest code: LSTAR values that count the SYSCALLs reaching them. */
+extern char guest_syscall_target0[], guest_syscall_target1[];
+extern volatile __u64 guest_syscall_counts[2];
+
 static inline void outb(__u16 port, __u8 v)
 {
 	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory");
