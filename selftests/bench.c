@@ -15,6 +15,10 @@
  *   bench table FILE...       check the method again, then print one
  *                             table from the outputs of run: the first
  *                             file is ringvm's, the others KVM's
+ *   bench linux ringvm|kvm LABEL
+ *                             boot the Linux guest of /ringvm/guests with
+ *                             vmctl run (--backend kvm for kvm) to its
+ *                             power-off (section 7)
  *   bench guard BASELINE RUN SLOWED
  *                             the regression guard (make bench-guard):
  *                             every figure of BASELINE against RUN (a run
@@ -56,6 +60,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <linux/kvm.h>
 
 #include "guest.h"
@@ -1412,6 +1417,24 @@ static void apic_table(const struct table *t)
 		       "included: %lld\n", t->r->label, APIC_REPS * APIC_N, v);
 }
 
+/* The Linux boot of 'bench linux' (section 7), where the sides have it. */
+static void linux_table(const struct table *t)
+{
+	if (side_get(t->r, "linux_init") < 0)
+		return;
+	printf("\nLinux boot: the test machine's kernel and the initramfs of "
+	       "guest-init.sh under vmctl run (1 vCPU, 256 MiB, "
+	       "console=ttyS0; KVM: --backend kvm, no in-kernel irqchip), "
+	       "from the fork of vmctl to the guest's /init\n\n");
+	head("Linux boot to /init", t);
+	row("TSC ticks (instructions, and idle time the boot waited)",
+	    "linux_init", t);
+	row("vmctl's CPU time (user and system, all threads), ms",
+	    "linux_init_cpu_ms", t);
+	printf("\n(the exits vmctl handled: the notes \"linux exits to "
+	       "vmctl\" at the top)\n");
+}
+
 static int cmd_table(int argc, char **argv)
 {
 	static struct side sides[MAX_SIDES];
@@ -1486,6 +1509,7 @@ static int cmd_table(int argc, char **argv)
 	    "lifecycle", &t);
 	row("the calling thread's CPU time, ns", "lifecycle_cpu", &t);
 	apic_table(&t);
+	linux_table(&t);
 	ioctl_path_table(sides, argc, &t);
 	fresh_page_note(&t);
 	switches_table(r);
@@ -1940,6 +1964,163 @@ static int cmd_apic(const char *backend, const char *label)
 	return 0;
 }
 
+/*
+ * 7. A Linux boot (bench linux ringvm|kvm LABEL): the test machine's own
+ * kernel and guest-init.sh's initramfs, as linux_boot_test boots them,
+ * under vmctl run --stats: through /dev/ringvm (a VM made with vmctl
+ * create) or --backend kvm (vmctl's same loader and devices on /dev/kvm,
+ * no in-kernel irqchip on either).  The TSC is read at the fork and when
+ * the console shows /init's first line; so are vmctl's user and system
+ * CPU time (/proc/PID/stat, all its threads; the guest's time is in it on
+ * both sides).  Printed: "LABEL linux_init TICKS", "LABEL
+ * linux_init_cpu_ms MS", and vmctl's --stats line of the exits it handled
+ * as a note ("LABEL # linux exits to vmctl: ...").  Under -icount the TSC
+ * also advances while the test machine idles, so the first figure is the
+ * boot's time in the test machine, not only its instructions.  The guest
+ * then sleeps 2 s and powers off; vmctl must end with status 0.
+ */
+#define LINUX_VM	"bench-linux"
+#define LINUX_DIR	"/ringvm/guests"
+#define LINUX_ERR	"/tmp/bench-linux.err"
+
+/* vmctl with @argv (NULL-terminated after argv[0]), output discarded. */
+static int vmctl_quiet(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
+}
+
+/* User and system CPU time of process @pid so far, in ms; -1 if unknown. */
+static long long proc_cpu_ms(pid_t pid)
+{
+	unsigned long long ut, st;
+	char path[64], buf[1024], *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* after "(comm)": state is field 3, utime and stime 14 and 15 */
+	p = p ? strrchr(buf, ')') : NULL;
+	if (!p || hz <= 0)
+		return -1;
+	n = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+		   &ut, &st);
+	return n == 2 ? (long long)((ut + st) * 1000 / hz) : -1;
+}
+
+static int cmd_linux(const char *backend, const char *label)
+{
+	bool kvm = !strcmp(backend, "kvm");
+	char *vmctl = (char *)ringvm_vmctl_path();
+	char *create[] = { vmctl, "create", LINUX_VM, "--memory", "256M",
+			   NULL };
+	char *destroy[] = { vmctl, "destroy", LINUX_VM, NULL };
+	char *run[] = { vmctl, "run", LINUX_VM, "--kernel",
+			LINUX_DIR "/vmlinuz", "--initrd",
+			LINUX_DIR "/linux-initrd.gz", "--cmdline",
+			"console=ttyS0", "--stats", "--backend", "kvm",
+			"--memory", "256M", NULL };
+	long long cpu_ms = -1;
+	__u64 t0, t1 = 0;
+	char line[512];
+	int out[2], status, ret = 1;
+	FILE *f;
+	pid_t pid;
+
+	if (access(run[4], R_OK) || access(run[6], R_OK)) {
+		fprintf(stderr, "bench: linux: no %s or %s\n", run[4], run[6]);
+		return 1;
+	}
+	if (!kvm) {
+		run[10] = NULL;		/* no --backend kvm --memory 256M */
+		if (vmctl_quiet(create)) {
+			fprintf(stderr, "bench: linux: vmctl create failed\n");
+			return 1;
+		}
+	}
+	if (pipe(out)) {
+		perror("bench: linux: pipe");
+		goto out_destroy;
+	}
+	fflush(NULL);
+	t0 = tsc();
+	pid = fork();
+	if (pid < 0) {
+		perror("bench: linux: fork");
+		goto out_destroy;
+	}
+	if (!pid) {
+		int in = open("/dev/null", O_RDONLY);
+		int err = open(LINUX_ERR, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (in < 0 || err < 0 || dup2(in, 0) < 0 ||
+		    dup2(out[1], 1) < 0 || dup2(err, 2) < 0)
+			_exit(127);
+		close(out[0]);
+		execv(vmctl, run);
+		_exit(127);
+	}
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!t1 && strstr(line, "ringvm-guest: init")) {
+			t1 = tsc();
+			cpu_ms = proc_cpu_ms(pid);
+		}
+	}
+	if (f)
+		fclose(f);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "bench: linux %s: vmctl run ended with status "
+			"%#x (%s)\n", backend, status, LINUX_ERR);
+		goto out_destroy;
+	}
+	if (!t1 || cpu_ms < 0) {
+		fprintf(stderr, "bench: linux %s: no /init line%s\n", backend,
+			t1 ? ", or no CPU time" : "");
+		goto out_destroy;
+	}
+	printf("%s linux_init %llu\n%s linux_init_cpu_ms %lld\n", label,
+	       (unsigned long long)(t1 - t0), label, cpu_ms);
+	f = fopen(LINUX_ERR, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "exits to vmctl:");
+
+		if (p) {
+			line[strcspn(line, "\n")] = 0;
+			printf("%s # linux %s\n", label, p);
+		}
+	}
+	if (f)
+		fclose(f);
+	ret = 0;
+out_destroy:
+	if (!kvm)
+		vmctl_quiet(destroy);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1953,8 +2134,11 @@ int main(int argc, char **argv)
 		return cmd_table(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "apic"))
 		return cmd_apic(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "linux"))
+		return cmd_linux(argv[2], argv[3]);
 	fprintf(stderr, "usage: bench check | run ringvm|kvm LABEL [KEY...] |"
 		" table RINGVM-FILE KVM-FILE... |\n"
-		"       guard BASELINE RUN SLOWED | apic ringvm|kvm LABEL\n");
+		"       guard BASELINE RUN SLOWED | apic ringvm|kvm LABEL |\n"
+		"       linux ringvm|kvm LABEL\n");
 	return 2;
 }

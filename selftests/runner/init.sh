@@ -206,7 +206,8 @@ bench_add()
 }
 
 # The benchmark (selftests/bench.c, make bench): the method check, the
-# round trips and the local APIC paths (bench apic) under ringvm, then
+# round trips, the local APIC paths (bench apic) and, where the guest is
+# there, a Linux boot (bench linux) under ringvm, then
 # under KVM in the same boot: with its default parameters and, on Intel,
 # both of them with vmentry_l1d_flush=never as well, so that the table
 # has a like-for-like column without the L1D flush.  One table at the
@@ -223,6 +224,11 @@ run_bench()
 	bench_side=ringvm
 	demo_step 0 bench_keep /ringvm/bench run ringvm ringvm
 	demo_step 0 bench_add /ringvm/bench apic ringvm ringvm
+	# a Linux boot too where the runner shipped the guest (svm: run.sh)
+	linux_bench=
+	[ ! -f /ringvm/guests/vmlinuz ] || linux_bench=1
+	[ -z "$linux_bench" ] ||
+		demo_step 0 bench_add /ringvm/bench linux ringvm ringvm
 	demo_step 0 - rmmod ringvm
 	# ringvm with KVM-l1d-never's setting too: a like-for-like column
 	never_side=
@@ -238,6 +244,8 @@ run_bench()
 	bench_side=kvm
 	demo_step 0 bench_keep /ringvm/bench run kvm KVM
 	demo_step 0 bench_add /ringvm/bench apic kvm KVM
+	[ -z "$linux_bench" ] ||
+		demo_step 0 bench_add /ringvm/bench linux kvm KVM
 	sides="$sides /tmp/bench.kvm"
 	demo_step 0 - rmmod "$kvm_mod" kvm
 	if [ "$kvm_mod" = kvm_intel ]; then

@@ -596,8 +596,12 @@ machine_initrd()
 	local list=$work/initramfs/ringvm/tests/${machine_list[$1]}
 	local base=$initrd seg out
 
-	if [ "$mode" = bench ] || { [ "$mode" = tests ] && [ -f "$list" ] &&
-	   ! grep -qx linux_boot_test "$list"; }; then
+	# make bench boots the Linux guest on svm only (bench linux; under
+	# Bochs two more boots would take some 20 minutes), never the guard
+	if { [ "$mode" = bench ] &&
+	     { [ "$1" != svm ] || [ -n "$bench_guard" ]; }; } ||
+	   { [ "$mode" = tests ] && [ -f "$list" ] &&
+	     ! grep -qx linux_boot_test "$list"; }; then
 		base=${initrd%.gz}-lite.gz
 	fi
 	out=$base
