@@ -302,17 +302,21 @@ static int kvm_guest_long_ram(struct kvm_guest *g, __u64 ram_size, bool thp)
 	return 0;
 }
 
+/* vCPU @fd's CPUID (with the APIC's bits or not), then long mode. */
+static int kvm_vcpu_setup(struct kvm_guest *g, int fd, bool apic)
+{
+	int ret = kvm_vcpu_cpuid(g, fd, apic);
+
+	return ret ? ret : kvm_vcpu_long_mode(fd);
+}
+
 int kvm_guest_create_long_thp(struct kvm_guest *g, __u64 ram_size, bool thp)
 {
 	int ret = kvm_guest_long_ram(g, ram_size, thp);
 
 	if (!ret)
 		ret = kvm_guest_vcpu(g);
-	if (!ret)
-		ret = kvm_vcpu_cpuid(g, g->vcpu_fd, false);
-	if (!ret)
-		ret = kvm_vcpu_long_mode(g->vcpu_fd);
-	return ret;
+	return ret ? ret : kvm_vcpu_setup(g, g->vcpu_fd, false);
 }
 
 /* KVM_CAP_SPLIT_IRQCHIP's I/O APIC routes: the 82093AA's 24 pins. */
@@ -330,11 +334,7 @@ int kvm_guest_create_long_apic(struct kvm_guest *g, __u64 ram_size)
 		ret = -errno;
 	if (!ret)
 		ret = kvm_guest_vcpu(g);
-	if (!ret)
-		ret = kvm_vcpu_cpuid(g, g->vcpu_fd, true);
-	if (!ret)
-		ret = kvm_vcpu_long_mode(g->vcpu_fd);
-	return ret;
+	return ret ? ret : kvm_vcpu_setup(g, g->vcpu_fd, true);
 }
 
 int kvm_guest_add_vcpu(struct kvm_guest *g, unsigned int id, int *fd,
@@ -344,9 +344,7 @@ int kvm_guest_add_vcpu(struct kvm_guest *g, unsigned int id, int *fd,
 	int ret = kvm_vcpu_create(g, id, fd, run);
 
 	if (!ret)
-		ret = kvm_vcpu_cpuid(g, *fd, true);
-	if (!ret)
-		ret = kvm_vcpu_long_mode(*fd);
+		ret = kvm_vcpu_setup(g, *fd, true);
 	/* with the in-kernel APIC an AP would wait for INIT and SIPI */
 	if (!ret && ioctl(*fd, KVM_SET_MP_STATE, &mp) < 0)
 		ret = -errno;
