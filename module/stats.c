@@ -37,8 +37,14 @@
  *   nr_msr_switches               vmx/vcpu.c, each WRMSR that puts the
  *                                 guest's or the host's value of an MSR
  *                                 the VMCS does not switch (load, put, a
- *                                 write while loaded); SVM has none, its
- *                                 VMLOAD/VMSAVE switch those MSRs
+ *                                 write while loaded); SYSCALL's MSRs
+ *                                 go back to the host's on the way to
+ *                                 user space, outside any vCPU: the
+ *                                 vCPU whose value replaced the host's
+ *                                 is charged that WRMSR in advance (one
+ *                                 too many where a later guest's value
+ *                                 equals the host's).  SVM has none,
+ *                                 its VMLOAD/VMSAVE switch those MSRs
  *
  *   nr_l1d_flushes                vmx/l1tf.c, each L1D flush before an
  *                                 entry (vmentry_l1d_flush cond/always)

@@ -11,7 +11,9 @@
  * VMCLEAR where it was parked and one VMPTRLD for each move, none for a
  * RUN on the same CPU; a register read and write on another CPU moves
  * it too, and the guest finds its state intact after; the CPU where it
- * is parked going offline VMCLEARs it.
+ * is parked going offline VMCLEARs it.  The guest also makes a SYSCALL
+ * after each exit, which must reach its own LSTAR wherever it runs
+ * (VMX's lazy SYSCALL MSRs, module/vmx/vcpu.c 1b).
  *
  * Needs two online CPUs; in tests-smp.list for the runner's vmx-smp.
  */
@@ -111,6 +113,11 @@ static void guest_count(__u64 spin)
 {
 	__u64 i, j;
 
+	/* SYSCALL on, with the guest's own LSTAR: see the loop's end */
+	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
+	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)guest_syscall_target0);
+	wrmsr(MSR_SYSCALL_MASK, 0);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 	for (i = 0;; i++) {
 		__u32 mxcsr = 0x1f80 | (i & 3) << 13, m;
 		__u64 x;
@@ -125,6 +132,14 @@ static void guest_count(__u64 spin)
 		asm volatile("movq %%xmm15, %0" : "=r"(x));
 		GUEST_ASSERT_EQ(m, mxcsr);
 		GUEST_ASSERT_EQ(x, ~i);
+		/*
+		 * VMX leaves SYSCALL's MSRs in the CPU it ran on until a
+		 * return to user space there; on whichever CPU this runs
+		 * now, and after a CPU went offline and came back, they
+		 * must be this guest's.
+		 */
+		asm volatile("syscall" : : : "rcx", "r11", "memory");
+		GUEST_ASSERT_EQ(guest_syscall_counts[0], i + 1);
 	}
 }
 

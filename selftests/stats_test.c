@@ -1102,10 +1102,10 @@ TEST_F(stats, syscall_msrs_lazy)
 		 * Four MSRs, each counted twice (its WRMSR and the host's
 		 * on the way back), when the RUN begins; again after a halt
 		 * only if another task went back to user space on this CPU
-		 * meanwhile: allow that for a quarter of them.  Written at
-		 * every halt, it would be 8 per halt.
+		 * meanwhile: allow that for half of them (a busy machine).
+		 * Written at every halt, it would be 8 per halt.
 		 */
-		EXPECT_GE(8 + 8 * (halts / 4), switches)
+		EXPECT_GE(4 * (halts + 2), switches)
 			TH_LOG("SYSCALL MSRs written at each halt?");
 		EXPECT_LE(8, switches)
 			TH_LOG("the guest's SYSCALL MSRs were not loaded");

@@ -5,6 +5,8 @@
  *  1. where a VMCS is active: parked on the CPU that ran it last, moved
  *     by VMCLEAR (an IPI to that CPU) only when another CPU wants it;
  *     VMCS access outside the run loop: vmx_vmcs_get() / vmx_vmcs_put()
+ *  1b. SYSCALL's MSRs: the guest's stay in the CPU until its next
+ *     return to user space (a user-return notifier puts the host's back)
  *  2. the guest's control registers and EFER, and what follows them
  *     (read shadows, IA-32e mode, PAE PDPTEs)
  *  3. vcpu_init: VMCS region, VPID, controls, host constants and the
@@ -12,7 +14,7 @@
  *  4. vcpu_load / vcpu_put: make the VMCS current on this CPU, the host
  *     state the exit will load, the MSRs no VMCS field switches, the TLB
  *     flush when the vCPU changed CPUs; and all of it undone but the
- *     VMCS, which stays parked
+ *     VMCS, which stays parked, and SYSCALL's MSRs (1b)
  *  5. (vcpu_run, the VM entry, lives in exit.c beside the exit dispatch)
  *  6. guest state for the core: registers, segments, MSRs, DR6/DR7
  *  7. skipping an instruction
@@ -246,7 +248,7 @@ static void vmx_switch_msr(struct vmx_vcpu *vmx, u32 index, u64 val)
 }
 
 /*
- * 4b. SYSCALL's MSRs: STAR, LSTAR, CSTAR and SFMASK are read by SYSCALL
+ * 1b. SYSCALL's MSRs: STAR, LSTAR, CSTAR and SFMASK are read by SYSCALL
  * alone, which the host executes only in user mode.  So the guest's
  * values stay in the hardware after vcpu_put(), and the host's go back
  * on this CPU's next return to user space, from a user-return notifier,
@@ -278,7 +280,10 @@ struct vmx_uret {
 
 static DEFINE_PER_CPU(struct vmx_uret, vmx_uret);
 
-/* Interrupts off, on the CPU: the host's values into the hardware. */
+/*
+ * On the CPU, interrupts off (or, without the notifier, preemption off
+ * at vcpu_put()): the host's values into the hardware.
+ */
 static void vmx_uret_restore(struct vmx_uret *u)
 {
 	unsigned int i;
@@ -365,8 +370,8 @@ void vmx_uret_cpu_offline(void)
 /*
  * Preemption off, loaded: the guest's value of SYSCALL MSR @i into the
  * hardware unless it is there already.  Counted twice when it replaces
- * the host's: this WRMSR and the one it commits the CPU to on the way
- * to user space (stats.c, msr-switches).
+ * the host's: this WRMSR and, in advance, the one that puts the host's
+ * back, which runs outside any vCPU (stats.c, msr-switches).
  */
 static void vmx_syscall_msr_to_guest(struct vmx_vcpu *vmx, unsigned int i)
 {
@@ -880,7 +885,7 @@ static void vmx_restore_host_segments(struct vmx_vcpu *vmx)
  * KERNEL_GS_BASE is nobody's VMCS field either, but the host kernel reads
  * it (the user GS base of the task, at a context switch): the guest's
  * value for the loaded stretch, where it differs, and the host's again
- * at vcpu_put().  SYSCALL's MSRs: section 4b.
+ * at vcpu_put().  SYSCALL's MSRs: section 1b.
  */
 static void vmx_msrs_to_guest(struct vmx_vcpu *vmx)
 {

@@ -461,7 +461,7 @@ err_clear_vmxe:
 static void vmx_cpu_disable(void)
 {
 	vmx_vcpu_evict_cpu();	/* a parked VMCS: VMCLEAR before VMXOFF */
-	vmx_uret_cpu_disable();	/* the host's SYSCALL MSRs (vcpu.c 4b) */
+	vmx_uret_cpu_disable();	/* the host's SYSCALL MSRs (vcpu.c 1b) */
 	/* Only fails if we were not in VMX operation: a host invariant. */
 	WARN_ON_ONCE(__vmx_off());
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
