@@ -2043,7 +2043,7 @@ static int cmd_linux(const char *backend, const char *label)
 	long long cpu_ms = -1;
 	__u64 t0, t1 = 0;
 	char line[512];
-	int out[2], status, ret = 1;
+	int out[2], status = 0, ret = 1;
 	FILE *f;
 	pid_t pid;
 
@@ -2067,6 +2067,8 @@ static int cmd_linux(const char *backend, const char *label)
 	pid = fork();
 	if (pid < 0) {
 		perror("bench: linux: fork");
+		close(out[0]);
+		close(out[1]);
 		goto out_destroy;
 	}
 	if (!pid) {
@@ -2082,6 +2084,8 @@ static int cmd_linux(const char *backend, const char *label)
 	}
 	close(out[1]);
 	f = fdopen(out[0], "r");
+	if (!f)
+		close(out[0]);
 	while (f && fgets(line, sizeof(line), f)) {
 		if (!t1 && strstr(line, "ringvm-guest: init")) {
 			t1 = tsc();
