@@ -1983,27 +1983,6 @@ static int cmd_apic(const char *backend, const char *label)
 #define LINUX_DIR	"/ringvm/guests"
 #define LINUX_ERR	"/tmp/bench-linux.err"
 
-/* vmctl with @argv (NULL-terminated after argv[0]), output discarded. */
-static int vmctl_quiet(char *const argv[])
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -errno;
-	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
-}
-
 /* User and system CPU time of process @pid so far, in ms; -1 if unknown. */
 static long long proc_cpu_ms(pid_t pid)
 {
@@ -2032,14 +2011,12 @@ static int cmd_linux(const char *backend, const char *label)
 {
 	bool kvm = !strcmp(backend, "kvm");
 	char *vmctl = (char *)ringvm_vmctl_path();
-	char *create[] = { vmctl, "create", LINUX_VM, "--memory", "256M",
-			   NULL };
-	char *destroy[] = { vmctl, "destroy", LINUX_VM, NULL };
 	char *run[] = { vmctl, "run", LINUX_VM, "--kernel",
 			LINUX_DIR "/vmlinuz", "--initrd",
 			LINUX_DIR "/linux-initrd.gz", "--cmdline",
 			"console=ttyS0", "--stats", "--backend", "kvm",
 			"--memory", "256M", NULL };
+	static struct run_result res;
 	long long cpu_ms = -1;
 	__u64 t0, t1 = 0;
 	char line[512];
@@ -2053,8 +2030,10 @@ static int cmd_linux(const char *backend, const char *label)
 	}
 	if (!kvm) {
 		run[10] = NULL;		/* no --backend kvm --memory 256M */
-		if (vmctl_quiet(create)) {
-			fprintf(stderr, "bench: linux: vmctl create failed\n");
+		if (run_vmctl(&res, "create", LINUX_VM, "--memory", "256M",
+			      NULL) || res.status) {
+			fprintf(stderr, "bench: linux: vmctl create: %s\n",
+				res.err);
 			return 1;
 		}
 	}
@@ -2121,7 +2100,7 @@ static int cmd_linux(const char *backend, const char *label)
 	ret = 0;
 out_destroy:
 	if (!kvm)
-		vmctl_quiet(destroy);
+		run_vmctl(&res, "destroy", LINUX_VM, NULL);
 	return ret;
 }
 
