@@ -1046,7 +1046,7 @@ TEST_F(exits, msr_ioctl_stops_at_unknown)
  * while EFER.SCE is clear, then the guest's LSTAR both in the stretch of
  * guest code where a WRMSR to EFER set SCE and in the next one, after a
  * return to user space.  VMX loads those MSRs only while SCE is set
- * (module/vmx/vcpu.c, section 4b); the host's come back before this
+ * (module/vmx/vcpu.c, section 1b); the host's come back before this
  * process returns to user space, or its own system calls would go
  * astray.
  */

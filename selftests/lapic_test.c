@@ -63,7 +63,7 @@
  * 16. syscall_msrs_two_vcpus: two vCPUs on one host CPU, each with its
  *     own SYSCALL MSRs, each halting in the module between SYSCALLs:
  *     every SYSCALL reaches its own vCPU's LSTAR (VMX leaves a guest's
- *     values in the hardware across a halt, module/vmx/vcpu.c 4b).
+ *     values in the hardware across a halt, module/vmx/vcpu.c 1b).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -113,11 +113,7 @@ static void guest_count(__u64 spin)
 {
 	__u64 i, j;
 
-	/* SYSCALL on, with the guest's own LSTAR: see the loop's end */
-	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
-	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)guest_syscall_target0);
-	wrmsr(MSR_SYSCALL_MASK, 0);
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	guest_syscall_enable();	/* the guest's own LSTAR: the loop's end */
 	for (i = 0;; i++) {
 		__u32 mxcsr = 0x1f80 | (i & 3) << 13, m;
 		__u64 x;

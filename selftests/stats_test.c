@@ -1042,11 +1042,7 @@ static void guest_syscall_lazy(__u64 kgs)
 	unsigned int i;
 
 	wrmsr(MSR_KERNEL_GS_BASE, kgs);		/* the host's: no switch */
-	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
-	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)guest_syscall_target0);
-	wrmsr(MSR_CSTAR, (__u64)(uintptr_t)guest_syscall_target1);
-	wrmsr(MSR_SYSCALL_MASK, 0);
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	guest_syscall_enable();		/* all four differ from the host's */
 	asm volatile("syscall" : : : "rcx", "r11", "memory");
 	GUEST_SYNC(1);
 

@@ -227,6 +227,19 @@ void guest_run_user(void (*fn)(void), void *stack_top)
  */
 volatile __u64 guest_syscall_counts[2];
 
+/*
+ * SYSCALL on: EFER.SCE, STAR with the 64-bit code selector, LSTAR the
+ * first target, CSTAR the second (each its own counter), SFMASK 0.
+ */
+void guest_syscall_enable(void)
+{
+	wrmsr(MSR_STAR, (__u64)GUEST_SEL_CODE << 32);
+	wrmsr(MSR_LSTAR, (__u64)(uintptr_t)guest_syscall_target0);
+	wrmsr(MSR_CSTAR, (__u64)(uintptr_t)guest_syscall_target1);
+	wrmsr(MSR_SYSCALL_MASK, 0);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+}
+
 asm(".pushsection .text\n"
 	".globl guest_syscall_target0, guest_syscall_target1\n"
 	"guest_syscall_target0:\n\t"

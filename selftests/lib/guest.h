@@ -444,6 +444,8 @@ void guest_run_user(void (*fn)(void), void *stack_top);
 /* Guest code: LSTAR values that count the SYSCALLs reaching them. */
 extern char guest_syscall_target0[], guest_syscall_target1[];
 extern volatile __u64 guest_syscall_counts[2];
+/* Guest code: SYSCALL on, to those targets (LSTAR 0, CSTAR 1). */
+void guest_syscall_enable(void);
 
 static inline void outb(__u16 port, __u8 v)
 {
