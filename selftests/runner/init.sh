@@ -105,6 +105,23 @@ pin_cmdline_recorder()
 	echo "# ringvm-runner: cannot pin ftrace's command-line recorder"
 }
 
+# The same quirk through perf's perf_sched_events key, which the first
+# per-task perf event turns on and the last one off (perf_test's perf
+# trace and perf stat oopsed in __schedule that way on 6.12, 2026-12-06):
+# a per-task software event on this shell, open until power-off, holds
+# it on.  Only where the quirk lives (QEMU TCG, the svm machines, two
+# CPUs); the Bochs machines run as before.
+pin_perf_sched_events()
+{
+	grep -qw svm /proc/cpuinfo && [ "$(nproc)" -gt 1 ] || return 0
+	if [ -x /usr/bin/perf ]; then
+		/usr/bin/perf stat -e cpu-clock -p $$ -o /dev/null \
+			>/dev/null 2>&1 </dev/null &
+	else
+		echo "# ringvm-runner: no perf to pin perf_sched_events"
+	fi
+}
+
 run_tests()
 {
 	if [ ! -r "/ringvm/tests/$list" ]; then
@@ -329,7 +346,8 @@ bench)	if [ "${ringvm_bench:-}" = guard ]; then
 	else
 		run_bench
 	fi ;;
-*)	pin_cmdline_recorder; run_tests; kmemleak_report ;;
+*)	pin_cmdline_recorder; pin_perf_sched_events; run_tests
+	kmemleak_report ;;
 esac
 echo "# ringvm-dmesg-begin"
 dmesg
